@@ -1,0 +1,87 @@
+# zooinit — see README.md. `make` builds build/zooinit; `make test` runs
+# every test (integration tests need root); `make demo` starts a local
+# three-member cluster without root.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libcares libcurl jansson libconfig
+
+# SANITIZE=address,undefined builds everything with those sanitizers into
+# its own tree, so a sanitized and a plain build can live side by side.
+comma := ,
+SANITIZE ?=
+BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
+
+CFLAGS ?= -O2 -g
+ZCFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -I. -MMD -MP \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifneq ($(SANITIZE),)
+ZCFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c resolver/*.c config/*.c etcd/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libzooinit.a
+BIN := $(BUILD)/zooinit
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test test-unit test-integ demo demo-stop install clean valgrind deps
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ZCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/agent/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ZCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+
+# Installs what building and testing need (Debian); a no-op when all is
+# there, and a printed apt-get command when it is missing and we are not root.
+deps:
+	@tests/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integ
+
+test-unit: $(BIN) $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+test-integ: $(BIN)
+	@tests/integ/run.sh $(abspath $(BIN))
+
+valgrind: $(UNIT_BIN)
+	@tests/run-unit.sh --valgrind $(UNIT_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo.sh start $(abspath $(BIN))
+
+demo-stop:
+	@tests/demo.sh stop
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/zooinit
+
+clean:
+	rm -rf build build-*
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/agent/main.d

@@ -1,0 +1,213 @@
+#include "agent/fmacros.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/log.h"
+#include "agent/loop.h"
+#include "agent/xmalloc.h"
+
+struct watch {
+	int fd;
+	int events;
+	loop_fd_cb cb;
+	void *arg;
+};
+
+struct timer {
+	uint64_t id;
+	int64_t due;
+	loop_timer_cb cb;
+	void *arg;
+};
+
+struct loop {
+	struct watch *w;
+	size_t nw, capw;
+	struct timer *t;	/* unsorted; a handful at most */
+	size_t nt, capt;
+	uint64_t next_id;
+	bool stopped;
+	int code;
+};
+
+int64_t
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *l = xcalloc(1, sizeof(*l));
+
+	l->next_id = 1;
+	return l;
+}
+
+void
+loop_free(struct loop *l)
+{
+	if (l == NULL)
+		return;
+	free(l->w);
+	free(l->t);
+	free(l);
+}
+
+void
+loop_watch(struct loop *l, int fd, int events, loop_fd_cb cb, void *arg)
+{
+	if (events == 0) {
+		loop_unwatch(l, fd);
+		return;
+	}
+	for (size_t i = 0; i < l->nw; i++) {
+		if (l->w[i].fd == fd) {
+			l->w[i] = (struct watch){ fd, events, cb, arg };
+			return;
+		}
+	}
+	if (l->nw == l->capw) {
+		l->capw = l->capw ? l->capw * 2 : 8;
+		l->w = xreallocarray(l->w, l->capw, sizeof(*l->w));
+	}
+	l->w[l->nw++] = (struct watch){ fd, events, cb, arg };
+}
+
+void
+loop_unwatch(struct loop *l, int fd)
+{
+	for (size_t i = 0; i < l->nw; i++) {
+		if (l->w[i].fd == fd) {
+			l->w[i] = l->w[--l->nw];
+			return;
+		}
+	}
+}
+
+uint64_t
+loop_timer(struct loop *l, int64_t ms, loop_timer_cb cb, void *arg)
+{
+	if (l->nt == l->capt) {
+		l->capt = l->capt ? l->capt * 2 : 8;
+		l->t = xreallocarray(l->t, l->capt, sizeof(*l->t));
+	}
+	if (ms < 0)
+		ms = 0;
+	l->t[l->nt++] = (struct timer){ l->next_id, loop_now_ms() + ms, cb, arg };
+	return l->next_id++;
+}
+
+void
+loop_cancel(struct loop *l, uint64_t id)
+{
+	for (size_t i = 0; id != 0 && i < l->nt; i++) {
+		if (l->t[i].id == id) {
+			l->t[i] = l->t[--l->nt];
+			return;
+		}
+	}
+}
+
+void
+loop_stop(struct loop *l, int code)
+{
+	l->stopped = true;
+	l->code = code;
+}
+
+/* Fires every timer that is due, earliest first; returns the wait in ms
+ * until the next one, or -1 when none is pending. */
+static int
+run_timers(struct loop *l)
+{
+	for (;;) {
+		int64_t now = loop_now_ms();
+		size_t best = l->nt;
+
+		for (size_t i = 0; i < l->nt; i++) {
+			if (best == l->nt || l->t[i].due < l->t[best].due)
+				best = i;
+		}
+		if (best == l->nt)
+			return -1;
+		if (l->t[best].due > now) {
+			int64_t wait = l->t[best].due - now;
+			return wait > 60000 ? 60000 : (int)wait;
+		}
+		struct timer t = l->t[best];
+		l->t[best] = l->t[--l->nt];
+		t.cb(l, t.arg);
+		if (l->stopped)
+			return 0;
+	}
+}
+
+int
+loop_run(struct loop *l)
+{
+	struct pollfd *pfd = NULL;
+	size_t cap = 0;
+
+	/* A callback may have called loop_stop() before the loop ran. */
+	while (!l->stopped) {
+		int timeout = run_timers(l);
+
+		if (l->stopped)
+			break;
+		if (l->nw == 0 && timeout < 0) {
+			log_error("event loop has nothing left to wait for");
+			l->code = -1;
+			break;
+		}
+		if (cap < l->nw) {
+			cap = l->nw;
+			pfd = xreallocarray(pfd, cap, sizeof(*pfd));
+		}
+		size_t n = l->nw;
+		for (size_t i = 0; i < n; i++) {
+			pfd[i].fd = l->w[i].fd;
+			pfd[i].events = (short)(((l->w[i].events & LOOP_READ) ? POLLIN : 0) |
+			    ((l->w[i].events & LOOP_WRITE) ? POLLOUT : 0));
+			pfd[i].revents = 0;
+		}
+		int r = poll(pfd, n, timeout);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			l->code = -1;
+			break;
+		}
+		for (size_t i = 0; i < n && r > 0 && !l->stopped; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			r--;
+			/* A callback may have removed or replaced this fd; look
+			 * it up again rather than trusting index i. */
+			for (size_t j = 0; j < l->nw; j++) {
+				if (l->w[j].fd != pfd[i].fd)
+					continue;
+				int ev = 0;
+				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+					ev |= LOOP_READ;
+				if (pfd[i].revents & (POLLOUT | POLLERR))
+					ev |= LOOP_WRITE;
+				struct watch w = l->w[j];
+				w.cb(l, w.fd, ev & (w.events | LOOP_READ), w.arg);
+				break;
+			}
+		}
+	}
+	free(pfd);
+	return l->code;
+}

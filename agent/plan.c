@@ -1,0 +1,842 @@
+#include "agent/fmacros.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/plan.h"
+#include "agent/xmalloc.h"
+#include "resolver/dnsname.h"
+
+/* A growing string for messages and lists; capped at its buffer. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->len + 1 >= b->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n;
+	if (b->len >= b->cap) {
+		b->len = b->cap - 1;
+		if (b->cap > 4)
+			memcpy(b->p + b->cap - 4, "...", 3);
+	}
+}
+
+static void __attribute__((format(printf, 3, 4)))
+setmsg(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+/* Where a record came from, for messages: "_etcd-server._tcp.zl.test". */
+static const char *
+srvname(const struct dns_result *r, enum dns_service s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%s", dns_service_label(s), r->domain);
+	return buf;
+}
+
+static char *
+make_url(const char *scheme, const char *addr, unsigned port)
+{
+	if (strchr(addr, ':') != NULL)
+		return xasprintf("%s://[%s]:%u", scheme, addr, port);
+	return xasprintf("%s://%s:%u", scheme, addr, port);
+}
+
+int
+plan_parse_url(const char *url, char *scheme, size_t schemelen, char *addr,
+    size_t addrlen, unsigned *port)
+{
+	const char *host, *end, *colon;
+	char buf[64], norm[64];
+	unsigned long v;
+	char *ep;
+
+	if (strncmp(url, "http://", 7) == 0) {
+		snprintf(scheme, schemelen, "http");
+		host = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		snprintf(scheme, schemelen, "https");
+		host = url + 8;
+	} else {
+		return -1;
+	}
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		host++;
+		colon = end + 1;
+	} else {
+		colon = strrchr(host, ':');
+		if (colon == NULL)
+			return -1;
+		end = colon;
+	}
+	if ((size_t)(end - host) >= sizeof(buf))
+		return -1;
+	memcpy(buf, host, (size_t)(end - host));
+	buf[end - host] = '\0';
+	if (addr_normalise(buf, norm, sizeof(norm)) < 0 || strcmp(buf, norm) != 0)
+		return -1;
+	errno = 0;
+	v = strtoul(colon + 1, &ep, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *ep != '\0' || errno != 0 ||
+	    v == 0 || v > 65535)
+		return -1;
+	snprintf(addr, addrlen, "%s", norm);
+	*port = (unsigned)v;
+	return 0;
+}
+
+void
+plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->m[i].name);
+		free(p->m[i].host);
+		free(p->m[i].addr);
+		free(p->m[i].peer_url);
+		free(p->m[i].client_url);
+	}
+	free(p->m);
+	for (size_t i = 0; i < p->argc; i++)
+		free(p->argv[i]);
+	free(p->argv);
+	free(p->source_detail);
+	free(p->initial_cluster);
+	free(p->token);
+	free(p->state_reason);
+	free(p->data_dir);
+	free(p->etcd);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct plan_member *)a)->name,
+	    ((const struct plan_member *)b)->name);
+}
+
+/* Sorts the members, finds self again and joins the initial cluster. */
+static void
+finish(struct plan *p)
+{
+	struct sbuf b = { 0 };
+	size_t cap = 1;
+
+	qsort(p->m, p->n, sizeof(*p->m), member_cmp);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->m[i].self)
+			p->self = i;
+		cap += strlen(p->m[i].name) + strlen(p->m[i].peer_url) + 2;
+	}
+	b.p = xcalloc(1, cap);
+	b.cap = cap;
+	for (size_t i = 0; i < p->n; i++)
+		sb_add(&b, "%s%s=%s", i ? "," : "", p->m[i].name, p->m[i].peer_url);
+	p->initial_cluster = b.p;
+}
+
+/* The member name every host derives from an SRV target. */
+static char *
+derive_name(const char *target, enum cfg_names how)
+{
+	if (how == CFG_NAMES_FQDN)
+		return xstrdup(target);
+	return xstrndup(target, strcspn(target, "."));
+}
+
+static bool
+is_local(const struct local_addrs *self, const char *addr)
+{
+	for (size_t i = 0; i < self->n; i++)
+		if (strcmp(self->v[i], addr) == 0)
+			return true;
+	return false;
+}
+
+static bool
+any_local(const struct local_addrs *self, const struct dns_target *t)
+{
+	for (size_t i = 0; i < t->n_addrs; i++)
+		if (is_local(self, t->addrs[i]))
+			return true;
+	return false;
+}
+
+/* Checks each record on its own: a valid host name and a usable port. */
+static enum plan_result
+check_records(const struct dns_result *r, char *msg, size_t msglen)
+{
+	char sn[320], q[300];
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dns_target *t = &r->t[i];
+
+		if (!dns_hostname_valid(t->target)) {
+			setmsg(msg, msglen, "SRV %s has target \"%s\", which is not "
+			    "a valid host name (letters, digits, hyphens and dots "
+			    "only); fix the record",
+			    srvname(r, t->svc, sn, sizeof(sn)),
+			    dns_quote(t->target, q, sizeof(q)));
+			return PLAN_FAIL;
+		}
+		if (t->port == 0) {
+			setmsg(msg, msglen, "SRV %s gives %s port 0; publish the "
+			    "member's peer port (usually 2380)",
+			    srvname(r, t->svc, sn, sizeof(sn)), t->target);
+			return PLAN_FAIL;
+		}
+	}
+	return PLAN_OK;
+}
+
+/* Picks one record per member: the same target twice in one set is an
+ * error, in the -ssl and a plain set a scheme conflict, and in the two
+ * plain spellings the same member (merged) if the ports agree. keep[i]
+ * says whether record i stands for a member. */
+static enum plan_result
+merge_records(const struct dns_result *r, bool *keep, char *msg, size_t msglen)
+{
+	char s1[320], s2[320];
+
+	for (size_t i = 0; i < r->n; i++)
+		keep[i] = true;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dns_target *a = &r->t[i];
+
+		for (size_t j = i + 1; j < r->n && keep[i]; j++) {
+			const struct dns_target *b = &r->t[j];
+
+			if (!keep[j] || strcasecmp(a->target, b->target) != 0)
+				continue;
+			srvname(r, a->svc, s1, sizeof(s1));
+			srvname(r, b->svc, s2, sizeof(s2));
+			if (a->svc == b->svc) {
+				setmsg(msg, msglen, "SRV %s lists %s twice (ports %u "
+				    "and %u); each member must appear once",
+				    s1, a->target, a->port, b->port);
+				return PLAN_FAIL;
+			}
+			if (a->svc == DNS_SRV_SSL || b->svc == DNS_SRV_SSL) {
+				setmsg(msg, msglen, "scheme mismatch: %s is published "
+				    "under both %s (%s) and %s (%s); publish each "
+				    "member under one record set", a->target, s1,
+				    dns_service_scheme(a->svc), s2,
+				    dns_service_scheme(b->svc));
+				return PLAN_FAIL;
+			}
+			if (a->port != b->port) {
+				setmsg(msg, msglen, "%s has peer port %u under %s but "
+				    "%u under %s; make the two records agree",
+				    a->target, a->port, s1, b->port, s2);
+				return PLAN_FAIL;
+			}
+			keep[j] = false;
+		}
+	}
+	return PLAN_OK;
+}
+
+/* One scheme for the whole cluster, and the one configured if any. */
+static enum plan_result
+check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
+    const char **scheme, char *msg, size_t msglen)
+{
+	struct sbuf ssl = { xcalloc(1, 256), 0, 256 };
+	struct sbuf plain = { xcalloc(1, 256), 0, 256 };
+	enum dns_service plain_svc = DNS_SRV_PLAIN;
+	enum plan_result res = PLAN_OK;
+	char s1[320], s2[320];
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i])
+			continue;
+		struct sbuf *b = r->t[i].svc == DNS_SRV_SSL ? &ssl : &plain;
+		if (r->t[i].svc != DNS_SRV_SSL)
+			plain_svc = r->t[i].svc;
+		sb_add(b, "%s%s", b->len ? ", " : "", r->t[i].target);
+	}
+	if (ssl.len > 0 && plain.len > 0) {
+		setmsg(msg, msglen, "scheme mismatch: %s (https) lists %s while "
+		    "%s (http) lists %s; a cluster uses one scheme, so publish "
+		    "every member under one of them",
+		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), ssl.p,
+		    srvname(r, plain_svc, s2, sizeof(s2)), plain.p);
+		res = PLAN_FAIL;
+		goto out;
+	}
+	*scheme = ssl.len > 0 ? "https" : "http";
+	if (c->scheme != CFG_SCHEME_AUTO &&
+	    strcmp(cfg_scheme_name(c->scheme), *scheme) != 0) {
+		setmsg(msg, msglen, "scheme mismatch: scheme is set to %s but the "
+		    "zone publishes its members under %s (%s); publish %s or set "
+		    "scheme = \"%s\"", cfg_scheme_name(c->scheme),
+		    srvname(r, ssl.len ? DNS_SRV_SSL : plain_svc, s1, sizeof(s1)),
+		    *scheme,
+		    srvname(r, ssl.len ? DNS_SRV_PLAIN : DNS_SRV_SSL, s2, sizeof(s2)),
+		    *scheme);
+		res = PLAN_FAIL;
+		goto out;
+	}
+	if (ssl.len > 0) {
+		setmsg(msg, msglen, "%s asks for https peers, but this zooinit "
+		    "cannot hand TLS certificates to etcd yet; publish the "
+		    "members under %s instead",
+		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)),
+		    srvname(r, DNS_SRV_PLAIN, s2, sizeof(s2)));
+		res = PLAN_FAIL;
+	}
+out:
+	free(ssl.p);
+	free(plain.p);
+	return res;
+}
+
+/* Member names must be unique; a configured name must be the derived one,
+ * or the other hosts would write a different initial cluster. */
+static enum plan_result
+check_names(const struct cfg *c, const struct dns_result *r, const bool *keep,
+    char **names, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i])
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (keep[j] && strcmp(names[i], names[j]) == 0) {
+				setmsg(msg, msglen, "%s and %s both give member name "
+				    "%s; set member_names = \"fqdn\" or rename a "
+				    "host", r->t[j].target, r->t[i].target,
+				    names[i]);
+				return PLAN_FAIL;
+			}
+		}
+	}
+	(void)c;
+	return PLAN_OK;
+}
+
+/* Every peer and client endpoint (address, port) must be distinct. */
+static enum plan_result
+check_endpoints(const struct plan *p, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_member *a = &p->m[i];
+
+		if (strcmp(a->peer_url + strcspn(a->peer_url, ":"),
+		    a->client_url + strcspn(a->client_url, ":")) == 0) {
+			setmsg(msg, msglen, "member %s would use %s for both peer "
+			    "and client traffic; give client_port a value other "
+			    "than %u", a->name, a->peer_url, a->peer_port);
+			return PLAN_FAIL;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct plan_member *b = &p->m[j];
+			const char *what = NULL;
+
+			if (strcmp(a->peer_url, b->peer_url) == 0)
+				what = a->peer_url;
+			else if (strcmp(a->client_url, b->client_url) == 0)
+				what = a->client_url;
+			if (what != NULL) {
+				setmsg(msg, msglen, "%s and %s both resolve to %s; "
+				    "each member needs its own address or port",
+				    b->host ? b->host : b->name,
+				    a->host ? a->host : a->name, what);
+				return PLAN_FAIL;
+			}
+		}
+	}
+	return PLAN_OK;
+}
+
+/* Says which members resolved and why the others did not. */
+static void
+progress(const struct dns_result *r, const bool *keep, char **names,
+    size_t need, char *msg, size_t msglen, size_t *resolved)
+{
+	struct sbuf ok = { xcalloc(1, 512), 0, 512 };
+	struct sbuf bad = { xcalloc(1, 512), 0, 512 };
+
+	*resolved = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i])
+			continue;
+		if (r->t[i].n_addrs > 0) {
+			(*resolved)++;
+			sb_add(&ok, "%s%s", ok.len ? ", " : "", names[i]);
+		} else {
+			sb_add(&bad, "%s%s: %s", bad.len ? "; " : "", r->t[i].target,
+			    r->t[i].why ? r->t[i].why : "no A/AAAA record");
+		}
+	}
+	setmsg(msg, msglen, "%zu/%zu resolved (%s)%s%s", *resolved, need,
+	    ok.len ? ok.p : "none", bad.len ? "; " : "", bad.p);
+	free(ok.p);
+	free(bad.p);
+}
+
+static void
+describe_targets(const struct dns_result *r, const bool *keep, struct sbuf *b)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i])
+			continue;
+		sb_add(b, "%s%s=", b->len ? ", " : "", r->t[i].target);
+		for (size_t j = 0; j < r->t[i].n_addrs; j++)
+			sb_add(b, "%s%s", j ? "/" : "", r->t[i].addrs[j]);
+	}
+}
+
+/* Finds the one record that is this host. */
+static enum plan_result
+find_self(const struct dns_result *r, const bool *keep,
+    const struct local_addrs *self, const char *srv, size_t *out,
+    char *msg, size_t msglen)
+{
+	size_t found = r->n;
+	struct sbuf b;
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i] || !any_local(self, &r->t[i]))
+			continue;
+		if (found != r->n) {
+			setmsg(msg, msglen, "this host matches two targets, %s and "
+			    "%s (by %s); set --ip or --interface to say which one "
+			    "it is", r->t[found].target, r->t[i].target,
+			    self->how);
+			return PLAN_FAIL;
+		}
+		found = i;
+	}
+	if (found == r->n) {
+		b.p = xcalloc(1, 640);
+		b.cap = 640;
+		b.len = 0;
+		describe_targets(r, keep, &b);
+		struct sbuf mine = { xcalloc(1, 256), 0, 256 };
+		for (size_t i = 0; i < self->n; i++)
+			sb_add(&mine, "%s%s", i ? ", " : "", self->v[i]);
+		setmsg(msg, msglen, "this host (%s, by %s) is not among the "
+		    "targets of %s (%s); publish a record for it or set --ip",
+		    mine.p, self->how, srv, b.p);
+		free(mine.p);
+		free(b.p);
+		return PLAN_FAIL;
+	}
+	/* Every host builds URLs from a target's first address; if that
+	 * one is not ours, our etcd could not listen where the others call. */
+	if (!is_local(self, r->t[found].addrs[0])) {
+		setmsg(msg, msglen, "%s resolves to %s first, which is not this "
+		    "host's address; every host uses a target's first address, "
+		    "so publish one address per member",
+		    r->t[found].target, r->t[found].addrs[0]);
+		return PLAN_FAIL;
+	}
+	*out = found;
+	return PLAN_OK;
+}
+
+enum plan_result
+plan_from_dns(const struct cfg *c, const struct dns_result *r,
+    const struct local_addrs *self, struct plan *p, char *msg, size_t msglen)
+{
+	enum plan_result res;
+	const char *scheme = "http";
+	char **names = NULL;
+	bool *keep = NULL;
+	size_t n = 0, need, resolved, me = 0;
+	int used = -1;
+	char sn[320];
+
+	memset(p, 0, sizeof(*p));
+
+	/* A set that failed (timeout, SERVFAIL) may hold members we would
+	 * otherwise leave out: ask again rather than plan without it. */
+	for (int s = 0; s < DNS_SRV_N; s++) {
+		if (r->status[s] == DNS_FAILED) {
+			setmsg(msg, msglen, "DNS lookup failed: %s", r->error[s]);
+			return PLAN_WAIT;
+		}
+		if (r->status[s] == DNS_OK && used < 0)
+			used = s;
+	}
+	if (r->n == 0) {
+		setmsg(msg, msglen, "no SRV records for %s: %s.%s, %s.%s and %s.%s "
+		    "do not exist", r->domain,
+		    dns_service_label(DNS_SRV_SSL), r->domain,
+		    dns_service_label(DNS_SRV_PLAIN), r->domain,
+		    dns_service_label(DNS_SRV_UNDERSCORE), r->domain);
+		return PLAN_WAIT;
+	}
+	res = check_records(r, msg, msglen);
+	if (res != PLAN_OK)
+		return res;
+	keep = xcalloc(r->n, sizeof(*keep));
+	res = merge_records(r, keep, msg, msglen);
+	if (res != PLAN_OK)
+		goto out;
+	for (size_t i = 0; i < r->n; i++)
+		n += keep[i];
+	if (n > CFG_MAX_MEMBERS || (c->size > 0 && n > (size_t)c->size)) {
+		setmsg(msg, msglen, "the zone publishes %zu members but %s %d; "
+		    "remove the extra SRV records or raise size", n,
+		    c->size > 0 ? "size is" : "at most",
+		    c->size > 0 ? c->size : CFG_MAX_MEMBERS);
+		res = PLAN_FAIL;
+		goto out;
+	}
+	res = check_scheme(c, r, keep, &scheme, msg, msglen);
+	if (res != PLAN_OK)
+		goto out;
+	names = xcalloc(r->n, sizeof(*names));
+	for (size_t i = 0; i < r->n; i++)
+		names[i] = derive_name(r->t[i].target, c->member_names);
+	res = check_names(c, r, keep, names, msg, msglen);
+	if (res != PLAN_OK)
+		goto out;
+
+	need = c->size > 0 ? (size_t)c->size : n;
+	progress(r, keep, names, need, msg, msglen, &resolved);
+	if (resolved < need) {
+		p->resolved = resolved;
+		p->need = need;
+		res = PLAN_WAIT;
+		goto out;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		if (keep[i] && r->t[i].svc != DNS_SRV_SSL) {
+			used = (int)r->t[i].svc;
+			break;
+		}
+	}
+	srvname(r, (enum dns_service)(strcmp(scheme, "https") ? used : DNS_SRV_SSL),
+	    sn, sizeof(sn));
+	res = find_self(r, keep, self, sn, &me, msg, msglen);
+	if (res != PLAN_OK)
+		goto out;
+	if (c->name != NULL && strcmp(c->name, names[me]) != 0) {
+		setmsg(msg, msglen, "name is set to %s, but every other host "
+		    "derives the name %s from SRV target %s; drop the name setting "
+		    "or rename the target", c->name, names[me], r->t[me].target);
+		res = PLAN_FAIL;
+		goto out;
+	}
+	if (c->peer_port != 0 && (unsigned)c->peer_port != r->t[me].port) {
+		setmsg(msg, msglen, "port mismatch: SRV %s gives %s peer port %u "
+		    "but peer_port is set to %d; fix the record or the setting",
+		    srvname(r, r->t[me].svc, sn, sizeof(sn)), r->t[me].target,
+		    r->t[me].port, c->peer_port);
+		res = PLAN_FAIL;
+		goto out;
+	}
+
+	p->source = "dns";
+	p->source_detail = xstrdup(sn);
+	p->scheme = scheme;
+	p->m = xcalloc(n, sizeof(*p->m));
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dns_target *t = &r->t[i];
+		struct plan_member *m;
+
+		if (!keep[i])
+			continue;
+		m = &p->m[p->n++];
+		m->name = names[i];
+		names[i] = NULL;
+		m->host = xstrdup(t->target);
+		m->addr = xstrdup(t->addrs[0]);
+		m->peer_port = t->port;
+		m->peer_url = make_url(scheme, m->addr, t->port);
+		m->client_url = make_url(scheme, m->addr, (unsigned)c->client_port);
+		m->self = i == me;
+	}
+	finish(p);
+	res = check_endpoints(p, msg, msglen);
+	if (res != PLAN_OK) {
+		plan_free(p);
+		goto out;
+	}
+	p->token = c->token ? xstrdup(c->token) :
+	    xasprintf("zooinit-etcd-%s", r->domain);
+	p->state = "new";
+	p->state_reason = xstrdup("the data dir holds no member yet");
+	p->data_dir = xstrdup(c->data_dir);
+	p->etcd = xstrdup(c->etcd);
+	setmsg(msg, msglen, "%zu members from %s", p->n, sn);
+out:
+	for (size_t i = 0; names != NULL && i < r->n; i++)
+		free(names[i]);
+	free(names);
+	free(keep);
+	return res;
+}
+
+void
+plan_set_existing(struct plan *p, const char *reason)
+{
+	p->state = "existing";
+	free(p->state_reason);
+	p->state_reason = xstrdup(reason);
+}
+
+static void
+argv_add(struct plan *p, const char *flag, const char *value)
+{
+	size_t add = value ? 2 : 1;
+
+	p->argv = xreallocarray(p->argv, p->argc + add + 1, sizeof(*p->argv));
+	p->argv[p->argc++] = xstrdup(flag);
+	if (value != NULL)
+		p->argv[p->argc++] = xstrdup(value);
+	p->argv[p->argc] = NULL;
+}
+
+void
+plan_build_argv(struct plan *p)
+{
+	const struct plan_member *me = &p->m[p->self];
+
+	for (size_t i = 0; i < p->argc; i++)
+		free(p->argv[i]);
+	free(p->argv);
+	p->argv = NULL;
+	p->argc = 0;
+	argv_add(p, p->etcd, NULL);
+	argv_add(p, "--name", me->name);
+	argv_add(p, "--data-dir", p->data_dir);
+	argv_add(p, "--listen-peer-urls", me->peer_url);
+	argv_add(p, "--initial-advertise-peer-urls", me->peer_url);
+	argv_add(p, "--listen-client-urls", me->client_url);
+	argv_add(p, "--advertise-client-urls", me->client_url);
+	argv_add(p, "--initial-cluster", p->initial_cluster);
+	argv_add(p, "--initial-cluster-token", p->token);
+	argv_add(p, "--initial-cluster-state", p->state);
+}
+
+static json_t *
+plan_to_json(const struct plan *p, bool with_argv)
+{
+	json_t *o = json_object(), *members = json_array();
+
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "name", json_string(p->m[p->self].name));
+	json_object_set_new(o, "source", json_string(p->source));
+	json_object_set_new(o, "source_detail", json_string(p->source_detail));
+	json_object_set_new(o, "scheme", json_string(p->scheme));
+	json_object_set_new(o, "state", json_string(p->state));
+	json_object_set_new(o, "state_reason", json_string(p->state_reason));
+	json_object_set_new(o, "data_dir", json_string(p->data_dir));
+	json_object_set_new(o, "token", json_string(p->token));
+	json_object_set_new(o, "initial_cluster", json_string(p->initial_cluster));
+	for (size_t i = 0; i < p->n; i++) {
+		json_t *m = json_object();
+		json_object_set_new(m, "name", json_string(p->m[i].name));
+		if (p->m[i].host != NULL)
+			json_object_set_new(m, "host", json_string(p->m[i].host));
+		json_object_set_new(m, "peer_url", json_string(p->m[i].peer_url));
+		json_object_set_new(m, "client_url", json_string(p->m[i].client_url));
+		json_object_set_new(m, "self", json_boolean(p->m[i].self));
+		json_array_append_new(members, m);
+	}
+	json_object_set_new(o, "members", members);
+	if (with_argv) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < p->argc; i++)
+			json_array_append_new(a, json_string(p->argv[i]));
+		json_object_set_new(o, "etcd_argv", a);
+	}
+	return o;
+}
+
+char *
+plan_json(const struct plan *p)
+{
+	json_t *o = plan_to_json(p, true);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (s == NULL)
+		abort();	/* only on allocation failure */
+	return s;
+}
+
+void
+plan_print(const struct plan *p, FILE *out)
+{
+	size_t w = 4;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (strlen(p->m[i].name) > w)
+			w = strlen(p->m[i].name);
+	fprintf(out, "this host:   %s (%s)\n", p->m[p->self].name,
+	    p->m[p->self].addr);
+	fprintf(out, "source:      %s (%s)\n", p->source, p->source_detail);
+	fprintf(out, "state:       %s (%s)\n", p->state, p->state_reason);
+	fprintf(out, "data dir:    %s\n", p->data_dir);
+	fprintf(out, "token:       %s\n", p->token);
+	fprintf(out, "members:     %zu\n", p->n);
+	for (size_t i = 0; i < p->n; i++)
+		fprintf(out, "  %-*s  peer %-28s client %s%s\n", (int)w,
+		    p->m[i].name, p->m[i].peer_url, p->m[i].client_url,
+		    p->m[i].self ? "  (this host)" : "");
+	fprintf(out, "initial cluster: %s\n", p->initial_cluster);
+	fprintf(out, "etcd:");
+	for (size_t i = 0; i < p->argc; i++)
+		fprintf(out, " %s", p->argv[i]);
+	fprintf(out, "\n");
+}
+
+int
+plan_journal_write(const struct plan *p, const char *dir, char *err,
+    size_t errlen)
+{
+	char *path = xasprintf("%s/%s", dir, PLAN_JOURNAL);
+	char *tmp = xasprintf("%s.tmp", path);
+	json_t *o = plan_to_json(p, false);
+	int fd, rc = -1;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* Returns a borrowed string member of o, or NULL if missing or not one. */
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+int
+plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/%s", c->data_dir, PLAN_JOURNAL);
+	json_error_t je;
+	json_t *o, *members, *m;
+	const char *name, *token, *scheme_s = "http", *bad = NULL;
+	size_t i;
+	int rc = -1;
+
+	memset(p, 0, sizeof(*p));
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL) {
+		if (access(path, F_OK) < 0 && errno == ENOENT) {
+			free(path);
+			return 1;
+		}
+		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		free(path);
+		return -1;
+	}
+	name = jstr(o, "name");
+	token = jstr(o, "token");
+	members = json_object_get(o, "members");
+	if (name == NULL || !dns_member_name_valid(name, true))
+		bad = "name";
+	else if (token == NULL || token[0] == '\0')
+		bad = "token";
+	else if (!json_is_array(members) || json_array_size(members) == 0 ||
+	    json_array_size(members) > CFG_MAX_MEMBERS)
+		bad = "members";
+	p->m = xcalloc(json_array_size(members) + 1, sizeof(*p->m));
+	json_array_foreach(members, i, m) {
+		const char *mn = jstr(m, "name"), *pu = jstr(m, "peer_url"),
+		    *cu = jstr(m, "client_url"), *host = jstr(m, "host");
+		char sch[8], sch2[8], addr[64], addr2[64];
+		unsigned port, port2;
+
+		if (bad != NULL)
+			break;
+		if (mn == NULL || !dns_member_name_valid(mn, true) ||
+		    pu == NULL || cu == NULL ||
+		    plan_parse_url(pu, sch, sizeof(sch), addr, sizeof(addr), &port) < 0 ||
+		    plan_parse_url(cu, sch2, sizeof(sch2), addr2, sizeof(addr2), &port2) < 0 ||
+		    (host != NULL && !dns_hostname_valid(host))) {
+			bad = "members";
+			break;
+		}
+		scheme_s = strcmp(sch, "https") == 0 ? "https" : "http";
+		struct plan_member *pm = &p->m[p->n++];
+		pm->name = xstrdup(mn);
+		pm->host = host ? xstrdup(host) : NULL;
+		pm->addr = xstrdup(addr);
+		pm->peer_port = port;
+		pm->peer_url = xstrdup(pu);
+		pm->client_url = xstrdup(cu);
+		pm->self = strcmp(mn, name) == 0;
+	}
+	if (bad == NULL) {
+		bad = "name";
+		for (i = 0; i < p->n; i++)
+			if (p->m[i].self)
+				bad = NULL;
+	}
+	if (bad != NULL) {
+		snprintf(err, errlen, "%s: field \"%s\" is missing or invalid; "
+		    "move the file away to plan from DNS again", path, bad);
+		plan_free(p);
+		goto out;
+	}
+	p->source = "journal";
+	p->source_detail = xstrdup(path);
+	p->scheme = scheme_s;
+	p->token = xstrdup(token);
+	p->data_dir = xstrdup(c->data_dir);
+	p->etcd = xstrdup(c->etcd);
+	finish(p);
+	plan_set_existing(p, "restarting the member this host bootstrapped "
+	    "(journal in the data dir)");
+	rc = 0;
+out:
+	json_decref(o);
+	free(path);
+	return rc;
+}

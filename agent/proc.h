@@ -1,0 +1,34 @@
+#ifndef ZOOINIT_PROC_H
+#define ZOOINIT_PROC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Blocks the signals the agent handles through a signalfd (SIGCHLD,
+ * SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) and ignores SIGPIPE.
+ * Must run before anything starts a thread (libcurl's resolver does), so
+ * every thread inherits the mask. Returns the signalfd (non-blocking,
+ * close-on-exec) or -1 with err set. */
+int proc_signals_init(char *err, size_t errlen);
+
+/* Makes this process the reaper of orphaned descendants even when it is
+ * not PID 1, so an etcd helper that double-forks is still reaped here. */
+void proc_become_subreaper(void);
+
+/* Finds an executable: a name with a slash is checked as it is, any other
+ * name is searched in PATH. Returns a new string (free with free()), or
+ * NULL with err set. */
+char *proc_find_binary(const char *name, char *err, size_t errlen);
+
+/* Starts argv[0] (a path) as a child in its own process group with the
+ * default signal mask and dispositions, stdin on /dev/null, stdout and
+ * stderr shared with the agent and every other descriptor closed.
+ * Returns the pid, or -1 with errno set (ENOENT, EACCES, ...). */
+pid_t proc_spawn(char *const argv[]);
+
+/* Describes a wait status: "exited with status 1", "was killed by signal
+ * 9 (Killed)". Writes into buf and returns it. */
+const char *proc_status_str(int status, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,293 @@
+#include "agent/fmacros.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "agent/proc.h"
+#include "agent/sup.h"
+#include "agent/xmalloc.h"
+
+enum sup_event {
+	EV_START = 0,	/* sup_start() */
+	EV_EXIT,	/* the child exited */
+	EV_TIMER,	/* backoff over, or stop deadline reached */
+	EV_STOP,	/* sup_stop() */
+	SUP_NEVENTS
+};
+
+struct sup {
+	struct loop *loop;
+	struct sup_opts o;
+	char **argv;
+	sup_notify_cb cb;
+	void *arg;
+	enum sup_state state;
+	pid_t pid;
+	int64_t started_at;
+	int delay_ms;		/* next restart delay */
+	uint64_t timer;
+	unsigned restarts;
+	int status;		/* wait status of the last exit, or -1 */
+	int spawn_errno;
+};
+
+static const char *const state_names[SUP_NSTATES] = {
+	"idle", "running", "backoff", "stopping", "done",
+};
+
+const char *
+sup_state_name(enum sup_state st)
+{
+	return state_names[st];
+}
+
+/* Each action returns the next state. */
+typedef enum sup_state (*sup_action)(struct sup *s);
+
+static void on_timer(struct loop *l, void *arg);
+
+static int
+spawn(struct sup *s)
+{
+
+	s->pid = proc_spawn(s->argv);
+	if (s->pid < 0) {
+		s->spawn_errno = errno;
+		log_error("cannot start %s (%s): %s", s->o.label, s->argv[0],
+		    strerror(errno));
+		return -1;
+	}
+	s->started_at = loop_now_ms();
+	log_info("started %s (pid %d)", s->o.label, (int)s->pid);
+	return 0;
+}
+
+static void
+arm(struct sup *s, int ms)
+{
+	loop_cancel(s->loop, s->timer);
+	s->timer = loop_timer(s->loop, ms, on_timer, s);
+}
+
+static void
+disarm(struct sup *s)
+{
+	loop_cancel(s->loop, s->timer);
+	s->timer = 0;
+}
+
+/* Kills whatever is left of the child's process group: a helper the
+ * child forked must not outlive it. */
+static void
+sweep_group(struct sup *s)
+{
+	if (s->pid > 0)
+		(void)kill(-s->pid, SIGKILL);
+	s->pid = 0;
+}
+
+static enum sup_state
+act_start(struct sup *s)
+{
+	return spawn(s) == 0 ? SUP_RUNNING : SUP_IDLE;
+}
+
+static enum sup_state
+act_exited(struct sup *s)
+{
+	char how[96];
+	int64_t ran = loop_now_ms() - s->started_at;
+
+	sweep_group(s);
+	if (ran >= s->o.stable_ms)
+		s->delay_ms = s->o.backoff_min_ms;
+	log_warn("%s %s after %lld s; restarting in %d.%d s", s->o.label,
+	    proc_status_str(s->status, how, sizeof(how)), (long long)ran / 1000,
+	    s->delay_ms / 1000, s->delay_ms % 1000 / 100);
+	arm(s, s->delay_ms);
+	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
+	    s->o.backoff_max_ms : s->delay_ms * 2;
+	return SUP_BACKOFF;
+}
+
+static enum sup_state
+act_restart(struct sup *s)
+{
+	s->timer = 0;
+	s->restarts++;
+	if (spawn(s) == 0)
+		return SUP_RUNNING;
+	/* The binary may come back (a package upgrade); keep trying. */
+	arm(s, s->delay_ms);
+	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
+	    s->o.backoff_max_ms : s->delay_ms * 2;
+	return SUP_BACKOFF;
+}
+
+static enum sup_state
+act_term(struct sup *s)
+{
+	log_info("stopping %s (pid %d): SIGTERM, SIGKILL in %d s", s->o.label,
+	    (int)s->pid, s->o.stop_timeout_ms / 1000);
+	(void)kill(-s->pid, SIGTERM);
+	arm(s, s->o.stop_timeout_ms);
+	return SUP_STOPPING;
+}
+
+static enum sup_state
+act_kill(struct sup *s)
+{
+	s->timer = 0;
+	log_warn("%s (pid %d) did not stop in time; sending SIGKILL",
+	    s->o.label, (int)s->pid);
+	(void)kill(-s->pid, SIGKILL);
+	return SUP_STOPPING;
+}
+
+static enum sup_state
+act_kill_now(struct sup *s)
+{
+	disarm(s);
+	return act_kill(s);
+}
+
+static enum sup_state
+act_stopped(struct sup *s)
+{
+	char how[96];
+
+	disarm(s);
+	sweep_group(s);
+	log_info("%s %s", s->o.label, proc_status_str(s->status, how, sizeof(how)));
+	return SUP_DONE;
+}
+
+static enum sup_state
+act_cancel(struct sup *s)
+{
+	disarm(s);
+	return SUP_DONE;
+}
+
+/* [state][event]: NULL means the event changes nothing in that state. */
+static const sup_action table[SUP_NSTATES][SUP_NEVENTS] = {
+	[SUP_IDLE] = { [EV_START] = act_start, [EV_STOP] = act_cancel },
+	[SUP_RUNNING] = { [EV_EXIT] = act_exited, [EV_STOP] = act_term },
+	[SUP_BACKOFF] = { [EV_TIMER] = act_restart, [EV_STOP] = act_cancel },
+	[SUP_STOPPING] = { [EV_EXIT] = act_stopped, [EV_TIMER] = act_kill,
+	    [EV_STOP] = act_kill_now },
+	[SUP_DONE] = { 0 },
+};
+
+static void
+dispatch(struct sup *s, enum sup_event ev)
+{
+	enum sup_state from = s->state, to;
+
+	if (table[from][ev] == NULL)
+		return;
+	to = table[from][ev](s);
+	s->state = to;
+	if (to != from && s->cb != NULL)
+		s->cb(s->arg, s, from, to, ev == EV_EXIT ? s->status : -1);
+}
+
+static void
+on_timer(struct loop *l, void *arg)
+{
+	struct sup *s = arg;
+
+	(void)l;
+	s->timer = 0;
+	dispatch(s, EV_TIMER);
+}
+
+struct sup *
+sup_new(struct loop *l, const struct sup_opts *o, char *const *argv,
+    sup_notify_cb cb, void *arg)
+{
+	struct sup *s = xcalloc(1, sizeof(*s));
+	size_t n = 0;
+
+	while (argv[n] != NULL)
+		n++;
+	s->argv = xcalloc(n + 1, sizeof(*s->argv));
+	for (size_t i = 0; i < n; i++)
+		s->argv[i] = xstrdup(argv[i]);
+	s->loop = l;
+	s->o = *o;
+	s->o.label = xstrdup(o->label);
+	s->cb = cb;
+	s->arg = arg;
+	s->delay_ms = o->backoff_min_ms;
+	s->status = -1;
+	return s;
+}
+
+void
+sup_free(struct sup *s)
+{
+	if (s == NULL)
+		return;
+	disarm(s);
+	for (size_t i = 0; s->argv[i] != NULL; i++)
+		free(s->argv[i]);
+	free(s->argv);
+	free((char *)s->o.label);
+	free(s);
+}
+
+int
+sup_start(struct sup *s)
+{
+	dispatch(s, EV_START);
+	if (s->state == SUP_IDLE) {
+		errno = s->spawn_errno;
+		return -1;
+	}
+	return 0;
+}
+
+void
+sup_stop(struct sup *s)
+{
+	dispatch(s, EV_STOP);
+}
+
+void
+sup_signal(struct sup *s, int sig)
+{
+	if (s->pid > 0 && (s->state == SUP_RUNNING || s->state == SUP_STOPPING))
+		(void)kill(-s->pid, sig);
+}
+
+bool
+sup_reaped(struct sup *s, pid_t pid, int status)
+{
+	if (s->pid <= 0 || pid != s->pid)
+		return false;
+	s->status = status;
+	dispatch(s, EV_EXIT);
+	return true;
+}
+
+enum sup_state
+sup_state(const struct sup *s)
+{
+	return s->state;
+}
+
+pid_t
+sup_pid(const struct sup *s)
+{
+	return s->state == SUP_RUNNING || s->state == SUP_STOPPING ? s->pid : 0;
+}
+
+unsigned
+sup_restarts(const struct sup *s)
+{
+	return s->restarts;
+}

@@ -1,0 +1,63 @@
+#ifndef ZOOINIT_SUP_H
+#define ZOOINIT_SUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agent/loop.h"
+
+/* Supervises one long-running child: starts it, restarts it when it exits
+ * with a backoff that doubles up to a ceiling and falls back to the floor
+ * once a run lasted long enough, and stops it with SIGTERM, a deadline,
+ * then SIGKILL. The child runs in its own process group; signals go to
+ * the whole group. The owner reaps (one waitpid loop for the process) and
+ * hands each status to sup_reaped(). */
+
+enum sup_state {
+	SUP_IDLE = 0,	/* not started */
+	SUP_RUNNING,	/* the child is alive */
+	SUP_BACKOFF,	/* it exited; a restart is scheduled */
+	SUP_STOPPING,	/* asked to stop; waiting for it to exit */
+	SUP_DONE,	/* stopped for good */
+	SUP_NSTATES
+};
+
+struct sup;
+
+/* Told of every state change; status is the wait status of the exit that
+ * caused it, or -1. */
+typedef void (*sup_notify_cb)(void *arg, struct sup *s, enum sup_state from,
+    enum sup_state to, int status);
+
+struct sup_opts {
+	const char *label;	/* for logs: "etcd" */
+	int stop_timeout_ms;	/* SIGTERM to SIGKILL */
+	int backoff_min_ms;	/* first restart delay */
+	int backoff_max_ms;	/* ceiling */
+	int stable_ms;		/* a run this long resets the delay */
+};
+
+/* Returns a new supervisor for argv (copied; argv[0] a path). */
+struct sup *sup_new(struct loop *l, const struct sup_opts *o,
+    char *const *argv, sup_notify_cb cb, void *arg);
+/* Frees s; the child, if any, is left alone (call sup_stop() first). */
+void sup_free(struct sup *s);
+
+/* Starts the child. Returns -1 with errno set when it cannot be spawned
+ * at all (ENOENT, EACCES); the state stays SUP_IDLE. */
+int sup_start(struct sup *s);
+/* Stops the child (and cancels restarts); a second call while stopping
+ * sends SIGKILL at once. Ends in SUP_DONE. */
+void sup_stop(struct sup *s);
+/* Sends sig to the child's process group if it is running. */
+void sup_signal(struct sup *s, int sig);
+/* Returns true if pid was this supervisor's child and takes its status. */
+bool sup_reaped(struct sup *s, pid_t pid, int status);
+
+enum sup_state sup_state(const struct sup *s);
+pid_t sup_pid(const struct sup *s);
+const char *sup_state_name(enum sup_state st);
+/* How many times the child was restarted after an exit. */
+unsigned sup_restarts(const struct sup *s);
+
+#endif

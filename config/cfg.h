@@ -1,0 +1,72 @@
+#ifndef ZOOINIT_CFG_H
+#define ZOOINIT_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "agent/log.h"
+
+/* The agent's whole configuration, merged from four layers, each overriding
+ * the one before: built-in defaults, a libconfig file (-f FILE, --config
+ * FILE or ZOOINIT_CONFIG), environment variables ZOOINIT_<KEY> and command
+ * line flags --<key-with-dashes>. One table in cfg.c describes every key
+ * once; the file key, the env variable and the flag all derive from it. */
+
+#define CFG_MAX_MEMBERS 64
+#define CFG_MAX_DNS_SERVERS 8
+
+enum cfg_scheme { CFG_SCHEME_AUTO = 0, CFG_SCHEME_HTTP, CFG_SCHEME_HTTPS };
+enum cfg_names { CFG_NAMES_LABEL = 0, CFG_NAMES_FQDN };
+
+struct cfg {
+	/* Every string is owned by the struct and freed by cfg_free(); NULL
+	 * means "not set" unless a default is given. */
+	char *config_file;	/* the file that was read, or NULL */
+	char *domain;		/* DNS domain holding the SRV records */
+	char **dns_servers;	/* "ADDR" or "ADDR:PORT" / "[V6]:PORT" */
+	size_t n_dns_servers;	/* 0 = the system resolver */
+	int size;		/* expected voting members; 0 = from DNS */
+	char *ip;		/* this host's address, an IPv4/IPv6 literal */
+	char *name;		/* this member's name; NULL = from SRV */
+	char *interface;	/* take this host's address from this interface */
+	char *netmask;		/* with hint: pick the local address in */
+	char *hint;		/*   hint/netmask (the original tool's way) */
+	char *data_dir;		/* default "/var/lib/zooinit/etcd" */
+	char *etcd;		/* etcd binary; default "etcd" (PATH) */
+	int client_port;	/* default 2379 */
+	int peer_port;		/* default 0 = from this host's SRV record */
+	char *token;		/* initial-cluster-token; NULL = derived */
+	enum cfg_scheme scheme;	/* default auto = from the SRV record set */
+	enum cfg_names member_names; /* default label */
+	int resolve_timeout;	/* seconds to wait for DNS; default 120 */
+	int health_interval;	/* seconds between health checks; default 5 */
+	int stop_timeout;	/* seconds from SIGTERM to SIGKILL; default 10 */
+	enum log_level log_level; /* default info */
+
+	/* Command options: flags only, never in a file or the environment. */
+	bool json;		/* --json */
+	bool help;		/* -h, --help */
+	char **args;		/* positional arguments, in order */
+	size_t n_args;
+};
+
+/* Fills c from the four layers. argv holds the subcommand's arguments
+ * only (argv[0] is the subcommand name and is skipped). On failure returns
+ * -1 with one sentence in err that names where the bad value came from:
+ * "FILE:LINE: key: ...", "environment ZOOINIT_SIZE: ..." or "--size: ...";
+ * c is then left freed and zeroed. envp is the environment to read
+ * (normally environ). */
+int cfg_load(struct cfg *c, int argc, char **argv, char **envp,
+    char *err, size_t errlen);
+
+/* Frees everything c owns and zeroes it; safe on a zeroed struct. */
+void cfg_free(struct cfg *c);
+
+/* Prints one line per flag with its env variable and meaning. */
+void cfg_usage(FILE *out);
+
+/* Returns the scheme as "http" / "https" / "auto"; static storage. */
+const char *cfg_scheme_name(enum cfg_scheme s);
+
+#endif

@@ -1,0 +1,83 @@
+#include "agent/fmacros.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "resolver/dnsname.h"
+
+static bool
+ldh(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-';
+}
+
+bool
+dns_hostname_valid(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!ldh(s[i]))
+			return false;
+		if (label == 0 && s[i] == '-')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return s[len - 1] != '-';
+}
+
+bool
+dns_member_name_valid(const char *s, bool allow_dots)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || s[len - 1] == '.')
+		return false;
+	if (!allow_dots && strchr(s, '.') != NULL)
+		return false;
+	return dns_hostname_valid(s);
+}
+
+char *
+dns_quote(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return out;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char buf[5];
+		size_t n;
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			n = (size_t)snprintf(buf, sizeof(buf), "\\x%02x", c);
+		else {
+			buf[0] = (char)c;
+			n = 1;
+		}
+		if (o + n + 4 > outlen) {
+			if (o + 4 <= outlen) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		memcpy(out + o, buf, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return out;
+}
