@@ -30,9 +30,14 @@ usage(FILE *out)
 	    "the file):\n"
 	    "  -f, --config FILE  read a libconfig file (env ZOOINIT_CONFIG)\n");
 	cfg_usage(out);
-	fprintf(out, "\nexit codes: 0 ok, 1 internal error, 2 usage or config "
-	    "error, 100 permanent failure (fix the zone or config), 111 "
-	    "temporary failure (retry later), 126/127 etcd cannot be run\n");
+	fprintf(out, "\nexit codes:\n"
+	    "  0    done, or stopped by SIGTERM/SIGINT\n"
+	    "  1    internal error\n"
+	    "  2    usage or configuration error\n"
+	    "  100  permanent failure: the zone or configuration is wrong\n"
+	    "  111  temporary failure: gave up waiting; retry later\n"
+	    "  126  the etcd binary cannot be executed\n"
+	    "  127  the etcd binary was not found\n");
 }
 
 int
