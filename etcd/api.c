@@ -1,0 +1,765 @@
+#include "agent/fmacros.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agent/loop.h"
+#include "agent/xmalloc.h"
+#include "etcd/api.h"
+#include "etcd/http.h"
+
+/* How much of a hostile string a message may quote. */
+#define QUOTE_MAX 64
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Copies n bytes of s into out as printable ASCII (others as \xNN),
+ * truncated with "..." so that a hostile value cannot flood a message. */
+static const char *
+quote(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char b[5];
+		size_t k;
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			k = (size_t)snprintf(b, sizeof(b), "\\x%02x", c);
+		else {
+			b[0] = (char)c;
+			k = 1;
+		}
+		if (o + k + 4 > outlen) {
+			if (o + 4 <= outlen) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		memcpy(out + o, b, k);
+		o += k;
+	}
+	if (outlen > 0)
+		out[o < outlen ? o : outlen - 1] = '\0';
+	return out;
+}
+
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "a number";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+		return "true";
+	case JSON_FALSE:
+		return "false";
+	case JSON_NULL:
+		return "null";
+	}
+	return "something else";
+}
+
+/* Parses body as one JSON object; returns a new reference or NULL with the
+ * reason in err. */
+static json_t *
+load(const char *what, const char *body, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+
+	if (len == 0) {
+		seterr(err, errlen, "%s: empty answer, expected a JSON object",
+		    what);
+		return NULL;
+	}
+	/* DECODE_ANY so that a bare null or string gets a clear "expected
+	 * a JSON object" rather than a parse error. */
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &je);
+	if (root == NULL) {
+		seterr(err, errlen, "%s: invalid JSON at line %d column %d: %s",
+		    what, je.line, je.column, je.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		seterr(err, errlen, "%s: expected a JSON object, found %s",
+		    what, type_name(root));
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* The gateway answers failed RPCs with {"error","message","code"}; say
+ * that rather than "missing header". */
+static void
+missing_header(const char *what, json_t *root, char *err, size_t errlen)
+{
+	json_t *msg = json_object_get(root, "message");
+	json_t *code = json_object_get(root, "code");
+	char q[QUOTE_MAX];
+
+	if (json_is_string(msg)) {
+		quote(json_string_value(msg), json_string_length(msg), q,
+		    sizeof(q));
+		seterr(err, errlen, "%s: etcd error: %s (gRPC code %"
+		    JSON_INTEGER_FORMAT ")", what, q, json_is_integer(code) ?
+		    json_integer_value(code) : (json_int_t)-1);
+	} else
+		seterr(err, errlen, "%s: no \"header\" object in the answer",
+		    what);
+}
+
+/* Reads obj[key] as a JSON string of 1..20 decimal digits no larger than
+ * max. A missing key is 0 unless required, since etcd leaves zeros out. */
+static int
+get_num(const char *what, json_t *obj, const char *key, bool required,
+    uint64_t max, uint64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t n;
+	uint64_t x = 0;
+	char q[QUOTE_MAX];
+
+	if (v == NULL) {
+		if (required) {
+			seterr(err, errlen, "%s: missing \"%s\"", what, key);
+			return -1;
+		}
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
+		    "digits, found %s", what, key, type_name(v));
+		return -1;
+	}
+	s = json_string_value(v);
+	n = json_string_length(v);
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - (unsigned)'0';
+
+		if (d > 9) {
+			seterr(err, errlen, "%s: \"%s\" should be decimal "
+			    "digits, found \"%s\"", what, key,
+			    quote(s, n, q, sizeof(q)));
+			return -1;
+		}
+		if (x > (max - d) / 10) {
+			seterr(err, errlen, "%s: \"%s\" is out of range: %s",
+			    what, key, quote(s, n, q, sizeof(q)));
+			return -1;
+		}
+		x = x * 10 + d;
+	}
+	if (n == 0) {
+		seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
+		    "decimal digits", what, key);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+/* Reads obj[key] as a string without NUL bytes; a missing key is "" unless
+ * required. *out is borrowed from obj. */
+static int
+get_str(const char *what, json_t *obj, const char *key, bool required,
+    const char **out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		if (required) {
+			seterr(err, errlen, "%s: missing \"%s\"", what, key);
+			return -1;
+		}
+		*out = "";
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		seterr(err, errlen, "%s: \"%s\" should be a string, found %s",
+		    what, key, type_name(v));
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		seterr(err, errlen, "%s: \"%s\" contains a NUL byte", what,
+		    key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+get_bool(const char *what, json_t *obj, const char *key, bool *out,
+    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		*out = false;
+		return 0;
+	}
+	if (!json_is_boolean(v)) {
+		seterr(err, errlen, "%s: \"%s\" should be true or false, "
+		    "found %s", what, key, type_name(v));
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Reads obj[key], an optional array of at most ETCD_MAX_MEMBER_URLS
+ * strings, into a new array of new strings. *v and *n stay consistent at
+ * every step so that a failure midway is freed by etcd_members_free(). */
+static int
+get_urls(const char *what, json_t *obj, const char *key, char ***v, size_t *n,
+    char *err, size_t errlen)
+{
+	json_t *a = json_object_get(obj, key);
+	size_t size;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a)) {
+		seterr(err, errlen, "%s: \"%s\" should be an array of URLs, "
+		    "found %s", what, key, type_name(a));
+		return -1;
+	}
+	size = json_array_size(a);
+	if (size > ETCD_MAX_MEMBER_URLS) {
+		seterr(err, errlen, "%s: \"%s\" lists %zu URLs, more than the "
+		    "%d supported", what, key, size, ETCD_MAX_MEMBER_URLS);
+		return -1;
+	}
+	if (size == 0)
+		return 0;
+	*v = xcalloc(size, sizeof(**v));
+	for (size_t i = 0; i < size; i++) {
+		json_t *u = json_array_get(a, i);
+
+		if (!json_is_string(u) || json_string_length(u) == 0 ||
+		    strlen(json_string_value(u)) != json_string_length(u)) {
+			seterr(err, errlen, "%s: \"%s\"[%zu] should be a "
+			    "non-empty string, found %s", what, key, i,
+			    json_is_string(u) ? "an empty or NUL-holding one" :
+			    type_name(u));
+			return -1;
+		}
+		(*v)[i] = xstrdup(json_string_value(u));
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int
+parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
+    size_t errlen)
+{
+	char what[48];
+	const char *name;
+
+	snprintf(what, sizeof(what), "member list: member %zu", i);
+	if (!json_is_object(o)) {
+		seterr(err, errlen, "%s should be an object, found %s", what,
+		    type_name(o));
+		return -1;
+	}
+	if (get_num(what, o, "ID", true, UINT64_MAX, &m->id, err, errlen) < 0)
+		return -1;
+	if (m->id == 0) {
+		seterr(err, errlen, "%s: \"ID\" is 0, which no member has",
+		    what);
+		return -1;
+	}
+	/* A member added but not started yet has no name and no client
+	 * URLs; that is normal, not an error. */
+	if (get_str(what, o, "name", false, &name, err, errlen) < 0)
+		return -1;
+	m->name = xstrdup(name);
+	if (get_urls(what, o, "peerURLs", &m->peer_urls, &m->n_peer_urls,
+	    err, errlen) < 0)
+		return -1;
+	if (get_urls(what, o, "clientURLs", &m->client_urls,
+	    &m->n_client_urls, err, errlen) < 0)
+		return -1;
+	return get_bool(what, o, "isLearner", &m->learner, err, errlen);
+}
+
+void
+etcd_members_free(struct etcd_members *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct etcd_member *e = &m->v[i];
+
+		free(e->name);
+		for (size_t j = 0; j < e->n_peer_urls; j++)
+			free(e->peer_urls[j]);
+		free(e->peer_urls);
+		for (size_t j = 0; j < e->n_client_urls; j++)
+			free(e->client_urls[j]);
+		free(e->client_urls);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
+    char *err, size_t errlen)
+{
+	const char *what = "member list";
+	struct etcd_members m = { 0 };
+	json_t *root, *hdr, *a;
+	size_t size;
+
+	root = load(what, body, len, err, errlen);
+	if (root == NULL)
+		return -1;
+	hdr = json_object_get(root, "header");
+	if (hdr == NULL) {
+		missing_header(what, root, err, errlen);
+		goto fail;
+	}
+	if (!json_is_object(hdr)) {
+		seterr(err, errlen, "%s: \"header\" should be an object, "
+		    "found %s", what, type_name(hdr));
+		goto fail;
+	}
+	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, &m.cluster_id,
+	    err, errlen) < 0 ||
+	    get_num(what, hdr, "member_id", true, UINT64_MAX, &m.member_id,
+	    err, errlen) < 0)
+		goto fail;
+	a = json_object_get(root, "members");
+	if (a != NULL && !json_is_array(a)) {
+		seterr(err, errlen, "%s: \"members\" should be an array, "
+		    "found %s", what, type_name(a));
+		goto fail;
+	}
+	/* The answering member always lists itself, so an empty list means
+	 * this is not a member list. */
+	size = a != NULL ? json_array_size(a) : 0;
+	if (size == 0) {
+		seterr(err, errlen, "%s: no members listed", what);
+		goto fail;
+	}
+	if (size > ETCD_MAX_MEMBERS) {
+		seterr(err, errlen, "%s: %zu members, more than the %d "
+		    "supported", what, size, ETCD_MAX_MEMBERS);
+		goto fail;
+	}
+	m.v = xcalloc(size, sizeof(*m.v));
+	for (size_t i = 0; i < size; i++) {
+		m.n = i + 1;
+		if (parse_member(json_array_get(a, i), i, &m.v[i], err,
+		    errlen) < 0)
+			goto fail;
+		for (size_t j = 0; j < i; j++) {
+			if (m.v[j].id == m.v[i].id) {
+				seterr(err, errlen, "%s: members %zu and %zu "
+				    "have the same ID %" PRIu64, what, j, i,
+				    m.v[i].id);
+				goto fail;
+			}
+		}
+	}
+	json_decref(root);
+	*out = m;
+	return 0;
+fail:
+	etcd_members_free(&m);
+	json_decref(root);
+	return -1;
+}
+
+int
+etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
+    char *err, size_t errlen)
+{
+	const char *what = "status";
+	struct etcd_status st;
+	json_t *root, *hdr;
+	const char *ver;
+	uint64_t db;
+
+	memset(&st, 0, sizeof(st));
+	root = load(what, body, len, err, errlen);
+	if (root == NULL)
+		return -1;
+	hdr = json_object_get(root, "header");
+	if (hdr == NULL) {
+		missing_header(what, root, err, errlen);
+		goto fail;
+	}
+	if (!json_is_object(hdr)) {
+		seterr(err, errlen, "%s: \"header\" should be an object, "
+		    "found %s", what, type_name(hdr));
+		goto fail;
+	}
+	/* leader is absent while the member knows no leader. */
+	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, &st.cluster_id,
+	    err, errlen) < 0 ||
+	    get_num(what, hdr, "member_id", true, UINT64_MAX, &st.member_id,
+	    err, errlen) < 0 ||
+	    get_num(what, root, "leader", false, UINT64_MAX, &st.leader, err,
+	    errlen) < 0 ||
+	    get_num(what, root, "raftTerm", false, UINT64_MAX, &st.raft_term,
+	    err, errlen) < 0 ||
+	    get_num(what, root, "dbSize", false, INT64_MAX, &db, err,
+	    errlen) < 0 ||
+	    get_str(what, root, "version", true, &ver, err, errlen) < 0)
+		goto fail;
+	if (ver[0] == '\0' || strlen(ver) >= sizeof(st.version)) {
+		char q[QUOTE_MAX];
+
+		seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
+		    "bytes, found \"%s\"", what, sizeof(st.version) - 1,
+		    quote(ver, strlen(ver), q, sizeof(q)));
+		goto fail;
+	}
+	memcpy(st.version, ver, strlen(ver) + 1);
+	st.db_size = (int64_t)db;
+	json_decref(root);
+	*out = st;
+	return 0;
+fail:
+	json_decref(root);
+	return -1;
+}
+
+int
+etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
+    size_t errlen)
+{
+	const char *what = "health";
+	json_t *root, *v;
+	char q[QUOTE_MAX];
+
+	root = load(what, body, len, err, errlen);
+	if (root == NULL)
+		return -1;
+	v = json_object_get(root, "health");
+	if (json_is_boolean(v)) {
+		*healthy = json_is_true(v);
+		json_decref(root);
+		return 0;
+	}
+	if (json_is_string(v) && strcmp(json_string_value(v), "true") == 0) {
+		*healthy = true;
+		json_decref(root);
+		return 0;
+	}
+	if (json_is_string(v) && strcmp(json_string_value(v), "false") == 0) {
+		*healthy = false;
+		json_decref(root);
+		return 0;
+	}
+	if (v == NULL)
+		seterr(err, errlen, "%s: missing \"health\"", what);
+	else if (json_is_string(v))
+		seterr(err, errlen, "%s: \"health\" should be \"true\" or "
+		    "\"false\", found \"%s\"", what,
+		    quote(json_string_value(v), json_string_length(v), q,
+		    sizeof(q)));
+	else
+		seterr(err, errlen, "%s: \"health\" should be \"true\" or "
+		    "\"false\", found %s", what, type_name(v));
+	json_decref(root);
+	return -1;
+}
+
+/* Cluster check. Every pending check is on one list so that
+ * etcd_check_cancel() can find it by id; the process has one loop and
+ * one thread touching it. A check always has exactly one request in
+ * flight while it is on the list, and that request owns it: the drop
+ * callback frees it when the request is cancelled or the client freed. */
+
+enum stage { ST_HEALTH, ST_MEMBERS, ST_STATUS };
+
+struct check {
+	struct check *prev, *next;
+	struct etcd_http *h;
+	uint64_t id;
+	uint64_t req;		/* the request in flight */
+	enum stage stage;
+	char *base;		/* client URL without trailing '/' */
+	char *url;		/* of the request in flight, for messages */
+	int64_t deadline;	/* loop_now_ms() time; 0 = none */
+	etcd_check_cb cb;
+	void *arg;
+	struct etcd_members members;
+	struct etcd_check_result res;
+};
+
+static struct check *checks;
+static uint64_t next_check_id = 1;
+
+static void check_answer(void *arg, const struct etcd_http_result *r);
+
+static void
+check_unlink(struct check *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		checks = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
+check_free(struct check *c)
+{
+	etcd_members_free(&c->members);
+	free(c->base);
+	free(c->url);
+	free(c);
+}
+
+static void
+check_drop(void *arg)
+{
+	struct check *c = arg;
+
+	check_unlink(c);
+	check_free(c);
+}
+
+/* Ends the check: the callback runs with c already off the list, so that
+ * it may cancel or start checks, or free the client, freely. */
+static void
+check_finish(struct check *c)
+{
+	check_unlink(c);
+	c->cb(c->arg, &c->res);
+	check_free(c);
+}
+
+static void check_fail(struct check *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+check_fail(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->res.healthy = false;
+	va_start(ap, fmt);
+	vsnprintf(c->res.error, sizeof(c->res.error), fmt, ap);
+	va_end(ap);
+	check_finish(c);
+}
+
+static const char *
+stage_method(enum stage s)
+{
+	return s == ST_HEALTH ? "GET" : "POST";
+}
+
+static void
+check_start(struct check *c, enum stage s)
+{
+	static const char *const path[] = {
+		[ST_HEALTH] = "/health",
+		[ST_MEMBERS] = "/v3/cluster/member/list",
+		[ST_STATUS] = "/v3/maintenance/status",
+	};
+	long left = 0;
+
+	c->stage = s;
+	free(c->url);
+	c->url = xasprintf("%s%s", c->base, path[s]);
+	if (c->deadline != 0) {
+		int64_t now = loop_now_ms();
+
+		if (now >= c->deadline) {
+			check_fail(c, "%s %s: not started, the check ran out "
+			    "of time", stage_method(s), c->url);
+			return;
+		}
+		left = (long)(c->deadline - now);
+	}
+	c->req = etcd_http_request_ex(c->h, c->url,
+	    s == ST_HEALTH ? NULL : "{}", left, check_answer, check_drop, c);
+}
+
+/* Describes a non-200 answer: etcd's own message when it sent one. */
+static void
+http_detail(const struct etcd_http_result *r, char *out, size_t outlen)
+{
+	json_t *root = json_loadb(r->body, r->len, 0, NULL);
+	json_t *msg = json_object_get(root, "message");
+	char q[QUOTE_MAX * 2];
+
+	if (json_is_string(msg))
+		quote(json_string_value(msg), json_string_length(msg), q,
+		    sizeof(q));
+	else
+		quote(r->body, r->len, q, sizeof(q));
+	snprintf(out, outlen, "HTTP %ld%s%s", r->status, q[0] ? ": " : "", q);
+	json_decref(root);
+}
+
+static void
+check_members(struct check *c, const struct etcd_http_result *r)
+{
+	char err[200];
+
+	if (etcd_parse_members(r->body, r->len, &c->members, err,
+	    sizeof(err)) < 0) {
+		check_fail(c, "POST %s: %s", c->url, err);
+		return;
+	}
+	c->res.cluster_id = c->members.cluster_id;
+	c->res.member_id = c->members.member_id;
+	c->res.members = c->members.n;
+	for (size_t i = 0; i < c->members.n; i++) {
+		if (c->members.v[i].learner)
+			c->res.learners++;
+		else
+			c->res.voters++;
+	}
+	check_start(c, ST_STATUS);
+}
+
+static void
+check_status(struct check *c, const struct etcd_http_result *r)
+{
+	struct etcd_status st;
+	char err[200];
+
+	if (etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0) {
+		check_fail(c, "POST %s: %s", c->url, err);
+		return;
+	}
+	c->res.leader_id = st.leader;
+	if (st.leader == 0) {
+		check_fail(c, "POST %s: member %" PRIx64 " knows no leader",
+		    c->url, st.member_id);
+		return;
+	}
+	for (size_t i = 0; i < c->members.n; i++) {
+		const struct etcd_member *m = &c->members.v[i];
+
+		if (m->id != st.leader)
+			continue;
+		if (m->name[0] != '\0')
+			snprintf(c->res.leader_name,
+			    sizeof(c->res.leader_name), "%s", m->name);
+		else
+			snprintf(c->res.leader_name,
+			    sizeof(c->res.leader_name), "%" PRIx64, m->id);
+	}
+	c->res.healthy = true;
+	c->res.error[0] = '\0';
+	check_finish(c);
+}
+
+static void
+check_answer(void *arg, const struct etcd_http_result *r)
+{
+	struct check *c = arg;
+	const char *method = stage_method(c->stage);
+	char detail[200];
+	bool healthy;
+
+	c->req = 0;
+	if (r->error != NULL) {
+		check_fail(c, "%s %s: %s", method, c->url, r->error);
+		return;
+	}
+	if (c->stage == ST_HEALTH) {
+		/* 3.4 answers 503 {"health":"false"} when unhealthy. */
+		if (etcd_parse_health(r->body, r->len, &healthy, detail,
+		    sizeof(detail)) < 0) {
+			if (r->status != 200)
+				http_detail(r, detail, sizeof(detail));
+			check_fail(c, "%s %s: %s", method, c->url, detail);
+		} else if (!healthy)
+			check_fail(c, "%s %s: etcd reports unhealthy "
+			    "(HTTP %ld)", method, c->url, r->status);
+		else
+			check_start(c, ST_MEMBERS);
+		return;
+	}
+	if (r->status != 200) {
+		http_detail(r, detail, sizeof(detail));
+		check_fail(c, "%s %s: %s", method, c->url, detail);
+		return;
+	}
+	if (c->stage == ST_MEMBERS)
+		check_members(c, r);
+	else
+		check_status(c, r);
+}
+
+uint64_t
+etcd_check(struct etcd_http *h, const char *client_url, long timeout_ms,
+    etcd_check_cb cb, void *arg)
+{
+	struct check *c = xcalloc(1, sizeof(*c));
+	size_t n = strlen(client_url);
+
+	while (n > 0 && client_url[n - 1] == '/')
+		n--;
+	c->h = h;
+	c->id = next_check_id++;
+	c->base = xstrndup(client_url, n);
+	c->deadline = timeout_ms > 0 ? loop_now_ms() + timeout_ms : 0;
+	c->cb = cb;
+	c->arg = arg;
+	c->next = checks;
+	if (checks != NULL)
+		checks->prev = c;
+	checks = c;
+	/* The first stage cannot run out of time, so this never calls cb. */
+	check_start(c, ST_HEALTH);
+	return c->id;
+}
+
+void
+etcd_check_cancel(struct etcd_http *h, uint64_t id)
+{
+	for (struct check *c = checks; c != NULL && id != 0; c = c->next) {
+		if (c->h == h && c->id == id) {
+			/* The drop callback unlinks and frees c. */
+			etcd_http_cancel(h, c->req);
+			return;
+		}
+	}
+}

@@ -1,0 +1,91 @@
+#ifndef ZOOINIT_ETCD_API_H
+#define ZOOINIT_ETCD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* etcd v3 JSON gateway answers (etcd 3.4+), parsed strictly: they come
+ * over the network and may be hostile. 64-bit numbers arrive as JSON
+ * strings of decimal digits; fields equal to zero, false or empty are
+ * left out by etcd and read as such. Parsers return 0, or -1 with the
+ * reason in err (errlen bytes, always NUL-terminated) and *out untouched
+ * or emptied, never half-built. */
+
+/* Limits beyond which an answer is rejected rather than believed. */
+#define ETCD_MAX_MEMBERS 1024
+#define ETCD_MAX_MEMBER_URLS 16
+
+struct etcd_member {
+	uint64_t id;
+	char *name;		/* "" for a member added but not started */
+	char **peer_urls;
+	size_t n_peer_urls;
+	char **client_urls;	/* none for a member not started */
+	size_t n_client_urls;
+	bool learner;
+};
+
+struct etcd_members {
+	uint64_t cluster_id;
+	uint64_t member_id;	/* header.member_id: who answered */
+	struct etcd_member *v;
+	size_t n;		/* 1..ETCD_MAX_MEMBERS */
+};
+
+/* Parses the answer to POST /v3/cluster/member/list. On success *out owns
+ * everything it points to; free with etcd_members_free(). */
+int etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
+    char *err, size_t errlen);
+/* Frees what m owns and zeroes it; m itself is the caller's. */
+void etcd_members_free(struct etcd_members *m);
+
+struct etcd_status {
+	uint64_t cluster_id, member_id;	/* from the header */
+	uint64_t leader;		/* 0: this member knows no leader */
+	uint64_t raft_term;
+	char version[32];		/* server version, e.g. "3.4.23" */
+	int64_t db_size;
+};
+
+/* Parses the answer to POST /v3/maintenance/status. */
+int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
+    char *err, size_t errlen);
+
+/* Parses the answer to GET /health: {"health":"true"} (3.4 sends a
+ * string) or a JSON boolean. */
+int etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
+    size_t errlen);
+
+/* Cluster check: GET /health, then (if healthy) member/list and
+ * maintenance/status, all through the member at one client URL. */
+
+struct etcd_http;
+
+struct etcd_check_result {
+	bool healthy;		/* true only if all three answers were good
+				 * and a leader is known */
+	size_t members, voters, learners;
+	char leader_name[64];	/* "" if none or unknown; the hex id if the
+				 * leader has no name yet */
+	uint64_t cluster_id, member_id, leader_id;
+	char error[256];	/* why not healthy; "" when healthy */
+};
+
+/* r is borrowed for the duration of the callback. */
+typedef void (*etcd_check_cb)(void *arg, const struct etcd_check_result *r);
+
+/* Starts a check of the member at client_url (e.g. "http://10.0.0.1:2379";
+ * copied) that ends within about timeout_ms in total (<= 0: no limit but
+ * the 10 s connect limit of each request). cb runs exactly once,
+ * later, from the loop, unless cancelled or h freed first (no callback
+ * then, and nothing leaks). Returns an id > 0 for etcd_check_cancel().
+ * For the loop's thread only. */
+uint64_t etcd_check(struct etcd_http *h, const char *client_url,
+    long timeout_ms, etcd_check_cb cb, void *arg);
+
+/* Cancels a pending check: no callback afterwards. Unknown, finished or
+ * zero ids are ignored. */
+void etcd_check_cancel(struct etcd_http *h, uint64_t id);
+
+#endif

@@ -1,0 +1,81 @@
+#ifndef ZOOINIT_ETCD_HTTP_H
+#define ZOOINIT_ETCD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Asynchronous HTTP for talking to etcd, on libcurl's multi interface
+ * driven by the process's one event loop (agent/loop.h). Nothing here
+ * blocks and no callback ever runs from inside a call into this module:
+ * results are delivered from the loop only.
+ *
+ * The caller (main) runs curl_global_init(CURL_GLOBAL_DEFAULT) once, with
+ * signals already blocked, before etcd_http_new(), and curl_global_cleanup()
+ * after the last etcd_http_free(). Sockets are close-on-exec, curl never
+ * raises signals, proxies from the environment are ignored (etcd is spoken
+ * to directly), redirects are not followed and only http/https are
+ * allowed.
+ *
+ * One descriptor escapes close-on-exec: while curl's threaded resolver
+ * looks up a host name (IP literals and "localhost" need none), it holds
+ * the write end of a socketpair that curl never shows us. Spawners must
+ * still close descriptors >= 3 in the child (agent/proc.c does). */
+
+struct loop;
+struct etcd_http;
+
+/* Response bodies larger than this fail the request as a transport error
+ * "response larger than 4 MiB". */
+#define ETCD_HTTP_MAX_BODY (4u * 1024 * 1024)
+
+struct etcd_http_result {
+	long status;		/* HTTP code; 0 on transport error */
+	const char *body;	/* borrowed, valid during the callback only;
+				 * NUL-terminated; "" on transport error */
+	size_t len;
+	const char *error;	/* transport error text, or NULL */
+};
+
+typedef void (*etcd_http_cb)(void *arg, const struct etcd_http_result *r);
+/* Called instead of the result callback when a request ends without one:
+ * etcd_http_cancel() or etcd_http_free(). Lets arg be freed; it must not
+ * start requests on the same client. */
+typedef void (*etcd_http_drop_cb)(void *arg);
+
+/* Returns a new client bound to l (one per loop); free with
+ * etcd_http_free() before loop_free(l). */
+struct etcd_http *etcd_http_new(struct loop *l);
+
+/* Aborts every pending request without calling its result callback (drop
+ * callbacks do run) and frees h. NULL is ignored. May be called from a
+ * result callback; h is then released once that callback returns. */
+void etcd_http_free(struct etcd_http *h);
+
+/* Starts a request for url: a GET when post_json is NULL, else a POST of
+ * post_json (copied) with Content-Type: application/json. The whole
+ * request, connecting included, must finish within timeout_ms; with
+ * timeout_ms <= 0 there is no overall limit but connecting is still
+ * limited to 10 s. cb runs exactly once, later, from the loop, unless the
+ * request is cancelled or h freed first; a NULL cb ignores the result.
+ * Returns an id > 0. The callback may start and cancel requests (its own
+ * id is a no-op) and may free h. */
+uint64_t etcd_http_request(struct etcd_http *h, const char *url,
+    const char *post_json, long timeout_ms, etcd_http_cb cb, void *arg);
+
+/* As etcd_http_request(), and exactly one of cb or drop (if not NULL) is
+ * eventually called with arg, so arg can be owned by the request. */
+uint64_t etcd_http_request_ex(struct etcd_http *h, const char *url,
+    const char *post_json, long timeout_ms, etcd_http_cb cb,
+    etcd_http_drop_cb drop, void *arg);
+
+/* Shorthands for the two shapes etcd's JSON gateway uses. */
+uint64_t etcd_http_get(struct etcd_http *h, const char *url,
+    long timeout_ms, etcd_http_cb cb, void *arg);
+uint64_t etcd_http_post_json(struct etcd_http *h, const char *url,
+    const char *json, long timeout_ms, etcd_http_cb cb, void *arg);
+
+/* Cancels a request: its result callback will not run (its drop callback
+ * does, at once). Unknown, finished or zero ids are ignored. */
+void etcd_http_cancel(struct etcd_http *h, uint64_t id);
+
+#endif
