@@ -11,15 +11,14 @@
  *
  * The caller (main) runs curl_global_init(CURL_GLOBAL_DEFAULT) once, with
  * signals already blocked, before etcd_http_new(), and curl_global_cleanup()
- * after the last etcd_http_free(). Sockets are close-on-exec, curl never
- * raises signals, proxies from the environment are ignored (etcd is spoken
- * to directly), redirects are not followed and only http/https are
- * allowed.
+ * after the last etcd_http_free(). Connection sockets are close-on-exec,
+ * curl never raises signals, proxies from the environment are ignored (etcd
+ * is spoken to directly), redirects are not followed and only http/https
+ * are allowed.
  *
- * One descriptor escapes close-on-exec: while curl's threaded resolver
- * looks up a host name (IP literals and "localhost" need none), it holds
- * the write end of a socketpair that curl never shows us. Spawners must
- * still close descriptors >= 3 in the child (agent/proc.c does). */
+ * curl keeps descriptors of its own that are not close-on-exec (the multi
+ * handle's wakeup pair, the threaded resolver's socketpair), so spawners
+ * must close descriptors >= 3 in the child; agent/proc.c does. */
 
 struct loop;
 struct etcd_http;
