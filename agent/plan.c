@@ -84,14 +84,16 @@ plan_parse_url(const char *url, char *scheme, size_t schemelen, char *addr,
 	} else {
 		return -1;
 	}
-	if (*host == '[') {
+	/* RFC 3986: brackets around IPv6 literals and only around them. */
+	bool v6 = *host == '[';
+	if (v6) {
 		end = strchr(host, ']');
 		if (end == NULL || end[1] != ':')
 			return -1;
 		host++;
 		colon = end + 1;
 	} else {
-		colon = strrchr(host, ':');
+		colon = strchr(host, ':');
 		if (colon == NULL)
 			return -1;
 		end = colon;
@@ -100,7 +102,8 @@ plan_parse_url(const char *url, char *scheme, size_t schemelen, char *addr,
 		return -1;
 	memcpy(buf, host, (size_t)(end - host));
 	buf[end - host] = '\0';
-	if (addr_normalise(buf, norm, sizeof(norm)) < 0 || strcmp(buf, norm) != 0)
+	if (addr_normalise(buf, norm, sizeof(norm)) < 0 || strcmp(buf, norm) != 0 ||
+	    (strchr(norm, ':') != NULL) != v6)
 		return -1;
 	errno = 0;
 	v = strtoul(colon + 1, &ep, 10);
@@ -721,7 +724,9 @@ plan_journal_write(const struct plan *p, const char *dir, char *err,
 	json_t *o = plan_to_json(p, false);
 	int fd, rc = -1;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A temp file left by a crash may have another mode: start afresh. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
@@ -739,6 +744,12 @@ plan_journal_write(const struct plan *p, const char *dir, char *err,
 		    strerror(errno));
 		unlink(tmp);
 		goto out;
+	}
+	/* The rename is durable only once the directory is. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
 	}
 	rc = 0;
 out:
@@ -772,7 +783,8 @@ plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 			free(path);
 			return 1;
 		}
-		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		snprintf(err, errlen, "%s:%d: %s; move the file away to plan "
+		    "from DNS again", path, je.line, je.text);
 		free(path);
 		return -1;
 	}
@@ -803,7 +815,17 @@ plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 			bad = "members";
 			break;
 		}
-		scheme_s = strcmp(sch, "https") == 0 ? "https" : "http";
+		const char *ms = strcmp(sch, "https") == 0 ? "https" : "http";
+		/* One scheme for all URLs, and unique names. */
+		bool clash = strcmp(sch, sch2) != 0 ||
+		    (p->n > 0 && strcmp(ms, scheme_s) != 0);
+		for (size_t k = 0; k < p->n && !clash; k++)
+			clash = strcmp(p->m[k].name, mn) == 0;
+		if (clash) {
+			bad = "members";
+			break;
+		}
+		scheme_s = ms;
 		struct plan_member *pm = &p->m[p->n++];
 		pm->name = xstrdup(mn);
 		pm->host = host ? xstrdup(host) : NULL;
@@ -819,6 +841,8 @@ plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 			if (p->m[i].self)
 				bad = NULL;
 	}
+	if (bad == NULL && check_endpoints(p, err, errlen) != PLAN_OK)
+		bad = "members";
 	if (bad != NULL) {
 		snprintf(err, errlen, "%s: field \"%s\" is missing or invalid; "
 		    "move the file away to plan from DNS again", path, bad);

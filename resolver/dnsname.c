@@ -35,7 +35,8 @@ dns_hostname_valid(const char *s)
 		if (++label > 63)
 			return false;
 	}
-	return s[len - 1] != '-';
+	/* label == 0 here means the name ended in an empty label ("a.."). */
+	return label > 0 && s[len - 1] != '-';
 }
 
 bool
@@ -50,33 +51,41 @@ dns_member_name_valid(const char *s, bool allow_dots)
 	return dns_hostname_valid(s);
 }
 
+/* Writes the escaped form of c into buf (at least 5 bytes); returns its
+ * length. */
+static size_t
+quote_char(unsigned char c, char *buf)
+{
+	if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+		return (size_t)snprintf(buf, 5, "\\x%02x", c);
+	buf[0] = (char)c;
+	return 1;
+}
+
 char *
 dns_quote(const char *s, char *out, size_t outlen)
 {
-	size_t o = 0;
+	size_t o = 0, total = 0;
+	char buf[5];
 
 	if (outlen == 0)
 		return out;
+	for (const char *p = s; *p != '\0'; p++)
+		total += quote_char((unsigned char)*p, buf);
+	/* Reserve room for "..." only when the whole text does not fit. */
+	size_t limit = total + 1 <= outlen ? outlen - 1 :
+	    (outlen >= 4 ? outlen - 4 : 0);
 	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char buf[5];
-		size_t n;
+		size_t n = quote_char((unsigned char)*s, buf);
 
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			n = (size_t)snprintf(buf, sizeof(buf), "\\x%02x", c);
-		else {
-			buf[0] = (char)c;
-			n = 1;
-		}
-		if (o + n + 4 > outlen) {
-			if (o + 4 <= outlen) {
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
+		if (o + n > limit)
 			break;
-		}
 		memcpy(out + o, buf, n);
 		o += n;
+	}
+	if (total + 1 > outlen && outlen >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 	return out;

@@ -1,0 +1,1328 @@
+#include "agent/fmacros.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/plan.h"
+#include "agent/xmalloc.h"
+#include "resolver/dns.h"
+#include "resolver/localaddr.h"
+
+#define SSL DNS_SRV_SSL
+#define PLAIN DNS_SRV_PLAIN
+#define UNDER DNS_SRV_UNDERSCORE
+
+#define IC3 "h1=http://10.0.0.1:2380,h2=http://10.0.0.2:2380," \
+	"h3=http://10.0.0.3:2380"
+
+/* Everything one test touches; the teardown frees it all, so a failed
+ * assertion leaks nothing either. */
+struct fx {
+	struct cfg c;
+	struct dns_result r;
+	struct local_addrs self;
+	struct plan p, q;
+	char msg[1024];
+	char err[1024];
+	char dir[64];		/* a temp dir for journal tests, or "" */
+};
+
+static const struct plan zero_plan;
+
+static void
+reset_result(struct fx *f)
+{
+	dns_result_free(&f->r);
+	f->r.domain = xstrdup("zl.test");
+	for (int s = 0; s < DNS_SRV_N; s++)
+		f->r.status[s] = DNS_MISSING;
+}
+
+/* Sets this host's addresses (NULL-terminated) and how they were found. */
+static void
+set_self(struct fx *f, const char *how, ...)
+{
+	va_list ap;
+	const char *a;
+
+	local_addrs_free(&f->self);
+	va_start(ap, how);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		f->self.v = xreallocarray(f->self.v, f->self.n + 1,
+		    sizeof(*f->self.v));
+		f->self.v[f->self.n++] = xstrdup(a);
+	}
+	va_end(ap);
+	f->self.how = xstrdup(how);
+}
+
+static void
+set_ip(struct fx *f, const char *ip)
+{
+	char how[80];
+
+	snprintf(how, sizeof(how), "--ip %s", ip);
+	set_self(f, how, ip, NULL);
+}
+
+/* Adds an SRV record and the addresses its target resolved to
+ * (NULL-terminated; none: not resolvable). The pointer is valid until the
+ * next add. */
+static struct dns_target *
+add(struct fx *f, enum dns_service svc, const char *target, unsigned port,
+    ...)
+{
+	struct dns_target *t = dns_result_add(&f->r, svc, target, port, 10, 10);
+	va_list ap;
+	const char *a;
+
+	va_start(ap, port);
+	while ((a = va_arg(ap, const char *)) != NULL)
+		dns_target_add_addr(t, a);
+	va_end(ap);
+	f->r.status[svc] = DNS_OK;
+	return t;
+}
+
+/* h1..h3 on 10.0.0.1..3, port 2380, in scrambled answer order. */
+static void
+add_three(struct fx *f, enum dns_service svc)
+{
+	add(f, svc, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	add(f, svc, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, svc, "h2.zl.test", 2380, "10.0.0.2", NULL);
+}
+
+static enum plan_result
+build(struct fx *f)
+{
+	plan_free(&f->p);
+	f->msg[0] = '\0';
+	return plan_from_dns(&f->c, &f->r, &f->self, &f->p, f->msg,
+	    sizeof(f->msg));
+}
+
+static const char *
+result_name(enum plan_result r)
+{
+	return r == PLAN_OK ? "PLAN_OK" : r == PLAN_WAIT ? "PLAN_WAIT" :
+	    r == PLAN_FAIL ? "PLAN_FAIL" : "?";
+}
+
+/* A message a user reads: one line of printable ASCII. */
+static void
+assert_message_clean(const char *msg)
+{
+	assert_true(strlen(msg) > 0);
+	for (const unsigned char *s = (const unsigned char *)msg; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			fail_msg("message has byte 0x%02x: %s", *s, msg);
+}
+
+#define assert_contains(s, sub) do {					\
+	if (strstr((s), (sub)) == NULL)					\
+		fail_msg("\"%s\"\n  lacks \"%s\"", (s), (sub));		\
+} while (0)
+#define assert_lacks(s, sub) do {					\
+	if (strstr((s), (sub)) != NULL)					\
+		fail_msg("\"%s\"\n  should not contain \"%s\"", (s), (sub)); \
+} while (0)
+
+/* Expects want from build() with each fragment (NULL-terminated) in the
+ * message and the plan left zeroed but for the WAIT progress. */
+static void
+expect(struct fx *f, enum plan_result want, ...)
+{
+	enum plan_result got = build(f);
+	struct plan p = f->p;
+	va_list ap;
+	const char *s;
+
+	if (got != want)
+		fail_msg("got %s, want %s: %s", result_name(got),
+		    result_name(want), f->msg);
+	assert_message_clean(f->msg);
+	va_start(ap, want);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		assert_contains(f->msg, s);
+	va_end(ap);
+	if (want != PLAN_OK) {
+		p.resolved = p.need = 0;
+		assert_memory_equal(&p, &zero_plan, sizeof(p));
+	}
+}
+
+#define expect_fail(f, ...) expect((f), PLAN_FAIL, __VA_ARGS__, NULL)
+#define expect_wait(f, ...) expect((f), PLAN_WAIT, __VA_ARGS__, NULL)
+
+static void
+expect_ok(struct fx *f)
+{
+	expect(f, PLAN_OK, NULL);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+
+	f->c.domain = "zl.test";
+	f->c.size = 3;
+	f->c.data_dir = "/var/lib/zooinit/etcd";
+	f->c.etcd = "/usr/bin/etcd";
+	f->c.client_port = 2379;
+	f->c.scheme = CFG_SCHEME_AUTO;
+	f->c.member_names = CFG_NAMES_LABEL;
+	reset_result(f);
+	set_ip(f, "10.0.0.2");
+	*state = f;
+	return 0;
+}
+
+static void
+rm_journal(struct fx *f)
+{
+	char path[160];
+
+	if (f->dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/%s", f->dir, PLAN_JOURNAL);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.tmp", f->dir, PLAN_JOURNAL);
+	unlink(path);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	plan_free(&f->p);
+	plan_free(&f->q);
+	dns_result_free(&f->r);
+	local_addrs_free(&f->self);
+	if (f->dir[0] != '\0') {
+		rm_journal(f);
+		if (rmdir(f->dir) < 0)
+			fprintf(stderr, "rmdir %s: %s\n", f->dir,
+			    strerror(errno));
+	}
+	free(f);
+	return 0;
+}
+
+/* ---- the happy path ------------------------------------------------- */
+
+static void
+assert_member(const struct plan_member *m, const char *name,
+    const char *host, const char *addr, const char *peer, const char *client,
+    bool self)
+{
+	assert_string_equal(m->name, name);
+	assert_string_equal(m->host, host);
+	assert_string_equal(m->addr, addr);
+	assert_int_equal(m->peer_port, 2380);
+	assert_string_equal(m->peer_url, peer);
+	assert_string_equal(m->client_url, client);
+	assert_int_equal(m->self, self);
+}
+
+static void
+test_happy_path(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	expect_ok(f);
+	assert_string_equal(f->msg, "3 members from _etcd-server._tcp.zl.test");
+	assert_int_equal(f->p.n, 3);
+	assert_member(&f->p.m[0], "h1", "h1.zl.test", "10.0.0.1",
+	    "http://10.0.0.1:2380", "http://10.0.0.1:2379", false);
+	assert_member(&f->p.m[1], "h2", "h2.zl.test", "10.0.0.2",
+	    "http://10.0.0.2:2380", "http://10.0.0.2:2379", true);
+	assert_member(&f->p.m[2], "h3", "h3.zl.test", "10.0.0.3",
+	    "http://10.0.0.3:2380", "http://10.0.0.3:2379", false);
+	assert_int_equal(f->p.self, 1);
+	assert_string_equal(f->p.initial_cluster, IC3);
+	assert_string_equal(f->p.token, "zooinit-etcd-zl.test");
+	assert_string_equal(f->p.state, "new");
+	assert_non_null(f->p.state_reason);
+	assert_string_equal(f->p.scheme, "http");
+	assert_string_equal(f->p.source, "dns");
+	assert_string_equal(f->p.source_detail, "_etcd-server._tcp.zl.test");
+	assert_string_equal(f->p.data_dir, "/var/lib/zooinit/etcd");
+	assert_string_equal(f->p.etcd, "/usr/bin/etcd");
+	assert_null(f->p.argv);
+	assert_int_equal(f->p.argc, 0);
+}
+
+static void
+test_self_first_and_last(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	set_ip(f, "10.0.0.1");
+	expect_ok(f);
+	assert_int_equal(f->p.self, 0);
+	assert_true(f->p.m[0].self && !f->p.m[1].self && !f->p.m[2].self);
+	set_ip(f, "10.0.0.3");
+	expect_ok(f);
+	assert_int_equal(f->p.self, 2);
+	assert_true(!f->p.m[0].self && !f->p.m[1].self && f->p.m[2].self);
+}
+
+static void
+test_token_and_client_port(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.token = "prod-etcd-7";
+	f->c.client_port = 4001;
+	expect_ok(f);
+	assert_string_equal(f->p.token, "prod-etcd-7");
+	assert_string_equal(f->p.m[0].client_url, "http://10.0.0.1:4001");
+	assert_string_equal(f->p.m[1].client_url, "http://10.0.0.2:4001");
+	assert_string_equal(f->p.m[2].client_url, "http://10.0.0.3:4001");
+	/* The client port never leaks into the initial cluster. */
+	assert_string_equal(f->p.initial_cluster, IC3);
+}
+
+/* Each host sees the records in its own answer order and is a different
+ * member, yet all must write the same initial cluster. */
+static void
+test_same_initial_cluster_everywhere(void **state)
+{
+	static const char *const tg[3] = { "h1.zl.test", "h2.zl.test",
+	    "h3.zl.test" };
+	static const char *const ad[3] = { "10.0.0.1", "10.0.0.2",
+	    "10.0.0.3" };
+	struct fx *f = *state;
+	char *first = NULL;
+
+	for (int host = 0; host < 3; host++) {
+		reset_result(f);
+		for (int k = 0; k < 3; k++) {
+			int i = (host + 2 * k) % 3;	/* a different rotation */
+
+			add(f, PLAIN, tg[i], 2380, ad[i], NULL);
+		}
+		set_ip(f, ad[host]);
+		expect_ok(f);
+		assert_int_equal(f->p.self, host);
+		assert_string_equal(f->p.m[host].addr, ad[host]);
+		if (first == NULL)
+			first = xstrdup(f->p.initial_cluster);
+		else if (strcmp(first, f->p.initial_cluster) != 0) {
+			char tmp[512];
+
+			snprintf(tmp, sizeof(tmp), "%s", first);
+			free(first);
+			fail_msg("host %d: \"%s\" != \"%s\"", host,
+			    f->p.initial_cluster, tmp);
+		}
+	}
+	assert_string_equal(first, IC3);
+	free(first);
+}
+
+static void
+test_member_names_fqdn(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.member_names = CFG_NAMES_FQDN;
+	expect_ok(f);
+	assert_string_equal(f->p.m[0].name, "h1.zl.test");
+	assert_string_equal(f->p.m[1].name, "h2.zl.test");
+	assert_string_equal(f->p.m[2].name, "h3.zl.test");
+	assert_int_equal(f->p.self, 1);
+	assert_string_equal(f->p.initial_cluster,
+	    "h1.zl.test=http://10.0.0.1:2380,h2.zl.test=http://10.0.0.2:2380,"
+	    "h3.zl.test=http://10.0.0.3:2380");
+}
+
+static void
+test_ipv6_only(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, PLAIN, "h2.zl.test", 2380, "fd00::2", NULL);
+	add(f, PLAIN, "h1.zl.test", 2380, "fd00::1", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "fd00::3", NULL);
+	set_ip(f, "fd00::1");
+	expect_ok(f);
+	assert_int_equal(f->p.self, 0);
+	assert_string_equal(f->p.m[0].addr, "fd00::1");
+	assert_string_equal(f->p.m[0].peer_url, "http://[fd00::1]:2380");
+	assert_string_equal(f->p.m[0].client_url, "http://[fd00::1]:2379");
+	assert_string_equal(f->p.initial_cluster,
+	    "h1=http://[fd00::1]:2380,h2=http://[fd00::2]:2380,"
+	    "h3=http://[fd00::3]:2380");
+}
+
+static void
+test_dual_stack_uses_ipv4(void **state)
+{
+	struct fx *f = *state;
+
+	/* AAAA answered before A: the IPv4 address still comes first. */
+	add(f, PLAIN, "h1.zl.test", 2380, "fd00::1", "10.0.0.1", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, "fd00::2", "10.0.0.2", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	set_self(f, "local interface addresses", "fd00::2", "10.0.0.2", NULL);
+	expect_ok(f);
+	assert_string_equal(f->p.m[0].addr, "10.0.0.1");
+	assert_string_equal(f->p.m[1].peer_url, "http://10.0.0.2:2380");
+	assert_string_equal(f->p.initial_cluster, IC3);
+	assert_int_equal(f->p.self, 1);
+}
+
+/* Known only by its IPv6 address, but the others will call the IPv4 one. */
+static void
+test_self_by_second_address_fails(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, "fd00::2", "10.0.0.2", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	set_ip(f, "fd00::2");
+	expect_fail(f, "h2.zl.test resolves to 10.0.0.2 first",
+	    "not this host's address", "one address per member");
+}
+
+/* ---- the two plain spellings ---------------------------------------- */
+
+static void
+test_plain_and_underscore_merged(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	add(f, UNDER, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, UNDER, "H1.ZL.TEST", 2380, "10.0.0.1", NULL);
+	expect_ok(f);
+	assert_int_equal(f->p.n, 3);
+	assert_string_equal(f->p.initial_cluster, IC3);
+	assert_int_equal(f->p.self, 1);
+
+	/* A member only under the underscore spelling counts too. */
+	reset_result(f);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, UNDER, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, UNDER, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	add(f, UNDER, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	expect_ok(f);
+	assert_int_equal(f->p.n, 3);
+	assert_string_equal(f->p.initial_cluster, IC3);
+}
+
+static void
+test_plain_and_underscore_ports_differ(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	add(f, UNDER, "h3.zl.test", 2381, "10.0.0.3", NULL);
+	expect_fail(f, "h3.zl.test", "2380", "2381",
+	    "_etcd-server._tcp.zl.test", "_etcd_server._tcp.zl.test",
+	    "agree");
+}
+
+/* ---- scheme --------------------------------------------------------- */
+
+static void
+test_scheme_mismatch_between_sets(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, SSL, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	expect_fail(f, "scheme mismatch", "_etcd-server-ssl._tcp.zl.test",
+	    "_etcd-server._tcp.zl.test", "h1.zl.test",
+	    "h2.zl.test, h3.zl.test", "one scheme");
+}
+
+static void
+test_scheme_mismatch_same_target(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	add(f, SSL, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	expect_fail(f, "scheme mismatch", "h2.zl.test",
+	    "_etcd-server-ssl._tcp.zl.test", "_etcd-server._tcp.zl.test");
+}
+
+static void
+test_configured_https_zone_http(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.scheme = CFG_SCHEME_HTTPS;
+	expect_fail(f, "scheme mismatch", "scheme is set to https",
+	    "_etcd-server._tcp.zl.test (http)",
+	    "publish _etcd-server-ssl._tcp.zl.test", "scheme = \"http\"");
+
+	/* The matching setting is fine. */
+	f->c.scheme = CFG_SCHEME_HTTP;
+	expect_ok(f);
+}
+
+static void
+test_https_zone_not_supported(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, SSL);
+	expect_fail(f, "_etcd-server-ssl._tcp.zl.test", "https", "TLS",
+	    "publish the members under _etcd-server._tcp.zl.test");
+	f->c.scheme = CFG_SCHEME_HTTPS;
+	expect_fail(f, "TLS");
+	f->c.scheme = CFG_SCHEME_HTTP;
+	expect_fail(f, "scheme mismatch", "scheme is set to http");
+}
+
+/* ---- one record set ------------------------------------------------- */
+
+static void
+test_duplicate_target(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	add(f, PLAIN, "h2.zl.test", 2381, "10.0.0.2", NULL);
+	expect_fail(f, "_etcd-server._tcp.zl.test", "h2.zl.test", "twice",
+	    "2380", "2381", "once");
+
+	/* DNS names are case-insensitive. */
+	reset_result(f);
+	add_three(f, PLAIN);
+	add(f, PLAIN, "H2.zl.test", 2380, "10.0.0.2", NULL);
+	expect_fail(f, "h2.zl.test", "twice");
+}
+
+static void
+test_same_address_and_port(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	set_ip(f, "10.0.0.3");
+	expect_fail(f, "h1.zl.test and h2.zl.test both resolve to "
+	    "http://10.0.0.2:2380", "own address or port");
+
+	/* Different peer ports on one address still share the client URL. */
+	reset_result(f);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h2.zl.test", 2381, "10.0.0.2", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	expect_fail(f, "h1.zl.test", "h2.zl.test", "both resolve to",
+	    "http://10.0.0.2:2379");
+}
+
+static void
+test_self_not_among_targets(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	set_ip(f, "10.0.0.9");
+	expect_fail(f, "this host (10.0.0.9, by --ip 10.0.0.9)",
+	    "is not among the targets", "_etcd-server._tcp.zl.test",
+	    "h1.zl.test=10.0.0.1", "h2.zl.test=10.0.0.2",
+	    "h3.zl.test=10.0.0.3", "publish a record");
+}
+
+static void
+test_self_matches_two_targets(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	set_self(f, "local interface addresses", "10.0.0.1", "10.0.0.3",
+	    NULL);
+	expect_fail(f, "this host matches two targets", "h1.zl.test",
+	    "h3.zl.test", "local interface addresses", "--ip");
+}
+
+static void
+test_configured_name(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.name = "etcd-2";
+	expect_fail(f, "name is set to etcd-2", "derives the name h2",
+	    "h2.zl.test");
+
+	f->c.name = "h2";
+	expect_ok(f);
+	assert_string_equal(f->p.m[f->p.self].name, "h2");
+
+	f->c.member_names = CFG_NAMES_FQDN;
+	expect_fail(f, "name is set to h2", "h2.zl.test");
+	f->c.name = "h2.zl.test";
+	expect_ok(f);
+}
+
+static void
+test_peer_port_mismatch(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.peer_port = 2390;
+	expect_fail(f, "port mismatch", "_etcd-server._tcp.zl.test",
+	    "h2.zl.test", "2380", "2390");
+	f->c.peer_port = 2380;
+	expect_ok(f);
+}
+
+static void
+test_client_port_equals_peer_port(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.client_port = 2380;
+	expect_fail(f, "member h1", "http://10.0.0.1:2380",
+	    "both peer and client", "client_port", "2380");
+}
+
+static void
+test_srv_port_zero(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	add(f, PLAIN, "h4.zl.test", 0, "10.0.0.4", NULL);
+	f->c.size = 4;
+	expect_fail(f, "_etcd-server._tcp.zl.test", "h4.zl.test", "port 0",
+	    "2380");
+}
+
+static void
+test_hostile_targets(void **state)
+{
+	static const struct {
+		const char *target, *shown;
+	} bad[] = {
+		{ "a;b.zl.test", "\"a;b.zl.test\"" },
+		{ "x/y", "\"x/y\"" },
+		{ "../etc", "\"../etc\"" },
+		{ "h1 .zl.test", "\"h1 .zl.test\"" },
+		{ "h_1.zl.test", "\"h_1.zl.test\"" },
+		{ "h1\n.zl.test", "\"h1\\x0a.zl.test\"" },
+		{ "h1\r\n", "\"h1\\x0d\\x0a\"" },
+		{ "h1\".zl.test", "\"h1\\x22.zl.test\"" },
+		{ "h1\\\".zl.test", "\"h1\\x5c\\x22.zl.test\"" },
+		{ "h1\x1b[2J", "\"h1\\x1b[2J\"" },
+		{ "h\xc3\xa9.zl.test", "\"h\\xc3\\xa9.zl.test\"" },
+		{ "$(reboot).zl.test", "\"$(reboot).zl.test\"" },
+	};
+	struct fx *f = *state;
+	char longname[301];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		reset_result(f);
+		add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.2", NULL);
+		add(f, PLAIN, bad[i].target, 2380, "10.0.0.1", NULL);
+		add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+		expect_fail(f, "SRV _etcd-server._tcp.zl.test", bad[i].shown,
+		    "not a valid host name", "fix the record");
+	}
+
+	/* 300 bytes: refused, and the message stays bounded. */
+	memset(longname, 'a', 300);
+	longname[300] = '\0';
+	for (int i = 1; i < 300; i += 60)
+		longname[i] = '.';
+	reset_result(f);
+	add_three(f, PLAIN);
+	add(f, PLAIN, longname, 2380, "10.0.0.4", NULL);
+	f->c.size = 4;
+	expect_fail(f, "not a valid host name", "...");
+	assert_true(strlen(f->msg) < 600);
+
+	/* Hostile, even when it did not resolve (yet). */
+	reset_result(f);
+	add_three(f, PLAIN);
+	add(f, PLAIN, "h4\n.zl.test", 2380, NULL);
+	f->c.size = 0;
+	expect_fail(f, "\"h4\\x0a.zl.test\"", "not a valid host name");
+}
+
+static void
+test_more_targets_than_size(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	add(f, PLAIN, "h4.zl.test", 2380, "10.0.0.4", NULL);
+	expect_fail(f, "4 members", "size is 3",
+	    "remove the extra SRV records");
+
+	/* Without a size, at most CFG_MAX_MEMBERS. */
+	reset_result(f);
+	f->c.size = 0;
+	for (int i = 1; i <= CFG_MAX_MEMBERS + 1; i++) {
+		char t[32], a[32];
+
+		snprintf(t, sizeof(t), "h%d.zl.test", i);
+		snprintf(a, sizeof(a), "10.0.1.%d", i);
+		add(f, PLAIN, t, 2380, a, NULL);
+	}
+	expect_fail(f, "65 members", "at most 64",
+	    "remove the extra SRV records");
+}
+
+static void
+test_first_labels_collide(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, PLAIN, "h1.a.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h1.b.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	expect_fail(f, "h1.a.zl.test", "h1.b.zl.test", "member name h1",
+	    "member_names = \"fqdn\"");
+
+	f->c.member_names = CFG_NAMES_FQDN;
+	expect_ok(f);
+	assert_string_equal(f->p.initial_cluster,
+	    "h1.a.zl.test=http://10.0.0.1:2380,"
+	    "h1.b.zl.test=http://10.0.0.2:2380,h3.zl.test=http://10.0.0.3:2380");
+	assert_string_equal(f->p.m[f->p.self].name, "h1.b.zl.test");
+}
+
+/* ---- waiting -------------------------------------------------------- */
+
+static void
+test_wait_unresolved(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	expect_wait(f, "2/3 resolved (h1, h3)",
+	    "h2.zl.test: no A/AAAA record");
+	assert_int_equal(f->p.resolved, 2);
+	assert_int_equal(f->p.need, 3);
+
+	/* The resolver's own reason is passed on. */
+	reset_result(f);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, NULL)->why =
+	    xstrdup("Timeout while contacting DNS servers");
+	add(f, PLAIN, "h3.zl.test", 2380, NULL);
+	expect_wait(f, "1/3 resolved (h1)",
+	    "h2.zl.test: Timeout while contacting DNS servers",
+	    "h3.zl.test: no A/AAAA record");
+	assert_int_equal(f->p.resolved, 1);
+	assert_int_equal(f->p.need, 3);
+
+	/* Even this host's own record must wait for the others. */
+	reset_result(f);
+	add(f, PLAIN, "h1.zl.test", 2380, NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, NULL);
+	expect_wait(f, "0/3 resolved (none)");
+	assert_int_equal(f->p.resolved, 0);
+}
+
+static void
+test_wait_unpublished(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	expect_wait(f, "2/3 resolved (h2, h1)");
+	assert_int_equal(f->p.resolved, 2);
+	assert_int_equal(f->p.need, 3);
+}
+
+static void
+test_wait_no_records(void **state)
+{
+	struct fx *f = *state;
+
+	expect_wait(f, "no SRV records for zl.test",
+	    "_etcd-server-ssl._tcp.zl.test", "_etcd-server._tcp.zl.test",
+	    "_etcd_server._tcp.zl.test");
+}
+
+static void
+test_wait_failed_set(void **state)
+{
+	struct fx *f = *state;
+
+	/* The plain set answered in full, but the -ssl one timed out. */
+	add_three(f, PLAIN);
+	f->r.status[SSL] = DNS_FAILED;
+	f->r.error[SSL] = xstrdup("_etcd-server-ssl._tcp.zl.test: Timeout "
+	    "while contacting DNS servers");
+	expect_wait(f, "DNS lookup failed",
+	    "_etcd-server-ssl._tcp.zl.test: Timeout while contacting DNS "
+	    "servers");
+
+	reset_result(f);
+	add_three(f, PLAIN);
+	f->r.status[UNDER] = DNS_FAILED;
+	f->r.error[UNDER] = xstrdup("_etcd_server._tcp.zl.test: Server "
+	    "failure");
+	expect_wait(f, "DNS lookup failed",
+	    "_etcd_server._tcp.zl.test: Server failure");
+}
+
+static void
+test_size_zero(void **state)
+{
+	struct fx *f = *state;
+
+	f->c.size = 0;
+	add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	expect_ok(f);
+	assert_int_equal(f->p.n, 2);
+	assert_string_equal(f->p.initial_cluster,
+	    "h1=http://10.0.0.1:2380,h2=http://10.0.0.2:2380");
+
+	/* A single published member is a cluster of one. */
+	reset_result(f);
+	add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.2", NULL);
+	expect_ok(f);
+	assert_int_equal(f->p.n, 1);
+	assert_string_equal(f->p.initial_cluster, "h2=http://10.0.0.2:2380");
+
+	/* All that is published must resolve. */
+	reset_result(f);
+	add_three(f, PLAIN);
+	add(f, PLAIN, "h4.zl.test", 2380, NULL);
+	expect_wait(f, "3/4 resolved (h3, h1, h2)",
+	    "h4.zl.test: no A/AAAA record");
+	assert_int_equal(f->p.resolved, 3);
+	assert_int_equal(f->p.need, 4);
+}
+
+/* ---- argv, JSON, print ---------------------------------------------- */
+
+static const char *const want_argv[] = {
+	"/usr/bin/etcd",
+	"--name", "h2",
+	"--data-dir", "/var/lib/zooinit/etcd",
+	"--listen-peer-urls", "http://10.0.0.2:2380",
+	"--initial-advertise-peer-urls", "http://10.0.0.2:2380",
+	"--listen-client-urls", "http://10.0.0.2:2379",
+	"--advertise-client-urls", "http://10.0.0.2:2379",
+	"--initial-cluster", IC3,
+	"--initial-cluster-token", "zooinit-etcd-zl.test",
+	"--initial-cluster-state", "new",
+	NULL
+};
+#define WANT_ARGC (sizeof(want_argv) / sizeof(*want_argv) - 1)
+
+static void
+test_argv(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	expect_ok(f);
+	plan_build_argv(&f->p);
+	assert_int_equal(f->p.argc, WANT_ARGC);
+	for (size_t i = 0; i < WANT_ARGC; i++)
+		assert_string_equal(f->p.argv[i], want_argv[i]);
+	assert_null(f->p.argv[f->p.argc]);
+
+	/* Built again after a restart decision: existing, nothing leaked. */
+	plan_set_existing(&f->p, "the data dir holds member h2");
+	assert_string_equal(f->p.state, "existing");
+	assert_string_equal(f->p.state_reason, "the data dir holds member h2");
+	plan_build_argv(&f->p);
+	assert_int_equal(f->p.argc, WANT_ARGC);
+	assert_string_equal(f->p.argv[WANT_ARGC - 2], "--initial-cluster-state");
+	assert_string_equal(f->p.argv[WANT_ARGC - 1], "existing");
+	assert_null(f->p.argv[WANT_ARGC]);
+}
+
+static void
+test_json(void **state)
+{
+	struct fx *f = *state;
+	json_error_t je;
+	json_t *o, *m, *a;
+	char *s;
+
+	add_three(f, PLAIN);
+	expect_ok(f);
+	plan_build_argv(&f->p);
+	s = plan_json(&f->p);
+	o = json_loads(s, JSON_REJECT_DUPLICATES, &je);
+	free(s);
+	if (o == NULL)
+		fail_msg("plan_json is not JSON: %s", je.text);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "h2");
+	assert_string_equal(json_string_value(json_object_get(o, "source")),
+	    "dns");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "initial_cluster")), IC3);
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "new");
+	assert_string_equal(json_string_value(json_object_get(o, "token")),
+	    "zooinit-etcd-zl.test");
+
+	m = json_object_get(o, "members");
+	assert_true(json_is_array(m));
+	assert_int_equal(json_array_size(m), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *e = json_array_get(m, i);
+
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "name")), f->p.m[i].name);
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "peer_url")), f->p.m[i].peer_url);
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "client_url")), f->p.m[i].client_url);
+		assert_int_equal(json_is_true(json_object_get(e, "self")),
+		    i == 1);
+	}
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(m, 0), "name")), "h1");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(m, 2), "peer_url")), "http://10.0.0.3:2380");
+
+	a = json_object_get(o, "etcd_argv");
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), WANT_ARGC);
+	for (size_t i = 0; i < WANT_ARGC; i++)
+		assert_string_equal(json_string_value(json_array_get(a, i)),
+		    want_argv[i]);
+	json_decref(o);
+}
+
+static void
+test_print(void **state)
+{
+	struct fx *f = *state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	add_three(f, PLAIN);
+	expect_ok(f);
+	plan_build_argv(&f->p);
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	plan_print(&f->p, out);
+	fclose(out);
+	assert_contains(text, "this host:   h2 (10.0.0.2)\n");
+	assert_contains(text, "initial cluster: " IC3 "\n");
+	assert_contains(text, "(this host)");
+	assert_contains(text, "--initial-cluster-state new\n");
+	free(text);
+}
+
+/* ---- the journal ---------------------------------------------------- */
+
+static void
+make_dir(struct fx *f)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/zooinit-plan-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		f->dir[0] = '\0';
+		fail_msg("mkdtemp: %s", strerror(errno));
+	}
+}
+
+static void
+journal_path(const struct fx *f, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", f->dir, PLAN_JOURNAL);
+}
+
+static void
+write_journal_text(struct fx *f, const char *text)
+{
+	char path[160];
+	FILE *fp;
+
+	journal_path(f, path, sizeof(path));
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static int
+read_journal(struct fx *f)
+{
+	struct cfg c = f->c;
+
+	c.data_dir = f->dir;
+	plan_free(&f->q);
+	f->err[0] = '\0';
+	return plan_journal_read(&c, &f->q, f->err, sizeof(f->err));
+}
+
+static void
+test_journal_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	char path[160], tmp[170];
+	struct stat st;
+
+	make_dir(f);
+	add_three(f, PLAIN);
+	f->c.token = "prod-etcd-7";
+	expect_ok(f);
+	if (plan_journal_write(&f->p, f->dir, f->err, sizeof(f->err)) != 0)
+		fail_msg("plan_journal_write: %s", f->err);
+
+	journal_path(f, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	if (read_journal(f) != 0)
+		fail_msg("plan_journal_read: %s", f->err);
+	assert_string_equal(f->q.source, "journal");
+	assert_string_equal(f->q.source_detail, path);
+	assert_string_equal(f->q.state, "existing");
+	assert_string_equal(f->q.scheme, "http");
+	assert_string_equal(f->q.token, "prod-etcd-7");
+	assert_string_equal(f->q.initial_cluster, IC3);
+	assert_string_equal(f->q.data_dir, f->dir);
+	assert_string_equal(f->q.etcd, "/usr/bin/etcd");
+	assert_int_equal(f->q.n, 3);
+	assert_int_equal(f->q.self, 1);
+	for (size_t i = 0; i < 3; i++) {
+		assert_member(&f->q.m[i], f->p.m[i].name, f->p.m[i].host,
+		    f->p.m[i].addr, f->p.m[i].peer_url, f->p.m[i].client_url,
+		    i == 1);
+	}
+
+	/* The restart argv joins the existing cluster. */
+	plan_build_argv(&f->q);
+	assert_string_equal(f->q.argv[f->q.argc - 1], "existing");
+	assert_string_equal(f->q.argv[f->q.argc - 3], "prod-etcd-7");
+	assert_string_equal(f->q.argv[f->q.argc - 5], IC3);
+
+	/* Writing again replaces the file in place. */
+	plan_set_existing(&f->p, "again");
+	assert_int_equal(plan_journal_write(&f->p, f->dir, f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(read_journal(f), 0);
+	assert_string_equal(f->q.initial_cluster, IC3);
+}
+
+static void
+test_journal_ipv6_roundtrip(void **state)
+{
+	struct fx *f = *state;
+
+	make_dir(f);
+	add(f, PLAIN, "h2.zl.test", 2380, "fd00::2", NULL);
+	add(f, PLAIN, "h1.zl.test", 2380, "fd00::1", NULL);
+	add(f, PLAIN, "h3.zl.test", 2380, "fd00::3", NULL);
+	set_ip(f, "fd00::3");
+	expect_ok(f);
+	assert_int_equal(plan_journal_write(&f->p, f->dir, f->err,
+	    sizeof(f->err)), 0);
+	if (read_journal(f) != 0)
+		fail_msg("plan_journal_read: %s", f->err);
+	assert_string_equal(f->q.initial_cluster, f->p.initial_cluster);
+	assert_int_equal(f->q.self, 2);
+	assert_string_equal(f->q.m[2].addr, "fd00::3");
+}
+
+/* A temp file left by a crash must not decide the journal's mode. */
+static void
+test_journal_mode_despite_leftover(void **state)
+{
+	struct fx *f = *state;
+	char path[160], tmp[170];
+	struct stat st;
+	int fd;
+
+	make_dir(f);
+	journal_path(f, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+
+	add_three(f, PLAIN);
+	expect_ok(f);
+	assert_int_equal(plan_journal_write(&f->p, f->dir, f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+static void
+test_journal_missing(void **state)
+{
+	struct fx *f = *state;
+
+	make_dir(f);
+	assert_int_equal(read_journal(f), 1);
+	assert_memory_equal(&f->q, &zero_plan, sizeof(f->q));
+}
+
+static void
+test_journal_write_fails(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	expect_ok(f);
+	assert_int_equal(plan_journal_write(&f->p, "/nonexistent/zooinit",
+	    f->err, sizeof(f->err)), -1);
+	assert_contains(f->err, "/nonexistent/zooinit/" PLAN_JOURNAL);
+	assert_contains(f->err, "No such file or directory");
+}
+
+#define J_HEAD "{\"version\": 1, \"name\": \"h1\", \"source\": \"dns\", " \
+	"\"scheme\": \"http\", \"state\": \"new\", \"token\": \"tok\", "
+#define J_M(n, a) "{\"name\": \"" n "\", \"host\": \"" n ".zl.test\", " \
+	"\"peer_url\": \"http://" a ":2380\", " \
+	"\"client_url\": \"http://" a ":2379\"}"
+#define J_GOOD J_HEAD "\"members\": [" J_M("h1", "10.0.0.1") ", " \
+	J_M("h2", "10.0.0.2") "]}\n"
+
+/* Writes text as the journal and expects -1 with the path and the
+ * fragment (or NULL) in the error, and nothing in the plan. */
+static void
+expect_corrupt(struct fx *f, const char *text, const char *frag)
+{
+	char path[160];
+
+	write_journal_text(f, text);
+	journal_path(f, path, sizeof(path));
+	if (read_journal(f) != -1)
+		fail_msg("journal accepted: %s", text);
+	assert_memory_equal(&f->q, &zero_plan, sizeof(f->q));
+	assert_message_clean(f->err);
+	assert_contains(f->err, path);
+	if (frag != NULL)
+		assert_contains(f->err, frag);
+}
+
+static void
+test_journal_corrupt(void **state)
+{
+	struct fx *f = *state;
+
+	make_dir(f);
+	/* The template itself is fine. */
+	write_journal_text(f, J_GOOD);
+	if (read_journal(f) != 0)
+		fail_msg("good journal refused: %s", f->err);
+	assert_string_equal(f->q.initial_cluster,
+	    "h1=http://10.0.0.1:2380,h2=http://10.0.0.2:2380");
+	plan_free(&f->q);
+
+	expect_corrupt(f, "not json at all\n", NULL);
+	expect_corrupt(f, "", NULL);
+	expect_corrupt(f, "{\"name\": \"h1\", \"members\": [", NULL);
+	expect_corrupt(f, J_HEAD "\"members\": [" J_M("h1", "10.0.0.1") ", "
+	    "{\"name\": \"h2\", \"peer_url\": \"http://h1;rm -rf /:2380\", "
+	    "\"client_url\": \"http://10.0.0.2:2379\"}]}", "\"members\"");
+	expect_corrupt(f, J_HEAD "\"members\": [" J_M("h1", "10.0.0.1") ", "
+	    J_M("h2", "h2.zl.test") "]}", "\"members\"");
+	expect_corrupt(f, J_HEAD "\"members\": [" J_M("h2", "10.0.0.2") ", "
+	    J_M("h3", "10.0.0.3") "]}", "\"name\"");
+	expect_corrupt(f, J_HEAD "\"members\": []}", "\"members\"");
+	expect_corrupt(f, J_HEAD "\"members\": {}}", "\"members\"");
+	expect_corrupt(f, J_HEAD "\"members\": [" J_M("h1", "10.0.0.1") ", "
+	    "{\"name\": \"h2;x\", \"peer_url\": \"http://10.0.0.2:2380\", "
+	    "\"client_url\": \"http://10.0.0.2:2379\"}]}", "\"members\"");
+	expect_corrupt(f, J_HEAD "\"members\": [" J_M("h1", "10.0.0.1") ", "
+	    "{\"name\": \"h2\", \"host\": \"a/b\", "
+	    "\"peer_url\": \"http://10.0.0.2:2380\", "
+	    "\"client_url\": \"http://10.0.0.2:2379\"}]}", "\"members\"");
+	expect_corrupt(f, "{\"version\": 1, \"name\": \"h1\", "
+	    "\"members\": [" J_M("h1", "10.0.0.1") "]}", "\"token\"");
+	expect_corrupt(f, "{\"version\": 1, \"name\": \"../h1\", "
+	    "\"token\": \"t\", \"members\": [" J_M("h1", "10.0.0.1") "]}",
+	    "\"name\"");
+	/* Duplicate keys are refused rather than silently picked. */
+	expect_corrupt(f, "{\"name\": \"h1\", \"name\": \"h2\", "
+	    "\"token\": \"t\", \"members\": [" J_M("h1", "10.0.0.1") "]}",
+	    NULL);
+	/* Every corrupt journal says how to recover. */
+	expect_corrupt(f, J_HEAD "\"members\": []}", "move the file away");
+}
+
+/* ---- plan_parse_url ------------------------------------------------- */
+
+static void
+expect_url(const char *url, const char *scheme, const char *addr,
+    unsigned port)
+{
+	char s[8] = "", a[64] = "";
+	unsigned p = 0;
+
+	if (plan_parse_url(url, s, sizeof(s), a, sizeof(a), &p) != 0)
+		fail_msg("\"%s\" refused", url);
+	assert_string_equal(s, scheme);
+	assert_string_equal(a, addr);
+	assert_int_equal(p, port);
+}
+
+static void
+expect_bad_url(const char *url)
+{
+	char s[8], a[64];
+	unsigned p = 0;
+
+	if (plan_parse_url(url, s, sizeof(s), a, sizeof(a), &p) != -1)
+		fail_msg("\"%s\" accepted", url);
+}
+
+static void
+test_parse_url_good(void **state)
+{
+	(void)state;
+	expect_url("http://10.0.0.1:2380", "http", "10.0.0.1", 2380);
+	expect_url("https://10.0.0.1:2379", "https", "10.0.0.1", 2379);
+	expect_url("http://[fd00::1]:2380", "http", "fd00::1", 2380);
+	expect_url("https://[::1]:1", "https", "::1", 1);
+	expect_url("http://255.255.255.255:65535", "http",
+	    "255.255.255.255", 65535);
+	expect_url("http://[2001:db8::8a2e:370:7334]:2380", "http",
+	    "2001:db8::8a2e:370:7334", 2380);
+}
+
+static void
+test_parse_url_bad(void **state)
+{
+	(void)state;
+	/* Scheme. */
+	expect_bad_url("");
+	expect_bad_url("10.0.0.1:2380");
+	expect_bad_url("//10.0.0.1:2380");
+	expect_bad_url("ftp://10.0.0.1:2380");
+	expect_bad_url("unix://10.0.0.1:2380");
+	expect_bad_url("http:/10.0.0.1:2380");
+	/* Hosts are IP literals only. */
+	expect_bad_url("http://h1.zl.test:2380");
+	expect_bad_url("http://localhost:2380");
+	expect_bad_url("http://h1;rm -rf /:2380");
+	expect_bad_url("http://:2380");
+	expect_bad_url("http://10.0.0:2380");
+	expect_bad_url("http://10.0.0.256:2380");
+	expect_bad_url("http://user@10.0.0.1:2380");
+	expect_bad_url("http://[fe80::1%eth0]:2380");
+	/* Port. */
+	expect_bad_url("http://10.0.0.1:0");
+	expect_bad_url("http://10.0.0.1:65536");
+	expect_bad_url("http://10.0.0.1:4294969676");
+	expect_bad_url("http://10.0.0.1");
+	expect_bad_url("http://10.0.0.1:");
+	expect_bad_url("http://10.0.0.1:abc");
+	expect_bad_url("http://10.0.0.1:23a");
+	expect_bad_url("http://10.0.0.1:-1");
+	expect_bad_url("http://10.0.0.1:+80");
+	expect_bad_url("http://10.0.0.1: 80");
+	expect_bad_url("http://10.0.0.1:2380/");
+	expect_bad_url("http://10.0.0.1:2380/path");
+	expect_bad_url("http://[fd00::1]");
+	expect_bad_url("http://[fd00::1]:");
+	expect_bad_url("http://[fd00::1]:0");
+	/* Brackets. */
+	expect_bad_url("http://[fd00::1:2380");
+	expect_bad_url("http://fd00::1]:2380");
+	expect_bad_url("http://[fd00::1]2380");
+	expect_bad_url("http://[[fd00::1]]:2380");
+	expect_bad_url("http://[]:2380");
+}
+
+/* An IP literal host in a URL is an IPv4 address or a bracketed IPv6 one
+ * (RFC 3986 3.2.2); "fd00::1:2380" is ambiguous and etcd cannot listen on
+ * it. */
+static void
+test_parse_url_needs_brackets_for_v6_only(void **state)
+{
+	(void)state;
+	expect_bad_url("http://fd00::1:2380");
+	expect_bad_url("http://::1:2380");
+	expect_bad_url("http://[10.0.0.1]:2380");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_happy_path),
+		T(test_self_first_and_last),
+		T(test_token_and_client_port),
+		T(test_same_initial_cluster_everywhere),
+		T(test_member_names_fqdn),
+		T(test_ipv6_only),
+		T(test_dual_stack_uses_ipv4),
+		T(test_self_by_second_address_fails),
+		T(test_plain_and_underscore_merged),
+		T(test_plain_and_underscore_ports_differ),
+		T(test_scheme_mismatch_between_sets),
+		T(test_scheme_mismatch_same_target),
+		T(test_configured_https_zone_http),
+		T(test_https_zone_not_supported),
+		T(test_duplicate_target),
+		T(test_same_address_and_port),
+		T(test_self_not_among_targets),
+		T(test_self_matches_two_targets),
+		T(test_configured_name),
+		T(test_peer_port_mismatch),
+		T(test_client_port_equals_peer_port),
+		T(test_srv_port_zero),
+		T(test_hostile_targets),
+		T(test_more_targets_than_size),
+		T(test_first_labels_collide),
+		T(test_wait_unresolved),
+		T(test_wait_unpublished),
+		T(test_wait_no_records),
+		T(test_wait_failed_set),
+		T(test_size_zero),
+		T(test_argv),
+		T(test_json),
+		T(test_print),
+		T(test_journal_roundtrip),
+		T(test_journal_ipv6_roundtrip),
+		T(test_journal_mode_despite_leftover),
+		T(test_journal_missing),
+		T(test_journal_write_fails),
+		T(test_journal_corrupt),
+		T(test_parse_url_good),
+		T(test_parse_url_bad),
+		T(test_parse_url_needs_brackets_for_v6_only),
+	};
+
+	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}
