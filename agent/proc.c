@@ -29,8 +29,13 @@ proc_signals_init(char *err, size_t errlen)
 	int fd;
 
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
 		sigaddset(&set, handled[i]);
+		/* An ignored signal is dropped before it can queue, and a
+		 * shell starts background jobs with SIGINT ignored: restore
+		 * the default so the blocked signal reaches the signalfd. */
+		signal(handled[i], SIG_DFL);
+	}
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
 		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
 		return -1;
