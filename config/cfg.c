@@ -48,9 +48,11 @@ struct key {
 _Static_assert(sizeof(enum cfg_scheme) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_names) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_seed_keep) == sizeof(int), "enum size");
 
 static const char *const scheme_choices[] = { "auto", "http", "https", NULL };
 static const char *const names_choices[] = { "label", "fqdn", NULL };
+static const char *const seed_keep_choices[] = { "stop", "keep", NULL };
 static const char *const level_choices[] = {
 	"error", "warn", "info", "debug", NULL
 };
@@ -64,6 +66,9 @@ static bool valid_netmask(const char *s);
 static bool valid_ipv4(const char *s);
 static bool valid_nonempty(const char *s);
 static bool valid_token(const char *s);
+static bool valid_source(const char *s);
+static bool valid_url(const char *s);
+static bool valid_initial_cluster(const char *s);
 
 #define OFF(f) offsetof(struct cfg, f)
 
@@ -152,6 +157,53 @@ static const struct key keys[] = {
 	{ .name = "log_level", .type = KT_ENUM, .off = OFF(log_level),
 	  .choices = level_choices, .def = "info",
 	  .help = "least severe level that is logged" },
+	{ .name = "sources", .type = KT_LIST, .off = OFF(sources),
+	  .count_off = OFF(n_sources), .max = 3, .valid = valid_source,
+	  .expect = "\"dns\", \"token\" or \"static\"",
+	  .meta = "dns,token,static",
+	  .help = "where to find the peers, tried in this order" },
+	{ .name = "discovery", .type = KT_STR, .off = OFF(discovery),
+	  .valid = valid_url,
+	  .expect = "an http:// or https:// URL without spaces",
+	  .meta = "URL",
+	  .help = "v2 discovery token URL (.../v2/keys/_etcd/registry/TOKEN)" },
+	{ .name = "discovery_endpoints", .type = KT_LIST,
+	  .off = OFF(discovery_endpoints),
+	  .count_off = OFF(n_discovery_endpoints), .max = CFG_MAX_URLS,
+	  .valid = valid_url,
+	  .expect = "an http:// or https:// URL without spaces",
+	  .meta = "URL[,URL]",
+	  .help = "v3 discovery: client URLs of the discovery etcd" },
+	{ .name = "discovery_token", .type = KT_STR,
+	  .off = OFF(discovery_token), .valid = valid_token,
+	  .expect = "1 to 128 printable ASCII characters without spaces",
+	  .meta = "TOKEN", .help = "v3 discovery: the token" },
+	{ .name = "initial_cluster", .type = KT_STR,
+	  .off = OFF(initial_cluster), .valid = valid_initial_cluster,
+	  .expect = "NAME=URL[,NAME=URL...] without spaces",
+	  .meta = "NAME=URL,...", .help = "static members, the last source" },
+	{ .name = "seed_client_port", .type = KT_INT,
+	  .off = OFF(seed_client_port), .min = 1, .max = 65535, .def = "4001",
+	  .meta = "PORT", .help = "client port of the seed discovery etcd" },
+	{ .name = "seed_peer_port", .type = KT_INT,
+	  .off = OFF(seed_peer_port), .min = 1, .max = 65535, .def = "7001",
+	  .meta = "PORT", .help = "peer port of the seed discovery etcd" },
+	{ .name = "seed_data_dir", .type = KT_STR, .off = OFF(seed_data_dir),
+	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .def = "/var/lib/zooinit/seed", .meta = "DIR",
+	  .help = "data dir of the seed discovery etcd" },
+	{ .name = "seed_keep", .type = KT_ENUM, .off = OFF(seed_keep),
+	  .choices = seed_keep_choices, .def = "stop",
+	  .help = "stop the seed once the cluster is healthy, or keep it" },
+	{ .name = "seed_grace", .type = KT_INT, .off = OFF(seed_grace),
+	  .min = 0, .max = 86400, .def = "60", .meta = "SECONDS",
+	  .help = "seconds the seed outlives a healthy cluster" },
+	{ .name = "endpoints", .type = KT_LIST, .off = OFF(endpoints),
+	  .count_off = OFF(n_endpoints), .max = CFG_MAX_URLS,
+	  .valid = valid_url,
+	  .expect = "an http:// or https:// URL without spaces",
+	  .meta = "URL[,URL]",
+	  .help = "status: client URLs to ask (default: this host's)" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -491,6 +543,42 @@ valid_token(const char *s)
 			return false;
 	}
 	return true;
+}
+
+static bool
+valid_source(const char *s)
+{
+	return strcmp(s, "dns") == 0 || strcmp(s, "token") == 0 ||
+	    strcmp(s, "static") == 0;
+}
+
+/* Printable ASCII without spaces: URLs reach etcd's argv and logs. */
+static bool
+printable_word(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > max)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+valid_url(const char *s)
+{
+	return printable_word(s, 512) && (strncmp(s, "http://", 7) == 0 ||
+	    strncmp(s, "https://", 8) == 0) && strlen(s) > 8;
+}
+
+/* The full check (names, URLs, duplicates) is the plan's; here only the
+ * shape, so a typo fails at load time. */
+static bool
+valid_initial_cluster(const char *s)
+{
+	return printable_word(s, 8192) && strchr(s, '=') != NULL;
 }
 
 static void
@@ -1140,15 +1228,26 @@ load_flags(struct load *ld, const struct flags *f)
 
 		flag_name(k, where, sizeof(where));
 		/* A list on the command line replaces the lower layers'
-		 * list as a whole; repeats then add to it. */
-		if (k->type == KT_LIST && !seen[f->key[i]]) {
-			size_t n = 0;
-
-			for (size_t j = i; j < f->n; j++)
-				n += f->key[j] == f->key[i];
-			if (check_count(ld, k, n, where) == -1)
+		 * list as a whole; repeats add to it, and each value may
+		 * itself be a comma list, as in the environment. */
+		if (k->type == KT_LIST) {
+			if (seen[f->key[i]])
+				continue;
+			seen[f->key[i]] = true;
+			char *all = xstrdup(f->val[i]);
+			for (size_t j = i + 1; j < f->n; j++) {
+				if (f->key[j] != f->key[i])
+					continue;
+				char *more = xasprintf("%s,%s", all, f->val[j]);
+				free(all);
+				all = more;
+			}
+			int rc = env_list(ld, k, all, where);
+			free(all);
+			if (rc == -1)
 				return -1;
-			list_clear(&ld->c, k);
+			set_src(ld, k, xstrdup(where));
+			continue;
 		}
 		seen[f->key[i]] = true;
 		if (set_text(ld, k, f->val[i], where) == -1)
@@ -1189,6 +1288,23 @@ check_cross(struct load *ld)
 		    "choose one way to find this host's address: ip, "
 		    "interface, or netmask with hint", keys[set[0]].name,
 		    ld->src[set[0]], keys[set[1]].name, ld->src[set[1]]);
+
+	size_t disc = key_index(key_by_name("discovery"));
+	size_t dend = key_index(key_by_name("discovery_endpoints"));
+	size_t dtok = key_index(key_by_name("discovery_token"));
+	if ((ld->src[dend] == NULL) != (ld->src[dtok] == NULL)) {
+		bool has_end = ld->src[dend] != NULL;
+		return fail(ld, "%s (from %s) needs %s as well: v3 discovery "
+		    "asks those endpoints about that token",
+		    keys[has_end ? dend : dtok].name,
+		    ld->src[has_end ? dend : dtok],
+		    keys[has_end ? dtok : dend].name);
+	}
+	if (ld->src[disc] != NULL && ld->src[dend] != NULL)
+		return fail(ld, "discovery (from %s) and discovery_endpoints "
+		    "(from %s) are both set; use the v2 URL or the v3 "
+		    "endpoints and token, not both", ld->src[disc],
+		    ld->src[dend]);
 	return 0;
 }
 
@@ -1286,7 +1402,7 @@ cfg_usage(FILE *out)
 		if (k->def != NULL)
 			snprintf(def, sizeof(def), ", default %s", k->def);
 		snprintf(r->opt, sizeof(r->opt), "%s %s", flag, meta);
-		snprintf(r->src, sizeof(r->src), "(%s, file key %s%s)", env,
+		snprintf(r->src, sizeof(r->src), "(%s, key %s%s)", env,
 		    k->name, def);
 		r->help = k->help;
 	}

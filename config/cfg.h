@@ -18,6 +18,9 @@
 
 enum cfg_scheme { CFG_SCHEME_AUTO = 0, CFG_SCHEME_HTTP, CFG_SCHEME_HTTPS };
 enum cfg_names { CFG_NAMES_LABEL = 0, CFG_NAMES_FQDN };
+enum cfg_seed_keep { CFG_SEED_STOP = 0, CFG_SEED_KEEP };
+
+#define CFG_MAX_URLS 16
 
 struct cfg {
 	/* Every string is owned by the struct and freed by cfg_free(); NULL
@@ -43,6 +46,23 @@ struct cfg {
 	int health_interval;	/* seconds between health checks; default 5 */
 	int stop_timeout;	/* seconds from SIGTERM to SIGKILL; default 10 */
 	enum log_level log_level; /* default info */
+
+	/* Where peers come from, tried in order: "dns", "token", "static".
+	 * None set means all three in that order. */
+	char **sources;
+	size_t n_sources;
+	char *discovery;	/* v2 discovery URL .../v2/keys/PREFIX/TOKEN */
+	char **discovery_endpoints; /* v3 discovery: etcd client URLs */
+	size_t n_discovery_endpoints;
+	char *discovery_token;	/* v3 discovery: the token */
+	char *initial_cluster;	/* static: "name=peerURL,..." */
+	int seed_client_port;	/* the seed discovery etcd; default 4001 */
+	int seed_peer_port;	/* default 7001 */
+	char *seed_data_dir;	/* default "/var/lib/zooinit/seed" */
+	enum cfg_seed_keep seed_keep; /* once the cluster is healthy */
+	int seed_grace;		/* seconds before stopping it; default 60 */
+	char **endpoints;	/* status: client URLs to ask */
+	size_t n_endpoints;
 
 	/* Command options: flags only, never in a file or the environment. */
 	bool json;		/* --json */
