@@ -474,8 +474,27 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	return c;
 }
 
+static uint64_t start(struct etcd_http *h, const char *method,
+    const char *url, const char *post_json, long timeout_ms, etcd_http_cb cb,
+    etcd_http_drop_cb drop, void *arg);
+
 uint64_t
 etcd_http_request_ex(struct etcd_http *h, const char *url,
+    const char *post_json, long timeout_ms, etcd_http_cb cb,
+    etcd_http_drop_cb drop, void *arg)
+{
+	return start(h, NULL, url, post_json, timeout_ms, cb, drop, arg);
+}
+
+uint64_t
+etcd_http_put(struct etcd_http *h, const char *url, long timeout_ms,
+    etcd_http_cb cb, void *arg)
+{
+	return start(h, "PUT", url, NULL, timeout_ms, cb, NULL, arg);
+}
+
+static uint64_t
+start(struct etcd_http *h, const char *method, const char *url,
     const char *post_json, long timeout_ms, etcd_http_cb cb,
     etcd_http_drop_cb drop, void *arg)
 {
@@ -494,6 +513,8 @@ etcd_http_request_ex(struct etcd_http *h, const char *url,
 		abort();
 	}
 	c = req_setup(r, url, post_json, timeout_ms);
+	if (c == CURLE_OK && method != NULL)
+		c = curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
 	if (c == CURLE_OK) {
 		list_add(&h->active, r);
 		mc = curl_multi_add_handle(h->multi, r->easy);

@@ -72,6 +72,10 @@ uint64_t etcd_http_get(struct etcd_http *h, const char *url,
     long timeout_ms, etcd_http_cb cb, void *arg);
 uint64_t etcd_http_post_json(struct etcd_http *h, const char *url,
     const char *json, long timeout_ms, etcd_http_cb cb, void *arg);
+/* PUT with an empty body: etcd's v2 keys API takes its form values from
+ * the query string too. */
+uint64_t etcd_http_put(struct etcd_http *h, const char *url,
+    long timeout_ms, etcd_http_cb cb, void *arg);
 
 /* Cancels a request: its result callback will not run (its drop callback
  * does, at once). Unknown, finished or zero ids are ignored. */
