@@ -2,11 +2,13 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,11 +19,15 @@
 #include "agent/loop.h"
 #include "agent/plan.h"
 #include "agent/proc.h"
+#include "agent/seed.h"
 #include "agent/sup.h"
+#include "agent/token.h"
 #include "agent/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
+#include "etcd/v2.h"
 #include "resolver/dns.h"
+#include "resolver/dnsname.h"
 #include "resolver/localaddr.h"
 
 #define DNS_QUERY_TIMEOUT_MS 2000
@@ -48,14 +54,29 @@ struct agent {
 	uint64_t retry_timer;
 	char *candidate;	/* size 0: the member set seen last time */
 	bool existing_data;	/* the data dir holds a member already */
+	const char *const *sources; /* the order to try them in */
+	size_t n_sources, src;	/* src: the one being tried */
+	char **skipped;		/* why earlier sources were passed over */
+	size_t n_skipped;
 	struct plan plan;
 	bool planned;
+
+	/* Token discovery and the seed. */
+	struct tok *tok;
+	char *my_name, *my_addr;	/* this host, for the token */
+	bool seed_owner;		/* this host owns the discovery address */
+	int seed_port;			/* the discovery URL's port */
+	struct seed *seed;
+	uint64_t seed_timer;		/* seed_grace after the cluster is up */
+	uint64_t reuse_req;		/* token reuse check in flight */
+	size_t reuse_next;		/* next member to ask */
 
 	/* Running. */
 	struct etcd_http *http;
 	struct sup *sup;
 	uint64_t health_timer;
 	uint64_t check_id;
+	uint64_t proxy_req;	/* an extra's /health check in flight */
 	bool healthy;
 	int64_t last_wait_log;
 	bool stop_requested;
@@ -63,6 +84,8 @@ struct agent {
 
 static void finish(struct agent *a, int code);
 static void lookup(struct agent *a);
+static bool later_source(const struct agent *a);
+static void skip_source(struct agent *a, const char *why);
 static void schedule_health(struct agent *a, int ms);
 
 /* ---- planning -------------------------------------------------------- */
@@ -136,7 +159,7 @@ planned(struct agent *a)
 	free(a->plan.etcd);
 	a->plan.etcd = path;
 	plan_build_argv(&a->plan);
-	log_set_name(a->plan.m[a->plan.self].name);
+	log_set_name(plan_me(&a->plan)->name);
 
 	if (a->plan_only) {
 		if (a->c->json) {
@@ -177,9 +200,18 @@ on_dns(void *arg, struct dns_result *r)
 	enum plan_result res;
 	int64_t now = loop_now_ms();
 
+	bool empty = r->n == 0;
+	for (int i = 0; i < DNS_SRV_N; i++)
+		empty = empty || r->status[i] == DNS_FAILED;
 	res = plan_from_dns(a->c, r, &a->self, &a->plan, msg, sizeof(msg));
 	dns_result_free(r);
 	free(r);
+	/* No records at all (or a failed lookup) passes on to the next source
+	 * if one is configured; a zone that has some members is waited for. */
+	if (res == PLAN_WAIT && empty && later_source(a)) {
+		skip_source(a, msg);
+		return;
+	}
 
 	if (res == PLAN_FAIL) {
 		log_error("%s", msg);
@@ -204,6 +236,8 @@ on_dns(void *arg, struct dns_result *r)
 	}
 	if (res == PLAN_OK) {
 		log_info("plan: %s", msg);
+		for (size_t i = 0; i < a->n_skipped; i++)
+			plan_add_skipped(&a->plan, a->skipped[i]);
 		if (a->existing_data)
 			plan_set_existing(&a->plan, "the data dir holds a member "
 			    "(member/) but no zooinit journal; etcd restarts it "
@@ -241,8 +275,446 @@ lookup(struct agent *a)
 	}
 }
 
+static const char *const default_sources[] = { "dns", "token", "static" };
+
+/* Why a source cannot be tried at all, or NULL when it is configured. */
+static const char *
+unconfigured(const struct cfg *c, const char *src)
+{
+	if (strcmp(src, "dns") == 0)
+		return c->domain ? NULL : "no domain set";
+	if (strcmp(src, "token") == 0)
+		return c->discovery || c->discovery_endpoints ? NULL :
+		    "no discovery URL set";
+	return c->initial_cluster ? NULL : "no initial_cluster set";
+}
+
+static bool
+later_source(const struct agent *a)
+{
+	for (size_t i = a->src + 1; i < a->n_sources; i++)
+		if (unconfigured(a->c, a->sources[i]) == NULL)
+			return true;
+	return false;
+}
+
+static void next_source(struct agent *a);
+static void start_token(struct agent *a);
+
+/* Passes over the current source, saying why, and tries the next. */
+static void
+skip_source(struct agent *a, const char *why)
+{
+	char *line = xasprintf("%s: %s", a->sources[a->src], why);
+
+	log_info("skipping %s", line);
+	a->skipped = xreallocarray(a->skipped, a->n_skipped + 1,
+	    sizeof(*a->skipped));
+	a->skipped[a->n_skipped++] = line;
+	a->src++;
+	next_source(a);
+}
+
+static void
+start_dns(struct agent *a)
+{
+	char err[512];
+
+	if (a->dns == NULL) {
+		a->dns = dns_resolver_new(a->loop, a->c->dns_servers,
+		    a->c->n_dns_servers, DNS_QUERY_TIMEOUT_MS, DNS_QUERY_TRIES,
+		    err, sizeof(err));
+		if (a->dns == NULL) {
+			log_error("%s", err);
+			finish(a, EXIT_USAGE);
+			return;
+		}
+	}
+	a->retry_ms = RETRY_MIN_MS;
+	log_info("looking up SRV records of %s", a->c->domain);
+	lookup(a);
+}
+
+static void
+start_static(struct agent *a)
+{
+	char msg[1024];
+
+	if (plan_from_static(a->c, &a->self, &a->plan, msg, sizeof(msg)) !=
+	    PLAN_OK) {
+		log_error("%s", msg);
+		finish(a, EXIT_PERMANENT);
+		return;
+	}
+	log_info("plan: %s", msg);
+	for (size_t i = 0; i < a->n_skipped; i++)
+		plan_add_skipped(&a->plan, a->skipped[i]);
+	if (a->existing_data)
+		plan_set_existing(&a->plan, "the data dir holds a member "
+		    "(member/) but no zooinit journal; etcd restarts it from its "
+		    "own data");
+	planned(a);
+}
+
+/* ---- token discovery ------------------------------------------------- */
+
+/* This host's address for the token: the one configured address, else the
+ * address this host would use to reach the discovery service (a UDP
+ * connect sends nothing), else its only non-loopback address. */
+static int
+token_addr(struct agent *a, const char *disc_addr, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char cand[64] = "";
+	size_t n = 0;
+
+	if (a->self.n == 1) {
+		snprintf(out, outlen, "%s", a->self.v[0]);
+		return 0;
+	}
+	if (disc_addr != NULL) {
+		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST,
+		    .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+		if (getaddrinfo(disc_addr, "9", &hints, &ai) == 0) {
+			int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+			    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+				char host[64];
+				if (getnameinfo((struct sockaddr *)&ss, len, host,
+				    sizeof(host), NULL, 0, NI_NUMERICHOST) == 0 &&
+				    addr_normalise(host, out, outlen) == 0 &&
+				    strncmp(out, "127.", 4) != 0 &&
+				    strcmp(out, "::1") != 0) {
+					close(fd);
+					freeaddrinfo(ai);
+					return 0;
+				}
+			}
+			if (fd >= 0)
+				close(fd);
+			freeaddrinfo(ai);
+		}
+	}
+	for (size_t i = 0; i < a->self.n; i++) {
+		const char *v = a->self.v[i];
+		if (strncmp(v, "127.", 4) == 0 || strcmp(v, "::1") == 0 ||
+		    strncmp(v, "fe80:", 5) == 0)
+			continue;
+		snprintf(cand, sizeof(cand), "%s", v);
+		n++;
+	}
+	if (n == 1) {
+		snprintf(out, outlen, "%s", cand);
+		return 0;
+	}
+	snprintf(err, errlen, "token discovery needs this host's address, and "
+	    "%s; set --ip, --interface or --netmask with --hint", n == 0 ?
+	    "it has none but loopback" : "it has several");
+	return -1;
+}
+
+/* The member name for the token: name, else the short host name. */
+static char *
+token_member_name(const struct cfg *c, char *err, size_t errlen)
+{
+	char host[256];
+
+	if (c->name != NULL)
+		return xstrdup(c->name);
+	if (gethostname(host, sizeof(host)) < 0) {
+		snprintf(err, errlen, "cannot read the host name: %s; set --name",
+		    strerror(errno));
+		return NULL;
+	}
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	if (!dns_member_name_valid(host, false) || strcmp(host, "localhost") == 0) {
+		snprintf(err, errlen, "the host name \"%.64s\" cannot be a member "
+		    "name; set --name", host);
+		return NULL;
+	}
+	return xstrdup(host);
+}
+
+static void
+on_seed(void *arg, enum seed_event ev, const char *msg)
+{
+	struct agent *a = arg;
+
+	switch (ev) {
+	case SEED_READY:
+		break;
+	case SEED_FAILED:
+		log_error("%s", msg);
+		finish(a, EXIT_PERMANENT);
+		break;
+	case SEED_STOPPED:
+		log_info("the seed discovery etcd has stopped");
+		if (a->stop_requested && (a->sup == NULL ||
+		    sup_state(a->sup) == SUP_DONE || sup_state(a->sup) == SUP_IDLE))
+			finish(a, a->exit_code);
+		break;
+	}
+}
+
+/* Nobody answers at the discovery address: if it is this host's, start
+ * the seed there (the original tool's behaviour). */
+static void
+on_tok_unreachable(void *arg, const char *why)
+{
+	struct agent *a = arg;
+	char err[512], *etcd;
+	struct seed_opts o;
+
+	(void)why;
+	if (!a->seed_owner || a->seed != NULL)
+		return;
+	if (a->c->size == 0) {
+		log_error("this host owns the discovery address %s but size is "
+		    "0; the seed needs size to create the token", a->my_addr);
+		finish(a, EXIT_USAGE);
+		return;
+	}
+	etcd = proc_find_binary(a->c->etcd, err, sizeof(err));
+	if (etcd == NULL) {
+		log_error("%s", err);
+		finish(a, EXIT_NOTFOUND);
+		return;
+	}
+	o = (struct seed_opts){
+		.etcd = etcd, .addr = a->my_addr, .client_port = a->seed_port,
+		.peer_port = a->c->seed_peer_port, .data_dir = a->c->seed_data_dir,
+		.token = tok_name(a->c->discovery), .size = a->c->size,
+		.stop_timeout_ms = a->c->stop_timeout * 1000,
+	};
+	log_info("no discovery service answers at %s, which is this host's "
+	    "address: starting the seed", a->c->discovery);
+	a->seed = seed_start(a->loop, a->http, &o, on_seed, a, err, sizeof(err));
+	free(etcd);
+	if (a->seed == NULL) {
+		log_error("%s", err);
+		finish(a, EXIT_NOEXEC);
+		return;
+	}
+	tok_size_may_appear(a->tok);
+}
+
+static void
+token_planned(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_skipped; i++)
+		plan_add_skipped(&a->plan, a->skipped[i]);
+	if (a->existing_data && !a->plan.proxy)
+		plan_set_existing(&a->plan, "the data dir holds a member "
+		    "(member/) but no zooinit journal; etcd restarts it from its "
+		    "own data");
+	planned(a);
+}
+
+static void reuse_ask(struct agent *a);
+
+/* A member list from one of the others: did this host's member start
+ * there before? Then the token belongs to a cluster whose data this host
+ * no longer has. */
+static void
+on_reuse_reply(void *arg, const struct etcd_http_result *r)
+{
+	struct agent *a = arg;
+	const struct plan_member *me = plan_me(&a->plan);
+	struct etcd_members ms;
+	char err[256];
+
+	a->reuse_req = 0;
+	if (r->status != 200 ||
+	    etcd_parse_members(r->body, r->len, &ms, err, sizeof(err)) < 0) {
+		reuse_ask(a);
+		return;
+	}
+	for (size_t i = 0; i < ms.n; i++) {
+		for (size_t j = 0; j < ms.v[i].n_peer_urls; j++) {
+			if (strcmp(ms.v[i].peer_urls[j], me->peer_url) != 0 ||
+			    ms.v[i].name[0] == '\0')
+				continue;
+			log_error("token %s was used to bootstrap cluster %016llx, "
+			    "where member %s already started, but %s holds none of "
+			    "its data; create a new token (zooinit discovery new)",
+			    tok_name(a->c->discovery),
+			    (unsigned long long)ms.cluster_id, me->name,
+			    a->c->data_dir);
+			etcd_members_free(&ms);
+			finish(a, EXIT_PERMANENT);
+			return;
+		}
+	}
+	etcd_members_free(&ms);
+	token_planned(a);
+}
+
+static void
+reuse_ask(struct agent *a)
+{
+	struct plan *p = &a->plan;
+
+	while (a->reuse_next < p->n && p->m[a->reuse_next].self)
+		a->reuse_next++;
+	if (a->reuse_next >= p->n) {
+		/* Nobody answers: no cluster runs yet, so none can hold us. */
+		token_planned(a);
+		return;
+	}
+	char *url = xasprintf("%s/v3/cluster/member/list",
+	    p->m[a->reuse_next++].client_url);
+	a->reuse_req = etcd_http_post_json(a->http, url, "{}", HEALTH_TIMEOUT_MS,
+	    on_reuse_reply, a);
+	free(url);
+}
+
+static void
+on_tok_done(void *arg, struct tok_result *r)
+{
+	struct agent *a = arg;
+	char msg[1024];
+	char *token = xasprintf("zooinit-etcd-%s", tok_name(a->c->discovery));
+	enum plan_result res;
+
+	if (r->outcome == TOK_FAIL) {
+		log_error("%s", r->msg);
+		finish(a, r->exit_code);
+		goto out;
+	}
+	res = plan_from_pairs(a->c, "token", a->c->discovery, token, r->names,
+	    r->urls, r->n, r->outcome == TOK_MEMBER ? a->my_name : NULL,
+	    &a->plan, msg, sizeof(msg));
+	if (res != PLAN_OK) {
+		log_error("%s", msg);
+		finish(a, EXIT_PERMANENT);
+		goto out;
+	}
+	log_info("plan: %s", r->msg);
+	if (r->outcome == TOK_EXTRA) {
+		log_info("the cluster is full without this host (%zu members "
+		    "registered first): serving clients through etcd's grpc-proxy",
+		    r->n);
+		plan_make_proxy(&a->plan, a->c, a->my_name, a->my_addr);
+		token_planned(a);
+		goto out;
+	}
+	if (r->was_registered && !a->existing_data) {
+		/* Registered by an earlier run, and no data here: fine if the
+		 * cluster never started us, fatal if it did. */
+		reuse_ask(a);
+		goto out;
+	}
+	token_planned(a);
+out:
+	/* a->tok is done but is still on the stack: freed at exit. */
+	free(token);
+	tok_result_free(r);
+}
+
+static void
+start_token(struct agent *a)
+{
+	const struct cfg *c = a->c;
+	char err[512], addr[64], sch[8], disc_addr[64], *base, *slash;
+	unsigned disc_port = 0;
+	struct tok_opts o;
+
+	if (c->discovery == NULL) {
+		skip_source(a, "v3 discovery (discovery_endpoints) is not "
+		    "supported by this zooinit; use discovery");
+		return;
+	}
+	/* The URL's scheme://host:port part, to tell whether this host owns
+	 * the discovery address. */
+	base = xstrdup(c->discovery);
+	slash = strchr(base + strlen("https://"), '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (plan_parse_url(base, sch, sizeof(sch), disc_addr, sizeof(disc_addr),
+	    &disc_port) < 0)
+		disc_addr[0] = '\0';
+	free(base);
+	a->my_name = token_member_name(c, err, sizeof(err));
+	if (a->my_name == NULL ||
+	    token_addr(a, disc_addr[0] ? disc_addr : NULL, addr, sizeof(addr),
+	    err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		finish(a, EXIT_USAGE);
+		return;
+	}
+	a->my_addr = xstrdup(addr);
+	a->seed_owner = disc_addr[0] != '\0' && strcmp(disc_addr, addr) == 0;
+	a->seed_port = (int)disc_port;
+	if (a->seed_owner && ((int)disc_port == c->client_port ||
+	    (int)disc_port == (c->peer_port ? c->peer_port : 2380) ||
+	    (int)disc_port == c->seed_peer_port)) {
+		log_error("the discovery address %s:%u is this host's, where the "
+		    "seed would run, but port %u is also this member's client or "
+		    "peer port or seed_peer_port; give the seed its own port",
+		    addr, disc_port, disc_port);
+		finish(a, EXIT_USAGE);
+		return;
+	}
+	if (!a->seed_owner) {
+		/* Nothing to do here: someone else owns the service. */
+	} else if (strstr(c->discovery, "/v2/keys/_etcd/registry/") == NULL) {
+		log_error("this host owns the discovery address of %s, but the "
+		    "seed keeps tokens under /v2/keys/_etcd/registry/; use such a "
+		    "URL", c->discovery);
+		finish(a, EXIT_USAGE);
+		return;
+	}
+	char *peer = strchr(addr, ':') ?
+	    xasprintf("http://[%s]:%d", addr, c->peer_port ? c->peer_port : 2380) :
+	    xasprintf("http://%s:%d", addr, c->peer_port ? c->peer_port : 2380);
+	char *url = xstrdup(c->discovery);
+	while (strlen(url) > 8 && url[strlen(url) - 1] == '/')
+		url[strlen(url) - 1] = '\0';
+	o = (struct tok_opts){
+		.url = url, .name = a->my_name, .peer_url = peer, .size = c->size,
+		.deadline = a->deadline,
+	};
+	log_info("discovery token %s: registering %s=%s", tok_name(url),
+	    a->my_name, peer);
+	a->tok = tok_start(a->loop, a->http, &o, on_tok_done, on_tok_unreachable,
+	    a);
+	free(peer);
+	free(url);
+}
+
+/* Tries the sources in order from a->src; unconfigured ones are passed
+ * over with their reason. */
+static void
+next_source(struct agent *a)
+{
+	for (; a->src < a->n_sources; a->src++) {
+		const char *src = a->sources[a->src], *why = unconfigured(a->c, src);
+
+		if (why != NULL) {
+			char *line = xasprintf("%s: %s", src, why);
+			a->skipped = xreallocarray(a->skipped, a->n_skipped + 1,
+			    sizeof(*a->skipped));
+			a->skipped[a->n_skipped++] = line;
+			continue;
+		}
+		if (strcmp(src, "dns") == 0)
+			start_dns(a);
+		else if (strcmp(src, "token") == 0)
+			start_token(a);
+		else
+			start_static(a);
+		return;
+	}
+	log_error("no source of peers to try: set domain (DNS SRV), "
+	    "discovery (a token URL) or initial_cluster (static)");
+	finish(a, EXIT_USAGE);
+}
+
 /* Starts planning: from the journal when this host bootstrapped before
- * (so a restart needs no DNS), else from DNS. */
+ * (so a restart needs no DNS), else from the sources in order. */
 static int
 begin(struct agent *a)
 {
@@ -256,35 +728,52 @@ begin(struct agent *a)
 	}
 	if (rc == 0) {
 		log_info("journal found: restarting member %s",
-		    a->plan.m[a->plan.self].name);
+		    plan_me(&a->plan)->name);
 		planned(a);
 		return -1;
 	}
 	a->existing_data = data_dir_has_member(a->c->data_dir);
-	if (a->c->domain == NULL) {
-		log_error("no domain set: give --domain (or ZOOINIT_DOMAIN, or "
-		    "domain in the config file) to find the peers' SRV records");
-		return EXIT_USAGE;
-	}
 	if (local_addrs_get(a->c, &a->self, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EXIT_PERMANENT;
 	}
-	a->dns = dns_resolver_new(a->loop, a->c->dns_servers,
-	    a->c->n_dns_servers, DNS_QUERY_TIMEOUT_MS, DNS_QUERY_TRIES, err,
-	    sizeof(err));
-	if (a->dns == NULL) {
-		log_error("%s", err);
-		return EXIT_USAGE;
+	if (a->c->n_sources > 0) {
+		a->sources = (const char *const *)a->c->sources;
+		a->n_sources = a->c->n_sources;
+	} else {
+		a->sources = default_sources;
+		a->n_sources = 3;
 	}
 	a->deadline = loop_now_ms() + (int64_t)a->c->resolve_timeout * 1000;
-	a->retry_ms = RETRY_MIN_MS;
-	log_info("looking up SRV records of %s", a->c->domain);
-	lookup(a);
+	next_source(a);
 	return -1;
 }
 
 /* ---- running --------------------------------------------------------- */
+
+static void
+on_seed_grace(struct loop *l, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)l;
+	a->seed_timer = 0;
+	log_info("stopping the seed discovery etcd (seed_keep = stop)");
+	seed_stop(a->seed);
+}
+
+/* The cluster is up: the seed has done its work. */
+static void
+cluster_up(struct agent *a)
+{
+	if (a->seed == NULL || a->seed_timer != 0 || seed_stopped(a->seed) ||
+	    a->c->seed_keep == CFG_SEED_KEEP)
+		return;
+	log_info("the seed discovery etcd stops in %d s (seed_grace)",
+	    a->c->seed_grace);
+	a->seed_timer = loop_timer(a->loop, (int64_t)a->c->seed_grace * 1000,
+	    on_seed_grace, a);
+}
 
 static void
 on_check(void *arg, const struct etcd_check_result *r)
@@ -294,10 +783,14 @@ on_check(void *arg, const struct etcd_check_result *r)
 
 	a->check_id = 0;
 	if (r->healthy) {
-		if (!a->healthy)
+		if (!a->healthy && a->plan.proxy)
+			log_info("proxy healthy: serving clients for the cluster "
+			    "of %zu (%s)", a->plan.n, a->plan.initial_cluster);
+		else if (!a->healthy)
 			log_info("cluster healthy: %zu members, leader %s",
 			    r->members, r->leader_name[0] ? r->leader_name : "none");
 		a->healthy = true;
+		cluster_up(a);
 		schedule_health(a, a->c->health_interval * 1000);
 		return;
 	}
@@ -314,6 +807,28 @@ on_check(void *arg, const struct etcd_check_result *r)
 }
 
 static void
+on_proxy_health(void *arg, const struct etcd_http_result *r)
+{
+	struct agent *a = arg;
+	struct etcd_check_result res;
+	bool healthy = false;
+	char err[128] = "";
+
+	a->proxy_req = 0;
+	memset(&res, 0, sizeof(res));
+	if (r->status != 200 ||
+	    etcd_parse_health(r->body, r->len, &healthy, err, sizeof(err)) < 0)
+		snprintf(res.error, sizeof(res.error), "GET %s/health: %s",
+		    plan_me(&a->plan)->client_url, r->error ? r->error :
+		    err[0] ? err : "not healthy");
+	else if (!healthy)
+		snprintf(res.error, sizeof(res.error), "the proxy reports no "
+		    "healthy endpoint");
+	res.healthy = healthy;
+	on_check(a, &res);
+}
+
+static void
 on_health_timer(struct loop *l, void *arg)
 {
 	struct agent *a = arg;
@@ -322,7 +837,16 @@ on_health_timer(struct loop *l, void *arg)
 	a->health_timer = 0;
 	if (sup_state(a->sup) != SUP_RUNNING)
 		return;
-	a->check_id = etcd_check(a->http, a->plan.m[a->plan.self].client_url,
+	if (a->plan.proxy) {
+		/* etcd 3.4's grpc-proxy answers /health but not the JSON
+		 * gateway that the full check uses. */
+		char *url = xasprintf("%s/health", plan_me(&a->plan)->client_url);
+		a->proxy_req = etcd_http_get(a->http, url, HEALTH_TIMEOUT_MS,
+		    on_proxy_health, a);
+		free(url);
+		return;
+	}
+	a->check_id = etcd_check(a->http, plan_me(&a->plan)->client_url,
 	    HEALTH_TIMEOUT_MS, on_check, a);
 }
 
@@ -341,6 +865,9 @@ stop_health(struct agent *a)
 	if (a->check_id != 0)
 		etcd_check_cancel(a->http, a->check_id);
 	a->check_id = 0;
+	if (a->proxy_req != 0)
+		etcd_http_cancel(a->http, a->proxy_req);
+	a->proxy_req = 0;
 }
 
 static void
@@ -366,7 +893,8 @@ on_sup(void *arg, struct sup *s, enum sup_state from, enum sup_state to,
 		break;
 	case SUP_DONE:
 		stop_health(a);
-		finish(a, a->exit_code);
+		if (seed_stopped(a->seed))
+			finish(a, a->exit_code);
 		break;
 	default:
 		break;
@@ -390,15 +918,24 @@ start_etcd(struct agent *a)
 		finish(a, EXIT_PERMANENT);
 		return;
 	}
-	if (strcmp(p->source, "journal") != 0 &&
+	/* An extra host keeps no member data, so it has nothing to journal:
+	 * a restart asks the discovery service again. */
+	if (strcmp(p->source, "journal") != 0 && !p->proxy &&
 	    plan_journal_write(p, p->data_dir, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		finish(a, EXIT_PERMANENT);
 		return;
 	}
-	log_info("starting etcd as %s: %s cluster of %zu (%s), token %s",
-	    p->m[p->self].name, p->state, p->n, p->initial_cluster, p->token);
-	a->http = etcd_http_new(a->loop);
+	if (p->proxy) {
+		o.label = "etcd grpc-proxy";
+		log_info("starting etcd grpc-proxy as %s on %s for the cluster "
+		    "%s", plan_me(p)->name, plan_me(p)->client_url,
+		    p->initial_cluster);
+	} else {
+		log_info("starting etcd as %s: %s cluster of %zu (%s), token %s",
+		    plan_me(p)->name, p->state, p->n, p->initial_cluster,
+		    p->token);
+	}
 	a->sup = sup_new(a->loop, &o, p->argv, on_sup, a);
 	if (sup_start(a->sup) < 0)
 		finish(a, errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
@@ -417,6 +954,8 @@ reap(struct agent *a)
 			break;
 		if (a->sup != NULL && sup_reaped(a->sup, pid, status))
 			continue;
+		if (seed_reaped(a->seed, pid, status))
+			continue;
 		log_debug("reaped orphan pid %d", (int)pid);
 	}
 }
@@ -424,12 +963,21 @@ reap(struct agent *a)
 static void
 request_stop(struct agent *a, int sig)
 {
-	if (a->sup != NULL && sup_state(a->sup) != SUP_IDLE) {
+	bool etcd_runs = a->sup != NULL && sup_state(a->sup) != SUP_IDLE &&
+	    sup_state(a->sup) != SUP_DONE;
+
+	if (etcd_runs || !seed_stopped(a->seed)) {
 		if (!a->stop_requested)
 			log_info("%s received: stopping", strsignal(sig));
 		a->stop_requested = true;
 		a->exit_code = EXIT_OK;
-		sup_stop(a->sup);
+		loop_cancel(a->loop, a->seed_timer);
+		a->seed_timer = 0;
+		/* Each stop finishes the loop once nothing else runs. */
+		if (a->sup != NULL)
+			sup_stop(a->sup);
+		if (!seed_stopped(a->seed))
+			seed_stop(a->seed);
 		return;
 	}
 	log_info("%s received before etcd started: exiting", strsignal(sig));
@@ -490,6 +1038,7 @@ run(const struct cfg *c, bool plan_only)
 	if (!plan_only)
 		proc_become_subreaper();
 	a.loop = loop_new();
+	a.http = etcd_http_new(a.loop);
 	loop_watch(a.loop, a.sigfd, LOOP_READ, on_signal, &a);
 	code = begin(&a);
 	if (code < 0) {
@@ -505,14 +1054,28 @@ run(const struct cfg *c, bool plan_only)
 		if (pid > 0)
 			(void)waitpid(pid, NULL, 0);
 	}
+	if (a.seed != NULL && !seed_stopped(a.seed)) {
+		seed_stop(a.seed);
+		seed_stop(a.seed);
+	}
 	reap(&a);
 	stop_health(&a);
+	tok_free(a.tok);
+	if (a.reuse_req != 0)
+		etcd_http_cancel(a.http, a.reuse_req);
+	loop_cancel(a.loop, a.seed_timer);
+	seed_free(a.seed);
+	free(a.my_name);
+	free(a.my_addr);
 	sup_free(a.sup);
 	etcd_http_free(a.http);
 	dns_resolver_free(a.dns);
 	local_addrs_free(&a.self);
 	plan_free(&a.plan);
 	free(a.candidate);
+	for (size_t i = 0; i < a.n_skipped; i++)
+		free(a.skipped[i]);
+	free(a.skipped);
 	loop_cancel(a.loop, a.retry_timer);
 	loop_free(a.loop);
 	close(a.sigfd);

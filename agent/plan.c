@@ -126,9 +126,15 @@ plan_free(struct plan *p)
 		free(p->m[i].client_url);
 	}
 	free(p->m);
+	free(p->proxy_me.name);
+	free(p->proxy_me.addr);
+	free(p->proxy_me.client_url);
 	for (size_t i = 0; i < p->argc; i++)
 		free(p->argv[i]);
 	free(p->argv);
+	for (size_t i = 0; i < p->n_skipped; i++)
+		free(p->skipped[i]);
+	free(p->skipped);
 	free(p->source_detail);
 	free(p->initial_cluster);
 	free(p->token);
@@ -600,6 +606,198 @@ out:
 	return res;
 }
 
+enum plan_result
+plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
+    const char *token, char *const *names, char *const *urls, size_t n,
+    const char *self_name, struct plan *p, char *msg, size_t msglen)
+{
+	const char *scheme = NULL;
+	char q[128];
+
+	memset(p, 0, sizeof(*p));
+	if (n == 0 || n > CFG_MAX_MEMBERS) {
+		setmsg(msg, msglen, "%s lists %zu members; between 1 and %d are "
+		    "needed", detail, n, CFG_MAX_MEMBERS);
+		return PLAN_FAIL;
+	}
+	p->m = xcalloc(n, sizeof(*p->m));
+	for (size_t i = 0; i < n; i++) {
+		char sch[8], addr[64];
+		unsigned port;
+		struct plan_member *m;
+
+		if (!dns_member_name_valid(names[i], true)) {
+			setmsg(msg, msglen, "%s has member name \"%s\", which is "
+			    "not valid (letters, digits, hyphens and dots)",
+			    detail, dns_quote(names[i], q, sizeof(q)));
+			goto fail;
+		}
+		if (plan_parse_url(urls[i], sch, sizeof(sch), addr, sizeof(addr),
+		    &port) < 0) {
+			setmsg(msg, msglen, "%s gives %s the peer URL \"%s\"; "
+			    "expected http://ADDR:PORT with an IP address "
+			    "(IPv6 in brackets)", detail, names[i],
+			    dns_quote(urls[i], q, sizeof(q)));
+			goto fail;
+		}
+		if (scheme != NULL && strcmp(scheme, sch) != 0) {
+			setmsg(msg, msglen, "scheme mismatch: %s mixes http and "
+			    "https peer URLs (%s is %s); a cluster uses one "
+			    "scheme", detail, names[i], sch);
+			goto fail;
+		}
+		scheme = strcmp(sch, "https") == 0 ? "https" : "http";
+		for (size_t j = 0; j < p->n; j++) {
+			if (strcmp(p->m[j].name, names[i]) == 0) {
+				setmsg(msg, msglen, "%s lists member %s twice; "
+				    "member names must be unique", detail,
+				    names[i]);
+				goto fail;
+			}
+		}
+		m = &p->m[p->n++];
+		m->name = xstrdup(names[i]);
+		m->addr = xstrdup(addr);
+		m->peer_port = port;
+		m->peer_url = xstrdup(urls[i]);
+		m->client_url = make_url(scheme, addr, (unsigned)c->client_port);
+		m->self = self_name != NULL && strcmp(names[i], self_name) == 0;
+	}
+	if (strcmp(scheme, "https") == 0 || c->scheme == CFG_SCHEME_HTTPS) {
+		setmsg(msg, msglen, "%s asks for https peers, but this zooinit "
+		    "cannot hand TLS certificates to etcd yet; use http URLs",
+		    detail);
+		goto fail;
+	}
+	size_t me = p->n;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->m[i].self)
+			me = i;
+	if (self_name == NULL)
+		goto checked;
+	if (me == p->n) {
+		setmsg(msg, msglen, "this host (%s) is not among the members of "
+		    "%s; add it or set --name to its member name",
+		    self_name ? self_name : "no name", detail);
+		goto fail;
+	}
+	if (c->peer_port != 0 && (unsigned)c->peer_port != p->m[me].peer_port) {
+		setmsg(msg, msglen, "port mismatch: %s gives %s peer port %u but "
+		    "peer_port is set to %d; fix one of them", detail,
+		    p->m[me].name, p->m[me].peer_port, c->peer_port);
+		goto fail;
+	}
+checked:
+	if (check_endpoints(p, msg, msglen) != PLAN_OK)
+		goto fail;
+	p->source = source;
+	p->source_detail = xstrdup(detail);
+	p->scheme = scheme;
+	finish(p);
+	p->token = xstrdup(c->token ? c->token : token);
+	p->state = "new";
+	p->state_reason = xstrdup("the data dir holds no member yet");
+	p->data_dir = xstrdup(c->data_dir);
+	p->etcd = xstrdup(c->etcd);
+	setmsg(msg, msglen, "%zu members from %s", p->n, detail);
+	return PLAN_OK;
+fail:
+	plan_free(p);
+	return PLAN_FAIL;
+}
+
+enum plan_result
+plan_from_static(const struct cfg *c, const struct local_addrs *self,
+    struct plan *p, char *msg, size_t msglen)
+{
+	char *list = xstrdup(c->initial_cluster), *save = NULL;
+	char *names[CFG_MAX_MEMBERS + 1], *urls[CFG_MAX_MEMBERS + 1];
+	const char *self_name = c->name;
+	size_t n = 0;
+	enum plan_result res = PLAN_FAIL;
+	char *token;
+
+	for (char *tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (n == CFG_MAX_MEMBERS + 1)
+			break;
+		if (eq == NULL || eq == tok) {
+			setmsg(msg, msglen, "initial_cluster entry \"%s\" is not "
+			    "NAME=URL", tok);
+			goto out;
+		}
+		*eq = '\0';
+		names[n] = tok;
+		urls[n++] = eq + 1;
+	}
+	if (c->size > 0 && n != (size_t)c->size) {
+		setmsg(msg, msglen, "initial_cluster lists %zu members but size "
+		    "is %d; make them agree", n, c->size);
+		goto out;
+	}
+	/* Without a name, this host is the member on one of its addresses. */
+	for (size_t i = 0; self_name == NULL && i < n; i++) {
+		char sch[8], addr[64];
+		unsigned port;
+
+		if (plan_parse_url(urls[i], sch, sizeof(sch), addr, sizeof(addr),
+		    &port) == 0 && is_local(self, addr)) {
+			for (size_t j = i + 1; j < n; j++) {
+				char a2[64];
+				if (plan_parse_url(urls[j], sch, sizeof(sch), a2,
+				    sizeof(a2), &port) == 0 && is_local(self, a2)) {
+					setmsg(msg, msglen, "this host matches two "
+					    "members of initial_cluster, %s and %s; "
+					    "set --name or --ip to say which one it "
+					    "is", names[i], names[j]);
+					goto out;
+				}
+			}
+			self_name = names[i];
+		}
+	}
+	token = c->domain ? xasprintf("zooinit-etcd-%s", c->domain) :
+	    xstrdup("zooinit-etcd");
+	res = plan_from_pairs(c, "static", "initial_cluster", token, names, urls,
+	    n, self_name, p, msg, msglen);
+	free(token);
+out:
+	free(list);
+	return res;
+}
+
+void
+plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
+    const char *addr)
+{
+	p->proxy = true;
+	p->proxy_me.name = xstrdup(name);
+	p->proxy_me.addr = xstrdup(addr);
+	p->proxy_me.client_url = make_url(p->scheme, addr,
+	    (unsigned)c->client_port);
+	p->proxy_me.self = true;
+	free(p->state_reason);
+	p->state_reason = xasprintf("the cluster is full: %zu members "
+	    "registered before this host, which serves clients through etcd's "
+	    "grpc-proxy", p->n);
+}
+
+const struct plan_member *
+plan_me(const struct plan *p)
+{
+	return p->proxy ? &p->proxy_me : &p->m[p->self];
+}
+
+void
+plan_add_skipped(struct plan *p, const char *why)
+{
+	p->skipped = xreallocarray(p->skipped, p->n_skipped + 1,
+	    sizeof(*p->skipped));
+	p->skipped[p->n_skipped++] = xstrdup(why);
+}
+
 void
 plan_set_existing(struct plan *p, const char *reason)
 {
@@ -623,7 +821,7 @@ argv_add(struct plan *p, const char *flag, const char *value)
 void
 plan_build_argv(struct plan *p)
 {
-	const struct plan_member *me = &p->m[p->self];
+	const struct plan_member *me = plan_me(p);
 
 	for (size_t i = 0; i < p->argc; i++)
 		free(p->argv[i]);
@@ -631,6 +829,24 @@ plan_build_argv(struct plan *p)
 	p->argv = NULL;
 	p->argc = 0;
 	argv_add(p, p->etcd, NULL);
+	if (p->proxy) {
+		struct sbuf b = { xcalloc(1, 4096), 0, 4096 };
+		/* grpc-proxy takes host:port without a scheme. */
+		const char *hostport = me->client_url + strlen(p->scheme) + 3;
+		char *dir = xasprintf("%s/proxy", p->data_dir);
+
+		for (size_t i = 0; i < p->n; i++)
+			sb_add(&b, "%s%s", i ? "," : "", p->m[i].client_url);
+		argv_add(p, "grpc-proxy", NULL);
+		argv_add(p, "start", NULL);
+		argv_add(p, "--endpoints", b.p);
+		argv_add(p, "--listen-addr", hostport);
+		argv_add(p, "--advertise-client-url", hostport);
+		argv_add(p, "--data-dir", dir);
+		free(dir);
+		free(b.p);
+		return;
+	}
 	argv_add(p, "--name", me->name);
 	argv_add(p, "--data-dir", p->data_dir);
 	argv_add(p, "--listen-peer-urls", me->peer_url);
@@ -648,9 +864,17 @@ plan_to_json(const struct plan *p, bool with_argv)
 	json_t *o = json_object(), *members = json_array();
 
 	json_object_set_new(o, "version", json_integer(1));
-	json_object_set_new(o, "name", json_string(p->m[p->self].name));
+	json_object_set_new(o, "name", json_string(plan_me(p)->name));
+	json_object_set_new(o, "role", json_string(p->proxy ? "proxy" :
+	    "member"));
 	json_object_set_new(o, "source", json_string(p->source));
 	json_object_set_new(o, "source_detail", json_string(p->source_detail));
+	if (with_argv) {
+		json_t *sk = json_array();
+		for (size_t i = 0; i < p->n_skipped; i++)
+			json_array_append_new(sk, json_string(p->skipped[i]));
+		json_object_set_new(o, "skipped", sk);
+	}
 	json_object_set_new(o, "scheme", json_string(p->scheme));
 	json_object_set_new(o, "state", json_string(p->state));
 	json_object_set_new(o, "state_reason", json_string(p->state_reason));
@@ -697,9 +921,11 @@ plan_print(const struct plan *p, FILE *out)
 	for (size_t i = 0; i < p->n; i++)
 		if (strlen(p->m[i].name) > w)
 			w = strlen(p->m[i].name);
-	fprintf(out, "this host:   %s (%s)\n", p->m[p->self].name,
-	    p->m[p->self].addr);
+	fprintf(out, "this host:   %s (%s)%s\n", plan_me(p)->name,
+	    plan_me(p)->addr, p->proxy ? ", an extra: grpc-proxy" : "");
 	fprintf(out, "source:      %s (%s)\n", p->source, p->source_detail);
+	for (size_t i = 0; i < p->n_skipped; i++)
+		fprintf(out, "skipped:     %s\n", p->skipped[i]);
 	fprintf(out, "state:       %s (%s)\n", p->state, p->state_reason);
 	fprintf(out, "data dir:    %s\n", p->data_dir);
 	fprintf(out, "token:       %s\n", p->token);

@@ -30,7 +30,10 @@ struct plan_member {
 };
 
 struct plan {
-	const char *source;	/* "dns" or "journal"; static storage */
+	const char *source;	/* "dns", "token", "static" or "journal";
+				   static storage */
+	char **skipped;		/* why earlier sources were passed over, */
+	size_t n_skipped;	/*   e.g. "dns: no SRV records for x" */
 	char *source_detail;	/* the SRV set or the journal's path */
 	const char *scheme;	/* "http" or "https"; static storage */
 	struct plan_member *m;	/* sorted by name */
@@ -39,6 +42,9 @@ struct plan {
 	char *initial_cluster;	/* name=peer_url,... in m's order */
 	char *token;
 	const char *state;	/* "new" or "existing"; static storage */
+	bool proxy;		/* this host is an extra: it runs etcd's
+				   grpc-proxy for the members in m */
+	struct plan_member proxy_me;	/* this host when proxy is set */
 	char *state_reason;
 	char *data_dir;
 	char *etcd;		/* the etcd binary as configured */
@@ -56,6 +62,34 @@ struct plan {
  * and how to fix it. */
 enum plan_result plan_from_dns(const struct cfg *c, const struct dns_result *r,
     const struct local_addrs *self, struct plan *p, char *msg, size_t msglen);
+
+/* Builds p from the static initial_cluster setting ("name=URL,..." with IP
+ * literal URLs). This host is the member named by c->name, else the one
+ * whose address is in self. Returns PLAN_OK or PLAN_FAIL with msg. */
+enum plan_result plan_from_static(const struct cfg *c,
+    const struct local_addrs *self, struct plan *p, char *msg, size_t msglen);
+
+/* Builds p from (name, peer URL) pairs, as a discovery service or the
+ * static setting gives them, with the same checks as the DNS path; this
+ * host is the member called self_name (NULL: none, for an extra host's
+ * plan_make_proxy()). token is used unless c->token is
+ * set. All strings are borrowed. Returns PLAN_OK or PLAN_FAIL with msg. */
+enum plan_result plan_from_pairs(const struct cfg *c, const char *source,
+    const char *detail, const char *token, char *const *names,
+    char *const *urls, size_t n, const char *self_name, struct plan *p,
+    char *msg, size_t msglen);
+
+/* Turns p (members from plan_from_pairs with self_name NULL) into the plan
+ * of an extra host that serves clients through etcd's grpc-proxy at
+ * addr:client_port under name. Strings are copied. */
+void plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
+    const char *addr);
+
+/* This host's entry: a member of m, or proxy_me. Borrowed. */
+const struct plan_member *plan_me(const struct plan *p);
+
+/* Records why a source was passed over; why is copied. */
+void plan_add_skipped(struct plan *p, const char *why);
 
 /* Marks the plan as restarting an existing member; reason is copied. */
 void plan_set_existing(struct plan *p, const char *reason);

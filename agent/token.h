@@ -1,0 +1,66 @@
+#ifndef ZOOINIT_TOKEN_H
+#define ZOOINIT_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/loop.h"
+
+struct etcd_http;
+
+/* The client side of etcd's v2 discovery protocol, done by the agent
+ * itself: read TOKEN/_config/size, register "name=peerURL" under
+ * TOKEN/name with create-if-absent, then wait (a v2 watch, not a poll)
+ * until size members have registered; the first size by creation index
+ * are the cluster. */
+
+enum tok_outcome {
+	TOK_MEMBER,	/* this host is one of the first size registrants */
+	TOK_EXTRA,	/* the cluster is full without this host */
+	TOK_FAIL,	/* see exit_code and msg */
+};
+
+struct tok_result {
+	enum tok_outcome outcome;
+	char **names;		/* the cluster's members, creation order */
+	char **urls;		/* their peer URLs */
+	size_t n;
+	bool was_registered;	/* this host's entry predates this run */
+	int exit_code;		/* TOK_FAIL: 100 permanent, 111 temporary */
+	char msg[1024];
+};
+
+struct tok_opts {
+	const char *url;	/* .../v2/keys/PREFIX/TOKEN, no trailing / */
+	const char *name;	/* this member's name (validated) */
+	const char *peer_url;	/* this member's peer URL */
+	int size;		/* expected size, 0 = take the token's */
+	int64_t deadline;	/* loop_now_ms() time to give up */
+	/* A missing size key is waited for instead of failing: set while
+	 * this host's own seed is about to create it. */
+	bool size_may_appear;
+};
+
+struct tok;
+
+/* Called once with the outcome; r is the callee's (tok_result_free). */
+typedef void (*tok_done_cb)(void *arg, struct tok_result *r);
+/* Called on every failure to reach the service (before retrying). */
+typedef void (*tok_unreachable_cb)(void *arg, const char *why);
+
+/* Starts the protocol; strings in o are copied. */
+struct tok *tok_start(struct loop *l, struct etcd_http *h,
+    const struct tok_opts *o, tok_done_cb done, tok_unreachable_cb unreachable,
+    void *arg);
+/* Stops it (no callback afterwards) and frees t. */
+void tok_free(struct tok *t);
+void tok_result_free(struct tok_result *r);
+/* Lets a missing size key be waited for from now on. */
+void tok_size_may_appear(struct tok *t);
+
+/* The token: the last path component of a discovery URL; static storage
+ * valid until the next call. */
+const char *tok_name(const char *url);
+
+#endif
