@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -43,8 +44,11 @@ struct agent {
 	const struct cfg *c;
 	struct loop *loop;
 	int sigfd;
+	enum mode { MODE_BOOT, MODE_PLAN, MODE_SERVE, MODE_NEW } mode;
 	bool plan_only;
 	int exit_code;
+	char *new_token;	/* discovery new/serve: the token made */
+	uint64_t new_req;	/* discovery new: the PUT in flight */
 
 	/* Planning. */
 	struct dns_resolver *dns;
@@ -1019,10 +1023,153 @@ finish(struct agent *a, int code)
 	loop_stop(a->loop, code);
 }
 
-static int
-run(const struct cfg *c, bool plan_only)
+/* ---- discovery serve / new ------------------------------------------ */
+
+/* A fresh token: 128 random bits in hex. Returns a new string. */
+static char *
+random_token(void)
 {
-	struct agent a = { .c = c, .plan_only = plan_only, .sigfd = -1 };
+	unsigned char b[16];
+	char *s = xmalloc(sizeof(b) * 2 + 1);
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		log_error("getrandom: %s", strerror(errno));
+		abort();
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(s + 2 * i, 3, "%02x", b[i]);
+	return s;
+}
+
+static void
+on_serve_seed(void *arg, enum seed_event ev, const char *msg)
+{
+	struct agent *a = arg;
+
+	switch (ev) {
+	case SEED_READY:
+		printf("%s\n", msg);
+		fflush(stdout);
+		break;
+	case SEED_FAILED:
+		log_error("%s", msg);
+		a->stop_requested = true;
+		a->exit_code = EXIT_PERMANENT;
+		seed_stop(a->seed);
+		break;
+	case SEED_STOPPED:
+		finish(a, a->exit_code);
+		break;
+	}
+}
+
+/* zooinit discovery serve: a seed on this host until SIGTERM. */
+static int
+begin_serve(struct agent *a)
+{
+	const struct cfg *c = a->c;
+	char err[512], addr[64], *etcd;
+	struct seed_opts o;
+
+	if (c->size < 1) {
+		log_error("discovery serve needs --size N (the members the token "
+		    "is for)");
+		return EXIT_USAGE;
+	}
+	if (local_addrs_get(c, &a->self, err, sizeof(err)) < 0 ||
+	    token_addr(a, NULL, addr, sizeof(addr), err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	etcd = proc_find_binary(c->etcd, err, sizeof(err));
+	if (etcd == NULL) {
+		log_error("%s", err);
+		return EXIT_NOTFOUND;
+	}
+	a->new_token = c->discovery_token ? xstrdup(c->discovery_token) :
+	    random_token();
+	o = (struct seed_opts){
+		.etcd = etcd, .addr = addr, .client_port = c->seed_client_port,
+		.peer_port = c->seed_peer_port, .data_dir = c->seed_data_dir,
+		.token = a->new_token, .size = c->size,
+		.stop_timeout_ms = c->stop_timeout * 1000,
+	};
+	a->seed = seed_start(a->loop, a->http, &o, on_serve_seed, a, err,
+	    sizeof(err));
+	free(etcd);
+	if (a->seed == NULL) {
+		log_error("%s", err);
+		return EXIT_NOEXEC;
+	}
+	return -1;
+}
+
+static void
+on_new(void *arg, const struct etcd_http_result *r)
+{
+	struct agent *a = arg;
+	struct etcd_v2_reply v;
+	char err[256];
+
+	a->new_req = 0;
+	if (r->status == 0) {
+		log_error("cannot reach %s: %s", a->c->endpoint, r->error);
+		finish(a, EXIT_TEMPORARY);
+		return;
+	}
+	if (r->status == 404 && (r->len == 0 || r->body[0] != '{')) {
+		log_error("%s does not serve etcd's v2 keys API; start that etcd "
+		    "with --enable-v2 (or use zooinit discovery serve)",
+		    a->c->endpoint);
+		finish(a, EXIT_PERMANENT);
+		return;
+	}
+	if (etcd_v2_parse(r->body, r->len, &v, err, sizeof(err)) < 0 ||
+	    v.error_code != 0) {
+		log_error("creating the token at %s: %s", a->c->endpoint,
+		    v.message ? v.message : err);
+		etcd_v2_reply_free(&v);
+		finish(a, r->status >= 500 ? EXIT_TEMPORARY : EXIT_PERMANENT);
+		return;
+	}
+	etcd_v2_reply_free(&v);
+	printf("%s/v2/keys/_etcd/registry/%s\n", a->c->endpoint, a->new_token);
+	fflush(stdout);
+	finish(a, EXIT_OK);
+}
+
+/* zooinit discovery new: a token in an existing etcd, like the public
+ * discovery service's /new. */
+static int
+begin_new(struct agent *a)
+{
+	const struct cfg *c = a->c;
+	char *url, *base;
+
+	if (c->size < 1 || c->endpoint == NULL) {
+		log_error("discovery new needs --size N and --endpoint URL (an "
+		    "etcd with the v2 keys API)");
+		return EXIT_USAGE;
+	}
+	base = xstrdup(c->endpoint);
+	while (strlen(base) > 8 && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	a->new_token = c->discovery_token ? xstrdup(c->discovery_token) :
+	    random_token();
+	url = xasprintf("%s/v2/keys/_etcd/registry/%s/_config/size?prevExist="
+	    "false&value=%d", base, a->new_token, c->size);
+	a->new_req = etcd_http_put(a->http, url, HEALTH_TIMEOUT_MS, on_new, a);
+	free(url);
+	free(base);
+	return -1;
+}
+
+static int
+run(const struct cfg *c, enum mode mode)
+{
+	struct agent a = { .c = c, .mode = mode, .plan_only = mode == MODE_PLAN,
+	    .sigfd = -1 };
+	bool plan_only = a.plan_only;
 	char err[256];
 	int code;
 
@@ -1040,7 +1187,12 @@ run(const struct cfg *c, bool plan_only)
 	a.loop = loop_new();
 	a.http = etcd_http_new(a.loop);
 	loop_watch(a.loop, a.sigfd, LOOP_READ, on_signal, &a);
-	code = begin(&a);
+	if (mode == MODE_SERVE)
+		code = begin_serve(&a);
+	else if (mode == MODE_NEW)
+		code = begin_new(&a);
+	else
+		code = begin(&a);
 	if (code < 0) {
 		loop_run(a.loop);
 		code = a.exit_code;
@@ -1067,6 +1219,9 @@ run(const struct cfg *c, bool plan_only)
 	seed_free(a.seed);
 	free(a.my_name);
 	free(a.my_addr);
+	free(a.new_token);
+	if (a.new_req != 0)
+		etcd_http_cancel(a.http, a.new_req);
 	sup_free(a.sup);
 	etcd_http_free(a.http);
 	dns_resolver_free(a.dns);
@@ -1086,11 +1241,23 @@ run(const struct cfg *c, bool plan_only)
 int
 boot_plan(const struct cfg *c)
 {
-	return run(c, true);
+	return run(c, MODE_PLAN);
 }
 
 int
 boot_run(const struct cfg *c)
 {
-	return run(c, false);
+	return run(c, MODE_BOOT);
+}
+
+int
+boot_discovery_serve(const struct cfg *c)
+{
+	return run(c, MODE_SERVE);
+}
+
+int
+boot_discovery_new(const struct cfg *c)
+{
+	return run(c, MODE_NEW);
 }

@@ -11,4 +11,13 @@ int boot_plan(const struct cfg *c);
  * SIGINT. Returns an exit code (agent/exitcode.h). */
 int boot_run(const struct cfg *c);
 
+/* `zooinit discovery serve`: runs a seed discovery etcd on this host,
+ * creates a token of c->size (c->discovery_token, else random), prints its
+ * URL and serves until SIGTERM or SIGINT. */
+int boot_discovery_serve(const struct cfg *c);
+
+/* `zooinit discovery new`: creates a token of c->size in the v2 keys API of
+ * c->endpoint and prints its URL. */
+int boot_discovery_new(const struct cfg *c);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "agent/boot.h"
 #include "agent/exitcode.h"
+#include "agent/status.h"
 #include "config/cfg.h"
 
 #ifndef ZOOINIT_VERSION
@@ -12,6 +13,21 @@
 #endif
 
 extern char **environ;
+
+/* Each command: its words on the command line, whether it takes --json,
+ * and what runs it with the loaded configuration. */
+static const struct command {
+	const char *word, *sub;
+	bool json;
+	int (*run)(const struct cfg *c);
+} commands[] = {
+	{ "bootstrap", NULL, false, boot_run },
+	{ "boot", NULL, false, boot_run },
+	{ "plan", NULL, true, boot_plan },
+	{ "status", NULL, true, status_run },
+	{ "discovery", "serve", false, boot_discovery_serve },
+	{ "discovery", "new", false, boot_discovery_new },
+};
 
 static void
 usage(FILE *out)
@@ -22,6 +38,12 @@ usage(FILE *out)
 	    "commands:\n"
 	    "  bootstrap, boot  find the peers, start etcd, keep it running\n"
 	    "  plan [--json]    show what bootstrap would do; start nothing\n"
+	    "  status [--json]  show the cluster's members, leader and health\n"
+	    "                   (asks --endpoints, else this host's member)\n"
+	    "  discovery serve  run a seed discovery etcd here, create a token\n"
+	    "                   of --size members and print its URL\n"
+	    "  discovery new    create a token of --size members in the etcd\n"
+	    "                   at --endpoint and print its URL\n"
 	    "  version          print the version\n"
 	    "  help             print this text\n"
 	    "\n"
@@ -32,10 +54,11 @@ usage(FILE *out)
 	cfg_usage(out);
 	fprintf(out, "\nexit codes:\n"
 	    "  0    done, or stopped by SIGTERM/SIGINT\n"
-	    "  1    internal error\n"
+	    "  1    internal error; status: the cluster is unhealthy\n"
 	    "  2    usage or configuration error\n"
 	    "  100  permanent failure: the zone or configuration is wrong\n"
-	    "  111  temporary failure: gave up waiting; retry later\n"
+	    "  111  temporary failure: gave up waiting; retry later;\n"
+	    "       status: no endpoint answered\n"
 	    "  126  the etcd binary cannot be executed\n"
 	    "  127  the etcd binary was not found\n");
 }
@@ -43,32 +66,47 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+	const char *word = argc > 1 ? argv[1] : "help";
+	const struct command *cmd = NULL;
 	struct cfg c;
-	char err[1024];
-	const char *cmd = argc > 1 ? argv[1] : "help";
-	bool plan;
-	int code;
+	char err[1024], name[64];
+	int skip = 1, code;
 
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
-	    strcmp(cmd, "-h") == 0) {
+	if (strcmp(word, "help") == 0 || strcmp(word, "--help") == 0 ||
+	    strcmp(word, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+	if (strcmp(word, "version") == 0 || strcmp(word, "--version") == 0) {
 		printf("zooinit %s\n", ZOOINIT_VERSION);
 		return EXIT_OK;
 	}
-	if (strcmp(cmd, "plan") == 0)
-		plan = true;
-	else if (strcmp(cmd, "bootstrap") == 0 || strcmp(cmd, "boot") == 0)
-		plan = false;
-	else {
-		fprintf(stderr, "zooinit: unknown command \"%s\"; see zooinit "
-		    "help\n", cmd);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+		if (strcmp(word, commands[i].word) != 0)
+			continue;
+		if (commands[i].sub == NULL) {
+			cmd = &commands[i];
+			break;
+		}
+		if (argc > 2 && strcmp(argv[2], commands[i].sub) == 0) {
+			cmd = &commands[i];
+			skip = 2;
+			break;
+		}
+	}
+	if (cmd == NULL) {
+		fprintf(stderr, "zooinit: unknown command \"%s%s%s\"; see "
+		    "zooinit help\n", word, argc > 2 && strcmp(word,
+		    "discovery") == 0 ? " " : "", argc > 2 && strcmp(word,
+		    "discovery") == 0 ? argv[2] : "");
 		return EXIT_USAGE;
 	}
-	if (cfg_load(&c, argc - 1, argv + 1, environ, err, sizeof(err)) < 0) {
-		fprintf(stderr, "zooinit %s: %s\n", cmd, err);
+	snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "",
+	    cmd->sub ? cmd->sub : "");
+	/* cfg_load skips its argv[0]: the last word of the command. */
+	if (cfg_load(&c, argc - skip, argv + skip, environ, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "zooinit %s: %s\n", name, err);
 		return EXIT_USAGE;
 	}
 	if (c.help) {
@@ -77,17 +115,18 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (c.n_args > 0) {
-		fprintf(stderr, "zooinit %s: unexpected argument \"%s\"\n", cmd,
+		fprintf(stderr, "zooinit %s: unexpected argument \"%s\"\n", name,
 		    c.args[0]);
 		cfg_free(&c);
 		return EXIT_USAGE;
 	}
-	if (c.json && !plan) {
-		fprintf(stderr, "zooinit %s: --json is for zooinit plan\n", cmd);
+	if (c.json && !cmd->json) {
+		fprintf(stderr, "zooinit %s: --json is for zooinit plan and "
+		    "zooinit status\n", name);
 		cfg_free(&c);
 		return EXIT_USAGE;
 	}
-	code = plan ? boot_plan(&c) : boot_run(&c);
+	code = cmd->run(&c);
 	cfg_free(&c);
 	return code;
 }

@@ -61,6 +61,7 @@ struct cfg {
 	char *seed_data_dir;	/* default "/var/lib/zooinit/seed" */
 	enum cfg_seed_keep seed_keep; /* once the cluster is healthy */
 	int seed_grace;		/* seconds before stopping it; default 60 */
+	char *endpoint;		/* discovery new: the etcd to create it in */
 	char **endpoints;	/* status: client URLs to ask */
 	size_t n_endpoints;
 
