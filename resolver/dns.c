@@ -234,7 +234,8 @@ got_srv(struct dns_resolver *r, enum dns_service svc, int status,
 		return;
 	}
 	status = ares_parse_srv_reply(abuf, alen, &srv);
-	if (status == ARES_ENODATA) {
+	/* An answer with only other types (a CNAME, say) holds no SRV. */
+	if (status == ARES_ENODATA || (status == ARES_SUCCESS && srv == NULL)) {
 		res->status[svc] = DNS_MISSING;
 		return;
 	}
@@ -344,11 +345,13 @@ resolve_targets(struct dns_resolver *r)
 			dns_target_add_addr(t, t->target);
 			continue;
 		}
+		/* Every record starts with the reason an empty answer gives;
+		 * the answers for its name replace it. */
+		t->why = xstrdup("no A/AAAA record");
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = strcmp(res->t[j].target, t->target) == 0;
 		if (seen)
 			continue;
-		t->why = xstrdup("no A/AAAA record");
 		/* A trailing dot keeps search domains out of it. */
 		char *fq = xasprintf("%s.", t->target);
 		send_query(r, Q_TYPE_A, 0, fq, t->target);
@@ -431,7 +434,9 @@ dns_resolver_new(struct loop *l, char *const *servers, size_t n_servers,
 	o.tries = tries;
 	o.sock_state_cb = sock_state;
 	o.sock_state_cb_data = r;
-	o.flags = ARES_FLAG_NOSEARCH;
+	/* NOCHECKRESP: without it c-ares 1.18 turns SERVFAIL and REFUSED
+	 * into "Could not contact DNS servers", hiding what the server said. */
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
 	r->loop = l;
 	st = ares_init_options(&r->ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS);
