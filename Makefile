@@ -33,7 +33,8 @@ BIN := $(BUILD)/zooinit
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-unit test-integ demo demo-stop install clean valgrind deps
+.PHONY: all test test-unit test-integ test-docker docker-images demo demo-stop \
+	install clean valgrind deps
 
 all: $(BIN)
 
@@ -60,12 +61,20 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integ
+	@$(MAKE) --no-print-directory test-docker
 
 test-unit: $(BIN) $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 test-integ: $(BIN)
 	@tests/integ/run.sh $(abspath $(BIN))
+
+# Needs a Docker engine; says so and passes when none answers.
+test-docker: $(BIN)
+	@tests/docker/run.sh
+
+docker-images: $(BIN)
+	@docker/build.sh
 
 valgrind: $(UNIT_BIN)
 	@tests/run-unit.sh --valgrind $(UNIT_BIN)
