@@ -763,6 +763,18 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 	res = plan_from_pairs(c, "static", "initial_cluster", token, names, urls,
 	    n, self_name, p, msg, msglen);
 	free(token);
+	/* Checked after the entries, whose errors say more. */
+	if (res == PLAN_OK && self_name == NULL) {
+		struct sbuf mine = { xcalloc(1, 256), 0, 256 };
+		for (size_t i = 0; i < self->n; i++)
+			sb_add(&mine, "%s%s", i ? ", " : "", self->v[i]);
+		setmsg(msg, msglen, "this host (%s, by %s) is not among the "
+		    "members of initial_cluster; add it or set --name to its "
+		    "member name", mine.p, self->how ? self->how : "addresses");
+		free(mine.p);
+		plan_free(p);
+		res = PLAN_FAIL;
+	}
 out:
 	free(list);
 	return res;

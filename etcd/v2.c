@@ -8,6 +8,7 @@
 
 #include "agent/xmalloc.h"
 #include "etcd/v2.h"
+#include "resolver/dnsname.h"
 
 static void
 node_free(struct etcd_v2_node *n)
@@ -95,7 +96,10 @@ etcd_v2_parse(const char *body, size_t len, struct etcd_v2_reply *out,
 	memset(out, 0, sizeof(*out));
 	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (o == NULL) {
-		snprintf(err, errlen, "not a v2 keys answer: %s", je.text);
+		char q[200];
+		/* jansson quotes the offending input: untrusted bytes. */
+		snprintf(err, errlen, "not a v2 keys answer: %s",
+		    dns_quote(je.text, q, sizeof(q)));
 		return -1;
 	}
 	if (!json_is_object(o)) {
@@ -114,8 +118,11 @@ etcd_v2_parse(const char *body, size_t len, struct etcd_v2_reply *out,
 			goto out;
 		}
 		out->error_code = (int)json_integer_value(code);
-		out->message = xasprintf("%.200s%s%.200s", m ? m : "error",
-		    c ? ": " : "", c ? c : "");
+		char qm[200], qc[200];
+		/* Shown in logs: keep the server's control bytes out. */
+		out->message = xasprintf("%s%s%s",
+		    dns_quote(m ? m : "error", qm, sizeof(qm)), c ? ": " : "",
+		    c ? dns_quote(c, qc, sizeof(qc)) : "");
 		if (get_index(o, "index", &idx) == 0)
 			out->max_index = idx;
 		goto out;
