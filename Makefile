@@ -5,6 +5,8 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+UNITDIR := $(PREFIX)/lib/systemd/system
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := libcares libcurl jansson libconfig
@@ -86,9 +88,13 @@ demo: deps
 demo-stop:
 	@tests/demo.sh stop
 
+# The unit's ExecStart is the run-time path: BINDIR without DESTDIR.
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/zooinit
+	install -m 0644 docs/zooinit.8 $(DESTDIR)$(MANDIR)/man8/zooinit.8
+	sed 's|@BINDIR@|$(BINDIR)|g' docs/zooinit.service > $(BUILD)/zooinit.service
+	install -m 0644 $(BUILD)/zooinit.service $(DESTDIR)$(UNITDIR)/zooinit.service
 
 clean:
 	rm -rf build build-*

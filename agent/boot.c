@@ -473,7 +473,7 @@ on_tok_unreachable(void *arg, const char *why)
 	struct seed_opts o;
 
 	(void)why;
-	if (!a->seed_owner || a->seed != NULL)
+	if (!a->seed_owner || a->seed != NULL || a->plan_only)
 		return;
 	if (a->c->size == 0) {
 		log_error("this host owns the discovery address %s but size is "
@@ -679,10 +679,10 @@ start_token(struct agent *a)
 		url[strlen(url) - 1] = '\0';
 	o = (struct tok_opts){
 		.url = url, .name = a->my_name, .peer_url = peer, .size = c->size,
-		.deadline = a->deadline,
+		.deadline = a->deadline, .dry_run = a->plan_only,
 	};
-	log_info("discovery token %s: registering %s=%s", tok_name(url),
-	    a->my_name, peer);
+	log_info("discovery token %s: %s %s=%s", tok_name(url),
+	    a->plan_only ? "looking up, as" : "registering", a->my_name, peer);
 	a->tok = tok_start(a->loop, a->http, &o, on_tok_done, on_tok_unreachable,
 	    a);
 	free(peer);

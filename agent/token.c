@@ -32,6 +32,7 @@ struct tok {
 	int size;		/* the token's size once read */
 	int64_t deadline;
 	bool size_may_appear;
+	bool dry_run;
 	int64_t size_missing_since;	/* 0, or when it was first missing */
 	enum tok_state state;
 	uint64_t req;		/* request in flight */
@@ -299,7 +300,7 @@ got_list(struct tok *t, const struct etcd_http_result *r)
 		t->registered_before = mine != SIZE_MAX;
 	t->listed_once = true;
 
-	if (mine == SIZE_MAX && n < (size_t)t->size) {
+	if (mine == SIZE_MAX && n < (size_t)t->size && !t->dry_run) {
 		t->state = S_REGISTER;
 		step(t);
 		goto out;
@@ -331,7 +332,9 @@ got_list(struct tok *t, const struct etcd_http_result *r)
 			    i ? ", " : "", (int)(e[i].name_len < 64 ?
 			    e[i].name_len : 64), e[i].name);
 		snprintf(t->last, sizeof(t->last), "peers %zu/%d registered under "
-		    "token %s (%s)", n, t->size, tok_name(t->url), names);
+		    "token %s (%s)%s", n, t->size, tok_name(t->url), names,
+		    t->dry_run && mine == SIZE_MAX ? "; plan does not register "
+		    "this host" : "");
 		log_info("%s; waiting for the others", t->last);
 	}
 	t->state = S_WAIT;
@@ -452,6 +455,7 @@ tok_start(struct loop *l, struct etcd_http *h, const struct tok_opts *o,
 	t->want_size = o->size;
 	t->deadline = o->deadline;
 	t->size_may_appear = o->size_may_appear;
+	t->dry_run = o->dry_run;
 	t->done = done;
 	t->unreachable = unreachable_cb;
 	t->arg = arg;

@@ -40,6 +40,8 @@ struct tok_opts {
 	/* A missing size key is waited for instead of failing: set while
 	 * this host's own seed is about to create it. */
 	bool size_may_appear;
+	/* Look, do not touch: never register (for zooinit plan). */
+	bool dry_run;
 };
 
 struct tok;

@@ -1297,14 +1297,11 @@ check_cross(struct load *ld)
 	size_t disc = key_index(key_by_name("discovery"));
 	size_t dend = key_index(key_by_name("discovery_endpoints"));
 	size_t dtok = key_index(key_by_name("discovery_token"));
-	if ((ld->src[dend] == NULL) != (ld->src[dtok] == NULL)) {
-		bool has_end = ld->src[dend] != NULL;
-		return fail(ld, "%s (from %s) needs %s as well: v3 discovery "
-		    "asks those endpoints about that token",
-		    keys[has_end ? dend : dtok].name,
-		    ld->src[has_end ? dend : dtok],
-		    keys[has_end ? dtok : dend].name);
-	}
+	/* The token alone names what discovery serve/new create. */
+	if (ld->src[dend] != NULL && ld->src[dtok] == NULL)
+		return fail(ld, "discovery_endpoints (from %s) needs "
+		    "discovery_token as well: v3 discovery asks those endpoints "
+		    "about that token", ld->src[dend]);
 	if (ld->src[disc] != NULL && ld->src[dend] != NULL)
 		return fail(ld, "discovery (from %s) and discovery_endpoints "
 		    "(from %s) are both set; use the v2 URL or the v3 "
