@@ -16,6 +16,9 @@
 
 #define CONNECT_DEFAULT_MS 10000L
 #define TOO_BIG_MSG "response larger than 4 MiB"
+/* A stream with a complete line still undelivered takes in at most this
+ * much beyond its line cap before curl is paused (one curl read). */
+#define STREAM_SLACK ((size_t)CURL_MAX_WRITE_SIZE)
 
 struct req {
 	struct etcd_http *h;
@@ -28,6 +31,18 @@ struct req {
 	size_t len, cap;
 	bool too_big;
 	CURLcode code;		/* valid once on the done list */
+	/* Streams (etcd_http_stream()): buf[off..len) is what the line
+	 * callback has not seen yet, holding `lines` complete lines and an
+	 * unterminated tail of `part` bytes. */
+	bool stream;
+	bool checked;		/* status looked at, on the first write */
+	bool split;		/* 2xx: the body is cut into lines */
+	bool paused;		/* curl holds data back until lines drain */
+	bool too_long;		/* a line over max_line ended it */
+	bool dead;		/* dropped while its line callback ran */
+	etcd_http_line_cb line;
+	size_t max_line;
+	size_t off, lines, part;
 	struct req *prev, *next;
 	char errbuf[CURL_ERROR_SIZE];
 	char msg[CURL_ERROR_SIZE + 64];	/* errbuf and errno, as reported */
@@ -41,6 +56,7 @@ struct etcd_http {
 	struct loop *loop;
 	CURLM *multi;
 	struct curl_slist *json_hdrs;
+	struct curl_slist *stream_hdrs;
 	uint64_t next_id;
 	uint64_t timer;		/* curl's timeout, 0 when none */
 	uint64_t kick;		/* dispatch of requests that never started */
@@ -51,6 +67,7 @@ struct etcd_http {
 	size_t nfds, capfds;
 	bool dispatching;
 	bool doomed;		/* etcd_http_free() ran during dispatch */
+	struct req *delivering;	/* whose line callback is running */
 };
 
 static void on_fd(struct loop *l, int fd, int events, void *arg);
@@ -102,14 +119,18 @@ req_free(struct req *r)
 }
 
 /* Frees r, which is on no list any more and outside curl, and tells its
- * owner through the drop callback. */
+ * owner through the drop callback. The request whose line callback is
+ * running is only marked: its line lives in r->buf until that returns. */
 static void
 req_drop(struct req *r)
 {
 	etcd_http_drop_cb drop = r->drop;
 	void *arg = r->arg;
 
-	req_free(r);
+	if (r->h->delivering == r)
+		r->dead = true;
+	else
+		req_free(r);
 	if (drop != NULL)
 		drop(arg);
 }
@@ -148,30 +169,100 @@ set_cloexec(int fd)
 		(void)fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
-static size_t
-on_write(char *p, size_t size, size_t nmemb, void *userdata)
+/* Appends n bytes to r->buf, keeping it NUL-terminated; the callers have
+ * checked the caps, max is the largest size the buffer may reach. */
+static void
+buf_append(struct req *r, const char *p, size_t n, size_t max)
 {
-	struct req *r = userdata;
-	size_t n = size * nmemb;
-
-	/* Returning less than n makes curl abort the transfer. */
-	if (n > ETCD_HTTP_MAX_BODY - r->len) {
-		r->too_big = true;
-		return 0;
-	}
 	if (r->len + n + 1 > r->cap) {
 		size_t cap = r->cap ? r->cap : 4096;
 
 		while (cap < r->len + n + 1)
 			cap *= 2;
-		if (cap > ETCD_HTTP_MAX_BODY + 1)
-			cap = ETCD_HTTP_MAX_BODY + 1;
+		if (cap > max + 1)
+			cap = max + 1;
+		if (cap < r->len + n + 1)
+			cap = r->len + n + 1;
 		r->buf = xrealloc(r->buf, cap);
 		r->cap = cap;
 	}
 	memcpy(r->buf + r->len, p, n);
 	r->len += n;
 	r->buf[r->len] = '\0';
+}
+
+/* The write callback of streams. Lines are only counted here: they are
+ * handed out by dispatch(), outside curl, where the line callback may
+ * cancel or start requests. */
+static size_t
+on_write_stream(struct req *r, char *p, size_t n)
+{
+	size_t part = r->part, lines = 0;
+	const char *q = p, *end = p + n;
+
+	if (!r->checked) {
+		long status = 0;
+
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		r->checked = true;
+		r->split = status >= 200 && status <= 299;
+	}
+	if (!r->split) {
+		/* An error answer, kept whole for the done callback. */
+		if (n > r->max_line - r->len) {
+			r->too_big = true;
+			return 0;
+		}
+		buf_append(r, p, n, r->max_line);
+		return n;
+	}
+	/* Complete lines wait for dispatch(); beyond the slack curl keeps
+	 * the data (and stops reading) until they are consumed. */
+	if (r->lines > 0 && r->len - r->off + n > r->max_line + STREAM_SLACK) {
+		r->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		size_t k = (size_t)((nl != NULL ? nl : end) - q);
+
+		if (k > r->max_line - part) {
+			r->too_long = true;
+			return 0;
+		}
+		if (nl == NULL) {
+			part += k;
+			break;
+		}
+		lines++;
+		part = 0;
+		q = nl + 1;
+	}
+	if (r->off > 0) {
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+	}
+	buf_append(r, p, n, r->max_line + STREAM_SLACK);
+	r->lines += lines;
+	r->part = part;
+	return n;
+}
+
+static size_t
+on_write(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	struct req *r = userdata;
+	size_t n = size * nmemb;
+
+	if (r->stream)
+		return on_write_stream(r, p, n);
+	/* Returning less than n makes curl abort the transfer. */
+	if (n > ETCD_HTTP_MAX_BODY - r->len) {
+		r->too_big = true;
+		return 0;
+	}
+	buf_append(r, p, n, ETCD_HTTP_MAX_BODY);
 	return n;
 }
 
@@ -268,6 +359,7 @@ destroy(struct etcd_http *h)
 	loop_cancel(h->loop, h->timer);
 	loop_cancel(h->loop, h->kick);
 	curl_slist_free_all(h->json_hdrs);
+	curl_slist_free_all(h->stream_hdrs);
 	free(h->fds);
 	free(h);
 }
@@ -277,7 +369,15 @@ deliver(struct req *r)
 {
 	struct etcd_http_result res = { 0, "", 0, NULL };
 
-	if (r->too_big || r->code == CURLE_FILESIZE_EXCEEDED)
+	if (r->stream && r->too_long) {
+		snprintf(r->msg, sizeof(r->msg), "stream line longer than %zu "
+		    "bytes", r->max_line);
+		res.error = r->msg;
+	} else if (r->stream && r->too_big) {
+		snprintf(r->msg, sizeof(r->msg), "response larger than %zu "
+		    "bytes", r->max_line);
+		res.error = r->msg;
+	} else if (r->too_big || r->code == CURLE_FILESIZE_EXCEEDED)
 		res.error = TOO_BIG_MSG;
 	else if (r->code != CURLE_OK) {
 		long os = 0;
@@ -295,7 +395,8 @@ deliver(struct req *r)
 		res.error = r->msg;
 	} else {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
-		if (r->buf != NULL) {
+		/* A split stream's lines went to the line callback. */
+		if (r->buf != NULL && !r->split) {
 			res.body = r->buf;
 			res.len = r->len;
 		}
@@ -304,18 +405,98 @@ deliver(struct req *r)
 		r->cb(r->arg, &res);
 }
 
-/* Runs the callbacks of finished requests. This is the last thing every
- * loop callback of ours does, since a callback may free h. */
+/* Whether r, a stream, has a line for its callback: a complete one, or
+ * the unterminated tail once the stream ended cleanly. */
+static bool
+line_ready(const struct req *r, bool done)
+{
+	if (!r->split)
+		return false;
+	return r->lines > 0 || (done && r->code == CURLE_OK && r->part > 0);
+}
+
+static bool
+blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+/* Hands r's next line to its line callback. r may be dropped, and h
+ * doomed, by the callback. */
+static void
+deliver_line(struct etcd_http *h, struct req *r)
+{
+	char *line = r->buf + r->off;
+	size_t avail = r->len - r->off;
+	char *nl = r->lines > 0 ? memchr(line, '\n', avail) : NULL;
+	size_t k;
+
+	if (nl != NULL) {
+		k = (size_t)(nl - line);
+		r->off += k + 1;
+		r->lines--;
+	} else {
+		/* The tail of a finished stream; buf[len] is already NUL. */
+		k = avail;
+		r->off = r->len;
+		r->part = 0;
+	}
+	line[k] = '\0';
+	if (k > 0 && line[k - 1] == '\r')
+		line[--k] = '\0';
+	if (blank(line, k))
+		return;
+	h->delivering = r;
+	r->line(r->arg, line, k);
+	h->delivering = NULL;
+	if (r->dead)
+		req_free(r);
+}
+
+/* Runs the callbacks of streamed lines and finished requests, and lets
+ * paused streams go on once their lines are consumed. This is the last
+ * thing every loop callback of ours does, since a callback may free h. */
 static void
 dispatch(struct etcd_http *h)
 {
 	if (h->dispatching)
 		return;
 	h->dispatching = true;
-	for (;;) {
-		struct req *r = h->done.head;
+	while (!h->doomed) {
+		struct req *r;
 
-		if (r == NULL || h->doomed)
+		for (r = h->active.head; r != NULL; r = r->next) {
+			if (line_ready(r, false))
+				break;
+		}
+		if (r == NULL) {
+			for (r = h->done.head; r != NULL; r = r->next) {
+				if (line_ready(r, true))
+					break;
+			}
+		}
+		if (r != NULL) {
+			deliver_line(h, r);
+			continue;
+		}
+		for (r = h->active.head; r != NULL; r = r->next) {
+			if (r->paused)
+				break;
+		}
+		if (r != NULL) {
+			/* curl may hand the held data to on_write at once,
+			 * and may finish transfers meanwhile. */
+			r->paused = false;
+			curl_easy_pause(r->easy, CURLPAUSE_CONT);
+			collect(h);
+			continue;
+		}
+		r = h->done.head;
+		if (r == NULL)
 			break;
 		list_del(&h->done, r);
 		deliver(r);
@@ -396,7 +577,16 @@ etcd_http_new(struct loop *l)
 	s = curl_slist_append(NULL, "Content-Type: application/json");
 	if (s != NULL)
 		h->json_hdrs = curl_slist_append(s, "Expect:");
-	if (h->json_hdrs == NULL) {
+	/* Streams also ask etcd to end them when the member loses its
+	 * leader ("hasleader" gRPC metadata, passed on by the gateway),
+	 * rather than stay silent on a member cut off from the quorum. */
+	s = curl_slist_append(NULL, "Content-Type: application/json");
+	if (s != NULL && curl_slist_append(s, "Expect:") != NULL)
+		h->stream_hdrs = curl_slist_append(s,
+		    "Grpc-Metadata-hasleader: true");
+	if (h->stream_hdrs == NULL)
+		curl_slist_free_all(s);
+	if (h->json_hdrs == NULL || h->stream_hdrs == NULL) {
 		log_error("curl_slist_append failed (out of memory)");
 		abort();
 	}
@@ -460,13 +650,23 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	SET(CURLOPT_WRITEFUNCTION, on_write);
 	SET(CURLOPT_WRITEDATA, (void *)r);
 	/* Fails early on an announced Content-Length over the cap; on_write
-	 * enforces it for chunked bodies. */
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ETCD_HTTP_MAX_BODY);
+	 * enforces it for chunked bodies. A stream has no overall size. */
+	if (!r->stream)
+		SET(CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)ETCD_HTTP_MAX_BODY);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	if (timeout_ms > 0)
 		SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	/* A stream may be silent for hours: TCP keepalive finds a peer
+	 * that vanished without a reset within about a minute. */
+	if (r->stream) {
+		SET(CURLOPT_TCP_KEEPALIVE, 1L);
+		SET(CURLOPT_TCP_KEEPIDLE, 30L);
+		SET(CURLOPT_TCP_KEEPINTVL, 10L);
+	}
 	if (post_json != NULL) {
-		SET(CURLOPT_HTTPHEADER, r->h->json_hdrs);
+		SET(CURLOPT_HTTPHEADER, r->stream ? r->h->stream_hdrs :
+		    r->h->json_hdrs);
 		SET(CURLOPT_POSTFIELDSIZE, (long)strlen(post_json));
 		SET(CURLOPT_COPYPOSTFIELDS, post_json);
 	}
@@ -477,6 +677,10 @@ req_setup(struct req *r, const char *url, const char *post_json,
 static uint64_t start(struct etcd_http *h, const char *method,
     const char *url, const char *post_json, long timeout_ms, etcd_http_cb cb,
     etcd_http_drop_cb drop, void *arg);
+static struct req *req_new(struct etcd_http *h, etcd_http_cb cb,
+    etcd_http_drop_cb drop, void *arg);
+static uint64_t launch(struct req *r, const char *method, const char *url,
+    const char *post_json, long timeout_ms);
 
 uint64_t
 etcd_http_request_ex(struct etcd_http *h, const char *url,
@@ -498,9 +702,15 @@ start(struct etcd_http *h, const char *method, const char *url,
     const char *post_json, long timeout_ms, etcd_http_cb cb,
     etcd_http_drop_cb drop, void *arg)
 {
+	return launch(req_new(h, cb, drop, arg), method, url, post_json,
+	    timeout_ms);
+}
+
+static struct req *
+req_new(struct etcd_http *h, etcd_http_cb cb, etcd_http_drop_cb drop,
+    void *arg)
+{
 	struct req *r = xcalloc(1, sizeof(*r));
-	CURLcode c;
-	CURLMcode mc;
 
 	r->h = h;
 	r->id = h->next_id++;
@@ -512,6 +722,18 @@ start(struct etcd_http *h, const char *method, const char *url,
 		log_error("curl_easy_init failed (out of memory?)");
 		abort();
 	}
+	return r;
+}
+
+/* Hands r, set up by req_new() and its caller, to curl. */
+static uint64_t
+launch(struct req *r, const char *method, const char *url,
+    const char *post_json, long timeout_ms)
+{
+	struct etcd_http *h = r->h;
+	CURLcode c;
+	CURLMcode mc;
+
 	c = req_setup(r, url, post_json, timeout_ms);
 	if (c == CURLE_OK && method != NULL)
 		c = curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
@@ -555,6 +777,25 @@ etcd_http_post_json(struct etcd_http *h, const char *url, const char *json,
 {
 	return etcd_http_request_ex(h, url, json != NULL ? json : "{}",
 	    timeout_ms, cb, NULL, arg);
+}
+
+uint64_t
+etcd_http_stream(struct etcd_http *h, const char *url, const char *post_json,
+    size_t max_line, etcd_http_line_cb line, etcd_http_cb done,
+    etcd_http_drop_cb drop, void *arg)
+{
+	struct req *r = req_new(h, done, drop, arg);
+
+	r->stream = true;
+	r->line = line;
+	r->max_line = max_line > 0 ? max_line : ETCD_HTTP_MAX_BODY;
+	return launch(r, NULL, url, post_json != NULL ? post_json : "{}", 0);
+}
+
+struct loop *
+etcd_http_loop(struct etcd_http *h)
+{
+	return h->loop;
 }
 
 void

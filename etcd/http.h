@@ -78,7 +78,40 @@ uint64_t etcd_http_put(struct etcd_http *h, const char *url,
     long timeout_ms, etcd_http_cb cb, void *arg);
 
 /* Cancels a request: its result callback will not run (its drop callback
- * does, at once). Unknown, finished or zero ids are ignored. */
+ * does, at once). Unknown, finished or zero ids are ignored. For a
+ * stream the connection is closed and no further line is delivered. */
 void etcd_http_cancel(struct etcd_http *h, uint64_t id);
+
+/* Streaming answers (etcd's /v3/watch: newline-separated JSON objects
+ * that never end). line is borrowed and valid during the call only; it is
+ * NUL-terminated, without its '\n' (nor a '\r' before it), and never
+ * empty or all blanks. */
+typedef void (*etcd_http_line_cb)(void *arg, const char *line, size_t len);
+
+/* Starts a POST of post_json (copied; NULL sends "{}") to url whose 2xx
+ * answer is cut into lines, each handed to line as soon as it is
+ * complete, whatever the chunking; a last line without '\n' is handed
+ * over when the stream ends cleanly. There is no overall timeout:
+ * connecting is limited to 10 s, TCP keepalive finds a vanished peer, and
+ * "Grpc-Metadata-hasleader: true" is sent so that etcd ends the stream
+ * when the member loses its leader.
+ *
+ * Memory is bounded: a line over max_line bytes (0: ETCD_HTTP_MAX_BODY)
+ * ends the request with the error "stream line longer than N bytes", and
+ * while lines wait to be delivered curl stops reading. A non-2xx answer
+ * is not cut: at most max_line bytes of it are given to done as body.
+ *
+ * done runs exactly once when the stream ends (status, and "" as body
+ * for a 2xx stream), after every line, unless the request is cancelled
+ * or h freed first (then drop runs, if not NULL). Lines, like results,
+ * are delivered from the loop only; the line callback may start and
+ * cancel requests, its own included (nothing more is delivered then), and
+ * may free h. Returns an id > 0 for etcd_http_cancel(). */
+uint64_t etcd_http_stream(struct etcd_http *h, const char *url,
+    const char *post_json, size_t max_line, etcd_http_line_cb line,
+    etcd_http_cb done, etcd_http_drop_cb drop, void *arg);
+
+/* The loop h runs on, for modules that need timers next to requests. */
+struct loop *etcd_http_loop(struct etcd_http *h);
 
 #endif
