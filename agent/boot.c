@@ -362,6 +362,13 @@ start_static(struct agent *a)
 
 /* ---- token discovery ------------------------------------------------- */
 
+/* The token, for messages and the derived cluster token. */
+static const char *
+token_label(const struct cfg *c)
+{
+	return c->discovery ? tok_name(c->discovery) : c->discovery_token;
+}
+
 /* This host's address for the token: the one configured address, else the
  * address this host would use to reach the discovery service (a UDP
  * connect sends nothing), else its only non-loopback address. */
@@ -490,7 +497,7 @@ on_tok_unreachable(void *arg, const char *why)
 	o = (struct seed_opts){
 		.etcd = etcd, .addr = a->my_addr, .client_port = a->seed_port,
 		.peer_port = a->c->seed_peer_port, .data_dir = a->c->seed_data_dir,
-		.token = tok_name(a->c->discovery), .size = a->c->size,
+		.token = token_label(a->c), .size = a->c->size,
 		.stop_timeout_ms = a->c->stop_timeout * 1000,
 	};
 	log_info("no discovery service answers at %s, which is this host's "
@@ -544,7 +551,7 @@ on_reuse_reply(void *arg, const struct etcd_http_result *r)
 			log_error("token %s was used to bootstrap cluster %016llx, "
 			    "where member %s already started, but %s holds none of "
 			    "its data; create a new token (zooinit discovery new)",
-			    tok_name(a->c->discovery),
+			    token_label(a->c),
 			    (unsigned long long)ms.cluster_id, me->name,
 			    a->c->data_dir);
 			etcd_members_free(&ms);
@@ -580,7 +587,10 @@ on_tok_done(void *arg, struct tok_result *r)
 {
 	struct agent *a = arg;
 	char msg[1024];
-	char *token = xasprintf("zooinit-etcd-%s", tok_name(a->c->discovery));
+	char *token = xasprintf("zooinit-etcd-%s", token_label(a->c));
+	char *detail = a->c->discovery ? xstrdup(a->c->discovery) :
+	    xasprintf("token %s at %s", a->c->discovery_token,
+	    a->c->discovery_endpoints[0]);
 	enum plan_result res;
 
 	if (r->outcome == TOK_FAIL) {
@@ -588,7 +598,7 @@ on_tok_done(void *arg, struct tok_result *r)
 		finish(a, r->exit_code);
 		goto out;
 	}
-	res = plan_from_pairs(a->c, "token", a->c->discovery, token, r->names,
+	res = plan_from_pairs(a->c, "token", detail, token, r->names,
 	    r->urls, r->n, r->outcome == TOK_MEMBER ? a->my_name : NULL,
 	    &a->plan, msg, sizeof(msg));
 	if (res != PLAN_OK) {
@@ -614,6 +624,7 @@ on_tok_done(void *arg, struct tok_result *r)
 	token_planned(a);
 out:
 	/* a->tok is done but is still on the stack: freed at exit. */
+	free(detail);
 	free(token);
 	tok_result_free(r);
 }
@@ -626,14 +637,9 @@ start_token(struct agent *a)
 	unsigned disc_port = 0;
 	struct tok_opts o;
 
-	if (c->discovery == NULL) {
-		skip_source(a, "v3 discovery (discovery_endpoints) is not "
-		    "supported by this zooinit; use discovery");
-		return;
-	}
-	/* The URL's scheme://host:port part, to tell whether this host owns
-	 * the discovery address. */
-	base = xstrdup(c->discovery);
+	/* The URL's scheme://host:port part: to tell whether this host owns
+	 * the discovery address, and which address reaches it. */
+	base = xstrdup(c->discovery ? c->discovery : c->discovery_endpoints[0]);
 	slash = strchr(base + strlen("https://"), '/');
 	if (slash != NULL)
 		*slash = '\0';
@@ -650,7 +656,9 @@ start_token(struct agent *a)
 		return;
 	}
 	a->my_addr = xstrdup(addr);
-	a->seed_owner = disc_addr[0] != '\0' && strcmp(disc_addr, addr) == 0;
+	/* Only a v2 token URL can be served by this host's own seed. */
+	a->seed_owner = c->discovery != NULL && disc_addr[0] != '\0' &&
+	    strcmp(disc_addr, addr) == 0;
 	a->seed_port = (int)disc_port;
 	if (a->seed_owner && ((int)disc_port == c->client_port ||
 	    (int)disc_port == (c->peer_port ? c->peer_port : 2380) ||
@@ -674,15 +682,18 @@ start_token(struct agent *a)
 	char *peer = strchr(addr, ':') ?
 	    xasprintf("http://[%s]:%d", addr, c->peer_port ? c->peer_port : 2380) :
 	    xasprintf("http://%s:%d", addr, c->peer_port ? c->peer_port : 2380);
-	char *url = xstrdup(c->discovery);
-	while (strlen(url) > 8 && url[strlen(url) - 1] == '/')
+	char *url = c->discovery ? xstrdup(c->discovery) : NULL;
+	while (url != NULL && strlen(url) > 8 && url[strlen(url) - 1] == '/')
 		url[strlen(url) - 1] = '\0';
 	o = (struct tok_opts){
-		.url = url, .name = a->my_name, .peer_url = peer, .size = c->size,
+		.url = url, .endpoints = c->discovery_endpoints,
+		.n_endpoints = c->n_discovery_endpoints, .token = c->discovery_token,
+		.name = a->my_name, .peer_url = peer, .size = c->size,
 		.deadline = a->deadline, .dry_run = a->plan_only,
 	};
-	log_info("discovery token %s: %s %s=%s", tok_name(url),
-	    a->plan_only ? "looking up, as" : "registering", a->my_name, peer);
+	log_info("discovery token %s (%s): %s %s=%s", token_label(c),
+	    url ? "v2" : "v3", a->plan_only ? "looking up, as" : "registering",
+	    a->my_name, peer);
 	a->tok = tok_start(a->loop, a->http, &o, on_tok_done, on_tok_unreachable,
 	    a);
 	free(peer);

@@ -12,6 +12,7 @@
 #include "agent/xmalloc.h"
 #include "config/cfg.h"
 #include "etcd/http.h"
+#include "etcd/kv.h"
 #include "etcd/v2.h"
 #include "resolver/dnsname.h"
 
@@ -27,6 +28,10 @@ enum tok_state { S_SIZE, S_LIST, S_REGISTER, S_WAIT, S_DONE };
 struct tok {
 	struct loop *loop;
 	struct etcd_http *http;
+	struct etcd_kv *kv;	/* v3 layout; NULL for v2 */
+	char *prefix;		/* v3: /_etcd/registry/TOKEN */
+	char *token;		/* for messages */
+	uint64_t watch;		/* v3 watch in flight */
 	char *url, *name, *peer_url, *value;
 	int want_size;		/* configured size, 0 = the token's */
 	int size;		/* the token's size once read */
@@ -120,69 +125,51 @@ retry(struct tok *t, const char *why)
 }
 
 static void
+cancel_io(struct tok *t)
+{
+	if (t->req != 0 && t->kv != NULL)
+		etcd_kv_cancel(t->kv, t->req);
+	else if (t->req != 0)
+		etcd_http_cancel(t->http, t->req);
+	if (t->watch != 0)
+		etcd_kv_cancel(t->kv, t->watch);
+	t->req = t->watch = 0;
+}
+
+static void
 on_deadline(struct loop *l, void *arg)
 {
 	struct tok *t = arg;
 
 	(void)l;
 	t->deadline_timer = 0;
-	if (t->req != 0)
-		etcd_http_cancel(t->http, t->req);
-	t->req = 0;
-	fail(t, 111, "gave up on discovery token %s: %s", tok_name(t->url),
+	cancel_io(t);
+	fail(t, 111, "gave up on discovery token %s: %s", t->token,
 	    t->last[0] ? t->last : "no answer in time");
 }
 
-/* Returns true (after arranging a retry) when the answer is no answer:
- * a transport error or a server error. */
-static bool
-unreachable(struct tok *t, const struct etcd_http_result *r, const char *what)
+/* The service did not answer (transport error or a server error): tell
+ * the owner, and ask again later. */
+static void
+unreachable(struct tok *t, const char *why)
 {
-	char why[512];
-
-	if (r->status != 0 && r->status < 500)
-		return false;
-	if (r->status == 0)
-		snprintf(why, sizeof(why), "discovery service unreachable: %s %s: "
-		    "%s", what, t->url, r->error ? r->error : "no answer");
-	else
-		snprintf(why, sizeof(why), "discovery service answers HTTP %ld to "
-		    "%s %s", r->status, what, t->url);
 	if (t->unreachable != NULL)
 		t->unreachable(t->arg, why);
 	retry(t, why);
-	return true;
 }
 
-/* Parses the answer or fails the protocol; returns -1 after failing. */
-static int
-parse(struct tok *t, const struct etcd_http_result *r, struct etcd_v2_reply *v)
-{
-	char err[256];
+/* ---- the protocol, on answers of either layout ----------------------- */
 
-	if (etcd_v2_parse(r->body, r->len, v, err, sizeof(err)) < 0) {
-		fail(t, 100, "discovery service at %s gave a bad answer (HTTP "
-		    "%ld): %s", t->url, r->status, err);
-		return -1;
-	}
-	return 0;
-}
-
+/* value: the size key's value, NULL when the key does not exist. */
 static void
-got_size(struct tok *t, const struct etcd_http_result *r)
+got_size(struct tok *t, const char *value)
 {
-	struct etcd_v2_reply v;
 	char *end;
 	long n;
 
-	if (unreachable(t, r, "GET"))
-		return;
-	if (parse(t, r, &v) < 0)
-		return;
-	if (v.error_code == ETCD_V2_KEY_NOT_FOUND) {
+	if (value == NULL) {
 		int64_t now = loop_now_ms();
 
-		etcd_v2_reply_free(&v);
 		if (t->size_missing_since == 0)
 			t->size_missing_since = now;
 		if (t->size_may_appear ||
@@ -192,30 +179,22 @@ got_size(struct tok *t, const struct etcd_http_result *r)
 		}
 		fail(t, 100, "token %s has no _config/size key at %s; create "
 		    "the token with zooinit discovery new --size N --endpoint "
-		    "URL", tok_name(t->url), t->url);
-		return;
-	}
-	if (v.error_code != 0 || v.node.value == NULL) {
-		fail(t, 100, "reading %s/_config/size: %s", t->url,
-		    v.message ? v.message : "not a key with a value");
-		etcd_v2_reply_free(&v);
+		    "URL", t->token, t->url ? t->url : t->prefix);
 		return;
 	}
 	errno = 0;
-	n = strtol(v.node.value, &end, 10);
-	if (v.node.value[0] < '0' || v.node.value[0] > '9' || *end != '\0' ||
-	    errno != 0 || n < 1 || n > CFG_MAX_MEMBERS) {
+	n = strtol(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+	    n < 1 || n > CFG_MAX_MEMBERS) {
 		char q[64];
 		fail(t, 100, "token %s has size \"%s\"; expected a number from 1 "
-		    "to %d", tok_name(t->url),
-		    dns_quote(v.node.value, q, sizeof(q)), CFG_MAX_MEMBERS);
-		etcd_v2_reply_free(&v);
+		    "to %d", t->token, dns_quote(value, q, sizeof(q)),
+		    CFG_MAX_MEMBERS);
 		return;
 	}
-	etcd_v2_reply_free(&v);
 	if (t->want_size > 0 && n != t->want_size) {
 		fail(t, 100, "token %s is for %ld members but size is set to %d; "
-		    "use a token made for %d or change size", tok_name(t->url), n,
+		    "use a token made for %d or change size", t->token, n,
 		    t->want_size, t->want_size);
 		return;
 	}
@@ -225,11 +204,11 @@ got_size(struct tok *t, const struct etcd_http_result *r)
 	step(t);
 }
 
-/* One registration: the node's value "name=url", split. */
+/* One registration: a "name=url" value and its creation order. */
 struct entry {
 	const char *name, *url;
 	size_t name_len;
-	uint64_t created;
+	int64_t created;
 };
 
 static int
@@ -240,58 +219,50 @@ entry_cmp(const void *a, const void *b)
 	return x->created < y->created ? -1 : x->created > y->created;
 }
 
-static void
-got_list(struct tok *t, const struct etcd_http_result *r)
+/* Turns a value into an entry; false when it is not "name=url". */
+static bool
+entry_of(const char *val, int64_t created, struct entry *e)
 {
-	struct etcd_v2_reply v;
-	struct entry *e;
-	size_t n = 0, mine = SIZE_MAX;
+	const char *eq = val ? strchr(val, '=') : NULL;
 
-	if (unreachable(t, r, "GET"))
-		return;
-	if (parse(t, r, &v) < 0)
-		return;
-	if (v.error_code != 0) {
-		fail(t, 100, "listing %s: %s", t->url, v.message);
-		etcd_v2_reply_free(&v);
-		return;
-	}
-	e = xcalloc(v.n + 1, sizeof(*e));
-	for (size_t i = 0; i < v.n; i++) {
-		const char *val = v.nodes[i].value;
-		const char *eq = val ? strchr(val, '=') : NULL;
+	if (eq == NULL || eq == val)
+		return false;
+	e->name = val;
+	e->name_len = (size_t)(eq - val);
+	e->url = eq + 1;
+	e->created = created;
+	return true;
+}
 
-		/* _config and anything that is not "name=url" is not a
-		 * member; etcd's own discovery writes the same shape. */
-		if (v.nodes[i].dir || eq == NULL || eq == val)
-			continue;
-		e[n].name = val;
-		e[n].name_len = (size_t)(eq - val);
-		e[n].url = eq + 1;
-		e[n].created = v.nodes[i].created;
-		n++;
-	}
+/* The registrations as listed; watch_from is where a watch for the next
+ * change starts (v2 index or v3 revision). */
+static void
+got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
+{
+	size_t mine = SIZE_MAX;
+	char q[160];
+
 	qsort(e, n, sizeof(*e), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		bool same_name = e[i].name_len == strlen(t->name) &&
 		    strncmp(e[i].name, t->name, e[i].name_len) == 0;
 		bool same_url = strcmp(e[i].url, t->peer_url) == 0;
-		char q[160];
 
 		if (same_name && !same_url) {
 			fail(t, 100, "member %s already registered under token %s "
 			    "with peer URL %s; names must be unique: set --name",
-			    t->name, tok_name(t->url),
-			    dns_quote(e[i].url, q, sizeof(q)));
-			goto out;
+			    t->name, t->token, dns_quote(e[i].url, q, sizeof(q)));
+			return;
 		}
 		if (same_url && !same_name) {
+			char nm[80];
+			snprintf(nm, sizeof(nm), "%.*s", (int)(e[i].name_len < 64 ?
+			    e[i].name_len : 64), e[i].name);
 			fail(t, 100, "peer URL %s is already registered under token "
-			    "%s as member %.*s; this host would be %s: use one "
-			    "name per host", t->peer_url, tok_name(t->url),
-			    (int)(e[i].name_len < 64 ? e[i].name_len : 64),
-			    e[i].name, t->name);
-			goto out;
+			    "%s as member %s; this host would be %s: use one name "
+			    "per host", t->peer_url, t->token,
+			    dns_quote(nm, q, sizeof(q)), t->name);
+			return;
 		}
 		if (same_name && mine == SIZE_MAX)
 			mine = i;
@@ -303,7 +274,7 @@ got_list(struct tok *t, const struct etcd_http_result *r)
 	if (mine == SIZE_MAX && n < (size_t)t->size && !t->dry_run) {
 		t->state = S_REGISTER;
 		step(t);
-		goto out;
+		return;
 	}
 	if (n >= (size_t)t->size) {
 		struct tok_result *res = xcalloc(1, sizeof(*res));
@@ -318,126 +289,276 @@ got_list(struct tok *t, const struct etcd_http_result *r)
 			res->urls[i] = xstrdup(e[i].url);
 		}
 		snprintf(res->msg, sizeof(res->msg), "%d of %d registered under "
-		    "token %s", t->size, t->size, tok_name(t->url));
+		    "token %s", t->size, t->size, t->token);
 		finish(t, res);
-		goto out;
+		return;
 	}
 	/* Not enough yet: say who is there and watch for the next change. */
-	{
-		char names[400] = "";
-		size_t o = 0;
-
-		for (size_t i = 0; i < n && o + 70 < sizeof(names); i++)
-			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%.*s",
-			    i ? ", " : "", (int)(e[i].name_len < 64 ?
-			    e[i].name_len : 64), e[i].name);
-		snprintf(t->last, sizeof(t->last), "peers %zu/%d registered under "
-		    "token %s (%s)%s", n, t->size, tok_name(t->url), names,
-		    t->dry_run && mine == SIZE_MAX ? "; plan does not register "
-		    "this host" : "");
-		log_info("%s; waiting for the others", t->last);
+	char names[400] = "";
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 70 < sizeof(names); i++) {
+		char nm[80];
+		snprintf(nm, sizeof(nm), "%.*s", (int)(e[i].name_len < 64 ?
+		    e[i].name_len : 64), e[i].name);
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+		    i ? ", " : "", dns_quote(nm, q, sizeof(q)));
 	}
+	snprintf(t->last, sizeof(t->last), "peers %zu/%d registered under token "
+	    "%s (%s)%s", n, t->size, t->token, names,
+	    t->dry_run && mine == SIZE_MAX ? "; plan does not register this "
+	    "host" : "");
+	log_info("%s; waiting for the others", t->last);
 	t->state = S_WAIT;
 	t->retry_ms = RETRY_MIN_MS;
-	t->wait_index = v.max_index + 1;
+	t->wait_index = watch_from;
 	step(t);
-out:
-	free(e);
-	etcd_v2_reply_free(&v);
+}
+
+/* Registered, or someone holds the name: the listing tells which. */
+static void
+registered(struct tok *t, bool created)
+{
+	if (created)
+		log_info("registered %s under token %s", t->value, t->token);
+	t->state = S_LIST;
+	step(t);
+}
+
+/* Something changed (or the watch ended): list again. */
+static void
+changed(struct tok *t)
+{
+	t->state = S_LIST;
+	step(t);
+}
+
+/* ---- v2 keys layout --------------------------------------------------- */
+
+/* Parses an answer, or deals with it: false when the caller is done. */
+static bool
+v2_answer(struct tok *t, const struct etcd_http_result *r, const char *what,
+    struct etcd_v2_reply *v)
+{
+	char why[512], err[256];
+
+	if (r->status == 0 || r->status >= 500) {
+		if (r->status == 0)
+			snprintf(why, sizeof(why), "discovery service unreachable: "
+			    "%s %s: %s", what, t->url, r->error ? r->error :
+			    "no answer");
+		else
+			snprintf(why, sizeof(why), "discovery service answers HTTP "
+			    "%ld to %s %s", r->status, what, t->url);
+		unreachable(t, why);
+		return false;
+	}
+	if (etcd_v2_parse(r->body, r->len, v, err, sizeof(err)) < 0) {
+		fail(t, 100, "discovery service at %s gave a bad answer (HTTP "
+		    "%ld): %s", t->url, r->status, err);
+		return false;
+	}
+	return true;
 }
 
 static void
-got_register(struct tok *t, const struct etcd_http_result *r)
+v2_reply(void *arg, const struct etcd_http_result *r)
 {
+	struct tok *t = arg;
 	struct etcd_v2_reply v;
 
-	if (unreachable(t, r, "PUT"))
-		return;
-	if (parse(t, r, &v) < 0)
-		return;
-	if (v.error_code != 0 && v.error_code != ETCD_V2_NODE_EXIST) {
-		fail(t, 100, "registering %s under %s: %s", t->name, t->url,
-		    v.message);
-		etcd_v2_reply_free(&v);
+	t->req = 0;
+	if (t->state == S_WAIT && (r->status != 0 && r->status < 500)) {
+		/* Any change, or an index too old to watch from. */
+		changed(t);
 		return;
 	}
-	/* Created, or someone holds the name: the listing tells which. */
-	if (v.error_code == 0)
-		log_info("registered %s=%s under token %s", t->name, t->peer_url,
-		    tok_name(t->url));
+	if (!v2_answer(t, r, t->state == S_REGISTER ? "PUT" : "GET", &v))
+		return;
+	switch (t->state) {
+	case S_SIZE:
+		if (v.error_code == ETCD_V2_KEY_NOT_FOUND)
+			got_size(t, NULL);
+		else if (v.error_code != 0 || v.node.value == NULL)
+			fail(t, 100, "reading %s/_config/size: %s", t->url,
+			    v.message ? v.message : "not a key with a value");
+		else
+			got_size(t, v.node.value);
+		break;
+	case S_LIST: {
+		struct entry *e;
+		size_t n = 0;
+
+		if (v.error_code != 0) {
+			fail(t, 100, "listing %s: %s", t->url, v.message);
+			break;
+		}
+		e = xcalloc(v.n + 1, sizeof(*e));
+		/* _config and anything not "name=url" is not a member. */
+		for (size_t i = 0; i < v.n; i++)
+			if (!v.nodes[i].dir && entry_of(v.nodes[i].value,
+			    (int64_t)v.nodes[i].created, &e[n]))
+				n++;
+		got_list(t, e, n, v.max_index + 1);
+		free(e);
+		break;
+	}
+	case S_REGISTER:
+		if (v.error_code != 0 && v.error_code != ETCD_V2_NODE_EXIST)
+			fail(t, 100, "registering %s under %s: %s", t->name, t->url,
+			    v.message);
+		else
+			registered(t, v.error_code == 0);
+		break;
+	default:
+		break;
+	}
 	etcd_v2_reply_free(&v);
-	t->state = S_LIST;
-	step(t);
 }
 
 static void
-got_wait(struct tok *t, const struct etcd_http_result *r)
+v2_step(struct tok *t)
 {
-	if (r->status == 0 || r->status >= 500) {
-		if (unreachable(t, r, "watch"))
-			return;
+	char *url = NULL, *v;
+
+	switch (t->state) {
+	case S_SIZE:
+		url = xasprintf("%s/_config/size", t->url);
+		t->req = etcd_http_get(t->http, url, REQ_TIMEOUT_MS, v2_reply, t);
+		break;
+	case S_LIST:
+		url = xasprintf("%s?recursive=true", t->url);
+		t->req = etcd_http_get(t->http, url, REQ_TIMEOUT_MS, v2_reply, t);
+		break;
+	case S_REGISTER:
+		v = etcd_v2_escape(t->value);
+		url = xasprintf("%s/%s?prevExist=false&value=%s", t->url, t->name,
+		    v);
+		free(v);
+		t->req = etcd_http_put(t->http, url, REQ_TIMEOUT_MS, v2_reply, t);
+		break;
+	case S_WAIT:
+		/* A watch has no timeout of its own; the deadline ends it. */
+		url = xasprintf("%s?wait=true&recursive=true&waitIndex=%llu",
+		    t->url, (unsigned long long)t->wait_index);
+		t->req = etcd_http_get(t->http, url, 0, v2_reply, t);
+		break;
+	case S_DONE:
+		break;
 	}
-	/* Any change, or an index too old to watch from: list again. */
-	t->state = S_LIST;
-	step(t);
+	free(url);
+}
+
+/* ---- v3 layout -------------------------------------------------------- */
+
+/* Deals with a failed v3 call; true when r was a failure. */
+static bool
+v3_failed(struct tok *t, const struct etcd_kv_result *r, const char *what)
+{
+	char why[600];
+
+	if (r->error == NULL)
+		return false;
+	if (r->http_status == 0 || r->http_status >= 500 || r->grpc_code == 14) {
+		snprintf(why, sizeof(why), "discovery service unreachable: %s: %s",
+		    what, r->error);
+		unreachable(t, why);
+	} else {
+		fail(t, 100, "discovery service: %s: %s", what, r->error);
+	}
+	return true;
 }
 
 static void
-on_reply(void *arg, const struct etcd_http_result *r)
+v3_reply(void *arg, const struct etcd_kv_result *r)
 {
 	struct tok *t = arg;
 
 	t->req = 0;
 	switch (t->state) {
 	case S_SIZE:
-		got_size(t, r);
+		if (v3_failed(t, r, "reading the size"))
+			return;
+		got_size(t, r->n_kvs > 0 ? r->kvs[0].value : NULL);
 		break;
-	case S_LIST:
-		got_list(t, r);
+	case S_LIST: {
+		struct entry *e;
+		size_t n = 0;
+
+		if (v3_failed(t, r, "listing the members"))
+			return;
+		e = xcalloc(r->n_kvs + 1, sizeof(*e));
+		for (size_t i = 0; i < r->n_kvs; i++)
+			if (strlen(r->kvs[i].value) == r->kvs[i].value_len &&
+			    entry_of(r->kvs[i].value, r->kvs[i].create_revision,
+			    &e[n]))
+				n++;
+		got_list(t, e, n, (uint64_t)r->revision + 1);
+		free(e);
 		break;
+	}
 	case S_REGISTER:
-		got_register(t, r);
+		if (v3_failed(t, r, "registering"))
+			return;
+		registered(t, r->succeeded);
 		break;
-	case S_WAIT:
-		got_wait(t, r);
-		break;
-	case S_DONE:
+	default:
 		break;
 	}
 }
 
 static void
-step(struct tok *t)
+v3_watch(void *arg, const struct etcd_kv_watch_update *u)
 {
-	char *url = NULL;
+	struct tok *t = arg;
+
+	if (u->kind == ETCD_KV_WATCH_CREATED)
+		return;
+	/* Events, or the end of the watch: either way, list again. */
+	if (u->kind == ETCD_KV_WATCH_EVENTS)
+		etcd_kv_cancel(t->kv, t->watch);
+	t->watch = 0;
+	changed(t);
+}
+
+static void
+v3_step(struct tok *t)
+{
+	char *key;
 
 	switch (t->state) {
 	case S_SIZE:
-		url = xasprintf("%s/_config/size", t->url);
-		t->req = etcd_http_get(t->http, url, REQ_TIMEOUT_MS, on_reply, t);
+		key = xasprintf("%s/_config/size", t->prefix);
+		t->req = etcd_kv_get(t->kv, key, strlen(key), false, 1, v3_reply,
+		    t);
 		break;
 	case S_LIST:
-		url = xasprintf("%s?recursive=true", t->url);
-		t->req = etcd_http_get(t->http, url, REQ_TIMEOUT_MS, on_reply, t);
+		key = xasprintf("%s/members/", t->prefix);
+		t->req = etcd_kv_get(t->kv, key, strlen(key), true,
+		    ETCD_V2_MAX_NODES, v3_reply, t);
 		break;
-	case S_REGISTER: {
-		char *v = etcd_v2_escape(t->value);
-		url = xasprintf("%s/%s?prevExist=false&value=%s", t->url, t->name,
-		    v);
-		free(v);
-		t->req = etcd_http_put(t->http, url, REQ_TIMEOUT_MS, on_reply, t);
+	case S_REGISTER:
+		key = xasprintf("%s/members/%s", t->prefix, t->name);
+		t->req = etcd_kv_txn_create(t->kv, key, strlen(key), t->value,
+		    strlen(t->value), 0, v3_reply, t);
 		break;
-	}
 	case S_WAIT:
-		/* A watch has no timeout of its own; the deadline ends it. */
-		url = xasprintf("%s?wait=true&recursive=true&waitIndex=%llu",
-		    t->url, (unsigned long long)t->wait_index);
-		t->req = etcd_http_get(t->http, url, 0, on_reply, t);
+		key = xasprintf("%s/members/", t->prefix);
+		t->watch = etcd_kv_watch(t->kv, key, strlen(key), true,
+		    (int64_t)t->wait_index, v3_watch, t);
 		break;
-	case S_DONE:
-		break;
+	default:
+		return;
 	}
-	free(url);
+	free(key);
+}
+
+static void
+step(struct tok *t)
+{
+	if (t->kv != NULL)
+		v3_step(t);
+	else
+		v2_step(t);
 }
 
 struct tok *
@@ -448,7 +569,14 @@ tok_start(struct loop *l, struct etcd_http *h, const struct tok_opts *o,
 
 	t->loop = l;
 	t->http = h;
-	t->url = xstrdup(o->url);
+	if (o->url != NULL) {
+		t->url = xstrdup(o->url);
+		t->token = xstrdup(tok_name(o->url));
+	} else {
+		t->kv = etcd_kv_new(h, o->endpoints, o->n_endpoints);
+		t->token = xstrdup(o->token);
+		t->prefix = xasprintf("/_etcd/registry/%s", o->token);
+	}
 	t->name = xstrdup(o->name);
 	t->peer_url = xstrdup(o->peer_url);
 	t->value = xasprintf("%s=%s", o->name, o->peer_url);
@@ -478,10 +606,12 @@ tok_free(struct tok *t)
 {
 	if (t == NULL)
 		return;
-	if (t->req != 0)
-		etcd_http_cancel(t->http, t->req);
+	cancel_io(t);
 	loop_cancel(t->loop, t->timer);
 	loop_cancel(t->loop, t->deadline_timer);
+	etcd_kv_free(t->kv);
+	free(t->prefix);
+	free(t->token);
 	free(t->url);
 	free(t->name);
 	free(t->peer_url);

@@ -9,11 +9,13 @@
 
 struct etcd_http;
 
-/* The client side of etcd's v2 discovery protocol, done by the agent
- * itself: read TOKEN/_config/size, register "name=peerURL" under
- * TOKEN/name with create-if-absent, then wait (a v2 watch, not a poll)
- * until size members have registered; the first size by creation index
- * are the cluster. */
+/* The client side of etcd's discovery protocol, done by the agent itself:
+ * read the token's _config/size, register "name=peerURL" with
+ * create-if-absent, then wait (a watch, not a poll) until size members
+ * have registered; the first size by creation order are the cluster.
+ * Two layouts: v2 keys (URL .../v2/keys/PREFIX/TOKEN, members directly
+ * under it) and etcd 3.6's v3 layout (/_etcd/registry/TOKEN/_config/size
+ * and /_etcd/registry/TOKEN/members/NAME through the v3 JSON gateway). */
 
 enum tok_outcome {
 	TOK_MEMBER,	/* this host is one of the first size registrants */
@@ -32,7 +34,12 @@ struct tok_result {
 };
 
 struct tok_opts {
-	const char *url;	/* .../v2/keys/PREFIX/TOKEN, no trailing / */
+	/* v2: the token URL .../v2/keys/PREFIX/TOKEN, no trailing slash.
+	 * v3: url NULL, and the discovery etcd's client URLs and the token. */
+	const char *url;
+	char *const *endpoints;
+	size_t n_endpoints;
+	const char *token;
 	const char *name;	/* this member's name (validated) */
 	const char *peer_url;	/* this member's peer URL */
 	int size;		/* expected size, 0 = take the token's */
