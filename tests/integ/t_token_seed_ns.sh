@@ -1,0 +1,173 @@
+#!/bin/bash
+# Discovery through a token in a seed that runs in its own host: host 4 runs
+# `zooinit discovery serve --size 3`, which prints the token URL; agents in
+# h1..h3 with --sources token --discovery URL --name hI register under it
+# and form one etcd cluster: 3 voting members named h1..h3 with their
+# 10.99.0.I peer URLs, one leader, a key put through h1 reads back through
+# h3. Each agent logs "plan: 3 of 3 registered under token T" and journals
+# source "token". `zooinit plan --json` in h1, started before the agents,
+# registers nothing, waits for them and then says source "token", role
+# "member", this host h1; in a fifth host (not registered) after the
+# cluster formed it says source "token", role "proxy", the same three
+# members, and registers nothing either.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_zooinit
+
+SEED=4 # the host running the seed
+PLANNER=5
+
+# run_serve I ARGS...: `zooinit discovery serve ARGS...` in host I in the
+# background, with its own seed data dir; stdout (the token URL) in
+# $WORK/hI/serve.out, stderr in $WORK/hI/serve.log; PID in SERVE_PID.
+run_serve() {
+	local i=$1 d=$WORK/h$1
+	shift
+	mkdir -p "$d"
+	printf '%s h%s: %s discovery serve --seed-data-dir %s %s\n' "$(date +%T)" \
+		"$i" "$ZOOINIT" "$d/seed" "$*" >>"$WORK/commands.log"
+	ip netns exec "$(host_ns "$i")" "$ZOOINIT" discovery serve \
+		--seed-data-dir "$d/seed" "$@" >"$d/serve.out" 2>"$d/serve.log" </dev/null &
+	SERVE_PID=$!
+}
+serve_url() { # I: the token URL serve printed (fails while there is none)
+	local u
+	u=$(grep -m1 '^http://' "$WORK/h$1/serve.out" 2>/dev/null) || return 1
+	[ -n "$u" ] && printf '%s\n' "$u"
+}
+serve_printed_url() { # I PID
+	kill -0 "$2" 2>/dev/null || {
+		echo "discovery serve exited"
+		return 0 # stop waiting; the caller checks the URL
+	}
+	serve_url "$1" >/dev/null
+}
+# token_entries URL: the registrations under the token, one "name=url" per
+# line, sorted, read with curl from inside the seed's host.
+token_entries() {
+	timeout -k 2 10 ip netns exec "$(host_ns "$SEED")" curl -sf --max-time 5 \
+		"$1?recursive=true" | jq -r '.node.nodes[]? | select(.dir != true) | .value' | sort
+}
+
+net_up 5
+
+run_serve "$SEED" --size 3
+WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
+	serve_printed_url "$SEED" "$SERVE_PID" || fail "discovery serve printed no URL"
+URL=$(serve_url "$SEED") || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
+TOK=${URL##*/}
+case $URL in
+"http://$(host_ip "$SEED"):4001/v2/keys/_etcd/registry/"?*) ok "token URL $URL" ;;
+*) fail "discovery serve printed '$URL', want http://$(host_ip "$SEED"):4001/v2/keys/_etcd/registry/TOKEN" ;;
+esac
+assert_contains "$WORK/h$SEED/serve.log" "seed ready: discovery token $URL (size 3)"
+assert_eq "$(timeout -k 2 10 ip netns exec "$(host_ns "$SEED")" curl -sf --max-time 5 \
+	"$URL/_config/size" | jq -r .node.value)" 3 "the token's _config/size is 3"
+
+# zooinit plan in h1 before any agent: it must not register, so it waits.
+printf '%s h1: %s plan --json --sources token --discovery %s --name h1\n' \
+	"$(date +%T)" "$ZOOINIT" "$URL" >>"$WORK/commands.log"
+mkdir -p "$WORK/h1"
+timeout -k 5 90 ip netns exec "$(host_ns 1)" "$ZOOINIT" plan --json \
+	--sources token --discovery "$URL" --name h1 --data-dir "$WORK/h1/data" \
+	--resolve-timeout 60 >"$WORK/h1/plan-before.out" 2>"$WORK/h1/plan-before.log" </dev/null &
+PLAN_PID=$!
+WAIT_IGNORE_AGENTS=1 wait_for "plan in h1 waits without registering" 20 \
+	grep -qF "peers 0/3 registered under token $TOK (); plan does not register this host" \
+	"$WORK/h1/plan-before.log" || fail "plan in h1 did not report waiting at 0/3"
+assert_eq "$(token_entries "$URL" | wc -l)" 0 "plan registered nothing under the token"
+
+for i in 1 2 3; do
+	run_agent "$i" --sources token --discovery "$URL" --name "h$i" \
+		--health-interval 1
+done
+
+wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
+	fail "the cluster did not form"
+assert_eq "$(cluster_members 1)" 3 "3 started voting members"
+assert_eq "$(cluster_leader_count 1)" 1 "exactly one leader"
+assert_eq "$(cluster_member_names 1 | tr '\n' ' ')" "h1 h2 h3 " \
+	"members are named by --name"
+ectl 1 member list >"$WORK/members.txt" || fail "member list failed"
+for i in 1 2 3; do
+	assert_contains "$WORK/members.txt" \
+		"h$i, http://$(host_ip "$i"):2380, http://$(host_ip "$i"):2379, false"
+	[ -d "$WORK/h$i/data/member" ] || fail "h$i: no member/ in the data dir"
+done
+ok "every member lives in its --data-dir"
+
+ectl 1 put tok-key "hello from h1" >/dev/null || fail "put through h1 failed"
+assert_eq "$(ectl 3 get tok-key --print-value-only)" "hello from h1" \
+	"a key put through h1 reads back through h3"
+
+for i in 1 2 3; do
+	assert_contains "$WORK/h$i/agent.log" "registered h$i=http://$(host_ip "$i"):2380 under token $TOK"
+	assert_contains "$WORK/h$i/agent.log" "plan: 3 of 3 registered under token $TOK"
+	wait_for "h$i logs that the cluster is healthy" 30 \
+		grep -qF "cluster healthy: 3 members, leader" "$WORK/h$i/agent.log" ||
+		fail "h$i: no 'cluster healthy: 3 members, leader' in agent.log"
+	assert_eq "$(jq -r .source "$WORK/h$i/data/zooinit.json")" token \
+		"h$i's journal says source token"
+done
+assert_eq "$(jq -r .source_detail "$WORK/h1/data/zooinit.json")" "$URL" \
+	"the journal's source_detail is the token URL"
+
+token_entries "$URL" >"$WORK/entries.txt"
+assert_eq "$(tr '\n' ' ' <"$WORK/entries.txt")" \
+	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 " \
+	"the token holds exactly the three registrations"
+
+# The plan started before the agents saw them register and finished.
+for ((n = 0; n < 100; n++)); do
+	kill -0 "$PLAN_PID" 2>/dev/null || break
+	sleep 0.2
+done
+kill -0 "$PLAN_PID" 2>/dev/null && fail "plan in h1 still runs after the cluster formed"
+rc=0
+wait "$PLAN_PID" || rc=$?
+assert_eq "$rc" 0 "zooinit plan --json in h1 (started before the agents) exits 0"
+jq -e . "$WORK/h1/plan-before.out" >/dev/null || fail "plan in h1 printed no JSON (see h1/plan-before.*)"
+assert_eq "$(jq -r '[.source, .role, .name] | join(" ")' "$WORK/h1/plan-before.out")" \
+	"token member h1" "h1's plan: source token, role member, name h1"
+assert_eq "$(jq -r '[.members[] | select(.self) | .name] | join(" ")' "$WORK/h1/plan-before.out")" \
+	h1 "h1's plan marks h1 as this host"
+assert_eq "$(jq -r .initial_cluster "$WORK/h1/plan-before.out")" \
+	"h1=http://$NET.1:2380,h2=http://$NET.2:2380,h3=http://$NET.3:2380" \
+	"h1's plan has the cluster's initial cluster"
+
+# A plan from a host that is not registered: the token is full, so it
+# would be an extra; plan prints and registers nothing.
+rc=0
+run_plan "$PLANNER" --json --sources token --discovery "$URL" --name "h$PLANNER" \
+	--resolve-timeout 20 || rc=$?
+assert_eq "$rc" 0 "zooinit plan --json in h$PLANNER exits 0"
+sed -n '/^{/,/^}/p' "$WORK/h$PLANNER/plan.log" >"$WORK/plan.json"
+jq -e . "$WORK/plan.json" >/dev/null || fail "plan --json printed no JSON object (see h$PLANNER/plan.log)"
+assert_eq "$(jq -r .source "$WORK/plan.json")" token "the plan's source is token"
+assert_eq "$(jq -r .source_detail "$WORK/plan.json")" "$URL" "the plan's source_detail is the token URL"
+assert_eq "$(jq -r .role "$WORK/plan.json")" proxy "the unregistered host's role is proxy"
+assert_eq "$(jq -r '[.members[].name] | join(" ")' "$WORK/plan.json")" "h1 h2 h3" \
+	"the plan lists h1 h2 h3"
+assert_eq "$(jq -r '.initial_cluster' "$WORK/plan.json")" \
+	"h1=http://$NET.1:2380,h2=http://$NET.2:2380,h3=http://$NET.3:2380" \
+	"the plan's initial cluster"
+token_entries "$URL" >"$WORK/entries2.txt"
+cmp -s "$WORK/entries.txt" "$WORK/entries2.txt" ||
+	fail "zooinit plan changed the token: $(tr '\n' ' ' <"$WORK/entries2.txt")"
+ok "zooinit plan registered nothing"
+[ ! -e "$WORK/h$PLANNER/data/member" ] || fail "zooinit plan created member/"
+
+# The seed still serves; SIGTERM stops it and it exits 0.
+kill -TERM "$SERVE_PID"
+rc=""
+for ((n = 0; n < 100; n++)); do
+	kill -0 "$SERVE_PID" 2>/dev/null || break
+	sleep 0.2
+done
+kill -0 "$SERVE_PID" 2>/dev/null && fail "discovery serve still runs 20 s after SIGTERM"
+wait "$SERVE_PID" || rc=$?
+assert_eq "${rc:-0}" 0 "discovery serve exits 0 on SIGTERM"
+[ -z "$(etcd_pids "$SEED")" ] || fail "the seed etcd still runs in h$SEED"
+ok "no seed etcd left in h$SEED"
+wait_for "the cluster stays healthy without the seed" 20 cluster_healthy 3 ||
+	fail "the cluster is unhealthy once the seed is gone"
