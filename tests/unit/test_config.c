@@ -708,6 +708,58 @@ test_free_twice(void **state)
 	cfg_free(&c);
 }
 
+/* The peer sources and discovery keys added for token and static. */
+static void
+test_sources_and_discovery(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	expect_ok(&c, ARGV("--sources", "token,static"), no_env);
+	assert_int_equal(c.n_sources, 2);
+	assert_string_equal(c.sources[0], "token");
+	assert_string_equal(c.sources[1], "static");
+	assert_int_equal(c.seed_client_port, 4001);
+	assert_int_equal(c.seed_peer_port, 7001);
+	assert_int_equal(c.seed_grace, 60);
+	assert_int_equal(c.seed_keep, CFG_SEED_STOP);
+	cfg_free(&c);
+
+	/* A list flag repeated and comma-separated at once. */
+	expect_ok(&c, ARGV("--discovery-endpoints", "http://10.0.0.1:2379,"
+	    "http://10.0.0.2:2379", "--discovery-endpoints=http://10.0.0.3:2379",
+	    "--discovery-token", "t1"), no_env);
+	assert_int_equal(c.n_discovery_endpoints, 3);
+	assert_string_equal(c.discovery_endpoints[2], "http://10.0.0.3:2379");
+	cfg_free(&c);
+
+	/* The token alone names what discovery serve/new create. */
+	expect_ok(&c, ARGV("--discovery-token", "abc"), no_env);
+	cfg_free(&c);
+
+	expect_error(ARGV("--sources", "dns,carrier-pigeon"), no_env,
+	    "--sources: expected \"dns\", \"token\" or \"static\", "
+	    "found \"carrier-pigeon\"");
+	expect_error(ARGV("--sources", "dns,token,static,dns"), no_env,
+	    "--sources: expected at most 3 values, found 4");
+	expect_error_has(ARGV("--discovery", "ftp://x/v2/keys/t"), no_env,
+	    "--discovery: expected an http:// or https:// URL", NULL);
+	expect_error_has(ARGV("--discovery", "http://a b/"), no_env,
+	    "--discovery: expected an http:// or https:// URL", NULL);
+	expect_error_has(ARGV("--discovery-endpoints", "http://10.0.0.1:2379"),
+	    no_env, "discovery_endpoints (from --discovery-endpoints) needs "
+	    "discovery_token", NULL);
+	expect_error_has(ARGV("--discovery", "http://10.0.0.1:4001/v2/keys/t",
+	    "--discovery-endpoints", "http://10.0.0.1:2379",
+	    "--discovery-token", "t"), no_env, "are both set", NULL);
+	expect_error_has(ARGV("--initial-cluster", "no-equals-sign"), no_env,
+	    "--initial-cluster: expected NAME=URL", NULL);
+	expect_error_has(ARGV("--seed-keep", "forever"), no_env,
+	    "--seed-keep: expected \"stop\" or \"keep\"", NULL);
+	expect_error_has(ARGV("--seed-grace", "-1"), no_env,
+	    "--seed-grace: expected an integer from 0 to 86400", NULL);
+}
+
 static void
 test_usage(void **state)
 {
@@ -723,10 +775,10 @@ test_usage(void **state)
 	line = strstr(buf, "  --data-dir DIR\n");
 	assert_non_null(line);
 	assert_non_null(strstr(line, "directory for etcd's data\n"));
-	assert_non_null(strstr(line, "(ZOOINIT_DATA_DIR, file key data_dir, "
+	assert_non_null(strstr(line, "(ZOOINIT_DATA_DIR, key data_dir, "
 	    "default /var/lib/zooinit/etcd)\n"));
 	assert_non_null(strstr(buf, "--scheme auto|http|https\n"));
-	assert_non_null(strstr(buf, "(ZOOINIT_DNS_SERVER, file key "
+	assert_non_null(strstr(buf, "(ZOOINIT_DNS_SERVER, key "
 	    "dns_server)"));
 	/* Every line fits 80 columns. */
 	for (char *p = buf; *p != '\0'; p = strchr(p, '\n') + 1)
@@ -753,6 +805,7 @@ main(void)
 		cmocka_unit_test(test_choices),
 		cmocka_unit_test(test_example_loads),
 		cmocka_unit_test(test_free_twice),
+		cmocka_unit_test(test_sources_and_discovery),
 		cmocka_unit_test(test_usage),
 	};
 
