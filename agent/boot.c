@@ -16,6 +16,7 @@
 
 #include "agent/boot.h"
 #include "agent/exitcode.h"
+#include "agent/join.h"
 #include "agent/log.h"
 #include "agent/loop.h"
 #include "agent/plan.h"
@@ -73,6 +74,9 @@ struct agent {
 	struct seed *seed;
 	uint64_t seed_timer;		/* seed_grace after the cluster is up */
 	uint64_t reuse_req;		/* token reuse check in flight */
+	struct join *join;		/* the new-or-existing probe */
+	uint64_t promote_req;		/* a learner's promotion request */
+	size_t promote_next;		/* the member to ask next */
 	size_t reuse_next;		/* next member to ask */
 
 	/* Running. */
@@ -91,6 +95,7 @@ static void lookup(struct agent *a);
 static bool later_source(const struct agent *a);
 static void skip_source(struct agent *a, const char *why);
 static void schedule_health(struct agent *a, int ms);
+static void try_promote(struct agent *a);
 
 /* ---- planning -------------------------------------------------------- */
 
@@ -145,6 +150,8 @@ make_data_dir(const char *dir)
 }
 
 static void start_etcd(struct agent *a);
+static void settled(struct agent *a);
+static void on_join(void *arg, struct join_result *r);
 
 /* The plan is settled: check the binary, then print it or act on it. */
 static void
@@ -162,9 +169,53 @@ planned(struct agent *a)
 	}
 	free(a->plan.etcd);
 	a->plan.etcd = path;
-	plan_build_argv(&a->plan);
 	log_set_name(plan_me(&a->plan)->name);
+	/* A new member first asks its peers whether a cluster already runs:
+	 * then it joins that one instead of bootstrapping another. */
+	if (strcmp(a->plan.state, "new") == 0 && !a->plan.proxy) {
+		a->join = join_start(a->loop, a->http, &a->plan, a->plan_only,
+		    strcmp(a->plan.source, "token") != 0, on_join, a);
+		return;
+	}
+	settled(a);
+}
 
+static void
+on_join(void *arg, struct join_result *r)
+{
+	struct agent *a = arg;
+	struct plan *p = &a->plan;
+
+	switch (r->decision) {
+	case JOIN_FAIL:
+		log_error("%s", r->reason);
+		finish(a, r->exit_code);
+		break;
+	case JOIN_NEW:
+		free(p->state_reason);
+		p->state_reason = xstrdup(r->reason);
+		settled(a);
+		break;
+	case JOIN_LEARNER:
+		log_info("%s", r->reason);
+		plan_set_existing(p, r->reason);
+		if (r->initial_cluster != NULL) {
+			free(p->initial_cluster);
+			p->initial_cluster = xstrdup(r->initial_cluster);
+		}
+		p->learner = true;
+		p->member_id = r->member_id;
+		settled(a);
+		break;
+	}
+	join_result_free(r);
+}
+
+/* The plan is final: print it, or start etcd with it. */
+static void
+settled(struct agent *a)
+{
+	plan_build_argv(&a->plan);
 	if (a->plan_only) {
 		if (a->c->json) {
 			char *s = plan_json(&a->plan);
@@ -798,7 +849,9 @@ on_check(void *arg, const struct etcd_check_result *r)
 
 	a->check_id = 0;
 	if (r->healthy) {
-		if (!a->healthy && a->plan.proxy)
+		if (!a->healthy && a->plan.learner)
+			log_info("learner healthy: catching up with the cluster");
+		else if (!a->healthy && a->plan.proxy)
 			log_info("proxy healthy: serving clients for the cluster "
 			    "of %zu (%s)", a->plan.n, a->plan.initial_cluster);
 		else if (!a->healthy)
@@ -830,6 +883,11 @@ on_proxy_health(void *arg, const struct etcd_http_result *r)
 	char err[128] = "";
 
 	a->proxy_req = 0;
+	if (!a->plan.proxy && !a->plan.learner) {
+		/* Promoted while this check ran: the full check says more. */
+		schedule_health(a, STARTING_CHECK_MS);
+		return;
+	}
 	memset(&res, 0, sizeof(res));
 	if (r->status != 200 ||
 	    etcd_parse_health(r->body, r->len, &healthy, err, sizeof(err)) < 0)
@@ -844,6 +902,47 @@ on_proxy_health(void *arg, const struct etcd_http_result *r)
 }
 
 static void
+on_promote(void *arg, int outcome, const char *why)
+{
+	struct agent *a = arg;
+	char err[512];
+
+	a->promote_req = 0;
+	if (outcome == 0) {
+		log_debug("not promoted yet: %s", why);
+		return;
+	}
+	if (outcome < 0) {
+		log_warn("promoting this learner failed: %s", why);
+		return;
+	}
+	a->plan.learner = false;
+	log_info("promoted to a voting member");
+	if (plan_journal_write(&a->plan, a->plan.data_dir, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	a->healthy = false;	/* say so again with the full check */
+}
+
+/* A learner asks the members, one per health check, to promote it; etcd
+ * agrees once the learner has caught up with the leader. */
+static void
+try_promote(struct agent *a)
+{
+	struct plan *p = &a->plan;
+
+	if (a->promote_req != 0 || p->member_id == 0 || p->n < 2)
+		return;
+	for (size_t tries = 0; tries < p->n; tries++) {
+		const struct plan_member *m = &p->m[a->promote_next++ % p->n];
+		if (strcmp(m->peer_url, plan_me(p)->peer_url) == 0)
+			continue;
+		a->promote_req = join_promote(a->http, m->client_url,
+		    p->member_id, on_promote, a);
+		return;
+	}
+}
+
+static void
 on_health_timer(struct loop *l, void *arg)
 {
 	struct agent *a = arg;
@@ -852,9 +951,12 @@ on_health_timer(struct loop *l, void *arg)
 	a->health_timer = 0;
 	if (sup_state(a->sup) != SUP_RUNNING)
 		return;
-	if (a->plan.proxy) {
+	if (a->plan.learner)
+		try_promote(a);
+	if (a->plan.proxy || a->plan.learner) {
 		/* etcd 3.4's grpc-proxy answers /health but not the JSON
-		 * gateway that the full check uses. */
+		 * gateway that the full check uses; a learner refuses the
+		 * member list. */
 		char *url = xasprintf("%s/health", plan_me(&a->plan)->client_url);
 		a->proxy_req = etcd_http_get(a->http, url, HEALTH_TIMEOUT_MS,
 		    on_proxy_health, a);
@@ -1224,6 +1326,9 @@ run(const struct cfg *c, enum mode mode)
 	reap(&a);
 	stop_health(&a);
 	tok_free(a.tok);
+	join_free(a.join);
+	if (a.promote_req != 0)
+		etcd_http_cancel(a.http, a.promote_req);
 	if (a.reuse_req != 0)
 		etcd_http_cancel(a.http, a.reuse_req);
 	loop_cancel(a.loop, a.seed_timer);

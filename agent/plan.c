@@ -893,6 +893,12 @@ plan_to_json(const struct plan *p, bool with_argv)
 	json_object_set_new(o, "data_dir", json_string(p->data_dir));
 	json_object_set_new(o, "token", json_string(p->token));
 	json_object_set_new(o, "initial_cluster", json_string(p->initial_cluster));
+	json_object_set_new(o, "learner", json_boolean(p->learner));
+	if (p->member_id != 0) {
+		char id[24];
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)p->member_id);
+		json_object_set_new(o, "member_id", json_string(id));
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		json_t *m = json_object();
 		json_object_set_new(m, "name", json_string(p->m[i].name));
@@ -1087,6 +1093,10 @@ plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 		plan_free(p);
 		goto out;
 	}
+	p->learner = json_is_true(json_object_get(o, "learner"));
+	const char *mid = jstr(o, "member_id");
+	if (mid != NULL && mid[0] >= '0' && mid[0] <= '9')
+		p->member_id = strtoull(mid, NULL, 10);
 	p->source = "journal";
 	p->source_detail = xstrdup(path);
 	p->scheme = scheme_s;

@@ -42,6 +42,9 @@ struct plan {
 	char *initial_cluster;	/* name=peer_url,... in m's order */
 	char *token;
 	const char *state;	/* "new" or "existing"; static storage */
+	bool learner;		/* this member joined as a learner and waits
+				   to be promoted */
+	uint64_t member_id;	/* known once joined as a learner, else 0 */
 	bool proxy;		/* this host is an extra: it runs etcd's
 				   grpc-proxy for the members in m */
 	struct plan_member proxy_me;	/* this host when proxy is set */

@@ -1,0 +1,462 @@
+#include "agent/fmacros.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/join.h"
+#include "agent/log.h"
+#include "agent/plan.h"
+#include "agent/xmalloc.h"
+#include "etcd/api.h"
+#include "etcd/http.h"
+
+#define REQ_TIMEOUT_MS 2000
+#define ADD_RETRY_MS 2000
+#define ADD_TRIES 15		/* etcd refuses adds for ~5 s after a join */
+
+enum jstate { J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
+
+struct join {
+	struct loop *loop;
+	struct etcd_http *http;
+	const struct plan *p;
+	bool dry, allow_replace;
+	join_cb cb;
+	void *arg;
+	enum jstate st;
+	size_t next;		/* next peer to ask */
+	const char *asked;	/* client URL of the peer that answered */
+	struct etcd_members ms;	/* the running cluster, once found */
+	bool have_ms;
+	uint64_t req, timer;
+	size_t hnext, healthy, voters;	/* the quorum check */
+	uint64_t stale;		/* this host's stale member, to remove */
+	int tries;
+};
+
+void
+join_result_free(struct join_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->initial_cluster);
+	free(r);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+done(struct join *j, enum join_decision d, int code, const char *fmt, ...)
+{
+	struct join_result *r = xcalloc(1, sizeof(*r));
+	va_list ap;
+
+	r->decision = d;
+	r->exit_code = code;
+	r->cluster_id = j->have_ms ? j->ms.cluster_id : 0;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	j->st = J_DONE;
+	j->cb(j->arg, r);
+}
+
+static const struct plan_member *
+me(const struct join *j)
+{
+	return plan_me(j->p);
+}
+
+static void probe(struct join *j);
+static void add(struct join *j);
+
+static char *
+url_of(const char *client_url, const char *path)
+{
+	return xasprintf("%s%s", client_url, path);
+}
+
+static void
+on_status(void *arg, const struct etcd_http_result *r)
+{
+	struct join *j = arg;
+	struct etcd_status st;
+	char err[200];
+
+	j->req = 0;
+	if (r->status != 200 ||
+	    etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0 ||
+	    st.leader == 0) {
+		/* No leader there: that peer is not in a running cluster. */
+		etcd_members_free(&j->ms);
+		j->have_ms = false;
+		j->next++;
+		probe(j);
+		return;
+	}
+	/* A cluster runs. Where does this host stand in it? */
+	const struct plan_member *m = me(j);
+	const struct etcd_member *found = NULL;
+
+	for (size_t i = 0; i < j->ms.n && found == NULL; i++)
+		for (size_t k = 0; k < j->ms.v[i].n_peer_urls; k++)
+			if (strcmp(j->ms.v[i].peer_urls[k], m->peer_url) == 0)
+				found = &j->ms.v[i];
+	if (found != NULL && found->name[0] == '\0') {
+		done(j, JOIN_NEW, 0, "cluster %016" PRIx64 " runs and lists this "
+		    "member, which never started: starting it with the planned "
+		    "cluster", j->ms.cluster_id);
+		return;
+	}
+	if (found != NULL) {
+		if (!j->allow_replace) {
+			done(j, JOIN_FAIL, 100, "cluster %016" PRIx64 " has member %s "
+			    "at %s started already, but %s holds none of its data",
+			    j->ms.cluster_id, found->name, m->peer_url,
+			    j->p->data_dir);
+			return;
+		}
+		j->stale = found->id;
+		if (j->dry) {
+			done(j, JOIN_LEARNER, 0, "cluster %016" PRIx64 " has member "
+			    "%s started already, but the data dir is empty (lost): "
+			    "bootstrap would remove that stale member and rejoin as "
+			    "a learner", j->ms.cluster_id, found->name);
+			return;
+		}
+		/* Count the healthy voters before touching the membership. */
+		j->st = J_HEALTH;
+		j->hnext = j->healthy = j->voters = 0;
+		for (size_t i = 0; i < j->ms.n; i++)
+			j->voters += !j->ms.v[i].learner;
+		probe(j);
+		return;
+	}
+	if (j->dry) {
+		done(j, JOIN_LEARNER, 0, "cluster %016" PRIx64 " runs without this "
+		    "host: bootstrap would add it as a learner and promote it "
+		    "when it has caught up", j->ms.cluster_id);
+		return;
+	}
+	j->st = J_ADD;
+	add(j);
+}
+
+static void
+on_list(void *arg, const struct etcd_http_result *r)
+{
+	struct join *j = arg;
+	char err[200];
+
+	j->req = 0;
+	if (r->status != 200 ||
+	    etcd_parse_members(r->body, r->len, &j->ms, err, sizeof(err)) < 0) {
+		j->next++;
+		probe(j);
+		return;
+	}
+	j->have_ms = true;
+	j->asked = j->p->m[j->next].client_url;
+	j->st = J_STATUS;
+	char *url = url_of(j->asked, "/v3/maintenance/status");
+	j->req = etcd_http_post_json(j->http, url, "{}", REQ_TIMEOUT_MS,
+	    on_status, j);
+	free(url);
+}
+
+static void remove_stale(struct join *j);
+
+static void
+on_health(void *arg, const struct etcd_http_result *r)
+{
+	struct join *j = arg;
+	bool ok = false;
+	char err[100];
+
+	j->req = 0;
+	if (r->status == 200 &&
+	    etcd_parse_health(r->body, r->len, &ok, err, sizeof(err)) == 0 && ok)
+		j->healthy++;
+	j->hnext++;
+	probe(j);
+}
+
+/* Asks the next peer, in the state's sense: for its membership (J_LIST)
+ * or, for the quorum check, its health (J_HEALTH). */
+static void
+probe(struct join *j)
+{
+	if (j->st == J_HEALTH) {
+		while (j->hnext < j->ms.n && (j->ms.v[j->hnext].learner ||
+		    j->ms.v[j->hnext].id == j->stale ||
+		    j->ms.v[j->hnext].n_client_urls == 0))
+			j->hnext++;
+		if (j->hnext < j->ms.n) {
+			char *url = url_of(j->ms.v[j->hnext].client_urls[0],
+			    "/health");
+			j->req = etcd_http_get(j->http, url, REQ_TIMEOUT_MS,
+			    on_health, j);
+			free(url);
+			return;
+		}
+		/* Removing a voter leaves voters - 1; the rest must be a
+		 * quorum of both the old and the new membership. */
+		size_t need = j->voters / 2 + 1;
+		if (j->healthy < need) {
+			done(j, JOIN_FAIL, 111, "this host's data dir is empty but "
+			    "cluster %016" PRIx64 " has its member started; "
+			    "replacing it needs %zu healthy voters besides it and "
+			    "only %zu of %zu are: wait for them, or restore the "
+			    "data", j->ms.cluster_id, need, j->healthy,
+			    j->voters - 1);
+			return;
+		}
+		remove_stale(j);
+		return;
+	}
+	j->st = J_LIST;
+	while (j->next < j->p->n && j->p->m[j->next].self)
+		j->next++;
+	if (j->next >= j->p->n) {
+		done(j, JOIN_NEW, 0, "no peer is in a running cluster: "
+		    "bootstrapping a new one");
+		return;
+	}
+	char *url = url_of(j->p->m[j->next].client_url,
+	    "/v3/cluster/member/list");
+	j->req = etcd_http_post_json(j->http, url, "{}", REQ_TIMEOUT_MS, on_list,
+	    j);
+	free(url);
+}
+
+/* The message in an etcd gateway error body, or the transport error. */
+static void
+error_text(const struct etcd_http_result *r, char *out, size_t len)
+{
+	json_t *o = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(o, "message"));
+
+	if (m == NULL)
+		m = json_string_value(json_object_get(o, "error"));
+	if (r->status == 0)
+		snprintf(out, len, "%s", r->error ? r->error : "no answer");
+	else
+		snprintf(out, len, "HTTP %ld: %.200s", r->status, m ? m : "?");
+	json_decref(o);
+}
+
+static void
+on_removed(void *arg, const struct etcd_http_result *r)
+{
+	struct join *j = arg;
+	char why[300];
+
+	j->req = 0;
+	if (r->status != 200) {
+		error_text(r, why, sizeof(why));
+		done(j, JOIN_FAIL, 111, "removing this host's stale member %016"
+		    PRIx64 " from cluster %016" PRIx64 " failed: %s", j->stale,
+		    j->ms.cluster_id, why);
+		return;
+	}
+	log_info("removed this host's stale member %016" PRIx64 " (its data "
+	    "dir was lost); rejoining as a learner", j->stale);
+	j->st = J_ADD;
+	add(j);
+}
+
+static void
+remove_stale(struct join *j)
+{
+	char *url = url_of(j->asked, "/v3/cluster/member/remove");
+	char *body = xasprintf("{\"ID\":\"%" PRIu64 "\"}", j->stale);
+
+	j->st = J_REMOVE;
+	j->req = etcd_http_post_json(j->http, url, body, REQ_TIMEOUT_MS,
+	    on_removed, j);
+	free(body);
+	free(url);
+}
+
+static void
+on_add_retry(struct loop *l, void *arg)
+{
+	struct join *j = arg;
+
+	(void)l;
+	j->timer = 0;
+	add(j);
+}
+
+/* The --initial-cluster etcd needs to join: every member, by name (this
+ * host's planned name; a member that never started gets its hex ID). */
+static char *
+cluster_string(const struct join *j, const struct etcd_members *ms)
+{
+	size_t cap = 1, len = 0;
+	char *s;
+
+	for (size_t i = 0; i < ms->n; i++)
+		for (size_t k = 0; k < ms->v[i].n_peer_urls; k++)
+			cap += strlen(ms->v[i].peer_urls[k]) + 80;
+	s = xcalloc(1, cap);
+	for (size_t i = 0; i < ms->n; i++) {
+		const struct etcd_member *m = &ms->v[i];
+		char name[80];
+		bool mine = false;
+
+		for (size_t k = 0; k < m->n_peer_urls; k++)
+			mine = mine || strcmp(m->peer_urls[k], me(j)->peer_url) == 0;
+		if (mine)
+			snprintf(name, sizeof(name), "%s", me(j)->name);
+		else if (m->name[0] != '\0')
+			snprintf(name, sizeof(name), "%.64s", m->name);
+		else
+			snprintf(name, sizeof(name), "m%016" PRIx64, m->id);
+		for (size_t k = 0; k < m->n_peer_urls; k++)
+			len += (size_t)snprintf(s + len, cap - len, "%s%s=%s",
+			    len ? "," : "", name, m->peer_urls[k]);
+	}
+	return s;
+}
+
+static void
+on_added(void *arg, const struct etcd_http_result *r)
+{
+	struct join *j = arg;
+	struct etcd_members ms;
+	char why[300];
+
+	j->req = 0;
+	if (r->status != 200 ||
+	    etcd_parse_members(r->body, r->len, &ms, why, sizeof(why)) < 0) {
+		if (r->status != 200)
+			error_text(r, why, sizeof(why));
+		/* "unhealthy cluster" right after another join, or no answer:
+		 * etcd asks for patience. */
+		if (++j->tries < ADD_TRIES) {
+			log_info("adding this host as a learner: %s; retrying in "
+			    "%d s", why, ADD_RETRY_MS / 1000);
+			j->timer = loop_timer(j->loop, ADD_RETRY_MS, on_add_retry, j);
+			return;
+		}
+		done(j, JOIN_FAIL, 111, "could not add this host to cluster %016"
+		    PRIx64 " as a learner: %s", j->ms.cluster_id, why);
+		return;
+	}
+	struct join_result *res = xcalloc(1, sizeof(*res));
+	json_t *o = json_loadb(r->body, r->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(
+	    json_object_get(o, "member"), "ID"));
+
+	res->decision = JOIN_LEARNER;
+	res->cluster_id = ms.cluster_id;
+	res->member_id = id ? strtoull(id, NULL, 10) : 0;
+	res->initial_cluster = cluster_string(j, &ms);
+	snprintf(res->reason, sizeof(res->reason), "cluster %016" PRIx64 " runs "
+	    "without this host: added as learner %016" PRIx64 ", to be "
+	    "promoted when it has caught up", ms.cluster_id, res->member_id);
+	json_decref(o);
+	etcd_members_free(&ms);
+	j->st = J_DONE;
+	j->cb(j->arg, res);
+}
+
+static void
+add(struct join *j)
+{
+	char *url = url_of(j->asked, "/v3/cluster/member/add");
+	char *body = xasprintf("{\"peerURLs\":[\"%s\"],\"isLearner\":true}",
+	    me(j)->peer_url);
+
+	j->req = etcd_http_post_json(j->http, url, body, REQ_TIMEOUT_MS,
+	    on_added, j);
+	free(body);
+	free(url);
+}
+
+struct join *
+join_start(struct loop *l, struct etcd_http *h, const struct plan *p,
+    bool dry_run, bool allow_replace, join_cb cb, void *arg)
+{
+	struct join *j = xcalloc(1, sizeof(*j));
+
+	j->loop = l;
+	j->http = h;
+	j->p = p;
+	j->dry = dry_run;
+	j->allow_replace = allow_replace;
+	j->cb = cb;
+	j->arg = arg;
+	probe(j);
+	return j;
+}
+
+void
+join_free(struct join *j)
+{
+	if (j == NULL)
+		return;
+	if (j->req != 0)
+		etcd_http_cancel(j->http, j->req);
+	loop_cancel(j->loop, j->timer);
+	etcd_members_free(&j->ms);
+	free(j);
+}
+
+/* ---- promotion ------------------------------------------------------- */
+
+struct promote {
+	join_promote_cb cb;
+	void *arg;
+};
+
+static void
+on_promoted(void *arg, const struct etcd_http_result *r)
+{
+	struct promote *pr = arg;
+	char why[300];
+
+	if (r->status == 200) {
+		pr->cb(pr->arg, 1, "promoted");
+	} else {
+		error_text(r, why, sizeof(why));
+		/* etcd: "can only promote a learner member which is in sync
+		 * with leader" (not yet) / "...is not a learner" (done). */
+		if (strstr(why, "not a learner") != NULL)
+			pr->cb(pr->arg, 1, why);
+		else if (r->status == 0 || strstr(why, "in sync") != NULL ||
+		    r->status >= 500)
+			pr->cb(pr->arg, 0, why);
+		else
+			pr->cb(pr->arg, -1, why);
+	}
+	free(pr);
+}
+
+static void
+drop_promote(void *arg)
+{
+	free(arg);
+}
+
+uint64_t
+join_promote(struct etcd_http *h, const char *client_url, uint64_t id,
+    join_promote_cb cb, void *arg)
+{
+	struct promote *pr = xcalloc(1, sizeof(*pr));
+	char *url = url_of(client_url, "/v3/cluster/member/promote");
+	char *body = xasprintf("{\"ID\":\"%" PRIu64 "\"}", id);
+	uint64_t rid;
+
+	pr->cb = cb;
+	pr->arg = arg;
+	rid = etcd_http_request_ex(h, url, body, REQ_TIMEOUT_MS, on_promoted,
+	    drop_promote, pr);
+	free(body);
+	free(url);
+	return rid;
+}
