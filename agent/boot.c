@@ -17,6 +17,7 @@
 #include "agent/boot.h"
 #include "agent/exitcode.h"
 #include "agent/join.h"
+#include "agent/upkeep.h"
 #include "agent/log.h"
 #include "agent/loop.h"
 #include "agent/plan.h"
@@ -27,6 +28,7 @@
 #include "agent/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
+#include "etcd/kv.h"
 #include "etcd/v2.h"
 #include "resolver/dns.h"
 #include "resolver/dnsname.h"
@@ -75,6 +77,14 @@ struct agent {
 	uint64_t seed_timer;		/* seed_grace after the cluster is up */
 	uint64_t reuse_req;		/* token reuse check in flight */
 	struct join *join;		/* the new-or-existing probe */
+	struct upkeep *upkeep;		/* the leader's membership upkeep */
+	size_t target;			/* an extra's idea of the cluster size */
+	uint64_t extra_req;		/* an extra's member list request */
+	size_t extra_next;		/* the member an extra asks next */
+	struct etcd_kv *kv;		/* an extra's lock, to replace a member */
+	uint64_t kv_req;
+	bool switching;			/* proxy stopping to become a member */
+	bool running_proxy;		/* the supervised process is grpc-proxy */
 	uint64_t promote_req;		/* a learner's promotion request */
 	size_t promote_next;		/* the member to ask next */
 	size_t reuse_next;		/* next member to ask */
@@ -96,6 +106,7 @@ static bool later_source(const struct agent *a);
 static void skip_source(struct agent *a, const char *why);
 static void schedule_health(struct agent *a, int ms);
 static void try_promote(struct agent *a);
+static void extra_check(struct agent *a);
 
 /* ---- planning -------------------------------------------------------- */
 
@@ -151,6 +162,7 @@ make_data_dir(const char *dir)
 
 static void start_etcd(struct agent *a);
 static void settled(struct agent *a);
+static void on_switch(struct loop *l, void *arg);
 static void on_join(void *arg, struct join_result *r);
 
 /* The plan is settled: check the binary, then print it or act on it. */
@@ -161,6 +173,11 @@ planned(struct agent *a)
 	char *path;
 
 	a->planned = true;
+	if (plan_check_tls(&a->plan, a->c, err, sizeof(err)) != PLAN_OK) {
+		log_error("%s", err);
+		finish(a, EXIT_PERMANENT);
+		return;
+	}
 	path = proc_find_binary(a->plan.etcd, err, sizeof(err));
 	if (path == NULL) {
 		log_error("%s", err);
@@ -205,6 +222,13 @@ on_join(void *arg, struct join_result *r)
 		}
 		p->learner = true;
 		p->member_id = r->member_id;
+		if (a->sup != NULL) {
+			/* An extra becoming a member: the proxy goes first. */
+			log_info("stopping the grpc-proxy to start etcd as a member");
+			a->switching = true;
+			sup_stop(a->sup);
+			break;
+		}
 		settled(a);
 		break;
 	}
@@ -849,9 +873,9 @@ on_check(void *arg, const struct etcd_check_result *r)
 
 	a->check_id = 0;
 	if (r->healthy) {
-		if (!a->healthy && a->plan.learner)
+		if (!a->healthy && a->plan.learner && !a->running_proxy)
 			log_info("learner healthy: catching up with the cluster");
-		else if (!a->healthy && a->plan.proxy)
+		else if (!a->healthy && a->running_proxy)
 			log_info("proxy healthy: serving clients for the cluster "
 			    "of %zu (%s)", a->plan.n, a->plan.initial_cluster);
 		else if (!a->healthy)
@@ -859,6 +883,11 @@ on_check(void *arg, const struct etcd_check_result *r)
 			    r->members, r->leader_name[0] ? r->leader_name : "none");
 		a->healthy = true;
 		cluster_up(a);
+		if (a->upkeep != NULL && r->leader_id != 0 &&
+		    r->leader_id == r->member_id)
+			upkeep_round(a->upkeep);
+		if (a->running_proxy && a->join == NULL)
+			extra_check(a);
 		schedule_health(a, a->c->health_interval * 1000);
 		return;
 	}
@@ -883,7 +912,7 @@ on_proxy_health(void *arg, const struct etcd_http_result *r)
 	char err[128] = "";
 
 	a->proxy_req = 0;
-	if (!a->plan.proxy && !a->plan.learner) {
+	if (!a->running_proxy && !a->plan.learner) {
 		/* Promoted while this check ran: the full check says more. */
 		schedule_health(a, STARTING_CHECK_MS);
 		return;
@@ -953,7 +982,7 @@ on_health_timer(struct loop *l, void *arg)
 		return;
 	if (a->plan.learner)
 		try_promote(a);
-	if (a->plan.proxy || a->plan.learner) {
+	if (a->running_proxy || a->plan.learner) {
 		/* etcd 3.4's grpc-proxy answers /health but not the JSON
 		 * gateway that the full check uses; a learner refuses the
 		 * member list. */
@@ -1010,6 +1039,11 @@ on_sup(void *arg, struct sup *s, enum sup_state from, enum sup_state to,
 		break;
 	case SUP_DONE:
 		stop_health(a);
+		if (a->switching && !a->stop_requested) {
+			/* The supervisor is on the stack: replace it later. */
+			loop_timer(a->loop, 0, on_switch, a);
+			break;
+		}
 		if (seed_stopped(a->seed))
 			finish(a, a->exit_code);
 		break;
@@ -1049,13 +1083,112 @@ start_etcd(struct agent *a)
 		    "%s", plan_me(p)->name, plan_me(p)->client_url,
 		    p->initial_cluster);
 	} else {
+		size_t n = 1;
+		for (const char *c = p->initial_cluster; *c != '\0'; c++)
+			n += *c == ',';
 		log_info("starting etcd as %s: %s cluster of %zu (%s), token %s",
-		    plan_me(p)->name, p->state, p->n, p->initial_cluster,
-		    p->token);
+		    plan_me(p)->name, p->state, n, p->initial_cluster, p->token);
 	}
+	if (!p->proxy && a->upkeep == NULL)
+		a->upkeep = upkeep_new(a->loop, a->http, plan_me(p)->client_url,
+		    a->c->remove_after, a->c->quorum_floor);
+	a->running_proxy = p->proxy;
+	if (p->proxy && a->target == 0)
+		a->target = (size_t)a->c->size > p->n ? (size_t)a->c->size : p->n;
 	a->sup = sup_new(a->loop, &o, p->argv, on_sup, a);
 	if (sup_start(a->sup) < 0)
 		finish(a, errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+}
+
+/* ---- an extra host replacing a removed member ------------------------ */
+
+static void
+on_switch(struct loop *l, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)l;
+	sup_free(a->sup);
+	a->sup = NULL;
+	a->switching = false;
+	a->healthy = false;
+	settled(a);
+}
+
+static void
+on_lock(void *arg, const struct etcd_kv_result *r)
+{
+	struct agent *a = arg;
+
+	a->kv_req = 0;
+	if (r->error != NULL || !r->succeeded) {
+		log_debug("another extra is replacing the member: %s",
+		    r->error ? r->error : "lock held");
+		return;
+	}
+	log_info("the cluster has fewer members than %zu: this extra joins it",
+	    a->target);
+	plan_proxy_to_member(&a->plan, a->c->peer_port ? a->c->peer_port : 2380);
+	a->join = join_start(a->loop, a->http, &a->plan, false, false, on_join,
+	    a);
+}
+
+static void
+on_lease(void *arg, const struct etcd_kv_result *r)
+{
+	struct agent *a = arg;
+	const char *key = "/zooinit/etcd/replacing";
+
+	a->kv_req = 0;
+	if (r->error != NULL)
+		return;
+	/* Whoever creates the key first replaces the member; the lease ends
+	 * the claim by itself if that host dies on the way. */
+	a->kv_req = etcd_kv_txn_create(a->kv, key, strlen(key),
+	    plan_me(&a->plan)->name, strlen(plan_me(&a->plan)->name),
+	    r->lease_id, on_lock, a);
+}
+
+static void
+on_extra_list(void *arg, const struct etcd_http_result *r)
+{
+	struct agent *a = arg;
+	struct etcd_members ms;
+	char err[200];
+
+	a->extra_req = 0;
+	if (r->status != 200 ||
+	    etcd_parse_members(r->body, r->len, &ms, err, sizeof(err)) < 0)
+		return;
+	size_t n = ms.n;
+	etcd_members_free(&ms);
+	if (n >= a->target || a->join != NULL || a->kv_req != 0)
+		return;
+	if (a->kv == NULL) {
+		char **eps = xcalloc(a->plan.n, sizeof(*eps));
+		for (size_t i = 0; i < a->plan.n; i++)
+			eps[i] = a->plan.m[i].client_url;
+		a->kv = etcd_kv_new(a->http, eps, a->plan.n);
+		free(eps);
+	}
+	/* A member was removed: take its place. */
+	a->kv_req = etcd_kv_lease_grant(a->kv, 60, on_lease, a);
+}
+
+/* An extra looks, once per health check, whether the cluster lost a
+ * member (removed after remove_after) and should get this host instead. */
+static void
+extra_check(struct agent *a)
+{
+	struct plan *p = &a->plan;
+
+	if (a->extra_req != 0 || a->join != NULL || a->kv_req != 0 || p->n == 0)
+		return;
+	char *url = xasprintf("%s/v3/cluster/member/list",
+	    p->m[a->extra_next++ % p->n].client_url);
+	a->extra_req = etcd_http_post_json(a->http, url, "{}", HEALTH_TIMEOUT_MS,
+	    on_extra_list, a);
+	free(url);
 }
 
 /* ---- signals and children -------------------------------------------- */
@@ -1299,6 +1432,9 @@ run(const struct cfg *c, enum mode mode)
 		proc_become_subreaper();
 	a.loop = loop_new();
 	a.http = etcd_http_new(a.loop);
+	etcd_http_set_tls(a.http, c->trusted_ca_file,
+	    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
+	    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
 	loop_watch(a.loop, a.sigfd, LOOP_READ, on_signal, &a);
 	if (mode == MODE_SERVE)
 		code = begin_serve(&a);
@@ -1327,6 +1463,12 @@ run(const struct cfg *c, enum mode mode)
 	stop_health(&a);
 	tok_free(a.tok);
 	join_free(a.join);
+	upkeep_free(a.upkeep);
+	if (a.extra_req != 0)
+		etcd_http_cancel(a.http, a.extra_req);
+	if (a.kv_req != 0)
+		etcd_kv_cancel(a.kv, a.kv_req);
+	etcd_kv_free(a.kv);
 	if (a.promote_req != 0)
 		etcd_http_cancel(a.http, a.promote_req);
 	if (a.reuse_req != 0)

@@ -272,7 +272,22 @@ merge_records(const struct dns_result *r, bool *keep, char *msg, size_t msglen)
 	return PLAN_OK;
 }
 
-/* One scheme for the whole cluster, and the one configured if any. */
+/* Whether c gives etcd what an https plan needs; the peer pair defaults
+ * to this one. Otherwise says so in msg, naming what asked for https. */
+static bool
+tls_configured(const struct cfg *c, const char *what, char *msg,
+    size_t msglen)
+{
+	if (c->cert_file != NULL && c->key_file != NULL)
+		return true;
+	setmsg(msg, msglen, "%s asks for https peers; set cert_file and "
+	    "key_file (and trusted_ca_file) to give etcd its certificates",
+	    what);
+	return false;
+}
+
+/* One scheme for the whole cluster, and the one configured if any; https
+ * only with certificates to serve it. */
 static enum plan_result
 check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
     const char **scheme, char *msg, size_t msglen)
@@ -313,14 +328,9 @@ check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		res = PLAN_FAIL;
 		goto out;
 	}
-	if (ssl.len > 0) {
-		setmsg(msg, msglen, "%s asks for https peers, but this zooinit "
-		    "cannot hand TLS certificates to etcd yet; publish the "
-		    "members under %s instead",
-		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)),
-		    srvname(r, DNS_SRV_PLAIN, s2, sizeof(s2)));
+	if (ssl.len > 0 && !tls_configured(c,
+	    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), msg, msglen))
 		res = PLAN_FAIL;
-	}
 out:
 	free(ssl.p);
 	free(plain.p);
@@ -663,12 +673,17 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 		m->client_url = make_url(scheme, addr, (unsigned)c->client_port);
 		m->self = self_name != NULL && strcmp(names[i], self_name) == 0;
 	}
-	if (strcmp(scheme, "https") == 0 || c->scheme == CFG_SCHEME_HTTPS) {
-		setmsg(msg, msglen, "%s asks for https peers, but this zooinit "
-		    "cannot hand TLS certificates to etcd yet; use http URLs",
-		    detail);
+	if (c->scheme != CFG_SCHEME_AUTO &&
+	    strcmp(cfg_scheme_name(c->scheme), scheme) != 0) {
+		setmsg(msg, msglen, "scheme mismatch: scheme is set to %s but %s "
+		    "gives %s peer URLs; use %s URLs or set scheme = \"%s\"",
+		    cfg_scheme_name(c->scheme), detail, scheme,
+		    cfg_scheme_name(c->scheme), scheme);
 		goto fail;
 	}
+	if (strcmp(scheme, "https") == 0 &&
+	    !tls_configured(c, detail, msg, msglen))
+		goto fail;
 	size_t me = p->n;
 	for (size_t i = 0; i < p->n; i++)
 		if (p->m[i].self)
@@ -796,6 +811,24 @@ plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
 	    "grpc-proxy", p->n);
 }
 
+void
+plan_proxy_to_member(struct plan *p, int peer_port)
+{
+	struct plan_member *m;
+
+	p->m = xreallocarray(p->m, p->n + 1, sizeof(*p->m));
+	m = &p->m[p->n++];
+	*m = p->proxy_me;
+	memset(&p->proxy_me, 0, sizeof(p->proxy_me));
+	m->peer_port = (unsigned)peer_port;
+	m->peer_url = make_url(p->scheme, m->addr, (unsigned)peer_port);
+	m->self = true;
+	p->proxy = false;
+	free(p->initial_cluster);
+	p->initial_cluster = NULL;
+	finish(p);
+}
+
 const struct plan_member *
 plan_me(const struct plan *p)
 {
@@ -816,6 +849,77 @@ plan_set_existing(struct plan *p, const char *reason)
 	p->state = "existing";
 	free(p->state_reason);
 	p->state_reason = xstrdup(reason);
+}
+
+/* A file etcd or zooinit will open must be a readable regular file now:
+ * etcd would otherwise fail later, in its own words, after the plan. */
+static bool
+tls_file_ok(const char *key, const char *path, char *msg, size_t msglen)
+{
+	char q[256];
+	struct stat st;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		err = errno;
+	else if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (!S_ISREG(st.st_mode))
+		err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (fd >= 0)
+		close(fd);
+	if (err == 0)
+		return true;
+	setmsg(msg, msglen, "%s is set to \"%s\", which cannot be read: %s; "
+	    "point %s at a readable PEM file", key,
+	    dns_quote(path, q, sizeof(q)),
+	    err == EINVAL ? "not a regular file" : strerror(err), key);
+	return false;
+}
+
+enum plan_result
+plan_check_tls(struct plan *p, const struct cfg *c, char *msg,
+    size_t msglen)
+{
+	struct plan_tls t = { 0 };
+	/* Defaults are the same files, checked once under their own key. */
+	const struct {
+		const char *key, *path;
+	} files[] = {
+		{ "cert_file", c->cert_file },
+		{ "key_file", c->key_file },
+		{ "trusted_ca_file", c->trusted_ca_file },
+		{ "peer_cert_file", c->peer_cert_file },
+		{ "peer_key_file", c->peer_key_file },
+		{ "peer_trusted_ca_file", c->peer_trusted_ca_file },
+	};
+
+	memset(&p->tls, 0, sizeof(p->tls));
+	if (p->scheme == NULL || strcmp(p->scheme, "https") != 0)
+		return PLAN_OK;
+	if (!tls_configured(c, p->source_detail, msg, msglen))
+		return PLAN_FAIL;
+	if (c->client_cert_auth == CFG_ON && c->trusted_ca_file == NULL) {
+		setmsg(msg, msglen, "client_cert_auth is on but trusted_ca_file "
+		    "is not set; etcd checks client certificates against that "
+		    "CA, so set it");
+		return PLAN_FAIL;
+	}
+	t.cert_file = c->cert_file;
+	t.key_file = c->key_file;
+	t.trusted_ca_file = c->trusted_ca_file;
+	t.peer_cert_file = c->peer_cert_file ? c->peer_cert_file : c->cert_file;
+	t.peer_key_file = c->peer_key_file ? c->peer_key_file : c->key_file;
+	t.peer_trusted_ca_file = c->peer_trusted_ca_file ?
+	    c->peer_trusted_ca_file : c->trusted_ca_file;
+	t.client_cert_auth = c->client_cert_auth == CFG_ON;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path != NULL &&
+		    !tls_file_ok(files[i].key, files[i].path, msg, msglen))
+			return PLAN_FAIL;
+	p->tls = t;
+	return PLAN_OK;
 }
 
 static void
@@ -855,6 +959,21 @@ plan_build_argv(struct plan *p)
 		argv_add(p, "--listen-addr", hostport);
 		argv_add(p, "--advertise-client-url", hostport);
 		argv_add(p, "--data-dir", dir);
+		if (p->tls.cert_file != NULL) {
+			/* The proxy is a client of the members and a server
+			 * for this host's clients, like a member. */
+			if (p->tls.trusted_ca_file != NULL)
+				argv_add(p, "--cacert", p->tls.trusted_ca_file);
+			if (p->tls.client_cert_auth) {
+				argv_add(p, "--cert", p->tls.cert_file);
+				argv_add(p, "--key", p->tls.key_file);
+			}
+			argv_add(p, "--cert-file", p->tls.cert_file);
+			argv_add(p, "--key-file", p->tls.key_file);
+			if (p->tls.client_cert_auth)
+				argv_add(p, "--trusted-ca-file",
+				    p->tls.trusted_ca_file);
+		}
 		free(dir);
 		free(b.p);
 		return;
@@ -868,6 +987,24 @@ plan_build_argv(struct plan *p)
 	argv_add(p, "--initial-cluster", p->initial_cluster);
 	argv_add(p, "--initial-cluster-token", p->token);
 	argv_add(p, "--initial-cluster-state", p->state);
+	if (p->tls.cert_file == NULL)
+		return;
+	argv_add(p, "--cert-file", p->tls.cert_file);
+	argv_add(p, "--key-file", p->tls.key_file);
+	/* etcd 3.4 demands a client certificate from every client once it
+	 * has --trusted-ca-file, whatever --client-cert-auth says; so the
+	 * client CA goes to etcd only when client_cert_auth is on. Peers
+	 * always present theirs, so the peer CA can always be given. */
+	if (p->tls.client_cert_auth)
+		argv_add(p, "--trusted-ca-file", p->tls.trusted_ca_file);
+	argv_add(p, "--peer-cert-file", p->tls.peer_cert_file);
+	argv_add(p, "--peer-key-file", p->tls.peer_key_file);
+	if (p->tls.peer_trusted_ca_file != NULL)
+		argv_add(p, "--peer-trusted-ca-file", p->tls.peer_trusted_ca_file);
+	if (p->tls.client_cert_auth) {
+		argv_add(p, "--client-cert-auth", NULL);
+		argv_add(p, "--peer-client-cert-auth", NULL);
+	}
 }
 
 static json_t *

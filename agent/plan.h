@@ -29,6 +29,16 @@ struct plan_member {
 	bool self;
 };
 
+/* The TLS files of an https plan, set by plan_check_tls(). Borrowed from
+ * the cfg it was given: valid until cfg_free(). */
+struct plan_tls {
+	const char *cert_file, *key_file;	/* client URLs */
+	const char *trusted_ca_file;		/* NULL: none configured */
+	const char *peer_cert_file, *peer_key_file;
+	const char *peer_trusted_ca_file;	/* NULL: none configured */
+	bool client_cert_auth;
+};
+
 struct plan {
 	const char *source;	/* "dns", "token", "static" or "journal";
 				   static storage */
@@ -56,6 +66,7 @@ struct plan {
 	size_t argc;
 	/* Progress of a PLAN_WAIT: how many members resolved of how many. */
 	size_t resolved, need;
+	struct plan_tls tls;	/* all NULL unless the scheme is https */
 };
 
 /* Builds p from one DNS lookup. On PLAN_OK p is complete but for argv
@@ -88,6 +99,10 @@ enum plan_result plan_from_pairs(const struct cfg *c, const char *source,
 void plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
     const char *addr);
 
+/* Turns an extra host's plan into a member's: this host (proxy_me, with
+ * peer URL ADDR:peer_port) joins m. The caller then joins the cluster. */
+void plan_proxy_to_member(struct plan *p, int peer_port);
+
 /* This host's entry: a member of m, or proxy_me. Borrowed. */
 const struct plan_member *plan_me(const struct plan *p);
 
@@ -97,7 +112,18 @@ void plan_add_skipped(struct plan *p, const char *why);
 /* Marks the plan as restarting an existing member; reason is copied. */
 void plan_set_existing(struct plan *p, const char *reason);
 
-/* Fills p->argv for p->etcd with p's flags. */
+/* Takes the TLS settings of an https plan from c into p->tls, after
+ * checking that cert_file and key_file are set (peer_cert_file,
+ * peer_key_file and peer_trusted_ca_file default to cert_file, key_file
+ * and trusted_ca_file), that trusted_ca_file is set when client_cert_auth
+ * is on, and that every file is a readable regular file. An http plan is
+ * left alone. Call it on every plan (new, from the journal, a proxy's)
+ * before plan_build_argv(). Returns PLAN_OK, or PLAN_FAIL with one
+ * sentence in msg naming the key and the path. */
+enum plan_result plan_check_tls(struct plan *p, const struct cfg *c,
+    char *msg, size_t msglen);
+
+/* Fills p->argv for p->etcd with p's flags, TLS ones included. */
 void plan_build_argv(struct plan *p);
 
 /* Returns the plan as a JSON object text (see README); free with free(). */

@@ -49,10 +49,12 @@ _Static_assert(sizeof(enum cfg_scheme) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_names) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_seed_keep) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_switch) == sizeof(int), "enum size");
 
 static const char *const scheme_choices[] = { "auto", "http", "https", NULL };
 static const char *const names_choices[] = { "label", "fqdn", NULL };
 static const char *const seed_keep_choices[] = { "stop", "keep", NULL };
+static const char *const switch_choices[] = { "off", "on", NULL };
 static const char *const level_choices[] = {
 	"error", "warn", "info", "debug", NULL
 };
@@ -151,6 +153,12 @@ static const struct key keys[] = {
 	{ .name = "health_interval", .type = KT_INT,
 	  .off = OFF(health_interval), .min = 1, .max = 3600, .def = "5",
 	  .meta = "SECONDS", .help = "seconds between health checks of etcd" },
+	{ .name = "remove_after", .type = KT_INT, .off = OFF(remove_after),
+	  .min = 0, .max = 86400 * 30, .def = "0", .meta = "SECONDS",
+	  .help = "remove a voter unreachable this long (0: never)" },
+	{ .name = "quorum_floor", .type = KT_INT, .off = OFF(quorum_floor),
+	  .min = 1, .max = CFG_MAX_MEMBERS, .def = "2", .meta = "N",
+	  .help = "never remove members below this many voters" },
 	{ .name = "stop_timeout", .type = KT_INT, .off = OFF(stop_timeout),
 	  .min = 1, .max = 3600, .def = "10", .meta = "SECONDS",
 	  .help = "seconds from SIGTERM to SIGKILL when stopping etcd" },
@@ -209,6 +217,38 @@ static const struct key keys[] = {
 	  .expect = "an http:// or https:// URL without spaces",
 	  .meta = "URL[,URL]",
 	  .help = "status: client URLs to ask (default: this host's)" },
+	/* TLS. Paths only here: whether the files can be read is the
+	 * plan's check, where the message can say what needs them. */
+	{ .name = "cert_file", .type = KT_STR, .off = OFF(cert_file),
+	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .meta = "FILE",
+	  .help = "etcd's TLS certificate (PEM) for its https URLs" },
+	{ .name = "key_file", .type = KT_STR, .off = OFF(key_file),
+	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .meta = "FILE", .help = "the unencrypted key of cert_file (PEM)" },
+	{ .name = "trusted_ca_file", .type = KT_STR,
+	  .off = OFF(trusted_ca_file), .valid = valid_nonempty,
+	  .expect = "a non-empty path", .meta = "FILE",
+	  .help = "CA bundle that verifies etcd's certificates (default: the "
+	    "system's)" },
+	{ .name = "peer_cert_file", .type = KT_STR,
+	  .off = OFF(peer_cert_file), .valid = valid_nonempty,
+	  .expect = "a non-empty path", .meta = "FILE",
+	  .help = "etcd's certificate for peer traffic (default: cert_file)" },
+	{ .name = "peer_key_file", .type = KT_STR, .off = OFF(peer_key_file),
+	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .meta = "FILE", .help = "the key of peer_cert_file (default: "
+	    "key_file)" },
+	{ .name = "peer_trusted_ca_file", .type = KT_STR,
+	  .off = OFF(peer_trusted_ca_file), .valid = valid_nonempty,
+	  .expect = "a non-empty path", .meta = "FILE",
+	  .help = "CA bundle for peer certificates (default: "
+	    "trusted_ca_file)" },
+	{ .name = "client_cert_auth", .type = KT_ENUM,
+	  .off = OFF(client_cert_auth), .choices = switch_choices,
+	  .def = "off",
+	  .help = "on: etcd demands client certificates and zooinit presents "
+	    "cert_file" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -1307,6 +1347,25 @@ check_cross(struct load *ld)
 		    "(from %s) are both set; use the v2 URL or the v3 "
 		    "endpoints and token, not both", ld->src[disc],
 		    ld->src[dend]);
+
+	/* A certificate is useless without its key and the reverse; a peer
+	 * pair half set would pair one file with the other's default. */
+	static const char *const pairs[][2] = {
+		{ "cert_file", "key_file" },
+		{ "peer_cert_file", "peer_key_file" },
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		size_t a = key_index(key_by_name(pairs[i][0]));
+		size_t b = key_index(key_by_name(pairs[i][1]));
+
+		if ((ld->src[a] == NULL) == (ld->src[b] == NULL))
+			continue;
+		bool has_a = ld->src[a] != NULL;
+		return fail(ld, "%s (from %s) needs %s as well: a certificate "
+		    "and its key go together, so set both or neither",
+		    keys[has_a ? a : b].name, ld->src[has_a ? a : b],
+		    keys[has_a ? b : a].name);
+	}
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 enum cfg_scheme { CFG_SCHEME_AUTO = 0, CFG_SCHEME_HTTP, CFG_SCHEME_HTTPS };
 enum cfg_names { CFG_NAMES_LABEL = 0, CFG_NAMES_FQDN };
 enum cfg_seed_keep { CFG_SEED_STOP = 0, CFG_SEED_KEEP };
+enum cfg_switch { CFG_OFF = 0, CFG_ON };
 
 #define CFG_MAX_URLS 16
 
@@ -44,6 +45,9 @@ struct cfg {
 	enum cfg_names member_names; /* default label */
 	int resolve_timeout;	/* seconds to wait for DNS; default 120 */
 	int health_interval;	/* seconds between health checks; default 5 */
+	int remove_after;	/* seconds a voter may stay unreachable before
+				   the leader's agent removes it; 0 never */
+	int quorum_floor;	/* removals never leave fewer voters; 2 */
 	int stop_timeout;	/* seconds from SIGTERM to SIGKILL; default 10 */
 	enum log_level log_level; /* default info */
 
@@ -64,6 +68,20 @@ struct cfg {
 	char *endpoint;		/* discovery new: the etcd to create it in */
 	char **endpoints;	/* status: client URLs to ask */
 	size_t n_endpoints;
+
+	/* TLS, for https zones and URLs (see plan_check_tls()): the files
+	 * etcd serves its client and peer URLs with and verifies peers
+	 * against, which zooinit also uses to reach etcd. NULL = not set;
+	 * the peer_* files default to the others. */
+	char *cert_file;
+	char *key_file;
+	char *trusted_ca_file;
+	char *peer_cert_file;
+	char *peer_key_file;
+	char *peer_trusted_ca_file;
+	enum cfg_switch client_cert_auth; /* default off: on makes etcd
+				   demand client certificates, and zooinit
+				   present cert_file */
 
 	/* Command options: flags only, never in a file or the environment. */
 	bool json;		/* --json */
