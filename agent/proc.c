@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,32 +103,7 @@ proc_find_binary(const char *name, char *err, size_t errlen)
 pid_t
 proc_spawn(char *const argv[])
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	pid_t pid = -1;
-	int rc;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	/* Descriptors of c-ares, libcurl and the signalfd stay ours. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0) {
-		errno = rc;
-		return -1;
-	}
-	return pid;
+	return proc_spawn_io(argv, NULL, -1, -1);
 }
 
 const char *
@@ -143,4 +117,80 @@ proc_status_str(int status, char *buf, size_t len)
 	else
 		snprintf(buf, len, "changed state (0x%x)", (unsigned)status);
 	return buf;
+}
+
+/* The child's side of proc_spawn_io(): only async-signal-safe calls, since
+ * libcurl's resolver may have threads in the parent. On failure it sends
+ * errno through ep and exits 127. */
+static void __attribute__((noreturn))
+child(char *const argv[], char *const envp[], int out_fd, int err_fd,
+    int ep, pid_t parent)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int fd, e;
+
+	(void)setpgid(0, 0);
+	/* etcd and hooks die with their agent: a restarted agent must never
+	 * find an orphan holding its ports and data dir. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0 && fd != 0) {
+		(void)dup2(fd, 0);
+		(void)close(fd);
+	}
+	if (out_fd >= 0)
+		(void)dup2(out_fd, 1);
+	if (err_fd >= 0)
+		(void)dup2(err_fd, 2);
+	/* Everything else of the agent's stays behind; ep closes on exec. */
+	if (ep > 3)
+		(void)close_range(3, (unsigned)ep - 1, 0);
+	(void)close_range((unsigned)ep + 1, ~0U, 0);
+	execve(argv[0], argv, envp != NULL ? envp : environ);
+	e = errno;
+	(void)write(ep, &e, sizeof(e));
+	_exit(127);
+}
+
+pid_t
+proc_spawn_io(char *const argv[], char *const envp[], int out_fd, int err_fd)
+{
+	pid_t parent = getpid(), pid;
+	int ep[2], e = 0;
+	ssize_t n;
+
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(ep[0]);
+		close(ep[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0)
+		child(argv, envp, out_fd, err_fd, ep[1], parent);
+	/* Both sides set the group, so signals to it cannot race ahead. */
+	(void)setpgid(pid, pid);
+	close(ep[1]);
+	do {
+		n = read(ep[0], &e, sizeof(e));
+	} while (n < 0 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		(void)waitpid(pid, NULL, 0);
+		errno = e;
+		return -1;
+	}
+	return pid;
 }

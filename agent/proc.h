@@ -23,9 +23,19 @@ char *proc_find_binary(const char *name, char *err, size_t errlen);
 
 /* Starts argv[0] (a path) as a child in its own process group with the
  * default signal mask and dispositions, stdin on /dev/null, stdout and
- * stderr shared with the agent and every other descriptor closed.
- * Returns the pid, or -1 with errno set (ENOENT, EACCES, ...). */
+ * stderr shared with the agent and every other descriptor closed. The
+ * child gets SIGTERM when the agent dies (PR_SET_PDEATHSIG), so an agent
+ * killed with SIGKILL takes its etcd along. Returns the pid, or -1 with
+ * errno set (ENOENT, EACCES, ENOEXEC, ...) when it could not be exec'd. */
 pid_t proc_spawn(char *const argv[]);
+
+/* Like proc_spawn(), with envp as the environment (NULL: the agent's) and
+ * stdout and stderr on out_fd and err_fd (-1: shared with the agent; the
+ * same descriptor twice is fine). Both should be 3 or above; they stay the
+ * caller's and are closed in the child after the dup2. Returns the pid,
+ * or -1 with errno set (ENOENT, EACCES, ENOEXEC, ...). */
+pid_t proc_spawn_io(char *const argv[], char *const envp[], int out_fd,
+    int err_fd);
 
 /* Describes a wait status: "exited with status 1", "was killed by signal
  * 9 (Killed)". Writes into buf and returns it. */
