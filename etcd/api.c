@@ -12,112 +12,10 @@
 #include "agent/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
+#include "etcd/json.h"
 
 /* How much of a hostile string a message may quote. */
 #define QUOTE_MAX 64
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Copies n bytes of s into out as printable ASCII (others as \xNN),
- * truncated with "..." so that a hostile value cannot flood a message. */
-static const char *
-quote(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char b[5];
-		size_t k;
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			k = (size_t)snprintf(b, sizeof(b), "\\x%02x", c);
-		else {
-			b[0] = (char)c;
-			k = 1;
-		}
-		if (o + k + 4 > outlen) {
-			if (o + 4 <= outlen) {
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		memcpy(out + o, b, k);
-		o += k;
-	}
-	if (outlen > 0)
-		out[o < outlen ? o : outlen - 1] = '\0';
-	return out;
-}
-
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "a number";
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
-	case JSON_NULL:
-		return "null";
-	}
-	return "something else";
-}
-
-/* Parses body as one JSON object; returns a new reference or NULL with the
- * reason in err. */
-static json_t *
-load(const char *what, const char *body, size_t len, char *err, size_t errlen)
-{
-	json_error_t je;
-	json_t *root;
-
-	if (len == 0) {
-		seterr(err, errlen, "%s: empty answer, expected a JSON object",
-		    what);
-		return NULL;
-	}
-	/* DECODE_ANY so that a bare null or string gets a clear "expected
-	 * a JSON object" rather than a parse error. */
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &je);
-	if (root == NULL) {
-		seterr(err, errlen, "%s: invalid JSON at line %d column %d: %s",
-		    what, je.line, je.column, je.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		seterr(err, errlen, "%s: expected a JSON object, found %s",
-		    what, type_name(root));
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
 
 /* The gateway answers failed RPCs with {"error","message","code"}; say
  * that rather than "missing header". */
@@ -129,13 +27,13 @@ missing_header(const char *what, json_t *root, char *err, size_t errlen)
 	char q[QUOTE_MAX];
 
 	if (json_is_string(msg)) {
-		quote(json_string_value(msg), json_string_length(msg), q,
+		ej_quote(json_string_value(msg), json_string_length(msg), q,
 		    sizeof(q));
-		seterr(err, errlen, "%s: etcd error: %s (gRPC code %"
+		ej_seterr(err, errlen, "%s: etcd error: %s (gRPC code %"
 		    JSON_INTEGER_FORMAT ")", what, q, json_is_integer(code) ?
 		    json_integer_value(code) : (json_int_t)-1);
 	} else
-		seterr(err, errlen, "%s: no \"header\" object in the answer",
+		ej_seterr(err, errlen, "%s: no \"header\" object in the answer",
 		    what);
 }
 
@@ -153,15 +51,15 @@ get_num(const char *what, json_t *obj, const char *key, bool required,
 
 	if (v == NULL) {
 		if (required) {
-			seterr(err, errlen, "%s: missing \"%s\"", what, key);
+			ej_seterr(err, errlen, "%s: missing \"%s\"", what, key);
 			return -1;
 		}
 		*out = 0;
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
-		    "digits, found %s", what, key, type_name(v));
+		ej_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
+		    "digits, found %s", what, key, ej_type_name(v));
 		return -1;
 	}
 	s = json_string_value(v);
@@ -170,20 +68,20 @@ get_num(const char *what, json_t *obj, const char *key, bool required,
 		unsigned d = (unsigned char)s[i] - (unsigned)'0';
 
 		if (d > 9) {
-			seterr(err, errlen, "%s: \"%s\" should be decimal "
+			ej_seterr(err, errlen, "%s: \"%s\" should be decimal "
 			    "digits, found \"%s\"", what, key,
-			    quote(s, n, q, sizeof(q)));
+			    ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
 		if (x > (max - d) / 10) {
-			seterr(err, errlen, "%s: \"%s\" is out of range: %s",
-			    what, key, quote(s, n, q, sizeof(q)));
+			ej_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
+			    what, key, ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
 		x = x * 10 + d;
 	}
 	if (n == 0) {
-		seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
+		ej_seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
 		    "decimal digits", what, key);
 		return -1;
 	}
@@ -201,42 +99,23 @@ get_str(const char *what, json_t *obj, const char *key, bool required,
 
 	if (v == NULL) {
 		if (required) {
-			seterr(err, errlen, "%s: missing \"%s\"", what, key);
+			ej_seterr(err, errlen, "%s: missing \"%s\"", what, key);
 			return -1;
 		}
 		*out = "";
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s: \"%s\" should be a string, found %s",
-		    what, key, type_name(v));
+		ej_seterr(err, errlen, "%s: \"%s\" should be a string, found %s",
+		    what, key, ej_type_name(v));
 		return -1;
 	}
 	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		seterr(err, errlen, "%s: \"%s\" contains a NUL byte", what,
+		ej_seterr(err, errlen, "%s: \"%s\" contains a NUL byte", what,
 		    key);
 		return -1;
 	}
 	*out = json_string_value(v);
-	return 0;
-}
-
-static int
-get_bool(const char *what, json_t *obj, const char *key, bool *out,
-    char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL) {
-		*out = false;
-		return 0;
-	}
-	if (!json_is_boolean(v)) {
-		seterr(err, errlen, "%s: \"%s\" should be true or false, "
-		    "found %s", what, key, type_name(v));
-		return -1;
-	}
-	*out = json_is_true(v);
 	return 0;
 }
 
@@ -253,13 +132,13 @@ get_urls(const char *what, json_t *obj, const char *key, char ***v, size_t *n,
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a)) {
-		seterr(err, errlen, "%s: \"%s\" should be an array of URLs, "
-		    "found %s", what, key, type_name(a));
+		ej_seterr(err, errlen, "%s: \"%s\" should be an array of URLs, "
+		    "found %s", what, key, ej_type_name(a));
 		return -1;
 	}
 	size = json_array_size(a);
 	if (size > ETCD_MAX_MEMBER_URLS) {
-		seterr(err, errlen, "%s: \"%s\" lists %zu URLs, more than the "
+		ej_seterr(err, errlen, "%s: \"%s\" lists %zu URLs, more than the "
 		    "%d supported", what, key, size, ETCD_MAX_MEMBER_URLS);
 		return -1;
 	}
@@ -271,10 +150,10 @@ get_urls(const char *what, json_t *obj, const char *key, char ***v, size_t *n,
 
 		if (!json_is_string(u) || json_string_length(u) == 0 ||
 		    strlen(json_string_value(u)) != json_string_length(u)) {
-			seterr(err, errlen, "%s: \"%s\"[%zu] should be a "
+			ej_seterr(err, errlen, "%s: \"%s\"[%zu] should be a "
 			    "non-empty string, found %s", what, key, i,
 			    json_is_string(u) ? "an empty or NUL-holding one" :
-			    type_name(u));
+			    ej_type_name(u));
 			return -1;
 		}
 		(*v)[i] = xstrdup(json_string_value(u));
@@ -292,14 +171,14 @@ parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
 
 	snprintf(what, sizeof(what), "member list: member %zu", i);
 	if (!json_is_object(o)) {
-		seterr(err, errlen, "%s should be an object, found %s", what,
-		    type_name(o));
+		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		    ej_type_name(o));
 		return -1;
 	}
 	if (get_num(what, o, "ID", true, UINT64_MAX, &m->id, err, errlen) < 0)
 		return -1;
 	if (m->id == 0) {
-		seterr(err, errlen, "%s: \"ID\" is 0, which no member has",
+		ej_seterr(err, errlen, "%s: \"ID\" is 0, which no member has",
 		    what);
 		return -1;
 	}
@@ -314,7 +193,7 @@ parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
 	if (get_urls(what, o, "clientURLs", &m->client_urls,
 	    &m->n_client_urls, err, errlen) < 0)
 		return -1;
-	return get_bool(what, o, "isLearner", &m->learner, err, errlen);
+	return ej_get_bool(what, o, "isLearner", &m->learner, err, errlen);
 }
 
 void
@@ -346,7 +225,7 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 	json_t *root, *hdr, *a;
 	size_t size;
 
-	root = load(what, body, len, err, errlen);
+	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
 		return -1;
 	hdr = json_object_get(root, "header");
@@ -355,8 +234,8 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 		goto fail;
 	}
 	if (!json_is_object(hdr)) {
-		seterr(err, errlen, "%s: \"header\" should be an object, "
-		    "found %s", what, type_name(hdr));
+		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
+		    "found %s", what, ej_type_name(hdr));
 		goto fail;
 	}
 	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, &m.cluster_id,
@@ -366,19 +245,19 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 		goto fail;
 	a = json_object_get(root, "members");
 	if (a != NULL && !json_is_array(a)) {
-		seterr(err, errlen, "%s: \"members\" should be an array, "
-		    "found %s", what, type_name(a));
+		ej_seterr(err, errlen, "%s: \"members\" should be an array, "
+		    "found %s", what, ej_type_name(a));
 		goto fail;
 	}
 	/* The answering member always lists itself, so an empty list means
 	 * this is not a member list. */
 	size = a != NULL ? json_array_size(a) : 0;
 	if (size == 0) {
-		seterr(err, errlen, "%s: no members listed", what);
+		ej_seterr(err, errlen, "%s: no members listed", what);
 		goto fail;
 	}
 	if (size > ETCD_MAX_MEMBERS) {
-		seterr(err, errlen, "%s: %zu members, more than the %d "
+		ej_seterr(err, errlen, "%s: %zu members, more than the %d "
 		    "supported", what, size, ETCD_MAX_MEMBERS);
 		goto fail;
 	}
@@ -390,7 +269,7 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 			goto fail;
 		for (size_t j = 0; j < i; j++) {
 			if (m.v[j].id == m.v[i].id) {
-				seterr(err, errlen, "%s: members %zu and %zu "
+				ej_seterr(err, errlen, "%s: members %zu and %zu "
 				    "have the same ID %" PRIu64, what, j, i,
 				    m.v[i].id);
 				goto fail;
@@ -417,7 +296,7 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	uint64_t db;
 
 	memset(&st, 0, sizeof(st));
-	root = load(what, body, len, err, errlen);
+	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
 		return -1;
 	hdr = json_object_get(root, "header");
@@ -426,8 +305,8 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 		goto fail;
 	}
 	if (!json_is_object(hdr)) {
-		seterr(err, errlen, "%s: \"header\" should be an object, "
-		    "found %s", what, type_name(hdr));
+		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
+		    "found %s", what, ej_type_name(hdr));
 		goto fail;
 	}
 	/* leader is absent while the member knows no leader. */
@@ -446,9 +325,9 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	if (ver[0] == '\0' || strlen(ver) >= sizeof(st.version)) {
 		char q[QUOTE_MAX];
 
-		seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
+		ej_seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
 		    "bytes, found \"%s\"", what, sizeof(st.version) - 1,
-		    quote(ver, strlen(ver), q, sizeof(q)));
+		    ej_quote(ver, strlen(ver), q, sizeof(q)));
 		goto fail;
 	}
 	memcpy(st.version, ver, strlen(ver) + 1);
@@ -469,7 +348,7 @@ etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
 	json_t *root, *v;
 	char q[QUOTE_MAX];
 
-	root = load(what, body, len, err, errlen);
+	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
 		return -1;
 	v = json_object_get(root, "health");
@@ -489,15 +368,15 @@ etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
 		return 0;
 	}
 	if (v == NULL)
-		seterr(err, errlen, "%s: missing \"health\"", what);
+		ej_seterr(err, errlen, "%s: missing \"health\"", what);
 	else if (json_is_string(v))
-		seterr(err, errlen, "%s: \"health\" should be \"true\" or "
+		ej_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
 		    "\"false\", found \"%s\"", what,
-		    quote(json_string_value(v), json_string_length(v), q,
+		    ej_quote(json_string_value(v), json_string_length(v), q,
 		    sizeof(q)));
 	else
-		seterr(err, errlen, "%s: \"health\" should be \"true\" or "
-		    "\"false\", found %s", what, type_name(v));
+		ej_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
+		    "\"false\", found %s", what, ej_type_name(v));
 	json_decref(root);
 	return -1;
 }
@@ -627,10 +506,10 @@ http_detail(const struct etcd_http_result *r, char *out, size_t outlen)
 	char q[QUOTE_MAX * 2];
 
 	if (json_is_string(msg))
-		quote(json_string_value(msg), json_string_length(msg), q,
+		ej_quote(json_string_value(msg), json_string_length(msg), q,
 		    sizeof(q));
 	else
-		quote(r->body, r->len, q, sizeof(q));
+		ej_quote(r->body, r->len, q, sizeof(q));
 	snprintf(out, outlen, "HTTP %ld%s%s", r->status, q[0] ? ": " : "", q);
 	json_decref(root);
 }

@@ -12,6 +12,7 @@
 #include "agent/loop.h"
 #include "agent/xmalloc.h"
 #include "etcd/http.h"
+#include "etcd/json.h"
 #include "etcd/kv.h"
 
 /* How much of a hostile string a message may quote. */
@@ -25,106 +26,6 @@
 #define KEEP_LAST_MS 200
 
 /* Parsing */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Copies n bytes of s into out as printable ASCII (others as \xNN),
- * truncated with "..." so that a hostile value cannot flood a message. */
-static const char *
-quote(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char b[5];
-		size_t k;
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			k = (size_t)snprintf(b, sizeof(b), "\\x%02x", c);
-		else {
-			b[0] = (char)c;
-			k = 1;
-		}
-		if (o + k + 4 > outlen) {
-			if (o + 4 <= outlen) {
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		memcpy(out + o, b, k);
-		o += k;
-	}
-	if (outlen > 0)
-		out[o < outlen ? o : outlen - 1] = '\0';
-	return out;
-}
-
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
-	case JSON_NULL:
-		return "null";
-	}
-	return "something else";
-}
-
-/* Parses body as one JSON object; returns a new reference or NULL. */
-static json_t *
-load(const char *what, const char *body, size_t len, char *err,
-    size_t errlen)
-{
-	json_error_t je;
-	json_t *root;
-
-	if (len == 0) {
-		seterr(err, errlen, "%s: empty answer, expected a JSON object",
-		    what);
-		return NULL;
-	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &je);
-	if (root == NULL) {
-		seterr(err, errlen, "%s: invalid JSON at line %d column %d: %s",
-		    what, je.line, je.column, je.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		seterr(err, errlen, "%s: expected a JSON object, found %s",
-		    what, type_name(root));
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
 
 /* Reads etcd's error objects: {"error":"..","message":"..","code":N}
  * from the gateway, {"grpc_code":N,"message":".."} inside a stream.
@@ -147,7 +48,7 @@ error_parts(json_t *o, char *q, size_t qlen)
 	c = json_is_integer(code) ? json_integer_value(code) : -1;
 	if (c < 0 || c > 100)
 		c = -1;
-	quote(json_string_value(msg), json_string_length(msg), q, qlen);
+	ej_quote(json_string_value(msg), json_string_length(msg), q, qlen);
 	return (int)c;
 }
 
@@ -162,9 +63,9 @@ etcd_error(const char *what, json_t *o, char *err, size_t errlen)
 	if (c == -2)
 		return -1;
 	if (c < 0)
-		seterr(err, errlen, "%s: etcd error: %s", what, q);
+		ej_seterr(err, errlen, "%s: etcd error: %s", what, q);
 	else
-		seterr(err, errlen, "%s: etcd error: %s (gRPC code %d)", what,
+		ej_seterr(err, errlen, "%s: etcd error: %s (gRPC code %d)", what,
 		    q, c);
 	return c < 0 ? 0 : c;
 }
@@ -186,8 +87,8 @@ get_i64(const char *what, json_t *obj, const char *key, int64_t min,
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
-		    "digits, found %s", what, key, type_name(v));
+		ej_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
+		    "digits, found %s", what, key, ej_type_name(v));
 		return -1;
 	}
 	s = json_string_value(v);
@@ -198,22 +99,22 @@ get_i64(const char *what, json_t *obj, const char *key, int64_t min,
 		i = 1;
 	}
 	if (i == n) {
-		seterr(err, errlen, "%s: \"%s\" should be decimal digits, "
-		    "found \"%s\"", what, key, quote(s, n, q, sizeof(q)));
+		ej_seterr(err, errlen, "%s: \"%s\" should be decimal digits, "
+		    "found \"%s\"", what, key, ej_quote(s, n, q, sizeof(q)));
 		return -1;
 	}
 	for (; i < n; i++) {
 		unsigned d = (unsigned char)s[i] - (unsigned)'0';
 
 		if (d > 9) {
-			seterr(err, errlen, "%s: \"%s\" should be decimal "
+			ej_seterr(err, errlen, "%s: \"%s\" should be decimal "
 			    "digits, found \"%s\"", what, key,
-			    quote(s, n, q, sizeof(q)));
+			    ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
 		if (x > (lim - d) / 10) {
-			seterr(err, errlen, "%s: \"%s\" is out of range: %s",
-			    what, key, quote(s, n, q, sizeof(q)));
+			ej_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
+			    what, key, ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
 		x = x * 10 + d;
@@ -223,7 +124,7 @@ get_i64(const char *what, json_t *obj, const char *key, int64_t min,
 	else
 		*out = (int64_t)x;
 	if (*out < min) {
-		seterr(err, errlen, "%s: \"%s\" should be at least %" PRId64
+		ej_seterr(err, errlen, "%s: \"%s\" should be at least %" PRId64
 		    ", found %" PRId64, what, key, min, *out);
 		*out = 0;
 		return -1;
@@ -246,9 +147,9 @@ get_u64(const char *what, json_t *obj, const char *key, uint64_t *out,
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
+		ej_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
 		    "digits, found %s", what, key, json_is_string(v) ?
-		    "an empty one" : type_name(v));
+		    "an empty one" : ej_type_name(v));
 		return -1;
 	}
 	s = json_string_value(v);
@@ -257,32 +158,14 @@ get_u64(const char *what, json_t *obj, const char *key, uint64_t *out,
 		unsigned d = (unsigned char)s[i] - (unsigned)'0';
 
 		if (d > 9 || x > (UINT64_MAX - d) / 10) {
-			seterr(err, errlen, "%s: \"%s\" should be a uint64 in "
+			ej_seterr(err, errlen, "%s: \"%s\" should be a uint64 in "
 			    "decimal digits, found \"%s\"", what, key,
-			    quote(s, n, q, sizeof(q)));
+			    ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
 		x = x * 10 + d;
 	}
 	*out = x;
-	return 0;
-}
-
-static int
-get_bool(const char *what, json_t *obj, const char *key, bool *out,
-    char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*out = false;
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v)) {
-		seterr(err, errlen, "%s: \"%s\" should be true or false, "
-		    "found %s", what, key, type_name(v));
-		return -1;
-	}
-	*out = json_is_true(v);
 	return 0;
 }
 
@@ -397,20 +280,20 @@ get_bytes(const char *what, json_t *obj, const char *key, size_t max,
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s: \"%s\" should be a base64 string, "
-		    "found %s", what, key, type_name(v));
+		ej_seterr(err, errlen, "%s: \"%s\" should be a base64 string, "
+		    "found %s", what, key, ej_type_name(v));
 		return -1;
 	}
 	*out = etcd_kv_b64_decode(json_string_value(v), json_string_length(v),
 	    len);
 	if (*out == NULL) {
-		seterr(err, errlen, "%s: \"%s\" is not valid base64: \"%s\"",
-		    what, key, quote(json_string_value(v),
+		ej_seterr(err, errlen, "%s: \"%s\" is not valid base64: \"%s\"",
+		    what, key, ej_quote(json_string_value(v),
 		    json_string_length(v), q, sizeof(q)));
 		return -1;
 	}
 	if (*len > max) {
-		seterr(err, errlen, "%s: \"%s\" is %zu bytes, more than the "
+		ej_seterr(err, errlen, "%s: \"%s\" is %zu bytes, more than the "
 		    "%zu allowed", what, key, *len, max);
 		free(*out);
 		*out = NULL;
@@ -433,15 +316,15 @@ parse_pair(const char *what, json_t *o, struct etcd_kv_pair *p, char *err,
     size_t errlen)
 {
 	if (!json_is_object(o)) {
-		seterr(err, errlen, "%s should be an object, found %s", what,
-		    type_name(o));
+		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		    ej_type_name(o));
 		return -1;
 	}
 	if (get_bytes(what, o, "key", ETCD_KV_MAX_KEY, &p->key, &p->key_len,
 	    err, errlen) < 0)
 		return -1;
 	if (p->key_len == 0) {
-		seterr(err, errlen, "%s: no \"key\"", what);
+		ej_seterr(err, errlen, "%s: no \"key\"", what);
 		return -1;
 	}
 	if (get_bytes(what, o, "value", SIZE_MAX, &p->value, &p->value_len,
@@ -467,8 +350,8 @@ parse_pairs(const char *what, json_t *obj, const char *key,
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a)) {
-		seterr(err, errlen, "%s: \"%s\" should be an array, found %s",
-		    what, key, type_name(a));
+		ej_seterr(err, errlen, "%s: \"%s\" should be an array, found %s",
+		    what, key, ej_type_name(a));
 		return -1;
 	}
 	size = json_array_size(a);
@@ -514,19 +397,19 @@ parse_resp(const char *what, enum etcd_kv_op_type type, json_t *o,
 {
 	r->type = type;
 	if (!json_is_object(o)) {
-		seterr(err, errlen, "%s should be an object, found %s", what,
-		    type_name(o));
+		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		    ej_type_name(o));
 		return -1;
 	}
 	switch (type) {
 	case ETCD_KV_RANGE:
 		if (parse_pairs(what, o, "kvs", &r->kvs, &r->n_kvs, err,
 		    errlen) < 0 ||
-		    get_bool(what, o, "more", &r->more, err, errlen) < 0 ||
+		    ej_get_bool(what, o, "more", &r->more, err, errlen) < 0 ||
 		    get_i64(what, o, "count", 0, &r->count, err, errlen) < 0)
 			return -1;
 		if ((uint64_t)r->count < r->n_kvs) {
-			seterr(err, errlen, "%s: \"count\" is %" PRId64 " but "
+			ej_seterr(err, errlen, "%s: \"count\" is %" PRId64 " but "
 			    "%zu pairs came", what, r->count, r->n_kvs);
 			return -1;
 		}
@@ -555,19 +438,19 @@ parse_txn(const char *what, json_t *root, struct etcd_kv_result *out,
 	json_t *a = json_object_get(root, "responses");
 	size_t size;
 
-	if (get_bool(what, root, "succeeded", &out->succeeded, err,
+	if (ej_get_bool(what, root, "succeeded", &out->succeeded, err,
 	    errlen) < 0)
 		return -1;
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a)) {
-		seterr(err, errlen, "%s: \"responses\" should be an array, "
-		    "found %s", what, type_name(a));
+		ej_seterr(err, errlen, "%s: \"responses\" should be an array, "
+		    "found %s", what, ej_type_name(a));
 		return -1;
 	}
 	size = json_array_size(a);
 	if (size > MAX_TXN_OPS) {
-		seterr(err, errlen, "%s: %zu responses, more than the %d ops "
+		ej_seterr(err, errlen, "%s: %zu responses, more than the %d ops "
 		    "a transaction may have", what, size, MAX_TXN_OPS);
 		return -1;
 	}
@@ -583,8 +466,8 @@ parse_txn(const char *what, json_t *root, struct etcd_kv_result *out,
 		out->n_resp = i + 1;
 		snprintf(w, sizeof(w), "%s: responses[%zu]", what, i);
 		if (!json_is_object(o)) {
-			seterr(err, errlen, "%s should be an object, found %s",
-			    w, type_name(o));
+			ej_seterr(err, errlen, "%s should be an object, found %s",
+			    w, ej_type_name(o));
 			return -1;
 		}
 		for (size_t j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
@@ -595,7 +478,7 @@ parse_txn(const char *what, json_t *root, struct etcd_kv_result *out,
 			}
 		}
 		if (found != 1 || json_object_size(o) != 1) {
-			seterr(err, errlen, "%s should hold exactly one of "
+			ej_seterr(err, errlen, "%s should hold exactly one of "
 			    "response_range, response_put, "
 			    "response_delete_range", w);
 			return -1;
@@ -618,15 +501,15 @@ parse_header(const char *what, json_t *root, int64_t *revision,
 		int c = etcd_error(what, root, err, errlen);
 
 		if (c < 0)
-			seterr(err, errlen, "%s: no \"header\" object in the "
+			ej_seterr(err, errlen, "%s: no \"header\" object in the "
 			    "answer", what);
 		else
 			*grpc_code = c;
 		return -1;
 	}
 	if (!json_is_object(hdr)) {
-		seterr(err, errlen, "%s: \"header\" should be an object, "
-		    "found %s", what, type_name(hdr));
+		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
+		    "found %s", what, ej_type_name(hdr));
 		return -1;
 	}
 	if (get_i64(what, hdr, "revision", 0, revision, err, errlen) < 0)
@@ -655,7 +538,7 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 
 	memset(&r, 0, sizeof(r));
 	memset(out, 0, sizeof(*out));
-	root = load(what, body, len, err, errlen);
+	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
 		return -1;
 	obj = root;
@@ -667,7 +550,7 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 			int c = etcd_error(what, e, err, errlen);
 
 			if (c < 0)
-				seterr(err, errlen, "%s: an \"error\" without "
+				ej_seterr(err, errlen, "%s: an \"error\" without "
 				    "a message", what);
 			out->grpc_code = c < 0 ? 0 : c;
 			goto fail;
@@ -675,8 +558,8 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 		if (obj == NULL)
 			obj = root;	/* may be the gateway's error form */
 		else if (!json_is_object(obj)) {
-			seterr(err, errlen, "%s: \"result\" should be an "
-			    "object, found %s", what, type_name(obj));
+			ej_seterr(err, errlen, "%s: \"result\" should be an "
+			    "object, found %s", what, ej_type_name(obj));
 			goto fail;
 		}
 	}
@@ -703,8 +586,8 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 		if (json_is_string(e) && json_string_length(e) > 0) {
 			char q[QUOTE_MAX];
 
-			seterr(err, errlen, "%s: etcd error: %s", what,
-			    quote(json_string_value(e), json_string_length(e),
+			ej_seterr(err, errlen, "%s: etcd error: %s", what,
+			    ej_quote(json_string_value(e), json_string_length(e),
 			    q, sizeof(q)));
 			goto fail;
 		}
@@ -714,11 +597,11 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 		    get_i64(what, obj, "TTL", 0, &r.ttl, err, errlen) < 0)
 			goto fail;
 		if (r.lease_id == 0) {
-			seterr(err, errlen, "%s: no lease \"ID\"", what);
+			ej_seterr(err, errlen, "%s: no lease \"ID\"", what);
 			goto fail;
 		}
 		if (kind == ETCD_KV_ANS_LEASE_GRANT && r.ttl == 0) {
-			seterr(err, errlen, "%s: no \"TTL\"", what);
+			ej_seterr(err, errlen, "%s: no \"TTL\"", what);
 			goto fail;
 		}
 		break;
@@ -757,8 +640,8 @@ parse_event(const char *what, json_t *o, struct etcd_kv_event *ev, char *err,
 	json_t *t, *kv;
 
 	if (!json_is_object(o)) {
-		seterr(err, errlen, "%s should be an object, found %s", what,
-		    type_name(o));
+		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		    ej_type_name(o));
 		return -1;
 	}
 	/* PUT is the zero value of the enum, so etcd leaves it out. */
@@ -772,16 +655,16 @@ parse_event(const char *what, json_t *o, struct etcd_kv_event *ev, char *err,
 	else {
 		char q[QUOTE_MAX];
 
-		seterr(err, errlen, "%s: \"type\" should be \"PUT\" or "
+		ej_seterr(err, errlen, "%s: \"type\" should be \"PUT\" or "
 		    "\"DELETE\", found %s%s%s", what, json_is_string(t) ?
-		    "\"" : "", json_is_string(t) ? quote(json_string_value(t),
-		    json_string_length(t), q, sizeof(q)) : type_name(t),
+		    "\"" : "", json_is_string(t) ? ej_quote(json_string_value(t),
+		    json_string_length(t), q, sizeof(q)) : ej_type_name(t),
 		    json_is_string(t) ? "\"" : "");
 		return -1;
 	}
 	kv = json_object_get(o, "kv");
 	if (kv == NULL) {
-		seterr(err, errlen, "%s: no \"kv\"", what);
+		ej_seterr(err, errlen, "%s: no \"kv\"", what);
 		return -1;
 	}
 	return parse_pair(what, kv, &ev->kv, err, errlen);
@@ -799,7 +682,7 @@ etcd_kv_parse_watch(const char *line, size_t len,
 
 	memset(&m, 0, sizeof(m));
 	memset(out, 0, sizeof(*out));
-	root = load(what, line, len, err, errlen);
+	root = ej_load(what, line, len, err, errlen);
 	if (root == NULL)
 		return -1;
 	res = json_object_get(root, "result");
@@ -811,36 +694,36 @@ etcd_kv_parse_watch(const char *line, size_t len,
 		    errlen);
 
 		if (c < 0)
-			seterr(err, errlen, "%s: neither \"result\" nor an "
+			ej_seterr(err, errlen, "%s: neither \"result\" nor an "
 			    "etcd error", what);
 		out->grpc_code = c < 0 ? 0 : c;
 		goto fail;
 	}
 	if (!json_is_object(res)) {
-		seterr(err, errlen, "%s: \"result\" should be an object, "
-		    "found %s", what, type_name(res));
+		ej_seterr(err, errlen, "%s: \"result\" should be an object, "
+		    "found %s", what, ej_type_name(res));
 		goto fail;
 	}
 	if (parse_header(what, res, &m.revision, &member, &out->grpc_code,
 	    err, errlen) < 0 ||
 	    get_i64(what, res, "watch_id", -1, &m.watch_id, err, errlen) < 0 ||
-	    get_bool(what, res, "created", &m.created, err, errlen) < 0 ||
-	    get_bool(what, res, "canceled", &m.canceled, err, errlen) < 0 ||
+	    ej_get_bool(what, res, "created", &m.created, err, errlen) < 0 ||
+	    ej_get_bool(what, res, "canceled", &m.canceled, err, errlen) < 0 ||
 	    get_i64(what, res, "compact_revision", 0, &m.compact_revision,
 	    err, errlen) < 0)
 		goto fail;
 	e = json_object_get(res, "cancel_reason");
 	if (e != NULL && !json_is_string(e)) {
-		seterr(err, errlen, "%s: \"cancel_reason\" should be a string, "
-		    "found %s", what, type_name(e));
+		ej_seterr(err, errlen, "%s: \"cancel_reason\" should be a string, "
+		    "found %s", what, ej_type_name(e));
 		goto fail;
 	}
 	m.cancel_reason = e != NULL ? xstrndup(json_string_value(e),
 	    json_string_length(e)) : xstrdup("");
 	a = json_object_get(res, "events");
 	if (a != NULL && !json_is_array(a)) {
-		seterr(err, errlen, "%s: \"events\" should be an array, found "
-		    "%s", what, type_name(a));
+		ej_seterr(err, errlen, "%s: \"events\" should be an array, found "
+		    "%s", what, ej_type_name(a));
 		goto fail;
 	}
 	size = a != NULL ? json_array_size(a) : 0;
@@ -856,7 +739,7 @@ etcd_kv_parse_watch(const char *line, size_t len,
 			goto fail;
 		if (i > 0 && m.events[i].kv.mod_revision <
 		    m.events[i - 1].kv.mod_revision) {
-			seterr(err, errlen, "%s: events out of revision order "
+			ej_seterr(err, errlen, "%s: events out of revision order "
 			    "(%" PRId64 " after %" PRId64 ")", w,
 			    m.events[i].kv.mod_revision,
 			    m.events[i - 1].kv.mod_revision);
@@ -1427,7 +1310,7 @@ describe(struct op *o, const struct etcd_http_result *r)
 	else
 		snprintf(o->msg, sizeof(o->msg), "POST %s: HTTP %ld%s%s%s",
 		    o->url, r->status, r->len > 0 ? ": " : "",
-		    quote(r->body, r->len, detail, sizeof(detail)), tail);
+		    ej_quote(r->body, r->len, detail, sizeof(detail)), tail);
 	return c < 0 ? 0 : c;
 }
 
@@ -1622,7 +1505,7 @@ on_watch_line(void *arg, const char *line, size_t len)
 		else
 			snprintf(o->msg, sizeof(o->msg), "POST %s: etcd "
 			    "cancelled the %s: %s", o->url, o->what,
-			    m.cancel_reason[0] != '\0' ? quote(m.cancel_reason,
+			    m.cancel_reason[0] != '\0' ? ej_quote(m.cancel_reason,
 			    strlen(m.cancel_reason), q, sizeof(q)) :
 			    "no reason given");
 		u.compact_revision = m.compact_revision;
@@ -1707,7 +1590,7 @@ etcd_kv_watch(struct etcd_kv *kv, const void *key, size_t key_len,
 	if (key == NULL && key_len > 0)
 		return op_reject(o, "watch: NULL key");
 	snprintf(o->what, sizeof(o->what), "watch of %s\"%s\"",
-	    prefix ? "prefix " : "key ", quote(key, key_len, q, sizeof(q)));
+	    prefix ? "prefix " : "key ", ej_quote(key, key_len, q, sizeof(q)));
 	if (key_len == 0 && !prefix)
 		return op_reject(o, "%s: empty key", o->what);
 	if (key_len > ETCD_KV_MAX_KEY)

@@ -65,23 +65,29 @@ quote_char(unsigned char c, char *buf)
 char *
 dns_quote(const char *s, char *out, size_t outlen)
 {
+	return dns_quote_n(s, strlen(s), out, outlen);
+}
+
+char *
+dns_quote_n(const char *s, size_t n, char *out, size_t outlen)
+{
 	size_t o = 0, total = 0;
 	char buf[5];
 
 	if (outlen == 0)
 		return out;
-	for (const char *p = s; *p != '\0'; p++)
-		total += quote_char((unsigned char)*p, buf);
+	for (size_t i = 0; i < n; i++)
+		total += quote_char((unsigned char)s[i], buf);
 	/* Reserve room for "..." only when the whole text does not fit. */
 	size_t limit = total + 1 <= outlen ? outlen - 1 :
 	    (outlen >= 4 ? outlen - 4 : 0);
-	for (; *s != '\0'; s++) {
-		size_t n = quote_char((unsigned char)*s, buf);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = quote_char((unsigned char)s[i], buf);
 
-		if (o + n > limit)
+		if (o + k > limit)
 			break;
-		memcpy(out + o, buf, n);
-		o += n;
+		memcpy(out + o, buf, k);
+		o += k;
 	}
 	if (total + 1 > outlen && outlen >= 4) {
 		memcpy(out + o, "...", 3);

@@ -20,5 +20,7 @@ bool dns_member_name_valid(const char *s, bool allow_dots);
  * and every quote or backslash shown as \xNN, truncated with "..." if
  * needed, so hostile names can be quoted in messages. Returns out. */
 char *dns_quote(const char *s, char *out, size_t outlen);
+/* The same for the n bytes at s, which may hold NULs. */
+char *dns_quote_n(const char *s, size_t n, char *out, size_t outlen);
 
 #endif
