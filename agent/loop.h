@@ -33,7 +33,9 @@ void loop_cancel(struct loop *l, uint64_t id);
 /* Milliseconds of the monotonic clock. */
 int64_t loop_now_ms(void);
 
-/* Runs until loop_stop(); returns the code given to loop_stop(). */
+/* Runs until loop_stop(); returns the code given to loop_stop(). A
+ * stopped loop stays stopped: a later loop_run() returns at once (a
+ * callback may stop the loop before it first runs). One run per loop. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l, int code);
 
