@@ -754,9 +754,12 @@ start_token(struct agent *a)
 		finish(a, EXIT_USAGE);
 		return;
 	}
+	/* The token carries no scheme: scheme = "https" asks for TLS. */
+	const char *psch = c->scheme == CFG_SCHEME_HTTPS ? "https" : "http";
+	int pport = c->peer_port ? c->peer_port : 2380;
 	char *peer = strchr(addr, ':') ?
-	    xasprintf("http://[%s]:%d", addr, c->peer_port ? c->peer_port : 2380) :
-	    xasprintf("http://%s:%d", addr, c->peer_port ? c->peer_port : 2380);
+	    xasprintf("%s://[%s]:%d", psch, addr, pport) :
+	    xasprintf("%s://%s:%d", psch, addr, pport);
 	char *url = c->discovery ? xstrdup(c->discovery) : NULL;
 	while (url != NULL && strlen(url) > 8 && url[strlen(url) - 1] == '/')
 		url[strlen(url) - 1] = '\0';

@@ -847,6 +847,9 @@ status_run(const struct cfg *c)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s.loop = loop_new();
 	s.http = etcd_http_new(s.loop);
+	etcd_http_set_tls(s.http, c->trusted_ca_file,
+	    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
+	    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
 	loop_watch(s.loop, sigfd, LOOP_READ, on_signal, &s);
 	s.deadline = loop_now_ms() + DEADLINE_MS;
 	s.deadline_timer = loop_timer(s.loop, DEADLINE_MS, on_deadline, &s);

@@ -67,6 +67,9 @@ struct etcd_http {
 	size_t nfds, capfds;
 	bool dispatching;
 	bool doomed;		/* etcd_http_free() ran during dispatch */
+	char *tls_ca;		/* etcd_http_set_tls(); NULL when unset */
+	char *tls_cert;
+	char *tls_key;
 	struct req *delivering;	/* whose line callback is running */
 };
 
@@ -360,6 +363,9 @@ destroy(struct etcd_http *h)
 	loop_cancel(h->loop, h->kick);
 	curl_slist_free_all(h->json_hdrs);
 	curl_slist_free_all(h->stream_hdrs);
+	free(h->tls_ca);
+	free(h->tls_cert);
+	free(h->tls_key);
 	free(h->fds);
 	free(h);
 }
@@ -616,6 +622,18 @@ abort_all(struct etcd_http *h)
 }
 
 void
+etcd_http_set_tls(struct etcd_http *h, const char *ca_file,
+    const char *cert_file, const char *key_file)
+{
+	free(h->tls_ca);
+	free(h->tls_cert);
+	free(h->tls_key);
+	h->tls_ca = ca_file != NULL ? xstrdup(ca_file) : NULL;
+	h->tls_cert = cert_file != NULL ? xstrdup(cert_file) : NULL;
+	h->tls_key = key_file != NULL ? xstrdup(key_file) : NULL;
+}
+
+void
 etcd_http_free(struct etcd_http *h)
 {
 	if (h == NULL || h->doomed)
@@ -657,6 +675,16 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	if (timeout_ms > 0)
 		SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	/* curl's defaults, said out loud: a member that cannot prove it is
+	 * the address we asked for is not spoken to. */
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->h->tls_ca != NULL)
+		SET(CURLOPT_CAINFO, r->h->tls_ca);
+	if (r->h->tls_cert != NULL)
+		SET(CURLOPT_SSLCERT, r->h->tls_cert);
+	if (r->h->tls_key != NULL)
+		SET(CURLOPT_SSLKEY, r->h->tls_key);
 	/* A stream may be silent for hours: TCP keepalive finds a peer
 	 * that vanished without a reset within about a minute. */
 	if (r->stream) {

@@ -45,6 +45,17 @@ typedef void (*etcd_http_drop_cb)(void *arg);
  * etcd_http_free() before loop_free(l). */
 struct etcd_http *etcd_http_new(struct loop *l);
 
+/* Sets the TLS files of every request started afterwards (strings are
+ * copied; NULL unsets). ca_file is the CA bundle that verifies https
+ * servers (NULL: the system's bundle); cert_file and key_file, PEM, are
+ * the client certificate presented when a server asks for one (etcd with
+ * --client-cert-auth). Verification is never turned off: the server's
+ * certificate must chain to ca_file and name the URL's host, which for
+ * etcd's URLs is an IP address (an IP subjectAltName); a mismatch fails
+ * the request with curl's reason as its transport error. */
+void etcd_http_set_tls(struct etcd_http *h, const char *ca_file,
+    const char *cert_file, const char *key_file);
+
 /* Aborts every pending request without calling its result callback (drop
  * callbacks do run) and frees h. NULL is ignored. May be called from a
  * result callback; h is then released once that callback returns. */

@@ -786,6 +786,113 @@ test_usage(void **state)
 	free(buf);
 }
 
+/* TLS: six paths and a switch, checked for shape only; whether the files
+ * can be read is the plan's business. */
+static void
+test_tls_keys(void **state)
+{
+	char path[64], want[256];
+	struct cfg c;
+
+	(void)state;
+	expect_ok(&c, no_args, no_env);
+	assert_null(c.cert_file);
+	assert_null(c.key_file);
+	assert_null(c.trusted_ca_file);
+	assert_null(c.peer_cert_file);
+	assert_null(c.peer_key_file);
+	assert_null(c.peer_trusted_ca_file);
+	assert_int_equal(c.client_cert_auth, CFG_OFF);
+	cfg_free(&c);
+
+	/* Flags; nothing needs to exist yet. */
+	expect_ok(&c, ARGV("--cert-file", "/etc/zi/h1.pem", "--key-file",
+	    "/etc/zi/h1.key", "--trusted-ca-file=/etc/zi/ca.pem",
+	    "--peer-cert-file", "/etc/zi/p.pem", "--peer-key-file",
+	    "/etc/zi/p.key", "--peer-trusted-ca-file", "/etc/zi/pca.pem",
+	    "--client-cert-auth", "on"), no_env);
+	assert_string_equal(c.cert_file, "/etc/zi/h1.pem");
+	assert_string_equal(c.key_file, "/etc/zi/h1.key");
+	assert_string_equal(c.trusted_ca_file, "/etc/zi/ca.pem");
+	assert_string_equal(c.peer_cert_file, "/etc/zi/p.pem");
+	assert_string_equal(c.peer_key_file, "/etc/zi/p.key");
+	assert_string_equal(c.peer_trusted_ca_file, "/etc/zi/pca.pem");
+	assert_int_equal(c.client_cert_auth, CFG_ON);
+	cfg_free(&c);
+
+	/* The file, overridden by the environment, overridden by flags; a
+	 * certificate in one layer pairs with its key in another. */
+	write_tmp(path, sizeof(path), "cert_file = \"/f/h.pem\";\n"
+	    "client_cert_auth = \"on\";\ntrusted_ca_file = \"/f/ca.pem\";\n");
+	expect_ok(&c, ARGV("-f", path), ENV("ZOOINIT_KEY_FILE=/e/h.key",
+	    "ZOOINIT_TRUSTED_CA_FILE=/e/ca.pem"));
+	assert_string_equal(c.cert_file, "/f/h.pem");
+	assert_string_equal(c.key_file, "/e/h.key");
+	assert_string_equal(c.trusted_ca_file, "/e/ca.pem");
+	assert_int_equal(c.client_cert_auth, CFG_ON);
+	cfg_free(&c);
+	expect_ok(&c, ARGV("-f", path, "--client-cert-auth=off",
+	    "--trusted-ca-file", "/a/ca.pem"), ENV("ZOOINIT_KEY_FILE=/e/h.key",
+	    "ZOOINIT_CLIENT_CERT_AUTH=on", "ZOOINIT_TRUSTED_CA_FILE=/e/ca.pem"));
+	assert_int_equal(c.client_cert_auth, CFG_OFF);
+	assert_string_equal(c.trusted_ca_file, "/a/ca.pem");
+	cfg_free(&c);
+	unlink(path);
+
+	/* Bad values name their source. */
+	expect_error(ARGV("--client-cert-auth", "yes"), no_env,
+	    "--client-cert-auth: expected \"off\" or \"on\", found \"yes\"");
+	expect_error(ARGV("--cert-file="), no_env,
+	    "--cert-file: expected a non-empty path, found \"\"");
+	write_tmp(path, sizeof(path), "# tls\nclient_cert_auth = true;\n");
+	snprintf(want, sizeof(want), "%s:2: client_cert_auth: expected "
+	    "\"off\" or \"on\", found true", path);
+	expect_error(ARGV("-f", path), no_env, want);
+	unlink(path);
+	write_tmp(path, sizeof(path), "peer_trusted_ca_file = \"\";\n");
+	snprintf(want, sizeof(want), "%s:1: peer_trusted_ca_file: expected a "
+	    "non-empty path, found \"\"", path);
+	expect_error(ARGV("-f", path), no_env, want);
+	unlink(path);
+
+	/* A certificate without its key, or the reverse, either pair. */
+	expect_error(ARGV("--cert-file", "/etc/zi/h1.pem"), no_env,
+	    "cert_file (from --cert-file) needs key_file as well: a "
+	    "certificate and its key go together, so set both or neither");
+	expect_error(ARGV("--trusted-ca-file", "/c.pem"),
+	    ENV("ZOOINIT_KEY_FILE=/k"), "key_file (from environment "
+	    "ZOOINIT_KEY_FILE) needs cert_file as well: a certificate and its "
+	    "key go together, so set both or neither");
+	expect_error_has(ARGV("--cert-file", "/c", "--key-file", "/k",
+	    "--peer-key-file", "/pk"), no_env, "peer_key_file (from "
+	    "--peer-key-file) needs peer_cert_file as well", NULL);
+	/* The peer pair alone is fine: the plan says what https needs. */
+	expect_ok(&c, ARGV("--peer-cert-file", "/pc", "--peer-key-file",
+	    "/pk"), no_env);
+	cfg_free(&c);
+}
+
+static void
+test_tls_usage(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	cfg_usage(f);
+	fclose(f);
+	assert_non_null(strstr(buf, "  --client-cert-auth off|on\n"));
+	assert_non_null(strstr(buf, "(ZOOINIT_CLIENT_CERT_AUTH, key "
+	    "client_cert_auth, default off)\n"));
+	assert_non_null(strstr(buf, "  --peer-trusted-ca-file FILE\n"));
+	assert_non_null(strstr(buf, "(ZOOINIT_PEER_TRUSTED_CA_FILE, key "
+	    "peer_trusted_ca_file)\n"));
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -807,6 +914,8 @@ main(void)
 		cmocka_unit_test(test_free_twice),
 		cmocka_unit_test(test_sources_and_discovery),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_tls_keys),
+		cmocka_unit_test(test_tls_usage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
