@@ -602,8 +602,8 @@ token_planned(struct agent *a)
 static void reuse_ask(struct agent *a);
 
 /* A member list from one of the others: did this host's member start
- * there before? Then the token belongs to a cluster whose data this host
- * no longer has. */
+ * there before (it published client URLs)? Then the token belongs to a
+ * cluster whose data this host no longer has. */
 static void
 on_reuse_reply(void *arg, const struct etcd_http_result *r)
 {
@@ -621,7 +621,7 @@ on_reuse_reply(void *arg, const struct etcd_http_result *r)
 	for (size_t i = 0; i < ms.n; i++) {
 		for (size_t j = 0; j < ms.v[i].n_peer_urls; j++) {
 			if (strcmp(ms.v[i].peer_urls[j], me->peer_url) != 0 ||
-			    ms.v[i].name[0] == '\0')
+			    ms.v[i].n_client_urls == 0)
 				continue;
 			log_error("token %s was used to bootstrap cluster %016llx, "
 			    "where member %s already started, but %s holds none of "

@@ -105,7 +105,9 @@ on_status(void *arg, const struct etcd_http_result *r)
 		for (size_t k = 0; k < j->ms.v[i].n_peer_urls; k++)
 			if (strcmp(j->ms.v[i].peer_urls[k], m->peer_url) == 0)
 				found = &j->ms.v[i];
-	if (found != NULL && found->name[0] == '\0') {
+	/* A member publishes its client URLs when it starts; one from the
+	 * initial cluster that never started has its name but none. */
+	if (found != NULL && found->n_client_urls == 0) {
 		done(j, JOIN_NEW, 0, "cluster %016" PRIx64 " runs and lists this "
 		    "member, which never started: starting it with the planned "
 		    "cluster", j->ms.cluster_id);

@@ -100,7 +100,7 @@ decide(struct upkeep *u)
 		if (u->remove_after_ms <= 0 ||
 		    now - s->down_since < u->remove_after_ms)
 			continue;
-		const char *name = m->name[0] ? m->name : "(unstarted)";
+		const char *name = m->name[0] ? m->name : "(unnamed)";
 		/* The remaining voters must stay at or above the floor and
 		 * their healthy part must be a quorum of them. */
 		if (voters - 1 < u->floor || healthy < (voters - 1) / 2 + 1) {
