@@ -209,6 +209,8 @@ on_join(void *arg, struct join_result *r)
 		finish(a, r->exit_code);
 		break;
 	case JOIN_NEW:
+		if (r->cluster_id != 0)
+			log_info("%s", r->reason);
 		free(p->state_reason);
 		p->state_reason = xstrdup(r->reason);
 		settled(a);
