@@ -100,6 +100,7 @@ ZONE
 	ETCDCTL_API=3 etcdctl --endpoints "$EP" endpoint status -w table
 	cat <<MSG
 demo: running. Try:
+  $bin status --endpoints http://127.0.0.11:2379
   ETCDCTL_API=3 etcdctl --endpoints $EP put hello world
   ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.13:2379 get hello
   kill -9 \$(pgrep -f 'etcd --name h2 ')   # the h2 agent restarts it
