@@ -825,7 +825,7 @@ test_timeout_kills_group(void **state)
 {
 	struct fx *f = *state;
 	char *sh = script(f, "hang.sh",
-	    "echo $$ > \"$1\"\n"
+	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
 	    "echo started\n"
 	    "sleep 1000 &\n"
 	    "wait\n", 0755, false);
@@ -856,7 +856,7 @@ test_timeout_term_ignored(void **state)
 	struct fx *f = *state;
 	char *sh = script(f, "stubborn.sh",
 	    "trap '' TERM\n"
-	    "echo $$ > \"$1\"\n"
+	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
 	    "sleep 1000 &\n"
 	    "wait\n", 0755, false);
 	char *pidf = file_in(f, "stubborn.pid");
@@ -882,7 +882,7 @@ test_leftover_helper_killed(void **state)
 {
 	struct fx *f = *state;
 	char *sh = script(f, "leave.sh",
-	    "echo $$ > \"$1\"\n"
+	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
 	    "sleep 1000 &\n"
 	    "echo bye\n"
 	    "exit 0\n", 0755, false);
@@ -1016,7 +1016,7 @@ test_cancel(void **state)
 {
 	struct fx *f = *state;
 	char *sh = script(f, "long.sh",
-	    "echo $$ > \"$1\"\n"
+	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
 	    "sleep 1000 &\n"
 	    "wait\n", 0755, false);
 	char *pidf = file_in(f, "long.pid");
@@ -1076,8 +1076,9 @@ static void
 test_cancel_all(void **state)
 {
 	struct fx *f = *state;
-	char *sh = script(f, "idle.sh", "echo $$ > \"$1\"; exec sleep 1000\n",
-	    0755, false);
+	/* Written aside and renamed: the file appears with the pid in it. */
+	char *sh = script(f, "idle.sh", "echo $$ > \"$1.tmp\"; "
+	    "mv \"$1.tmp\" \"$1\"; exec sleep 1000\n", 0755, false);
 	char *p0 = file_in(f, "i0.pid"), *p1 = file_in(f, "i1.pid");
 	char *a0[] = { sh, p0, NULL }, *a1[] = { sh, p1, NULL };
 
