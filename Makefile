@@ -36,7 +36,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test test-unit test-integ test-docker docker-images demo demo-stop \
-	install clean valgrind deps
+	install clean valgrind deps bench
 
 all: $(BIN)
 
@@ -77,6 +77,10 @@ test-docker: $(BIN)
 
 docker-images: $(BIN)
 	@docker/build.sh
+
+# Bootstrap benchmark (root; gnuplot-nox for the plot); see bench/README.md.
+bench: $(BIN)
+	@bench/run.sh $(BIN)
 
 valgrind: $(UNIT_BIN)
 	@tests/run-unit.sh --valgrind $(UNIT_BIN)

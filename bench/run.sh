@@ -1,0 +1,603 @@
+#!/bin/bash
+# bench/run.sh — zooinit's bootstrap benchmark (make bench). See
+# bench/README.md for what is measured and how.
+#
+# usage: bench/run.sh ZOOINIT_BINARY      (as root: network namespaces)
+#
+# On the private namespace network of tests/integ/lib.sh (hosts h1..hMAX on
+# 10.99.0.0/24, dnsmasq serving zl.test on 10.99.0.53, plus one extra host
+# for the discovery seed) it measures, for every N in BENCH_SIZES and
+# BENCH_RUNS runs each, the time from launch to a healthy N-member cluster
+# for four ways of bootstrapping it, interleaved round-robin per run:
+#
+#   static             hand-written etcd commands, static --initial-cluster
+#   zooinit-dns        zooinit bootstrap --domain zl.test --dns-server ... --size N
+#   etcd-v2-discovery  etcd --discovery http://SEED:4001/v2/keys/_etcd/registry/T
+#   zooinit-token      zooinit bootstrap --sources token --discovery URL --name hI --size N
+#
+# then, on an idle 3-member zooinit-dns cluster, the agent's RSS and wakeups
+# per second, and the time from kill -9 of one member's etcd until that
+# member answers health again.
+#
+# Environment (defaults in brackets):
+#   BENCH_OUT           result directory [build/bench]
+#   BENCH_RUNS          runs per path and size [20]
+#   BENCH_SIZES         cluster sizes, space or comma separated [3 5 7]
+#   BENCH_PATHS         paths to run [static zooinit-dns etcd-v2-discovery zooinit-token]
+#   BENCH_TIMEOUT       seconds one run may take before it counts as failed [60]
+#   BENCH_POLL          seconds between health polls [0.05]
+#   BENCH_IDLE          seconds over which wakeups are counted [30]
+#   BENCH_RECOVER_RUNS  kill -9 recoveries [BENCH_RUNS]; 0 skips the agent phase
+#   BENCH_LOGS          1 keeps every run's logs in BENCH_OUT/logs/ [0]
+#   BENCH_STABLE        seconds a member's etcd must have run before it is
+#                       killed (zooinit resets its restart backoff to 1 s
+#                       after a 60 s run) [62]
+#
+# Output: BENCH_OUT/results.txt (also on stdout), BENCH_OUT/raw.tsv (one
+# row per run), BENCH_OUT/bootstrap.png (when gnuplot is installed),
+# BENCH_OUT/progress.log, and the logs of failed runs in BENCH_OUT/failed/.
+# Progress goes to stderr. Exit 0 when every case has at least one
+# successful run, 1 otherwise, 2 on a usage or setup error.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 ZOOINIT_BINARY" >&2
+	exit 2
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: needs root (it builds network namespaces); run it as root" >&2
+	exit 2
+fi
+bin=$1
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+[ -x "$bin" ] || {
+	echo "bench: $bin is not an executable file" >&2
+	exit 2
+}
+for c in etcd etcdctl curl jq ip timeout; do
+	command -v "$c" >/dev/null || {
+		echo "bench: missing program: $c" >&2
+		exit 2
+	}
+done
+
+RUNS=${BENCH_RUNS:-20}
+SIZES=${BENCH_SIZES:-3 5 7}
+SIZES=${SIZES//,/ }
+PATHS=${BENCH_PATHS:-static zooinit-dns etcd-v2-discovery zooinit-token}
+RUN_TIMEOUT=${BENCH_TIMEOUT:-60}
+POLL=${BENCH_POLL:-0.05}
+IDLE_S=${BENCH_IDLE:-30}
+RECOVER_RUNS=${BENCH_RECOVER_RUNS:-$RUNS}
+STABLE_S=${BENCH_STABLE:-62}
+OUT=${BENCH_OUT:-build/bench}
+
+isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S; do
+	isnum "${!v}" || {
+		echo "bench: $v must be a whole number, not '${!v}'" >&2
+		exit 2
+	}
+done
+[ "$RUNS" -ge 1 ] || {
+	echo "bench: BENCH_RUNS must be at least 1" >&2
+	exit 2
+}
+case $POLL in '' | *[!0-9.]*)
+	echo "bench: BENCH_POLL must be a number of seconds, not '$POLL'" >&2
+	exit 2
+	;;
+esac
+MAXN=0
+for n in $SIZES; do
+	if ! isnum "$n" || [ "$n" -lt 1 ] || [ "$n" -gt 49 ]; then
+		echo "bench: BENCH_SIZES: '$n' is not a size from 1 to 49" >&2
+		exit 2
+	fi
+	[ "$n" -gt "$MAXN" ] && MAXN=$n
+done
+[ "$MAXN" -gt 0 ] || {
+	echo "bench: BENCH_SIZES is empty" >&2
+	exit 2
+}
+[ "$RECOVER_RUNS" -gt 0 ] && [ "$MAXN" -lt 3 ] && MAXN=3 # the agent phase uses 3 hosts
+for p in $PATHS; do
+	case $p in static | zooinit-dns | etcd-v2-discovery | zooinit-token) ;;
+	*)
+		echo "bench: BENCH_PATHS: unknown path '$p'" >&2
+		exit 2
+		;;
+	esac
+done
+
+mkdir -p "$OUT" || exit 2
+OUT=$(cd "$OUT" && pwd)
+rm -rf "$OUT/failed" "$OUT/logs"
+: >"$OUT/results.txt"
+: >"$OUT/progress.log"
+printf '# kind\tpath\tn\trun\tseconds\tstatus\tdetail\n' >"$OUT/raw.tsv"
+
+# The network, the zone and the cleanup come from the integration tests'
+# library; its EXIT trap kills everything in our namespaces and removes
+# $WORK (KEEP=1 keeps it).
+export ZI_PREFIX=zb$$
+# shellcheck disable=SC2034 # read by lib.sh
+ZOOINIT=$bin
+# shellcheck source-path=SCRIPTDIR source=../tests/integ/lib.sh
+. "$here/../tests/integ/lib.sh"
+# Run a private copy: others may rebuild the binary while we measure.
+cp "$bin" "$WORK/zooinit" || die "cannot copy $bin"
+Z=$WORK/zooinit
+
+SEED=$((MAXN + 1)) # the discovery seed's host
+SEED_NS=$(host_ns "$SEED")
+SEED_IP=$(host_ip "$SEED")
+SEED_URL=http://$SEED_IP:4001
+PD=$WORK/poll
+RD=$WORK/run
+mkdir -p "$PD" "$RD"
+declare -a LPID=() # what the current run launched
+
+progress() { printf '# %s\n' "$*" | tee -a "$OUT/progress.log" >&2; }
+emit() { printf '%s\n' "$*" | tee -a "$OUT/results.txt"; }
+
+# A monotonic clock in nanoseconds: perl's CLOCK_MONOTONIC when perl has
+# Time::HiRes (Debian's perl does), else date +%s%N (the wall clock).
+if perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e 1 2>/dev/null; then
+	CLOCK="CLOCK_MONOTONIC (perl Time::HiRes)"
+	now_ns() {
+		perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC \
+			-e 'printf "%.0f\n", clock_gettime(CLOCK_MONOTONIC) * 1e9'
+	}
+else
+	CLOCK="CLOCK_REALTIME (date +%s%N)"
+	now_ns() { date +%s%N; }
+fi
+secs() { # NS_FROM NS_TO: seconds with 3 decimals
+	local d=$(($2 - $1))
+	printf '%d.%03d\n' $((d / 1000000000)) $((d % 1000000000 / 1000000))
+}
+
+# ---------------------------------------------------------------- checks
+
+# poll_cluster N: one round of parallel HTTP requests from the seed's host
+# to every member (GET /health, POST /v3/maintenance/status, POST
+# /v3/cluster/member/list). Returns 0 when every member is healthy, every
+# member lists N started voting members (and no others), all members name
+# the same leader and exactly one member is it. Sets POLL_NS to the clock
+# right after the replies came in. Bounded: 1 s per request, all at once.
+poll_cluster() {
+	local n=$1 i b
+	local -a args=(--parallel --parallel-immediate --parallel-max 64)
+	local -a c=(-s --max-time 1)
+	rm -f "$PD"/*
+	for ((i = 1; i <= n; i++)); do
+		((i > 1)) && args+=(--next)
+		args+=("${c[@]}" -o "$PD/h$i" "http://$NET.$i:2379/health" --next)
+		args+=("${c[@]}" -X POST -d '{}' -o "$PD/s$i" "http://$NET.$i:2379/v3/maintenance/status" --next)
+		args+=("${c[@]}" -X POST -d '{}' -o "$PD/m$i" "http://$NET.$i:2379/v3/cluster/member/list")
+	done
+	ip netns exec "$SEED_NS" curl "${args[@]}" >/dev/null 2>&1
+	POLL_NS=$(now_ns)
+	for ((i = 1; i <= n; i++)); do
+		[ -s "$PD/h$i" ] || return 1
+		b=$(<"$PD/h$i")
+		[[ $b == *'"health":"true"'* ]] || return 1
+	done
+	jq -n -e --argjson n "$n" '
+		[inputs] as $all
+		| [$all[] | select(has("members"))] as $ml
+		| [$all[] | select(has("header") and (has("members") | not))] as $st
+		| [$st[] | .leader // "0"] as $leaders
+		| ($ml | length) == $n and ($st | length) == $n
+		  and all($ml[]; (.members | length) == $n
+		      and ([.members[] | select((.name // "") != ""
+		          and ((.clientURLs // []) | length) > 0
+		          and ((.isLearner // false) | not))] | length) == $n)
+		  and ($leaders | unique | length) == 1 and $leaders[0] != "0"
+		  and ([$st[] | select(.header.member_id == .leader)] | length) == 1
+	' "$PD"/m* "$PD"/s* >/dev/null 2>&1
+}
+
+# poll_member I: member I answers GET /health with true. Sets POLL_NS.
+poll_member() {
+	local b
+	b=$(ip netns exec "$SEED_NS" curl -s --max-time 1 "http://$NET.$1:2379/health" 2>/dev/null)
+	POLL_NS=$(now_ns)
+	[[ $b == *'"health":"true"'* ]]
+}
+
+# etcdctl_health I...: `etcdctl endpoint health` against members I...,
+# from the seed's host; every one must answer healthy. Bounded to 10 s.
+etcdctl_health() {
+	local eps="" i
+	for i in "$@"; do eps+=${eps:+,}http://$NET.$i:2379; done
+	timeout -k 2 10 ip netns exec "$SEED_NS" env ETCDCTL_API=3 etcdctl \
+		--endpoints "$eps" --dial-timeout=2s --command-timeout=3s \
+		endpoint health >"$PD/etcdctl.out" 2>&1
+}
+
+# wait_cluster N DEADLINE_NS: polls every BENCH_POLL s until the cluster of
+# hosts 1..N is healthy (poll_cluster, then etcdctl endpoint health on every
+# member) or DEADLINE_NS passes. On success DONE_NS is the clock right after
+# the successful poll's replies. Returns 1 on timeout, 3 when a launched
+# process exited (WHY says which).
+wait_cluster() {
+	local n=$1 deadline=$2 p i
+	local -a hosts=()
+	for ((i = 1; i <= n; i++)); do hosts+=("$i"); done
+	WHY=""
+	while :; do
+		if poll_cluster "$n" && etcdctl_health "${hosts[@]}"; then
+			DONE_NS=$POLL_NS
+			return 0
+		fi
+		for p in "${!LPID[@]}"; do
+			if ! kill -0 "${LPID[p]}" 2>/dev/null; then
+				WHY="h$p (pid ${LPID[p]}) exited"
+				return 3
+			fi
+		done
+		[ "$(now_ns)" -lt "$deadline" ] || {
+			WHY="not healthy after $RUN_TIMEOUT s"
+			return 1
+		}
+		sleep "$POLL"
+	done
+}
+
+# ---------------------------------------------------------------- processes
+
+# kill_hosts: SIGKILL to every process in hosts 1..MAXN, until none is
+# left (bounded to 15 s). (Launched processes are disowned, so bash reaps
+# them without printing "Killed" for each.)
+kill_hosts() {
+	local i n
+	local -a pids
+	for ((n = 0; n < 75; n++)); do
+		pids=()
+		for ((i = 1; i <= MAXN; i++)); do
+			mapfile -t -O "${#pids[@]}" pids < <(ns_pids "$i")
+		done
+		[ "${#pids[@]}" -eq 0 ] && break
+		kill -KILL "${pids[@]}" 2>/dev/null
+		sleep 0.2
+	done
+	[ "${#pids[@]}" -eq 0 ] || die "processes left in the hosts after 15 s: ${pids[*]}"
+	LPID=()
+}
+
+# launch PATH N RUNID [URL]: starts the N members of one run in hosts 1..N
+# (data in $RD/hI, output in $RD/hI.log); LPID[I] is what host I runs.
+launch() {
+	local path=$1 n=$2 id=$3 url=${4:-} i ip ic=""
+	local -a cmd
+	for ((i = 1; i <= n; i++)); do ic+=${ic:+,}h$i=http://$NET.$i:2380; done
+	for ((i = 1; i <= n; i++)); do
+		ip=$(host_ip "$i")
+		case $path in
+		static)
+			cmd=(etcd --name "h$i" --data-dir "$RD/h$i"
+				--listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380"
+				--listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379"
+				--initial-cluster "$ic" --initial-cluster-token "bench-$id"
+				--initial-cluster-state new) ;;
+		etcd-v2-discovery)
+			cmd=(etcd --name "h$i" --data-dir "$RD/h$i"
+				--listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380"
+				--listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379"
+				--discovery "$url") ;;
+		zooinit-dns)
+			cmd=("$Z" bootstrap --domain "$ZONE" --dns-server "$DNS_IP:$DNS_PORT"
+				--size "$n" --data-dir "$RD/h$i") ;;
+		zooinit-token)
+			cmd=("$Z" bootstrap --sources token --discovery "$url" --name "h$i"
+				--size "$n" --data-dir "$RD/h$i") ;;
+		esac
+		ip netns exec "$(host_ns "$i")" "${cmd[@]}" >"$RD/h$i.log" 2>&1 </dev/null &
+		LPID[i]=$!
+		disown "$!"
+	done
+}
+
+# new_token N: a fresh discovery token of size N in the seed; prints its URL.
+new_token() {
+	local u
+	u=$(timeout -k 2 15 ip netns exec "$SEED_NS" "$Z" discovery new --size "$1" \
+		--endpoint "$SEED_URL" 2>>"$WORK/seed/tokens.log") || return 1
+	u=$(printf '%s\n' "$u" | grep -m1 "^$SEED_URL/v2/keys/_etcd/registry/")
+	[ -n "$u" ] && printf '%s\n' "$u"
+}
+
+# shellcheck disable=SC2317 # called through wait_for
+seed_up() { # the seed answers on the v2 keys API (or has exited)
+	kill -0 "$SEED_PID" 2>/dev/null || return 0
+	ip netns exec "$SEED_NS" curl -sf --max-time 2 "$SEED_URL/v2/keys/" | grep -q '"node"'
+}
+start_seed() {
+	mkdir -p "$WORK/seed"
+	ip netns exec "$SEED_NS" etcd --name seed --data-dir "$WORK/seed/data" \
+		--listen-client-urls "$SEED_URL" --advertise-client-urls "$SEED_URL" \
+		--listen-peer-urls "http://$SEED_IP:7001" \
+		--initial-advertise-peer-urls "http://$SEED_IP:7001" \
+		--initial-cluster "seed=http://$SEED_IP:7001" --enable-v2 \
+		>"$WORK/seed/etcd.log" 2>&1 </dev/null &
+	SEED_PID=$!
+	WAIT_IGNORE_AGENTS=1 wait_for "seed etcd (v2 API) answers on $SEED_URL" 30 seed_up >&2 ||
+		fail "the seed etcd did not start (see $WORK/seed/etcd.log)"
+	kill -0 "$SEED_PID" 2>/dev/null || {
+		cat "$WORK/seed/etcd.log" >&2
+		fail "the seed etcd exited"
+	}
+}
+
+# ---------------------------------------------------------------- bootstrap
+
+# etcd_stall LOG...: the longest time (s) any member's etcd spent between
+# printing its configuration ("embed: advertise client URLs") and
+# "etcdserver: starting member". etcd 3.4 does its "is this member already
+# bootstrapped?" check there when it starts a new member from a static
+# --initial-cluster: it asks every peer's /members, with a 1 s timeout each,
+# and a peer that already listens but does not serve yet costs the full
+# second. Members started together thus often stall 1 s per peer. With
+# --discovery etcd skips the check (its next line is "discovery: ...", which
+# is not counted). 0.000 when no member stalled.
+etcd_stall() {
+	awk '
+		function t(s, a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+		FNR == 1 { want = 0 }
+		/^[0-9-]+ [0-9:.]+ [A-Z] \| embed: advertise client URLs/ { at = t($2); want = 1; next }
+		want && /^[0-9-]+ [0-9:.]+ [A-Z] \| / {
+			if ($0 ~ /etcdserver: starting member/ && t($2) - at > m) m = t($2) - at
+			want = 0
+		}
+		END { printf "%.3f\n", m + 0 }' "$@" 2>/dev/null
+}
+
+FAILED_RUNS=0
+# run_case PATH N RUN: one timed bootstrap; appends a row to raw.tsv.
+run_case() {
+	local path=$1 n=$2 r=$3 url="" t0 rc=0 s status=ok detail=""
+	rm -rf "$RD" && mkdir -p "$RD"
+	case $path in etcd-v2-discovery | zooinit-token)
+		url=$(new_token "$n") || {
+			status=error detail="could not create a token"
+		}
+		detail=${url##*/}
+		;;
+	esac
+	if [ "$status" = ok ]; then
+		t0=$(now_ns)
+		launch "$path" "$n" "$path-n$n-r$r" "$url"
+		wait_cluster "$n" $((t0 + RUN_TIMEOUT * 1000000000)) || rc=$?
+		case $rc in
+		0)
+			s=$(secs "$t0" "$DONE_NS")
+			# The raft term of the first healthy poll: 2 when the first
+			# election won, higher after split votes.
+			detail="${detail:+$detail }term=$(jq -s -r 'map(.raftTerm // "0" | tonumber) | max' "$PD"/s* 2>/dev/null)"
+			;;
+		1) status=timeout detail=$WHY ;;
+		*) status=exited detail=$WHY ;;
+		esac
+	fi
+	detail="${detail:+$detail }stall=$(etcd_stall "$RD"/h*.log)"
+	if [ "$status" != ok ]; then
+		FAILED_RUNS=$((FAILED_RUNS + 1))
+		s=NA
+		mkdir -p "$OUT/failed/$path-n$n-r$r"
+		cp "$RD"/*.log "$PD"/* "$OUT/failed/$path-n$n-r$r/" 2>/dev/null
+		progress "n=$n run $r/$RUNS $path: FAILED ($status: $detail); logs in $OUT/failed/$path-n$n-r$r"
+	else
+		progress "n=$n run $r/$RUNS $path: $s s"
+	fi
+	printf 'bootstrap\t%s\t%s\t%s\t%s\t%s\t%s\n' "$path" "$n" "$r" "$s" "$status" "$detail" >>"$OUT/raw.tsv"
+	if [ "${BENCH_LOGS:-0}" = 1 ]; then
+		mkdir -p "$OUT/logs/$path-n$n-r$r"
+		cp "$RD"/*.log "$OUT/logs/$path-n$n-r$r/" 2>/dev/null
+	fi
+	kill_hosts
+	rm -rf "$RD"
+}
+
+# stats KIND PATH N [nostall]: "runs=R min=.. median=.. p95=.." over the
+# ok rows of raw.tsv (median: mean of the middle two for an even count;
+# p95: nearest rank, the ceil(0.95 R)-th smallest); " failed=K" appended
+# when K > 0. With nostall: only the runs in which no member's etcd stalled
+# 0.5 s or more in its startup check (etcd_stall), and " stalled=K" first.
+stats() {
+	awk -F'\t' -v k="$1" -v p="$2" -v n="$3" -v only="${4:-}" '
+		$1 == k && $2 == p && $3 == n {
+			if ($6 != "ok") { f++; next }
+			if (only == "nostall" && match($7, /stall=[0-9.]+/) &&
+				substr($7, RSTART + 6, RLENGTH - 6) + 0 >= 0.5) { st++; next }
+			v[++c] = $5 + 0
+		}
+		END {
+			if (only == "nostall") printf "stalled=%d ", st
+			if (c == 0) { printf "runs=0 min=NA median=NA p95=NA"; if (f) printf " failed=%d", f; print ""; exit }
+			for (i = 2; i <= c; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+			med = (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+			r = int(0.95 * c); if (r < 0.95 * c) r++
+			printf "runs=%d min=%.3f median=%.3f p95=%.3f", c, v[1], med, v[r]
+			if (f) printf " failed=%d", f
+			print ""
+		}' "$OUT/raw.tsv"
+}
+median_of() { stats "$@" | sed -n 's/.* median=\([0-9.]*\).*/\1/p'; }
+
+# ---------------------------------------------------------------- agent
+
+# proc_ctxt PID: voluntary + nonvoluntary context switches of every thread.
+proc_ctxt() {
+	awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { s += $2 } END { print s + 0 }' \
+		/proc/"$1"/task/*/status 2>/dev/null
+}
+proc_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# etcd_age PID: seconds since the process started.
+etcd_age() {
+	local st up tck
+	tck=$(getconf CLK_TCK)
+	st=$(awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] || return 1
+	up=$(awk '{ print int($1) }' /proc/uptime)
+	echo $((up - st / tck))
+}
+is_leader() { # I: member I is the leader (per its own status)
+	local j
+	j=$(ip netns exec "$SEED_NS" curl -s --max-time 2 -X POST -d '{}' \
+		"http://$NET.$1:2379/v3/maintenance/status" 2>/dev/null)
+	printf '%s\n' "$j" | jq -e '.header.member_id == .leader' >/dev/null 2>&1
+}
+
+agent_phase() {
+	local i t0 rc=0 a b v who old new age s lead k deadline
+	local -a rss=() ws=() c0=() c1=()
+	progress "agent: a 3-member zooinit-dns cluster (default flags)"
+	zone_std 3 >&2
+	rm -rf "$RD" && mkdir -p "$RD"
+	t0=$(now_ns)
+	launch zooinit-dns 3 agent
+	wait_cluster 3 $((t0 + RUN_TIMEOUT * 1000000000)) || rc=$?
+	[ "$rc" = 0 ] || {
+		mkdir -p "$OUT/failed" && cp -r "$RD" "$OUT/failed/agent" 2>/dev/null
+		fail "agent phase: the cluster did not form ($WHY)"
+	}
+	progress "agent: healthy after $(secs "$t0" "$DONE_NS") s; idle 5 s, then counting for $IDLE_S s"
+	sleep 5
+	for i in 1 2 3; do c0[i]=$(proc_ctxt "${LPID[i]}"); done
+	a=$(now_ns)
+	sleep "$IDLE_S"
+	for i in 1 2 3; do c1[i]=$(proc_ctxt "${LPID[i]}"); done
+	b=$(now_ns)
+	for i in 1 2 3; do
+		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited while idle"
+		rss[i]=$(proc_rss "${LPID[i]}")
+		ws[i]=$(awk -v d=$((c1[i] - c0[i])) -v ns=$((b - a)) 'BEGIN { printf "%.2f", d / (ns / 1e9) }')
+		emit "# agent h$i pid ${LPID[i]}: VmRSS ${rss[i]} kB, $((c1[i] - c0[i])) context switches in $(secs "$a" "$b") s"
+	done
+	# The median of the three agents.
+	v=$(printf '%s\n' "${rss[1]}" "${rss[2]}" "${rss[3]}" | sort -n | sed -n 2p)
+	s=$(printf '%s\n' "${ws[1]}" "${ws[2]}" "${ws[3]}" | sort -g | sed -n 2p)
+	emit "agent rss_kb=$v wakeups_per_s=$s"
+
+	# kill -9 of one member's etcd, members in turn, each only after its
+	# etcd has run STABLE_S s (so zooinit restarts it after its 1 s minimum
+	# backoff, not a doubled one).
+	for ((k = 1; k <= RECOVER_RUNS; k++)); do
+		who=$(((k - 1) % 3 + 1))
+		deadline=$(($(now_ns) + RUN_TIMEOUT * 1000000000))
+		wait_cluster 3 "$deadline" || fail "recover: cluster not healthy before run $k ($WHY)"
+		old=$(etcd_pids "$who")
+		[ "$(printf '%s\n' "$old" | grep -c .)" = 1 ] || fail "recover: h$who runs etcd '$old'"
+		age=$(etcd_age "$old") || fail "recover: no age for pid $old"
+		if [ "$age" -lt "$STABLE_S" ]; then
+			sleep $((STABLE_S - age))
+			wait_cluster 3 "$deadline" || fail "recover: cluster not healthy before run $k ($WHY)"
+		fi
+		lead=follower
+		is_leader "$who" && lead=leader
+		t0=$(now_ns)
+		kill -KILL "$old"
+		rc=1
+		while [ "$(now_ns)" -lt $((t0 + RUN_TIMEOUT * 1000000000)) ]; do
+			new=$(etcd_pids "$who")
+			if [ -n "$new" ] && [ "$new" != "$old" ] && poll_member "$who" &&
+				etcdctl_health "$who"; then
+				rc=0
+				break
+			fi
+			sleep "$POLL"
+		done
+		if [ "$rc" = 0 ]; then
+			s=$(secs "$t0" "$POLL_NS")
+			progress "recover run $k/$RECOVER_RUNS: kill -9 etcd of h$who ($lead): healthy again after $s s"
+			printf 'recover\tzooinit-dns\t3\t%s\t%s\tok\th%s %s\n' "$k" "$s" "$who" "$lead" >>"$OUT/raw.tsv"
+		else
+			FAILED_RUNS=$((FAILED_RUNS + 1))
+			progress "recover run $k/$RECOVER_RUNS: h$who not healthy after $RUN_TIMEOUT s"
+			printf 'recover\tzooinit-dns\t3\t%s\tNA\ttimeout\th%s %s\n' "$k" "$who" "$lead" >>"$OUT/raw.tsv"
+			mkdir -p "$OUT/failed/recover-r$k"
+			cp "$RD"/*.log "$OUT/failed/recover-r$k/" 2>/dev/null
+		fi
+	done
+	for i in 1 2 3; do
+		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited during the recoveries"
+	done
+	emit "recover path=zooinit-dns $(stats recover zooinit-dns 3)"
+	kill_hosts
+	rm -rf "$RD"
+}
+
+# ---------------------------------------------------------------- main
+
+START=$SECONDS
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+emit "# zooinit bench $(date -u +%Y-%m-%dT%H:%M:%SZ): runs=$RUNS sizes=$SIZES timeout=${RUN_TIMEOUT}s poll=${POLL}s"
+emit "# machine: nproc=$(nproc) cpu=\"$cpu\" kernel=$(uname -r) mem=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)kB loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+emit "# software: $("$Z" version 2>&1 | head -n 1) ($(sha256sum "$Z" | cut -c1-12)); etcd $(etcd --version | awk '/^etcd Version/ { print $3 }'); clock $CLOCK"
+
+progress "network: hosts h1-h$MAXN, discovery seed h$SEED ($SEED_IP), DNS $DNS_IP"
+net_up "$SEED" >&2
+start_seed
+read -ra sizes <<<"$SIZES"
+read -ra paths <<<"$PATHS"
+np=${#paths[@]}
+for n in "${sizes[@]}"; do
+	progress "n=$n: zone zl.test with h1..h$n"
+	zone_std "$n" >&2
+	for ((r = 1; r <= RUNS; r++)); do
+		# Round-robin: run r starts with path (r-1) mod P.
+		for ((j = 0; j < np; j++)); do
+			run_case "${paths[(r - 1 + j) % np]}" "$n" "$r"
+		done
+	done
+done
+
+for n in "${sizes[@]}"; do
+	for p in "${paths[@]}"; do
+		emit "path=$p n=$n $(stats bootstrap "$p" "$n")"
+	done
+done
+ratios() { # PREFIX [nostall]
+	local n pair p base a b
+	for n in "${sizes[@]}"; do
+		for pair in zooinit-dns:static zooinit-token:etcd-v2-discovery; do
+			p=${pair%%:*} base=${pair#*:}
+			[[ " $PATHS " == *" $p "* && " $PATHS " == *" $base "* ]] || continue
+			a=$(median_of bootstrap "$p" "$n" "${2:-}") b=$(median_of bootstrap "$base" "$n" "${2:-}")
+			if [ -n "$a" ] && [ -n "$b" ]; then
+				emit "$1 path=$p base=$base n=$n median=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+			fi
+		done
+	done
+}
+ratios ratio
+# The same without the runs in which etcd's own startup check stalled
+# (see etcd_stall): what is left is the paths' own cost.
+for n in "${sizes[@]}"; do
+	for p in "${paths[@]}"; do
+		emit "nostall path=$p n=$n $(stats bootstrap "$p" "$n" nostall)"
+	done
+done
+ratios ratio-nostall nostall
+
+[ "$RECOVER_RUNS" -gt 0 ] && agent_phase
+
+if command -v gnuplot >/dev/null; then
+	if gnuplot -e "datafile='$OUT/raw.tsv'; outfile='$OUT/bootstrap.png'; sizes='$SIZES'; paths='$PATHS'" \
+		"$here/plot.gp" 2>>"$OUT/progress.log"; then
+		progress "plot: $OUT/bootstrap.png"
+	else
+		progress "plot: gnuplot failed (see $OUT/progress.log)"
+	fi
+else
+	progress "plot: gnuplot is not installed (apt-get install gnuplot-nox); skipped"
+fi
+
+emit "# took $((SECONDS - START)) s; failed runs: $FAILED_RUNS; loadavg at end \"$(cut -d' ' -f1-3 /proc/loadavg)\""
+# Every case needs at least one successful run.
+grep -q '^path=.* runs=0 ' "$OUT/results.txt" && exit 1
+exit 0
