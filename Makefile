@@ -62,6 +62,7 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory test-integ
 	@$(MAKE) --no-print-directory test-docker
 
@@ -104,3 +105,5 @@ clean:
 	rm -rf build build-*
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/agent/main.d
+
+include fuzz/Makefile.inc

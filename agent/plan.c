@@ -1007,42 +1007,53 @@ plan_build_argv(struct plan *p)
 	}
 }
 
+/* A JSON string of s; text that is not UTF-8 (which the configuration
+ * refuses already) is written quoted rather than dropped. */
+static json_t *
+jstr_of(const char *s)
+{
+	json_t *v = json_string(s);
+	char q[1024];
+
+	return v != NULL ? v : json_string(dns_quote(s, q, sizeof(q)));
+}
+
 static json_t *
 plan_to_json(const struct plan *p, bool with_argv)
 {
 	json_t *o = json_object(), *members = json_array();
 
 	json_object_set_new(o, "version", json_integer(1));
-	json_object_set_new(o, "name", json_string(plan_me(p)->name));
-	json_object_set_new(o, "role", json_string(p->proxy ? "proxy" :
+	json_object_set_new(o, "name", jstr_of(plan_me(p)->name));
+	json_object_set_new(o, "role", jstr_of(p->proxy ? "proxy" :
 	    "member"));
-	json_object_set_new(o, "source", json_string(p->source));
-	json_object_set_new(o, "source_detail", json_string(p->source_detail));
+	json_object_set_new(o, "source", jstr_of(p->source));
+	json_object_set_new(o, "source_detail", jstr_of(p->source_detail));
 	if (with_argv) {
 		json_t *sk = json_array();
 		for (size_t i = 0; i < p->n_skipped; i++)
-			json_array_append_new(sk, json_string(p->skipped[i]));
+			json_array_append_new(sk, jstr_of(p->skipped[i]));
 		json_object_set_new(o, "skipped", sk);
 	}
-	json_object_set_new(o, "scheme", json_string(p->scheme));
-	json_object_set_new(o, "state", json_string(p->state));
-	json_object_set_new(o, "state_reason", json_string(p->state_reason));
-	json_object_set_new(o, "data_dir", json_string(p->data_dir));
-	json_object_set_new(o, "token", json_string(p->token));
-	json_object_set_new(o, "initial_cluster", json_string(p->initial_cluster));
+	json_object_set_new(o, "scheme", jstr_of(p->scheme));
+	json_object_set_new(o, "state", jstr_of(p->state));
+	json_object_set_new(o, "state_reason", jstr_of(p->state_reason));
+	json_object_set_new(o, "data_dir", jstr_of(p->data_dir));
+	json_object_set_new(o, "token", jstr_of(p->token));
+	json_object_set_new(o, "initial_cluster", jstr_of(p->initial_cluster));
 	json_object_set_new(o, "learner", json_boolean(p->learner));
 	if (p->member_id != 0) {
 		char id[24];
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)p->member_id);
-		json_object_set_new(o, "member_id", json_string(id));
+		json_object_set_new(o, "member_id", jstr_of(id));
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		json_t *m = json_object();
-		json_object_set_new(m, "name", json_string(p->m[i].name));
+		json_object_set_new(m, "name", jstr_of(p->m[i].name));
 		if (p->m[i].host != NULL)
-			json_object_set_new(m, "host", json_string(p->m[i].host));
-		json_object_set_new(m, "peer_url", json_string(p->m[i].peer_url));
-		json_object_set_new(m, "client_url", json_string(p->m[i].client_url));
+			json_object_set_new(m, "host", jstr_of(p->m[i].host));
+		json_object_set_new(m, "peer_url", jstr_of(p->m[i].peer_url));
+		json_object_set_new(m, "client_url", jstr_of(p->m[i].client_url));
 		json_object_set_new(m, "self", json_boolean(p->m[i].self));
 		json_array_append_new(members, m);
 	}
@@ -1050,7 +1061,7 @@ plan_to_json(const struct plan *p, bool with_argv)
 	if (with_argv) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < p->argc; i++)
-			json_array_append_new(a, json_string(p->argv[i]));
+			json_array_append_new(a, jstr_of(p->argv[i]));
 		json_object_set_new(o, "etcd_argv", a);
 	}
 	return o;

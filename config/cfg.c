@@ -66,13 +66,16 @@ static bool valid_name(const char *s);
 static bool valid_ifname(const char *s);
 static bool valid_netmask(const char *s);
 static bool valid_ipv4(const char *s);
-static bool valid_nonempty(const char *s);
+static bool valid_path(const char *s);
 static bool valid_token(const char *s);
 static bool valid_source(const char *s);
 static bool valid_url(const char *s);
 static bool valid_initial_cluster(const char *s);
 
 #define OFF(f) offsetof(struct cfg, f)
+#define PATH_EXPECT "a non-empty path of printable UTF-8 characters"
+#define PROGRAM_EXPECT "a non-empty program name or path of printable UTF-8 " \
+	"characters"
 
 static const struct key keys[] = {
 	{ .name = "domain", .type = KT_STR, .off = OFF(domain),
@@ -121,11 +124,11 @@ static const struct key keys[] = {
 	  .meta = "ADDR",
 	  .help = "with netmask: an address in this host's network" },
 	{ .name = "data_dir", .type = KT_STR, .off = OFF(data_dir),
-	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .valid = valid_path, .expect = PATH_EXPECT,
 	  .def = "/var/lib/zooinit/etcd", .meta = "DIR",
 	  .help = "directory for etcd's data" },
 	{ .name = "etcd", .type = KT_STR, .off = OFF(etcd),
-	  .valid = valid_nonempty, .expect = "a non-empty program name or path",
+	  .valid = valid_path, .expect = PROGRAM_EXPECT,
 	  .def = "etcd", .meta = "PATH",
 	  .help = "etcd binary, searched in PATH unless it has a slash" },
 	{ .name = "client_port", .type = KT_INT, .off = OFF(client_port),
@@ -197,7 +200,7 @@ static const struct key keys[] = {
 	  .off = OFF(seed_peer_port), .min = 1, .max = 65535, .def = "7001",
 	  .meta = "PORT", .help = "peer port of the seed discovery etcd" },
 	{ .name = "seed_data_dir", .type = KT_STR, .off = OFF(seed_data_dir),
-	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .valid = valid_path, .expect = PATH_EXPECT,
 	  .def = "/var/lib/zooinit/seed", .meta = "DIR",
 	  .help = "data dir of the seed discovery etcd" },
 	{ .name = "seed_keep", .type = KT_ENUM, .off = OFF(seed_keep),
@@ -220,28 +223,28 @@ static const struct key keys[] = {
 	/* TLS. Paths only here: whether the files can be read is the
 	 * plan's check, where the message can say what needs them. */
 	{ .name = "cert_file", .type = KT_STR, .off = OFF(cert_file),
-	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .valid = valid_path, .expect = PATH_EXPECT,
 	  .meta = "FILE",
 	  .help = "etcd's TLS certificate (PEM) for its https URLs" },
 	{ .name = "key_file", .type = KT_STR, .off = OFF(key_file),
-	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .valid = valid_path, .expect = PATH_EXPECT,
 	  .meta = "FILE", .help = "the unencrypted key of cert_file (PEM)" },
 	{ .name = "trusted_ca_file", .type = KT_STR,
-	  .off = OFF(trusted_ca_file), .valid = valid_nonempty,
-	  .expect = "a non-empty path", .meta = "FILE",
+	  .off = OFF(trusted_ca_file), .valid = valid_path,
+	  .expect = PATH_EXPECT, .meta = "FILE",
 	  .help = "CA bundle that verifies etcd's certificates (default: the "
 	    "system's)" },
 	{ .name = "peer_cert_file", .type = KT_STR,
-	  .off = OFF(peer_cert_file), .valid = valid_nonempty,
-	  .expect = "a non-empty path", .meta = "FILE",
+	  .off = OFF(peer_cert_file), .valid = valid_path,
+	  .expect = PATH_EXPECT, .meta = "FILE",
 	  .help = "etcd's certificate for peer traffic (default: cert_file)" },
 	{ .name = "peer_key_file", .type = KT_STR, .off = OFF(peer_key_file),
-	  .valid = valid_nonempty, .expect = "a non-empty path",
+	  .valid = valid_path, .expect = PATH_EXPECT,
 	  .meta = "FILE", .help = "the key of peer_cert_file (default: "
 	    "key_file)" },
 	{ .name = "peer_trusted_ca_file", .type = KT_STR,
-	  .off = OFF(peer_trusted_ca_file), .valid = valid_nonempty,
-	  .expect = "a non-empty path", .meta = "FILE",
+	  .off = OFF(peer_trusted_ca_file), .valid = valid_path,
+	  .expect = PATH_EXPECT, .meta = "FILE",
 	  .help = "CA bundle for peer certificates (default: "
 	    "trusted_ca_file)" },
 	{ .name = "client_cert_auth", .type = KT_ENUM,
@@ -567,10 +570,42 @@ valid_netmask(const char *s)
 	return (inv & (inv + 1)) == 0;
 }
 
+/* Paths reach etcd's argv, logs and the plan's JSON: non-empty UTF-8
+ * without control characters. */
 static bool
-valid_nonempty(const char *s)
+valid_path(const char *s)
 {
-	return s[0] != '\0';
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0')
+		return false;
+	while (*p != '\0') {
+		size_t n;
+
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p < 0x80)
+			n = 0;
+		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
+			n = 1;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 2;
+		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
+			n = 3;
+		else
+			return false;
+		for (size_t i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		/* No overlong or surrogate forms. */
+		if ((n == 2 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] >= 0xa0))) ||
+		    (n == 3 && ((p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] >= 0x90))))
+			return false;
+		p += n + 1;
+	}
+	return true;
 }
 
 /* The token goes to etcd's command line and into member IDs. */
