@@ -758,6 +758,16 @@ test_sources_and_discovery(void **state)
 	    "--seed-keep: expected \"stop\" or \"keep\"", NULL);
 	expect_error_has(ARGV("--seed-grace", "-1"), no_env,
 	    "--seed-grace: expected an integer from 0 to 86400", NULL);
+
+	/* Paths reach argv and JSON: printable UTF-8 only (found by the
+	 * fuzzer: a \xff vanished from plan --json). */
+	expect_error(ARGV("--data-dir", "/var/lib/\xff"), no_env,
+	    "--data-dir: expected a non-empty path of printable UTF-8 "
+	    "characters, found \"/var/lib/\\xff\"");
+	expect_error_has(ARGV("--etcd", "/usr/bin/et\ncd"), no_env,
+	    "--etcd: expected a non-empty program name or path", NULL);
+	expect_ok(&c, ARGV("--data-dir", "/srv/\xc3\xa9tcd"), no_env);
+	cfg_free(&c);
 }
 
 static void
@@ -843,7 +853,8 @@ test_tls_keys(void **state)
 	expect_error(ARGV("--client-cert-auth", "yes"), no_env,
 	    "--client-cert-auth: expected \"off\" or \"on\", found \"yes\"");
 	expect_error(ARGV("--cert-file="), no_env,
-	    "--cert-file: expected a non-empty path, found \"\"");
+	    "--cert-file: expected a non-empty path of printable UTF-8 "
+	    "characters, found \"\"");
 	write_tmp(path, sizeof(path), "# tls\nclient_cert_auth = true;\n");
 	snprintf(want, sizeof(want), "%s:2: client_cert_auth: expected "
 	    "\"off\" or \"on\", found true", path);
@@ -851,7 +862,7 @@ test_tls_keys(void **state)
 	unlink(path);
 	write_tmp(path, sizeof(path), "peer_trusted_ca_file = \"\";\n");
 	snprintf(want, sizeof(want), "%s:1: peer_trusted_ca_file: expected a "
-	    "non-empty path, found \"\"", path);
+	    "non-empty path of printable UTF-8 characters, found \"\"", path);
 	expect_error(ARGV("-f", path), no_env, want);
 	unlink(path);
 
