@@ -46,8 +46,6 @@ get_num(const char *what, json_t *obj, const char *key, bool required,
 	json_t *v = json_object_get(obj, key);
 	const char *s;
 	size_t n;
-	uint64_t x = 0;
-	char q[QUOTE_MAX];
 
 	if (v == NULL) {
 		if (required) {
@@ -64,29 +62,12 @@ get_num(const char *what, json_t *obj, const char *key, bool required,
 	}
 	s = json_string_value(v);
 	n = json_string_length(v);
-	for (size_t i = 0; i < n; i++) {
-		unsigned d = (unsigned char)s[i] - (unsigned)'0';
-
-		if (d > 9) {
-			ej_seterr(err, errlen, "%s: \"%s\" should be decimal "
-			    "digits, found \"%s\"", what, key,
-			    ej_quote(s, n, q, sizeof(q)));
-			return -1;
-		}
-		if (x > (max - d) / 10) {
-			ej_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
-			    what, key, ej_quote(s, n, q, sizeof(q)));
-			return -1;
-		}
-		x = x * 10 + d;
-	}
 	if (n == 0) {
 		ej_seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
 		    "decimal digits", what, key);
 		return -1;
 	}
-	*out = x;
-	return 0;
+	return ej_digits(what, key, s, n, 0, max, out, err, errlen);
 }
 
 /* Reads obj[key] as a string without NUL bytes; a missing key is "" unless

@@ -82,6 +82,33 @@ ej_load(const char *what, const char *body, size_t len, char *err,
 }
 
 int
+ej_digits(const char *what, const char *key, const char *s, size_t n,
+    size_t from, uint64_t max, uint64_t *out, char *err, size_t errlen)
+{
+	uint64_t x = 0;
+	char q[64];
+
+	for (size_t i = from; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - (unsigned)'0';
+
+		if (d > 9) {
+			ej_seterr(err, errlen, "%s: \"%s\" should be decimal "
+			    "digits, found \"%s\"", what, key,
+			    ej_quote(s, n, q, sizeof(q)));
+			return -1;
+		}
+		if (x > (max - d) / 10) {
+			ej_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
+			    what, key, ej_quote(s, n, q, sizeof(q)));
+			return -1;
+		}
+		x = x * 10 + d;
+	}
+	*out = x;
+	return 0;
+}
+
+int
 ej_get_bool(const char *what, json_t *obj, const char *key, bool *out,
     char *err, size_t errlen)
 {

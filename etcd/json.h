@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Helpers shared by the etcd answer parsers (api.c, kv.c). Answers come
  * from the network: every message quotes what it shows. */
@@ -22,6 +23,12 @@ const char *ej_type_name(const json_t *v);
  * "WHAT: ..." in err. */
 json_t *ej_load(const char *what, const char *body, size_t len, char *err,
     size_t errlen);
+
+/* Parses the decimal digits s[from..n) into *out, at most max; the
+ * messages quote all n bytes of s as the value of key. The caller deals
+ * with an empty digit string. */
+int ej_digits(const char *what, const char *key, const char *s, size_t n,
+    size_t from, uint64_t max, uint64_t *out, char *err, size_t errlen);
 
 /* Reads the optional boolean obj[key] (missing: false). */
 int ej_get_bool(const char *what, json_t *obj, const char *key, bool *out,

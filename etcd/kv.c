@@ -103,22 +103,8 @@ get_i64(const char *what, json_t *obj, const char *key, int64_t min,
 		    "found \"%s\"", what, key, ej_quote(s, n, q, sizeof(q)));
 		return -1;
 	}
-	for (; i < n; i++) {
-		unsigned d = (unsigned char)s[i] - (unsigned)'0';
-
-		if (d > 9) {
-			ej_seterr(err, errlen, "%s: \"%s\" should be decimal "
-			    "digits, found \"%s\"", what, key,
-			    ej_quote(s, n, q, sizeof(q)));
-			return -1;
-		}
-		if (x > (lim - d) / 10) {
-			ej_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
-			    what, key, ej_quote(s, n, q, sizeof(q)));
-			return -1;
-		}
-		x = x * 10 + d;
-	}
+	if (ej_digits(what, key, s, n, i, lim, &x, err, errlen) < 0)
+		return -1;
 	if (neg)
 		*out = x == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)x;
 	else
