@@ -337,11 +337,11 @@ out:
 	return res;
 }
 
-/* Member names must be unique; a configured name must be the derived one,
- * or the other hosts would write a different initial cluster. */
+/* Member names must be unique (the configured name is checked against
+ * the derived one once this host is known). */
 static enum plan_result
-check_names(const struct cfg *c, const struct dns_result *r, const bool *keep,
-    char **names, char *msg, size_t msglen)
+check_names(const struct dns_result *r, const bool *keep, char **names,
+    char *msg, size_t msglen)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		if (!keep[i])
@@ -356,7 +356,6 @@ check_names(const struct cfg *c, const struct dns_result *r, const bool *keep,
 			}
 		}
 	}
-	(void)c;
 	return PLAN_OK;
 }
 
@@ -536,7 +535,7 @@ plan_from_dns(const struct cfg *c, const struct dns_result *r,
 	names = xcalloc(r->n, sizeof(*names));
 	for (size_t i = 0; i < r->n; i++)
 		names[i] = derive_name(r->t[i].target, c->member_names);
-	res = check_names(c, r, keep, names, msg, msglen);
+	res = check_names(r, keep, names, msg, msglen);
 	if (res != PLAN_OK)
 		goto out;
 
