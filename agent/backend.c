@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/backend.h"
+#include "agent/file.h"
 #include "agent/loop.h"
 #include "agent/xmalloc.h"
 #include "resolver/dnsname.h"
@@ -457,66 +458,6 @@ out:
 	return rc;
 }
 
-/* Replaces path with data as one step: a temp file in the same dir is
- * written, synced and renamed over path, then the dir is synced. */
-static int
-write_atomic(const char *path, const char *data, mode_t mode, char *err,
-    size_t errlen)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	size_t len = strlen(data), off = 0;
-	int fd, rc = -1;
-
-	/* A temp file left by a crash may have another mode: start afresh. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	/* umask may have narrowed the mode open() got. */
-	if (off < len || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (slash != NULL) {
-		*slash = '\0';
-		fd = open(slash == dir ? "/" : dir,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-	}
-	rc = 0;
-out:
-	free(dir);
-	free(tmp);
-	return rc;
-}
-
 /* Fails when path holds a myid other than id. A missing file is fine. */
 static int
 myid_matches(const char *path, unsigned id, char *err, size_t errlen)
@@ -579,8 +520,8 @@ be_zk_write(const char *conf_dir, const struct be_set *s,
 	if (mkdirs(conf_dir, 0700, err, errlen) < 0 ||
 	    mkdirs(o->data_dir, 0700, err, errlen) < 0 ||
 	    myid_matches(myid_path, s->self_id, err, errlen) < 0 ||
-	    write_atomic(myid_path, myid, 0644, err, errlen) < 0 ||
-	    write_atomic(cfg_path, cfg, 0644, err, errlen) < 0)
+	    file_write_atomic(myid_path, myid, 0644, err, errlen) < 0 ||
+	    file_write_atomic(cfg_path, cfg, 0644, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

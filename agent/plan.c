@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/file.h"
 #include "agent/plan.h"
 #include "agent/xmalloc.h"
 #include "resolver/dnsname.h"
@@ -1111,41 +1112,18 @@ plan_journal_write(const struct plan *p, const char *dir, char *err,
     size_t errlen)
 {
 	char *path = xasprintf("%s/%s", dir, PLAN_JOURNAL);
-	char *tmp = xasprintf("%s.tmp", path);
 	json_t *o = plan_to_json(p, false);
-	int fd, rc = -1;
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *line;
+	int rc;
 
-	/* A temp file left by a crash may have another mode: start afresh. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	/* The rename is durable only once the directory is. */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	rc = 0;
-out:
 	json_decref(o);
-	free(tmp);
+	if (text == NULL)
+		abort();	/* only on allocation failure */
+	line = xasprintf("%s\n", text);
+	free(text);
+	rc = file_write_atomic(path, line, 0600, err, errlen);
+	free(line);
 	free(path);
 	return rc;
 }

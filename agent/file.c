@@ -1,0 +1,72 @@
+#include "agent/fmacros.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/file.h"
+#include "agent/xmalloc.h"
+
+/* Replaces path with data as one step: a temp file in the same dir is
+ * written, synced and renamed over path, then the dir is synced. */
+int
+file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
+    size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	size_t len = strlen(data), off = 0;
+	int fd, rc = -1;
+
+	/* A temp file left by a crash may have another mode: start afresh. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	/* umask may have narrowed the mode open() got. */
+	if (off < len || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (slash != NULL) {
+		*slash = '\0';
+		fd = open(slash == dir ? "/" : dir,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+	}
+	rc = 0;
+out:
+	free(dir);
+	free(tmp);
+	return rc;
+}

@@ -1,0 +1,14 @@
+#ifndef ZOOINIT_FILE_H
+#define ZOOINIT_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Replaces path with the string data in one step: PATH.tmp is created
+ * afresh with mode (umask notwithstanding), written, synced and renamed
+ * over path, then the directory is synced. Returns 0, or -1 with err set
+ * (the temp file removed). */
+int file_write_atomic(const char *path, const char *data, mode_t mode,
+    char *err, size_t errlen);
+
+#endif
