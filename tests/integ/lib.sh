@@ -396,6 +396,33 @@ run_plan() {
 	return "$rc"
 }
 
+# run_serve I TAG ARGS...: `zooinit discovery serve ARGS...` in host I in the
+# background with the seed data dir $WORK/hI/TAG; stdout (the token URL) in
+# $WORK/hI/TAG.out, stderr in $WORK/hI/TAG.log; PID in SERVE_PID.
+run_serve() {
+	local i=$1 tag=$2 d=$WORK/h$1
+	shift 2
+	mkdir -p "$d"
+	printf '%s h%s: %s discovery serve --seed-data-dir %s %s\n' "$(date +%T)" \
+		"$i" "$ZOOINIT" "$d/$tag" "$*" >>"$WORK/commands.log"
+	ip netns exec "$(host_ns "$i")" "$ZOOINIT" discovery serve \
+		--seed-data-dir "$d/$tag" "$@" >"$d/$tag.out" 2>"$d/$tag.log" </dev/null &
+	# shellcheck disable=SC2034 # read by the tests that source this file
+	SERVE_PID=$!
+}
+serve_url() { # I TAG: the token URL serve printed (fails while there is none)
+	local u
+	u=$(grep -m1 '^http://' "$WORK/h$1/$2.out" 2>/dev/null) || return 1
+	[ -n "$u" ] && printf '%s\n' "$u"
+}
+serve_printed_url() { # I TAG PID: for wait_for; also stops when serve exited
+	kill -0 "$3" 2>/dev/null || {
+		echo "discovery serve exited"
+		return 0 # stop waiting; the caller checks the URL
+	}
+	serve_url "$1" "$2" >/dev/null
+}
+
 agent_pid() { printf '%s\n' "${AGENT_PID[$1]:-}"; }
 agent_alive() { [ -n "${AGENT_PID[$1]:-}" ] && kill -0 "${AGENT_PID[$1]}" 2>/dev/null; }
 agent_signal() { # I SIGNAL

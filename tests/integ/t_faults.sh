@@ -400,35 +400,15 @@ dns_cluster() {
 
 # ---------------------------------------------------------------- token seed
 
-run_serve() { # I ARGS...: zooinit discovery serve in host I (SERVE_PID)
-	local i=$1 d=$WORK/h$1
-	shift
-	mkdir -p "$d"
-	printf '%s h%s: %s discovery serve --seed-data-dir %s %s\n' "$(date +%T)" \
-		"$i" "$ZOOINIT" "$d/seed" "$*" >>"$WORK/commands.log"
-	ip netns exec "$(host_ns "$i")" "$ZOOINIT" discovery serve \
-		--seed-data-dir "$d/seed" "$@" >"$d/serve.out" 2>"$d/serve.log" </dev/null &
-	SERVE_PID=$!
-}
-serve_url() { # I
-	grep -m1 '^http://' "$WORK/h$1/serve.out" 2>/dev/null
-}
-serve_ready() { # I
-	kill -0 "$SERVE_PID" 2>/dev/null || {
-		echo "discovery serve exited"
-		return 0 # stop waiting; the caller checks the URL
-	}
-	serve_url "$1" >/dev/null
-}
 # token_seed NHOSTS: a fresh network whose last host serves a token of 3
 # members; URL and TOK are set.
 token_seed() {
 	local n=$1
 	setup token "$n"
-	run_serve "$n" --size 3
+	run_serve "$n" serve --size 3
 	WAIT_IGNORE_AGENTS=1 waitok "discovery serve prints a token URL" 60 \
-		serve_ready "$n" || return 1
-	URL=$(serve_url "$n") || {
+		serve_printed_url "$n" serve "$SERVE_PID" || return 1
+	URL=$(serve_url "$n" serve) || {
 		bad "discovery serve exited without a URL: $(tail -n 3 "$WORK/h$n/serve.log")"
 		return 1
 	}

@@ -22,31 +22,6 @@ need_zooinit
 SEED=4
 SEED_EP="http://$(host_ip "$SEED"):4001"
 
-# run_serve I TAG ARGS...: `zooinit discovery serve ARGS...` in host I in the
-# background with the seed data dir $WORK/hI/TAG; stdout (the token URL) in
-# $WORK/hI/TAG.out, stderr in $WORK/hI/TAG.log; PID in SERVE_PID.
-run_serve() {
-	local i=$1 tag=$2 d=$WORK/h$1
-	shift 2
-	mkdir -p "$d"
-	printf '%s h%s: %s discovery serve --seed-data-dir %s %s\n' "$(date +%T)" \
-		"$i" "$ZOOINIT" "$d/$tag" "$*" >>"$WORK/commands.log"
-	ip netns exec "$(host_ns "$i")" "$ZOOINIT" discovery serve \
-		--seed-data-dir "$d/$tag" "$@" >"$d/$tag.out" 2>"$d/$tag.log" </dev/null &
-	SERVE_PID=$!
-}
-serve_url() { # I TAG: the token URL serve printed (fails while there is none)
-	local u
-	u=$(grep -m1 '^http://' "$WORK/h$1/$2.out" 2>/dev/null) || return 1
-	[ -n "$u" ] && printf '%s\n' "$u"
-}
-serve_printed_url() { # I TAG PID
-	kill -0 "$3" 2>/dev/null || {
-		echo "discovery serve exited"
-		return 0 # stop waiting; the caller checks the URL
-	}
-	serve_url "$1" "$2" >/dev/null
-}
 # stop_serve: SIGTERM to the running discovery serve; it must exit 0 within
 # 20 s and leave no etcd in the seed's host.
 stop_serve() {

@@ -13,31 +13,6 @@ need_zooinit
 
 SEED=5
 
-# run_serve I ARGS...: `zooinit discovery serve ARGS...` in host I in the
-# background, with its own seed data dir; stdout (the token URL) in
-# $WORK/hI/serve.out, stderr in $WORK/hI/serve.log; PID in SERVE_PID.
-run_serve() {
-	local i=$1 d=$WORK/h$1
-	shift
-	mkdir -p "$d"
-	printf '%s h%s: %s discovery serve --seed-data-dir %s %s\n' "$(date +%T)" \
-		"$i" "$ZOOINIT" "$d/seed" "$*" >>"$WORK/commands.log"
-	ip netns exec "$(host_ns "$i")" "$ZOOINIT" discovery serve \
-		--seed-data-dir "$d/seed" "$@" >"$d/serve.out" 2>"$d/serve.log" </dev/null &
-	SERVE_PID=$!
-}
-serve_url() { # I: the token URL serve printed (fails while there is none)
-	local u
-	u=$(grep -m1 '^http://' "$WORK/h$1/serve.out" 2>/dev/null) || return 1
-	[ -n "$u" ] && printf '%s\n' "$u"
-}
-serve_printed_url() { # I PID
-	kill -0 "$2" 2>/dev/null || {
-		echo "discovery serve exited"
-		return 0 # stop waiting; the caller checks the URL
-	}
-	serve_url "$1" >/dev/null
-}
 # The agents that say they are extras / that started an etcd member.
 extras() { grep -lF "the cluster is full without this host" "$WORK"/h[1-4]/agent.log 2>/dev/null; }
 members() { grep -lF "starting etcd as h" "$WORK"/h[1-4]/agent.log 2>/dev/null; }
@@ -64,10 +39,10 @@ proxy_answers() { # I: a quorum read through the extra's gRPC proxy
 
 net_up 5
 
-run_serve "$SEED" --size 3
+run_serve "$SEED" serve --size 3
 WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
-	serve_printed_url "$SEED" "$SERVE_PID" || fail "discovery serve printed no URL"
-URL=$(serve_url "$SEED") || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
+	serve_printed_url "$SEED" serve "$SERVE_PID" || fail "discovery serve printed no URL"
+URL=$(serve_url "$SEED" serve) || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
 TOK=${URL##*/}
 ok "token URL $URL"
 

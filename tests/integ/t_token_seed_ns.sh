@@ -17,31 +17,6 @@ need_zooinit
 SEED=4 # the host running the seed
 PLANNER=5
 
-# run_serve I ARGS...: `zooinit discovery serve ARGS...` in host I in the
-# background, with its own seed data dir; stdout (the token URL) in
-# $WORK/hI/serve.out, stderr in $WORK/hI/serve.log; PID in SERVE_PID.
-run_serve() {
-	local i=$1 d=$WORK/h$1
-	shift
-	mkdir -p "$d"
-	printf '%s h%s: %s discovery serve --seed-data-dir %s %s\n' "$(date +%T)" \
-		"$i" "$ZOOINIT" "$d/seed" "$*" >>"$WORK/commands.log"
-	ip netns exec "$(host_ns "$i")" "$ZOOINIT" discovery serve \
-		--seed-data-dir "$d/seed" "$@" >"$d/serve.out" 2>"$d/serve.log" </dev/null &
-	SERVE_PID=$!
-}
-serve_url() { # I: the token URL serve printed (fails while there is none)
-	local u
-	u=$(grep -m1 '^http://' "$WORK/h$1/serve.out" 2>/dev/null) || return 1
-	[ -n "$u" ] && printf '%s\n' "$u"
-}
-serve_printed_url() { # I PID
-	kill -0 "$2" 2>/dev/null || {
-		echo "discovery serve exited"
-		return 0 # stop waiting; the caller checks the URL
-	}
-	serve_url "$1" >/dev/null
-}
 # token_entries URL: the registrations under the token, one "name=url" per
 # line, sorted, read with curl from inside the seed's host.
 token_entries() {
@@ -51,10 +26,10 @@ token_entries() {
 
 net_up 5
 
-run_serve "$SEED" --size 3
+run_serve "$SEED" serve --size 3
 WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
-	serve_printed_url "$SEED" "$SERVE_PID" || fail "discovery serve printed no URL"
-URL=$(serve_url "$SEED") || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
+	serve_printed_url "$SEED" serve "$SERVE_PID" || fail "discovery serve printed no URL"
+URL=$(serve_url "$SEED" serve) || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
 TOK=${URL##*/}
 case $URL in
 "http://$(host_ip "$SEED"):4001/v2/keys/_etcd/registry/"?*) ok "token URL $URL" ;;
