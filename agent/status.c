@@ -111,25 +111,6 @@ trim_url(const char *url)
 	return xstrndup(url, n);
 }
 
-/* Returns a new string: v joined with ",". */
-static char *
-join(char *const *v, size_t n)
-{
-	size_t len = 1;
-	char *o;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(v[i]) + 1;
-	o = xmalloc(len);
-	o[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(o, ",");
-		strcat(o, v[i]);
-	}
-	return o;
-}
-
 /* Returns a new few-word reason for a transport error: curl's message
  * names the address and the milliseconds, a table wants "connection
  * refused". */
@@ -583,11 +564,11 @@ print_table(const struct status *s, FILE *out)
 			cell[i][C_VERSION] = xstrdup("-");
 			cell[i][C_DB] = xstrdup("-");
 		}
-		urls = join(e->peer_urls, e->n_peer_urls);
+		urls = xjoin(e->peer_urls, e->n_peer_urls, ",");
 		cell[i][C_PEER] = urls[0] != '\0' ?
 		    clean(urls, 2 * CELL_MAX) : xstrdup("-");
 		free(urls);
-		urls = join(e->client_urls, e->n_client_urls);
+		urls = xjoin(e->client_urls, e->n_client_urls, ",");
 		cell[i][C_CLIENT] = urls[0] != '\0' ?
 		    clean(urls, 2 * CELL_MAX) : xstrdup("-");
 		free(urls);

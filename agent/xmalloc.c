@@ -71,6 +71,29 @@ xstrndup(const char *s, size_t n)
 }
 
 char *
+xjoin(char *const *v, size_t n, const char *sep)
+{
+	size_t len = 1, o = 0, seplen = strlen(sep);
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + seplen;
+	s = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(v[i]);
+
+		if (i > 0) {
+			memcpy(s + o, sep, seplen);
+			o += seplen;
+		}
+		memcpy(s + o, v[i], k);
+		o += k;
+	}
+	s[o] = '\0';
+	return s;
+}
+
+char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;

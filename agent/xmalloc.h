@@ -13,6 +13,8 @@ void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Returns the n strings of v joined with sep, as a new string. */
+char *xjoin(char *const *v, size_t n, const char *sep);
 /* Returns a new string formatted like printf; free with free(). */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

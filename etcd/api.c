@@ -70,6 +70,31 @@ get_num(const char *what, json_t *obj, const char *key, bool required,
 	return ej_digits(what, key, s, n, 0, max, out, err, errlen);
 }
 
+/* Reads the answer's header: its cluster_id and member_id, both required.
+ * A missing header means the gateway answered with an error object. */
+static int
+get_header(const char *what, json_t *root, uint64_t *cluster_id,
+    uint64_t *member_id, char *err, size_t errlen)
+{
+	json_t *hdr = json_object_get(root, "header");
+
+	if (hdr == NULL) {
+		missing_header(what, root, err, errlen);
+		return -1;
+	}
+	if (!json_is_object(hdr)) {
+		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
+		    "found %s", what, ej_type_name(hdr));
+		return -1;
+	}
+	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, cluster_id,
+	    err, errlen) < 0 ||
+	    get_num(what, hdr, "member_id", true, UINT64_MAX, member_id,
+	    err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 /* Reads obj[key] as a string without NUL bytes; a missing key is "" unless
  * required. *out is borrowed from obj. */
 static int
@@ -203,26 +228,14 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 {
 	const char *what = "member list";
 	struct etcd_members m = { 0 };
-	json_t *root, *hdr, *a;
+	json_t *root, *a;
 	size_t size;
 
 	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
 		return -1;
-	hdr = json_object_get(root, "header");
-	if (hdr == NULL) {
-		missing_header(what, root, err, errlen);
-		goto fail;
-	}
-	if (!json_is_object(hdr)) {
-		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
-		    "found %s", what, ej_type_name(hdr));
-		goto fail;
-	}
-	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, &m.cluster_id,
-	    err, errlen) < 0 ||
-	    get_num(what, hdr, "member_id", true, UINT64_MAX, &m.member_id,
-	    err, errlen) < 0)
+	if (get_header(what, root, &m.cluster_id, &m.member_id, err,
+	    errlen) < 0)
 		goto fail;
 	a = json_object_get(root, "members");
 	if (a != NULL && !json_is_array(a)) {
@@ -272,7 +285,7 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 {
 	const char *what = "status";
 	struct etcd_status st;
-	json_t *root, *hdr;
+	json_t *root;
 	const char *ver;
 	uint64_t db;
 
@@ -280,21 +293,9 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
 		return -1;
-	hdr = json_object_get(root, "header");
-	if (hdr == NULL) {
-		missing_header(what, root, err, errlen);
-		goto fail;
-	}
-	if (!json_is_object(hdr)) {
-		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
-		    "found %s", what, ej_type_name(hdr));
-		goto fail;
-	}
 	/* leader is absent while the member knows no leader. */
-	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, &st.cluster_id,
-	    err, errlen) < 0 ||
-	    get_num(what, hdr, "member_id", true, UINT64_MAX, &st.member_id,
-	    err, errlen) < 0 ||
+	if (get_header(what, root, &st.cluster_id, &st.member_id, err,
+	    errlen) < 0 ||
 	    get_num(what, root, "leader", false, UINT64_MAX, &st.leader, err,
 	    errlen) < 0 ||
 	    get_num(what, root, "raftTerm", false, UINT64_MAX, &st.raft_term,

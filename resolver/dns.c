@@ -402,25 +402,6 @@ send_query(struct dns_resolver *r, int kind, enum dns_service svc,
 	ares_query(r->ch, name, Q_CLASS_IN, kind, on_answer, q);
 }
 
-/* Splits "ADDR", "ADDR:PORT" or "[V6]:PORT" into the form c-ares's CSV
- * parser takes; config has validated the syntax already. */
-static char *
-servers_csv(char *const *servers, size_t n)
-{
-	size_t cap = 1;
-	char *csv;
-
-	for (size_t i = 0; i < n; i++)
-		cap += strlen(servers[i]) + 1;
-	csv = xcalloc(1, cap);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(csv, ",");
-		strcat(csv, servers[i]);
-	}
-	return csv;
-}
-
 struct dns_resolver *
 dns_resolver_new(struct loop *l, char *const *servers, size_t n_servers,
     int timeout_ms, int tries, char *err, size_t errlen)
@@ -447,7 +428,9 @@ dns_resolver_new(struct loop *l, char *const *servers, size_t n_servers,
 		return NULL;
 	}
 	if (n_servers > 0) {
-		char *csv = servers_csv(servers, n_servers);
+		/* c-ares's CSV parser takes the forms config
+		 * validated: ADDR, ADDR:PORT, [V6]:PORT. */
+		char *csv = xjoin(servers, n_servers, ",");
 		st = ares_set_servers_ports_csv(r->ch, csv);
 		if (st != ARES_SUCCESS) {
 			snprintf(err, errlen, "DNS servers \"%s\": %s", csv,
