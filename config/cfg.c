@@ -12,14 +12,13 @@
 
 #include "agent/xmalloc.h"
 #include "config/cfg.h"
+#include "config/cfg_file.h"
+#include "config/svc.h"
 #include "resolver/dnsname.h"
 
 /* A config file is a few kilobytes; the cap keeps a wrong -f (a log, a
  * device) from being slurped whole. */
 #define CFG_FILE_MAX (1024 * 1024)
-
-/* Room for a quoted hostile value in a message; dns_quote() truncates. */
-#define QUOTE_MAX 96
 
 enum ktype {
 	KT_STR,		/* one string, checked by valid() */
@@ -66,8 +65,6 @@ static bool valid_name(const char *s);
 static bool valid_ifname(const char *s);
 static bool valid_netmask(const char *s);
 static bool valid_ipv4(const char *s);
-static bool valid_path(const char *s);
-static bool valid_token(const char *s);
 static bool valid_source(const char *s);
 static bool valid_url(const char *s);
 static bool valid_initial_cluster(const char *s);
@@ -124,11 +121,11 @@ static const struct key keys[] = {
 	  .meta = "ADDR",
 	  .help = "with netmask: an address in this host's network" },
 	{ .name = "data_dir", .type = KT_STR, .off = OFF(data_dir),
-	  .valid = valid_path, .expect = PATH_EXPECT,
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
 	  .def = "/var/lib/zooinit/etcd", .meta = "DIR",
 	  .help = "directory for etcd's data" },
 	{ .name = "etcd", .type = KT_STR, .off = OFF(etcd),
-	  .valid = valid_path, .expect = PROGRAM_EXPECT,
+	  .valid = cfg_valid_path, .expect = PROGRAM_EXPECT,
 	  .def = "etcd", .meta = "PATH",
 	  .help = "etcd binary, searched in PATH unless it has a slash" },
 	{ .name = "client_port", .type = KT_INT, .off = OFF(client_port),
@@ -138,7 +135,7 @@ static const struct key keys[] = {
 	  .min = 0, .max = 65535, .def = "0", .meta = "PORT",
 	  .help = "etcd's peer port; 0 takes it from this host's SRV record" },
 	{ .name = "token", .type = KT_STR, .off = OFF(token),
-	  .valid = valid_token,
+	  .valid = cfg_valid_token,
 	  .expect = "1 to 128 printable ASCII characters without spaces",
 	  .meta = "TOKEN",
 	  .help = "etcd's initial-cluster-token (default "
@@ -186,7 +183,7 @@ static const struct key keys[] = {
 	  .meta = "URL[,URL]",
 	  .help = "v3 discovery: client URLs of the discovery etcd" },
 	{ .name = "discovery_token", .type = KT_STR,
-	  .off = OFF(discovery_token), .valid = valid_token,
+	  .off = OFF(discovery_token), .valid = cfg_valid_token,
 	  .expect = "1 to 128 printable ASCII characters without spaces",
 	  .meta = "TOKEN", .help = "v3 discovery: the token" },
 	{ .name = "initial_cluster", .type = KT_STR,
@@ -200,7 +197,7 @@ static const struct key keys[] = {
 	  .off = OFF(seed_peer_port), .min = 1, .max = 65535, .def = "7001",
 	  .meta = "PORT", .help = "peer port of the seed discovery etcd" },
 	{ .name = "seed_data_dir", .type = KT_STR, .off = OFF(seed_data_dir),
-	  .valid = valid_path, .expect = PATH_EXPECT,
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
 	  .def = "/var/lib/zooinit/seed", .meta = "DIR",
 	  .help = "data dir of the seed discovery etcd" },
 	{ .name = "seed_keep", .type = KT_ENUM, .off = OFF(seed_keep),
@@ -223,27 +220,27 @@ static const struct key keys[] = {
 	/* TLS. Paths only here: whether the files can be read is the
 	 * plan's check, where the message can say what needs them. */
 	{ .name = "cert_file", .type = KT_STR, .off = OFF(cert_file),
-	  .valid = valid_path, .expect = PATH_EXPECT,
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
 	  .meta = "FILE",
 	  .help = "etcd's TLS certificate (PEM) for its https URLs" },
 	{ .name = "key_file", .type = KT_STR, .off = OFF(key_file),
-	  .valid = valid_path, .expect = PATH_EXPECT,
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
 	  .meta = "FILE", .help = "the unencrypted key of cert_file (PEM)" },
 	{ .name = "trusted_ca_file", .type = KT_STR,
-	  .off = OFF(trusted_ca_file), .valid = valid_path,
+	  .off = OFF(trusted_ca_file), .valid = cfg_valid_path,
 	  .expect = PATH_EXPECT, .meta = "FILE",
 	  .help = "CA bundle that verifies etcd's certificates (default: the "
 	    "system's)" },
 	{ .name = "peer_cert_file", .type = KT_STR,
-	  .off = OFF(peer_cert_file), .valid = valid_path,
+	  .off = OFF(peer_cert_file), .valid = cfg_valid_path,
 	  .expect = PATH_EXPECT, .meta = "FILE",
 	  .help = "etcd's certificate for peer traffic (default: cert_file)" },
 	{ .name = "peer_key_file", .type = KT_STR, .off = OFF(peer_key_file),
-	  .valid = valid_path, .expect = PATH_EXPECT,
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
 	  .meta = "FILE", .help = "the key of peer_cert_file (default: "
 	    "key_file)" },
 	{ .name = "peer_trusted_ca_file", .type = KT_STR,
-	  .off = OFF(peer_trusted_ca_file), .valid = valid_path,
+	  .off = OFF(peer_trusted_ca_file), .valid = cfg_valid_path,
 	  .expect = PATH_EXPECT, .meta = "FILE",
 	  .help = "CA bundle for peer certificates (default: "
 	    "trusted_ca_file)" },
@@ -252,6 +249,14 @@ static const struct key keys[] = {
 	  .def = "off",
 	  .help = "on: etcd demands client certificates and zooinit presents "
 	    "cert_file" },
+	/* The services themselves are groups of the file's "service" group
+	 * (svc.c); which of them bootstrap starts is a key like any other,
+	 * so one host can start fewer. */
+	{ .name = "services", .type = KT_LIST, .off = OFF(services),
+	  .count_off = OFF(n_services), .max = SVC_MAX,
+	  .valid = svc_name_valid, .expect = SVC_NAME_EXPECT,
+	  .meta = "NAME[,NAME]",
+	  .help = "services bootstrap starts once etcd is healthy, in order" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -277,13 +282,6 @@ struct flags {
 	size_t n_args;
 };
 
-/* Where a setting lives in the file being read, for messages. */
-struct file_ctx {
-	const char *path;	/* as given */
-	const char *dir;	/* its directory, the include dir */
-	const char *text;	/* the file's contents */
-};
-
 static int fail(struct load *ld, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -300,11 +298,10 @@ fail(struct load *ld, const char *fmt, ...)
 	return -1;
 }
 
-/* Writes s in double quotes with anything unprintable escaped. */
-static char *
-quote(const char *s, char *out, size_t outlen)
+char *
+cfg_quote(const char *s, char *out, size_t outlen)
 {
-	char q[QUOTE_MAX];
+	char q[CFG_QUOTE_MAX];
 
 	snprintf(out, outlen, "\"%s\"", dns_quote(s, q, sizeof(q)));
 	return out;
@@ -570,19 +567,16 @@ valid_netmask(const char *s)
 	return (inv & (inv + 1)) == 0;
 }
 
-/* Paths reach etcd's argv, logs and the plan's JSON: non-empty UTF-8
- * without control characters. */
+/* Well-formed UTF-8; with printable, without control characters. */
 static bool
-valid_path(const char *s)
+utf8_ok(const char *s, bool printable)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	if (*p == '\0')
-		return false;
 	while (*p != '\0') {
 		size_t n;
 
-		if (*p < 0x20 || *p == 0x7f)
+		if (printable && (*p < 0x20 || *p == 0x7f))
 			return false;
 		if (*p < 0x80)
 			n = 0;
@@ -608,9 +602,29 @@ valid_path(const char *s)
 	return true;
 }
 
+/* Paths reach etcd's argv, logs and the plan's JSON: non-empty UTF-8
+ * without control characters. */
+bool
+cfg_valid_path(const char *s)
+{
+	return *s != '\0' && utf8_ok(s, true);
+}
+
+bool
+cfg_valid_text(const char *s)
+{
+	return utf8_ok(s, true);
+}
+
+bool
+cfg_valid_utf8(const char *s)
+{
+	return utf8_ok(s, false);
+}
+
 /* The token goes to etcd's command line and into member IDs. */
-static bool
-valid_token(const char *s)
+bool
+cfg_valid_token(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -699,10 +713,10 @@ static int
 set_text(struct load *ld, const struct key *k, const char *s,
     const char *where)
 {
-	char found[QUOTE_MAX + 2];
+	char found[CFG_QUOTE_MAX + 2];
 	long long v;
 
-	quote(s, found, sizeof(found));
+	cfg_quote(s, found, sizeof(found));
 	switch (k->type) {
 	case KT_INT:
 		if (parse_ll(s, &v) == -1 || v < k->min || v > k->max)
@@ -819,7 +833,7 @@ bad:
  * an included one by its @include text, which it opened relative to the
  * include dir. Returns a new string. */
 static char *
-source_path(const struct file_ctx *fx, const char *file)
+source_path(const struct cfg_file *fx, const char *file)
 {
 	if (file == NULL)
 		return xstrdup(fx->path);
@@ -850,11 +864,12 @@ parse_literal(const char *p, long long *v, bool *overflow, char *lit,
 /* libconfig 1.5 reads a decimal literal beyond int range through atoi():
  * 99999999999 arrives as a CONFIG_TYPE_INT holding 1215752191 and
  * 4294967301 as 5, which is even in range. Only the text says what the
- * user wrote, so find "key = literal" from the setting's line on and
- * parse the literal again. Returns -1 when it cannot be found. */
+ * user wrote, so find the (skip+1)th "key = literal" from the setting's
+ * line on and parse the literal again. Returns -1 when it cannot be
+ * found. */
 static int
-rescan_int(const char *text, unsigned line, const char *key, long long *v,
-    bool *overflow, char *lit, size_t litlen)
+rescan_int(const char *text, unsigned line, const char *key, unsigned skip,
+    long long *v, bool *overflow, char *lit, size_t litlen)
 {
 	const char *p = text, *q;
 	size_t klen = strlen(key);
@@ -891,6 +906,10 @@ rescan_int(const char *text, unsigned line, const char *key, long long *v,
 			q = p + strspn(p, " \t\r\n");
 			if (*q != '=' && *q != ':')
 				continue;
+			if (skip > 0) {
+				skip--;
+				continue;
+			}
 			q++;
 			q += strspn(q, " \t\r\n");
 			return parse_literal(q, v, overflow, lit, litlen);
@@ -901,11 +920,10 @@ rescan_int(const char *text, unsigned line, const char *key, long long *v,
 	return -1;
 }
 
-/* Describes a setting of the wrong type for "found ...". */
-static void
-describe(const config_setting_t *s, char *out, size_t outlen)
+void
+cfg_describe(const config_setting_t *s, char *out, size_t outlen)
 {
-	char q[QUOTE_MAX + 2];
+	char q[CFG_QUOTE_MAX + 2];
 
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
@@ -922,7 +940,7 @@ describe(const config_setting_t *s, char *out, size_t outlen)
 		break;
 	case CONFIG_TYPE_STRING:
 		snprintf(out, outlen, "the string %s",
-		    quote(config_setting_get_string(s), q, sizeof(q)));
+		    cfg_quote(config_setting_get_string(s), q, sizeof(q)));
 		break;
 	case CONFIG_TYPE_GROUP:
 		snprintf(out, outlen, "a group");
@@ -939,24 +957,62 @@ describe(const config_setting_t *s, char *out, size_t outlen)
 	}
 }
 
-static int
-file_int(struct load *ld, const struct file_ctx *fx, const struct key *k,
-    const config_setting_t *s, const char *where)
+static bool
+same_file(const config_setting_t *a, const config_setting_t *b)
+{
+	const char *fa = config_setting_source_file(a);
+	const char *fb = config_setting_source_file(b);
+
+	return fa == fb || (fa != NULL && fb != NULL && strcmp(fa, fb) == 0);
+}
+
+/* Counts the settings named like s on s's line that come before it, in
+ * file order; returns true once s is reached. The rescan must skip as many
+ * "name =" as in a = { size = 3; }; b = { size = 4294967301; };. Only
+ * what precedes s is walked, and that has passed the checks (no unknown
+ * keys, capped lists), so the walk stays short. */
+static bool
+count_before(const config_setting_t *at, const config_setting_t *s,
+    unsigned *n)
+{
+	const char *name = config_setting_name(at);
+
+	if (at == s)
+		return true;
+	if (name != NULL && strcmp(name, config_setting_name(s)) == 0 &&
+	    config_setting_source_line(at) == config_setting_source_line(s) &&
+	    same_file(at, s))
+		(*n)++;
+	if (config_setting_is_aggregate(at)) {
+		for (int i = 0; i < config_setting_length(at); i++) {
+			if (count_before(config_setting_get_elem(at,
+			    (unsigned)i), s, n))
+				return true;
+		}
+	}
+	return false;
+}
+
+int
+cfg_file_int(const struct cfg_file *fx, const config_setting_t *s,
+    long long *out, char *found, size_t foundlen)
 {
 	int type = config_setting_type(s);
+	const char *name = config_setting_name(s);
 	long long v, lv;
 	bool overflow = false;
-	char found[64], lit[64], why[128];
+	char lit[64], why[128];
 	char *other = NULL, *path;
 	const char *text = fx->text;
+	unsigned skip = 0;
 
 	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-		describe(s, found, sizeof(found));
-		return bad_value(ld, k, where, found);
+		cfg_describe(s, found, foundlen);
+		return -1;
 	}
 	v = config_setting_get_int64(s);
-	snprintf(found, sizeof(found), "%lld", v);
-	if (type == CONFIG_TYPE_INT) {
+	snprintf(found, foundlen, "%lld", v);
+	if (type == CONFIG_TYPE_INT && name != NULL) {
 		if (config_setting_source_file(s) != NULL) {
 			path = source_path(fx, config_setting_source_file(s));
 			if (read_text(path, &other, why, sizeof(why)) == 0)
@@ -965,36 +1021,61 @@ file_int(struct load *ld, const struct file_ctx *fx, const struct key *k,
 				text = NULL;
 			free(path);
 		}
+		if (fx->root != NULL)
+			count_before(fx->root, s, &skip);
 		/* Trust the rescan only where it agrees with libconfig in
 		 * the low 32 bits that atoi() kept, so a scanner slip can
-		 * never reject a good file. */
+		 * never reject a good file. Beyond 64 bits strtoll() gave
+		 * LLONG_MAX or LLONG_MIN, out of every range. */
 		if (text != NULL && rescan_int(text,
-		    config_setting_source_line(s), k->name, &lv, &overflow,
+		    config_setting_source_line(s), name, skip, &lv, &overflow,
 		    lit, sizeof(lit)) == 0 &&
 		    (overflow || (uint32_t)lv == (uint32_t)v)) {
-			snprintf(found, sizeof(found), "%s", lit);
-			v = overflow ? (long long)k->max + 1 : lv;
+			snprintf(found, foundlen, "%s", lit);
+			v = lv;
 		}
 		free(other);
 	}
-	if (v < k->min || v > k->max)
+	*out = v;
+	return 0;
+}
+
+char *
+cfg_file_where(const struct cfg_file *fx, const config_setting_t *s)
+{
+	char *file = source_path(fx, config_setting_source_file(s));
+	char *where = xasprintf("%s:%u", file, config_setting_source_line(s));
+
+	free(file);
+	return where;
+}
+
+static int
+file_int(struct load *ld, const struct cfg_file *fx, const struct key *k,
+    const config_setting_t *s, const char *where)
+{
+	char found[64];
+	long long v;
+
+	if (cfg_file_int(fx, s, &v, found, sizeof(found)) == -1 ||
+	    v < k->min || v > k->max)
 		return bad_value(ld, k, where, found);
 	*int_field(&ld->c, k) = (int)v;
 	return 0;
 }
 
 static int
-file_list(struct load *ld, const struct file_ctx *fx, const struct key *k,
+file_list(struct load *ld, const struct cfg_file *fx, const struct key *k,
     const config_setting_t *s, const char *where)
 {
 	int type = config_setting_type(s), n;
-	char found[QUOTE_MAX + 16];
+	char found[CFG_QUOTE_MAX + 16];
 
 	list_clear(&ld->c, k);
 	if (type == CONFIG_TYPE_STRING)
 		return set_text(ld, k, config_setting_get_string(s), where);
 	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
-		describe(s, found, sizeof(found));
+		cfg_describe(s, found, sizeof(found));
 		return bad_value(ld, k, where, found);
 	}
 	n = config_setting_length(s);
@@ -1003,20 +1084,19 @@ file_list(struct load *ld, const struct file_ctx *fx, const struct key *k,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s,
 		    (unsigned)i);
-		char *file = source_path(fx, config_setting_source_file(e));
-		char *ewhere = xasprintf("%s:%u: %s", file,
-		    config_setting_source_line(e), k->name);
+		char *src = cfg_file_where(fx, e);
+		char *ewhere = xasprintf("%s: %s", src, k->name);
 		int rc;
 
 		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
 			rc = set_text(ld, k, config_setting_get_string(e),
 			    ewhere);
 		} else {
-			describe(e, found, sizeof(found));
+			cfg_describe(e, found, sizeof(found));
 			rc = bad_value(ld, k, ewhere, found);
 		}
 		free(ewhere);
-		free(file);
+		free(src);
 		if (rc == -1)
 			return -1;
 	}
@@ -1024,22 +1104,25 @@ file_list(struct load *ld, const struct file_ctx *fx, const struct key *k,
 }
 
 static int
-file_setting(struct load *ld, const struct file_ctx *fx,
+file_setting(struct load *ld, const struct cfg_file *fx,
     const config_setting_t *s)
 {
 	const char *name = config_setting_name(s);
-	char *file = source_path(fx, config_setting_source_file(s));
-	char *src = xasprintf("%s:%u", file, config_setting_source_line(s));
-	char found[QUOTE_MAX + 16];
+	char *src = cfg_file_where(fx, s);
+	char found[CFG_QUOTE_MAX + 16];
 	const struct key *k;
 	char *where = NULL;
 	int rc;
 
-	free(file);
+	/* The services' own group has its own module and no env/flag. */
+	if (strcmp(name, "service") == 0) {
+		free(src);
+		return svc_load_file(&ld->c, fx, s, ld->err, ld->errlen);
+	}
 	k = key_by_name(name);
 	if (k == NULL) {
 		fail(ld, "%s: unknown key %s", src,
-		    quote(name, found, sizeof(found)));
+		    cfg_quote(name, found, sizeof(found)));
 		free(src);
 		return -1;
 	}
@@ -1056,7 +1139,7 @@ file_setting(struct load *ld, const struct file_ctx *fx,
 			rc = set_text(ld, k, config_setting_get_string(s),
 			    where);
 		} else {
-			describe(s, found, sizeof(found));
+			cfg_describe(s, found, sizeof(found));
 			rc = bad_value(ld, k, where, found);
 		}
 		break;
@@ -1074,7 +1157,7 @@ static int
 load_file(struct load *ld, const char *path)
 {
 	config_setting_t *root;
-	struct file_ctx fx;
+	struct cfg_file fx;
 	char why[128], *text = NULL, *copy, *dir;
 	config_t cf;
 	int rc = -1;
@@ -1087,7 +1170,7 @@ load_file(struct load *ld, const char *path)
 	free(copy);
 	config_init(&cf);
 	config_set_include_dir(&cf, dir);
-	fx = (struct file_ctx){ path, dir, text };
+	fx = (struct cfg_file){ path, dir, text, NULL };
 	if (config_read_string(&cf, text) != CONFIG_TRUE) {
 		char *file = source_path(&fx, config_error_file(&cf));
 
@@ -1097,6 +1180,7 @@ load_file(struct load *ld, const char *path)
 		goto out;
 	}
 	root = config_root_setting(&cf);
+	fx.root = root;
 	for (int i = 0; i < config_setting_length(root); i++) {
 		if (file_setting(ld, &fx,
 		    config_setting_get_elem(root, (unsigned)i)) == -1)
@@ -1198,7 +1282,7 @@ unknown_flag(struct load *ld, const char *arg, size_t len)
 {
 	const struct key *k = NULL;
 	char *name = xstrndup(arg, len);
-	char q[QUOTE_MAX + 2], hint[96] = "";
+	char q[CFG_QUOTE_MAX + 2], hint[96] = "";
 
 	if (len > 2 && arg[1] == '-')
 		k = key_by_flag(arg + 2, len - 2, true);
@@ -1209,7 +1293,7 @@ unknown_flag(struct load *ld, const char *arg, size_t len)
 		snprintf(hint, sizeof(hint), " (did you mean %s?)", fn);
 	}
 	fail(ld, "unknown flag %s%s; run \"zooinit help\" for the list of "
-	    "flags", quote(name, q, sizeof(q)), hint);
+	    "flags", cfg_quote(name, q, sizeof(q)), hint);
 	free(name);
 	return -1;
 }
@@ -1401,7 +1485,14 @@ check_cross(struct load *ld)
 		    keys[has_a ? a : b].name, ld->src[has_a ? a : b],
 		    keys[has_a ? b : a].name);
 	}
-	return 0;
+
+	struct svc_srcs ss = {
+		.services = ld->src[key_index(key_by_name("services"))],
+		.data_dir = ld->src[key_index(key_by_name("data_dir"))],
+		.seed_data_dir =
+		    ld->src[key_index(key_by_name("seed_data_dir"))],
+	};
+	return svc_check(&ld->c, &ss, ld->err, ld->errlen);
 }
 
 int
@@ -1456,6 +1547,9 @@ cfg_free(struct cfg *c)
 		else if (keys[i].type == KT_LIST)
 			list_clear(c, &keys[i]);
 	}
+	for (size_t i = 0; i < c->n_svcs; i++)
+		svc_cfg_free(&c->svcs[i]);
+	free(c->svcs);
 	free(c->config_file);
 	for (size_t i = 0; i < c->n_args; i++)
 		free(c->args[i]);

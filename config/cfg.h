@@ -23,6 +23,8 @@ enum cfg_switch { CFG_OFF = 0, CFG_ON };
 
 #define CFG_MAX_URLS 16
 
+struct svc_cfg;		/* config/svc.h */
+
 struct cfg {
 	/* Every string is owned by the struct and freed by cfg_free(); NULL
 	 * means "not set" unless a default is given. */
@@ -82,6 +84,16 @@ struct cfg {
 	enum cfg_switch client_cert_auth; /* default off: on makes etcd
 				   demand client certificates, and zooinit
 				   present cert_file */
+
+	/* Services (config/svc.h). svcs: every group of the file's
+	 * "service" group, in file order, checked and with defaults filled
+	 * in (file only). services: the names bootstrap starts once etcd is
+	 * healthy, in order (at most SVC_MAX, a key like the others); each
+	 * names one of svcs, once. Find one with svc_find(). */
+	struct svc_cfg *svcs;
+	size_t n_svcs;
+	char **services;
+	size_t n_services;
 
 	/* Command options: flags only, never in a file or the environment. */
 	bool json;		/* --json */
