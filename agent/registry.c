@@ -1,0 +1,438 @@
+#include "agent/fmacros.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agent/registry.h"
+#include "agent/xmalloc.h"
+#include "etcd/json.h"
+
+char *
+reg_key(const char *service, const char *rest)
+{
+	return xasprintf(REG_ROOT "%s/%s", service, rest);
+}
+
+bool
+reg_valid_ip(const char *s)
+{
+	static const unsigned char zero[16];
+	unsigned char buf[16];
+	char back[REG_IP_MAX];
+	int af = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (strlen(s) >= REG_IP_MAX || inet_pton(af, s, buf) != 1 ||
+	    inet_ntop(af, buf, back, sizeof(back)) == NULL ||
+	    strcmp(back, s) != 0)
+		return false;
+	if (af == AF_INET)
+		return buf[0] != 0 && buf[0] < 224;
+	/* Not unspecified (all 16 bytes zero; ::1 is loopback, as
+	 * 127.0.0.1 is for IPv4), multicast or link-local. */
+	return !(buf[0] == 0xff || (buf[0] == 0xfe && (buf[1] & 0xc0) == 0x80) ||
+	    memcmp(buf, zero, sizeof(zero)) == 0);
+}
+
+/* Parses a decimal id 1..REG_ID_MAX (or, with max, up to max). */
+static int
+parse_num(const char *s, size_t n, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (n == 0 || n > 5 || s[0] == '0')
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The node for ip, added at the end when new. */
+static struct reg_node *
+node_for(struct reg_view *v, const char *ip)
+{
+	for (size_t i = 0; i < v->n_nodes; i++) {
+		if (strcmp(v->nodes[i].ip, ip) == 0)
+			return &v->nodes[i];
+	}
+	if (v->n_nodes == REG_MAX_NODES)
+		return NULL;
+	struct reg_node *nd = &v->nodes[v->n_nodes++];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->ip, sizeof(nd->ip), "%s", ip);
+	return nd;
+}
+
+int
+reg_parse_sealed(const char *value, size_t len, unsigned *ids,
+    char (*ips)[REG_IP_MAX], size_t max, unsigned *size, char *err,
+    size_t errlen)
+{
+	json_t *o, *mem, *e;
+	json_int_t sz;
+	size_t i;
+	int n = -1;
+
+	o = ej_load("sealed", value, len, err, errlen);
+	if (o == NULL)
+		return -1;
+	mem = json_object_get(o, "members");
+	sz = json_integer_value(json_object_get(o, "size"));
+	if (!json_is_array(mem) || json_array_size(mem) == 0 ||
+	    json_array_size(mem) > max || sz < 1 || sz > REG_ID_MAX ||
+	    (size_t)sz != json_array_size(mem)) {
+		ej_seterr(err, errlen, "sealed: expected {\"size\":N,"
+		    "\"members\":[N members]}");
+		goto out;
+	}
+	json_array_foreach(mem, i, e) {
+		json_int_t id = json_integer_value(json_object_get(e, "id"));
+		const char *ip = json_string_value(json_object_get(e, "ip"));
+		char q[64];
+
+		if (id < 1 || id > REG_ID_MAX || ip == NULL ||
+		    !reg_valid_ip(ip)) {
+			ej_seterr(err, errlen, "sealed: member %zu: expected "
+			    "an id from 1 to %d and an IP address, found %s",
+			    i + 1, REG_ID_MAX, ip ? ej_quote(ip, strlen(ip), q,
+			    sizeof(q)) : "no ip");
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (ids[j] == (unsigned)id || strcmp(ips[j], ip) == 0) {
+				ej_seterr(err, errlen, "sealed: member %zu "
+				    "repeats id %u or address %s", i + 1,
+				    ids[j], ips[j]);
+				goto out;
+			}
+		}
+		ids[i] = (unsigned)id;
+		snprintf(ips[i], REG_IP_MAX, "%s", ip);
+	}
+	*size = (unsigned)sz;
+	n = (int)json_array_size(mem);
+out:
+	json_decref(o);
+	return n;
+}
+
+/* The address after "dir/" in a key's rest, checked. */
+static const char *
+key_ip(const char *rest, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strncmp(rest, dir, n) != 0)
+		return NULL;
+	return rest + n;
+}
+
+static int
+bad_key(const char *key, size_t klen, const char *why, char *err,
+    size_t errlen)
+{
+	char q[128];
+
+	ej_seterr(err, errlen, "registry key %s: %s",
+	    ej_quote(key, klen, q, sizeof(q)), why);
+	return -1;
+}
+
+int
+reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
+    int64_t revision, struct reg_view *v, char *err, size_t errlen)
+{
+	char *prefix = reg_key(service, "");
+	size_t plen = strlen(prefix);
+	unsigned ids[REG_MAX_NODES];
+	char ips[REG_MAX_NODES][REG_IP_MAX];
+	char why[256];
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->revision = revision;
+	/* The sealed set first, so its members lead in sealed order. */
+	for (size_t i = 0; i < n; i++) {
+		const struct etcd_kv_pair *p = &kvs[i];
+		unsigned size;
+		int m;
+
+		if (p->key_len != plen + 6 || memcmp(p->key, prefix, plen) ||
+		    strcmp(p->key + plen, "sealed") != 0)
+			continue;
+		/* etcd never answers a key twice; a caller's array might,
+		 * and a second set would overflow nodes[]. */
+		if (v->sealed) {
+			bad_key(p->key, p->key_len, "appears twice", err,
+			    errlen);
+			goto out;
+		}
+		m = reg_parse_sealed(p->value, p->value_len, ids, ips,
+		    REG_MAX_NODES, &size, why, sizeof(why));
+		if (m < 0) {
+			/* Its "sealed: " would say the key's name twice. */
+			size_t skip = strncmp(why, "sealed: ", 8) == 0 ? 8 : 0;
+
+			bad_key(p->key, p->key_len, why + skip, err, errlen);
+			goto out;
+		}
+		for (int j = 0; j < m; j++) {
+			struct reg_node *nd = node_for(v, ips[j]);
+			nd->id = ids[j];
+			nd->participant = true;
+		}
+		v->sealed = true;
+		v->n_sealed = (size_t)m;
+		v->size = size;
+	}
+	/* Every nodes/<ip> key is checked before the ordering pass: its
+	 * address (with a NUL byte inside, reg_find() would take it for
+	 * the text before the NUL), and how many there are, which keeps
+	 * that pass at REG_MAX_NODES scans of kvs whatever a hostile store
+	 * holds. */
+	size_t n_reg = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct etcd_kv_pair *p = &kvs[i];
+		const char *ip;
+
+		if (p->key_len <= plen || memcmp(p->key, prefix, plen) != 0)
+			continue;
+		ip = key_ip(p->key + plen, "nodes/");
+		if (ip == NULL)
+			continue;
+		if (strlen(p->key) != p->key_len || !reg_valid_ip(ip)) {
+			bad_key(p->key, p->key_len, "expected a unicast IP "
+			    "address after nodes/", err, errlen);
+			goto out;
+		}
+		if (++n_reg > REG_MAX_NODES) {
+			bad_key(p->key, p->key_len, "too many nodes", err,
+			    errlen);
+			goto out;
+		}
+	}
+	/* Registrations in registration order (kvs come sorted by key). */
+	for (;;) {
+		const struct etcd_kv_pair *best = NULL;
+		for (size_t i = 0; i < n; i++) {
+			const struct etcd_kv_pair *p = &kvs[i];
+			const char *ip;
+			if (p->key_len <= plen || memcmp(p->key, prefix, plen))
+				continue;
+			ip = key_ip(p->key + plen, "nodes/");
+			if (ip == NULL)
+				continue;
+			const struct reg_node *nd = reg_find(v, ip);
+			if (nd != NULL && nd->alive)
+				continue;
+			if (best == NULL ||
+			    p->create_revision < best->create_revision)
+				best = p;
+		}
+		if (best == NULL)
+			break;
+		struct reg_node *nd = node_for(v, best->key + plen + 6);
+		if (nd == NULL) {
+			bad_key(best->key, best->key_len, "too many nodes",
+			    err, errlen);
+			goto out;
+		}
+		nd->alive = true;
+		nd->create_revision = best->create_revision;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct etcd_kv_pair *p = &kvs[i];
+		const char *rest, *ip, *ip_id, *ip_started, *ip_booted;
+		struct reg_node *nd;
+		unsigned num;
+
+		if (p->key_len <= plen || memcmp(p->key, prefix, plen) != 0)
+			continue;
+		rest = p->key + plen;
+		ip_id = key_ip(rest, "ids/");
+		ip_started = key_ip(rest, "started/");
+		ip_booted = key_ip(rest, "booted/");
+		ip = ip_id != NULL ? ip_id : ip_started != NULL ? ip_started :
+		    ip_booted;
+		if (strlen(p->key) != p->key_len) {
+			/* "size\0x" is no key of ours, but "ids/10.0.0.1\0x"
+			 * would pass for ids/10.0.0.1. */
+			if (ip == NULL)
+				continue;
+			bad_key(p->key, p->key_len, "expected a unicast IP "
+			    "address at the end", err, errlen);
+			goto out;
+		}
+		if (strcmp(rest, "size") == 0) {
+			if (parse_num(p->value, p->value_len, REG_ID_MAX,
+			    &num) < 0) {
+				bad_key(p->key, p->key_len, "expected a number "
+				    "from 1 to 255", err, errlen);
+				goto out;
+			}
+			if (!v->sealed)
+				v->size = num;
+			continue;
+		}
+		if (strcmp(rest, "next_id") == 0) {
+			if (parse_num(p->value, p->value_len, REG_ID_MAX + 1,
+			    &num) < 0) {
+				bad_key(p->key, p->key_len, "expected a number "
+				    "from 1 to 256", err, errlen);
+				goto out;
+			}
+			v->next_id = num;
+			v->next_id_mod = p->mod_revision;
+			continue;
+		}
+		if (strcmp(rest, "leader") == 0) {
+			if (p->value_len >= REG_IP_MAX ||
+			    strlen(p->value) != p->value_len ||
+			    !reg_valid_ip(p->value)) {
+				bad_key(p->key, p->key_len, "expected an IP "
+				    "address", err, errlen);
+				goto out;
+			}
+			snprintf(v->leader, sizeof(v->leader), "%s", p->value);
+			continue;
+		}
+		if (ip == NULL)
+			continue;
+		if (!reg_valid_ip(ip)) {
+			bad_key(p->key, p->key_len, "expected a unicast IP "
+			    "address at the end", err, errlen);
+			goto out;
+		}
+		nd = node_for(v, ip);
+		if (nd == NULL) {
+			bad_key(p->key, p->key_len, "too many nodes", err,
+			    errlen);
+			goto out;
+		}
+		if (ip == ip_started)
+			nd->started = true;
+		else if (ip == ip_booted)
+			nd->booted = true;
+		else if (parse_num(p->value, p->value_len, REG_ID_MAX,
+		    &num) < 0) {
+			bad_key(p->key, p->key_len, "expected an id from 1 "
+			    "to 255", err, errlen);
+			goto out;
+		} else if (nd->participant && nd->id != num) {
+			snprintf(why, sizeof(why), "says id %u but the "
+			    "sealed set gives this node id %u", num, nd->id);
+			bad_key(p->key, p->key_len, why, err, errlen);
+			goto out;
+		} else {
+			nd->id = num;
+		}
+	}
+	/* Ids must be unique. The sealed set has none twice and comes
+	 * first, so the later of two nodes got its id from ids/<ip>. */
+	for (size_t i = 0; i < v->n_nodes; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (v->nodes[i].id != 0 &&
+			    v->nodes[i].id == v->nodes[j].id) {
+				char *k = xasprintf("%sids/%s", prefix,
+				    v->nodes[i].ip);
+
+				snprintf(why, sizeof(why), "id %u is given to "
+				    "both %s and %s", v->nodes[i].id,
+				    v->nodes[j].ip, v->nodes[i].ip);
+				bad_key(k, strlen(k), why, err, errlen);
+				free(k);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(prefix);
+	if (rc < 0)
+		memset(v, 0, sizeof(*v));
+	return rc;
+}
+
+const struct reg_node *
+reg_find(const struct reg_view *v, const char *ip)
+{
+	for (size_t i = 0; i < v->n_nodes; i++) {
+		if (strcmp(v->nodes[i].ip, ip) == 0)
+			return &v->nodes[i];
+	}
+	return NULL;
+}
+
+size_t
+reg_alive(const struct reg_view *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->n_nodes; i++)
+		n += v->nodes[i].alive;
+	return n;
+}
+
+char *
+reg_seal_value(const struct reg_view *v, const char **ips, size_t *n)
+{
+	const struct reg_node *order[REG_MAX_NODES];
+	size_t k = 0;
+	json_t *o, *mem;
+	char *text;
+
+	if (v->size == 0 || v->sealed)
+		return NULL;
+	/* Alive nodes sorted by registration. */
+	for (size_t i = 0; i < v->n_nodes; i++) {
+		const struct reg_node *nd = &v->nodes[i];
+		size_t j;
+		if (!nd->alive)
+			continue;
+		for (j = k; j > 0 && order[j - 1]->create_revision >
+		    nd->create_revision; j--)
+			order[j] = order[j - 1];
+		order[j] = nd;
+		k++;
+	}
+	if (k < v->size)
+		return NULL;
+	o = json_object();
+	mem = json_array();
+	json_object_set_new(o, "size", json_integer(v->size));
+	for (size_t i = 0; i < v->size; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "id", json_integer((json_int_t)i + 1));
+		json_object_set_new(e, "ip", json_string(order[i]->ip));
+		json_array_append_new(mem, e);
+		ips[i] = order[i]->ip;
+	}
+	json_object_set_new(o, "members", mem);
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		abort();
+	*n = v->size;
+	return text;
+}
+
+bool
+reg_all_started(const struct reg_view *v)
+{
+	if (!v->sealed)
+		return false;
+	for (size_t i = 0; i < v->n_sealed; i++) {
+		if (!v->nodes[i].started)
+			return false;
+	}
+	return true;
+}
