@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,7 @@ proc_status_str(int status, char *buf, size_t len)
  * errno through ep and exits 127. */
 static void __attribute__((noreturn))
 child(char *const argv[], char *const envp[], int out_fd, int err_fd,
-    int ep, pid_t parent)
+    int ep, pid_t parent, uid_t uid, gid_t gid)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -155,7 +156,11 @@ child(char *const argv[], char *const envp[], int out_fd, int err_fd,
 	if (ep > 3)
 		(void)close_range(3, (unsigned)ep - 1, 0);
 	(void)close_range((unsigned)ep + 1, ~0U, 0);
+	if (uid != (uid_t)-1 && (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
+	    setuid(uid) < 0))
+		goto out;
 	execve(argv[0], argv, envp != NULL ? envp : environ);
+out:
 	e = errno;
 	(void)write(ep, &e, sizeof(e));
 	_exit(127);
@@ -163,6 +168,13 @@ child(char *const argv[], char *const envp[], int out_fd, int err_fd,
 
 pid_t
 proc_spawn_io(char *const argv[], char *const envp[], int out_fd, int err_fd)
+{
+	return proc_spawn_as(argv, envp, out_fd, err_fd, (uid_t)-1, (gid_t)-1);
+}
+
+pid_t
+proc_spawn_as(char *const argv[], char *const envp[], int out_fd, int err_fd,
+    uid_t uid, gid_t gid)
 {
 	pid_t parent = getpid(), pid;
 	int ep[2], e = 0;
@@ -179,7 +191,7 @@ proc_spawn_io(char *const argv[], char *const envp[], int out_fd, int err_fd)
 		return -1;
 	}
 	if (pid == 0)
-		child(argv, envp, out_fd, err_fd, ep[1], parent);
+		child(argv, envp, out_fd, err_fd, ep[1], parent, uid, gid);
 	/* Both sides set the group, so signals to it cannot race ahead. */
 	(void)setpgid(pid, pid);
 	close(ep[1]);

@@ -37,6 +37,12 @@ pid_t proc_spawn(char *const argv[]);
 pid_t proc_spawn_io(char *const argv[], char *const envp[], int out_fd,
     int err_fd);
 
+/* Like proc_spawn_io(), run as uid with gid as its only group (after the
+ * descriptors are set up, before exec); uid (uid_t)-1 keeps the agent's
+ * identity. */
+pid_t proc_spawn_as(char *const argv[], char *const envp[], int out_fd,
+    int err_fd, uid_t uid, gid_t gid);
+
 /* Describes a wait status: "exited with status 1", "was killed by signal
  * 9 (Killed)". Writes into buf and returns it. */
 const char *proc_status_str(int status, char *buf, size_t len);

@@ -22,6 +22,9 @@ struct sup {
 	struct loop *loop;
 	struct sup_opts o;
 	char **argv;
+	char **envp;		/* NULL: the agent's environment */
+	uid_t uid;		/* (uid_t)-1: the agent's */
+	gid_t gid;
 	sup_notify_cb cb;
 	void *arg;
 	enum sup_state state;
@@ -52,8 +55,7 @@ static void on_timer(struct loop *l, void *arg);
 static int
 spawn(struct sup *s)
 {
-
-	s->pid = proc_spawn(s->argv);
+	s->pid = proc_spawn_as(s->argv, s->envp, -1, -1, s->uid, s->gid);
 	if (s->pid < 0) {
 		s->spawn_errno = errno;
 		log_error("cannot start %s (%s): %s", s->o.label, s->argv[0],
@@ -205,24 +207,44 @@ on_timer(struct loop *l, void *arg)
 	dispatch(s, EV_TIMER);
 }
 
+/* A copy of the NULL-terminated vector v. */
+static char **
+strv_dup(char *const *v)
+{
+	size_t n = 0;
+	char **c;
+
+	while (v[n] != NULL)
+		n++;
+	c = xcalloc(n + 1, sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return c;
+}
+
+static void
+strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 struct sup *
 sup_new(struct loop *l, const struct sup_opts *o, char *const *argv,
     sup_notify_cb cb, void *arg)
 {
 	struct sup *s = xcalloc(1, sizeof(*s));
-	size_t n = 0;
 
-	while (argv[n] != NULL)
-		n++;
-	s->argv = xcalloc(n + 1, sizeof(*s->argv));
-	for (size_t i = 0; i < n; i++)
-		s->argv[i] = xstrdup(argv[i]);
+	s->argv = strv_dup(argv);
 	s->loop = l;
 	s->o = *o;
 	s->o.label = xstrdup(o->label);
 	s->cb = cb;
 	s->arg = arg;
 	s->delay_ms = o->backoff_min_ms;
+	s->uid = (uid_t)-1;
+	s->gid = (gid_t)-1;
 	s->status = -1;
 	return s;
 }
@@ -233,11 +255,24 @@ sup_free(struct sup *s)
 	if (s == NULL)
 		return;
 	disarm(s);
-	for (size_t i = 0; s->argv[i] != NULL; i++)
-		free(s->argv[i]);
-	free(s->argv);
+	strv_free(s->argv);
+	strv_free(s->envp);
 	free((char *)s->o.label);
 	free(s);
+}
+
+void
+sup_set_env(struct sup *s, char *const *envp)
+{
+	strv_free(s->envp);
+	s->envp = envp != NULL ? strv_dup(envp) : NULL;
+}
+
+void
+sup_set_user(struct sup *s, uid_t uid, gid_t gid)
+{
+	s->uid = uid;
+	s->gid = gid;
 }
 
 int

@@ -43,6 +43,12 @@ struct sup *sup_new(struct loop *l, const struct sup_opts *o,
 /* Frees s; the child, if any, is left alone (call sup_stop() first). */
 void sup_free(struct sup *s);
 
+/* The environment of every later start (copied; NULL: the agent's). */
+void sup_set_env(struct sup *s, char *const *envp);
+
+/* Runs every later start as uid/gid ((uid_t)-1: as the agent). */
+void sup_set_user(struct sup *s, uid_t uid, gid_t gid);
+
 /* Starts the child. Returns -1 with errno set when it cannot be spawned
  * at all (ENOENT, EACCES); the state stays SUP_IDLE. */
 int sup_start(struct sup *s);
