@@ -1451,6 +1451,8 @@ be_patroni_render(const struct be_set *s, const struct be_patroni_opts *o,
 	    path_ok("PostgreSQL bin dir", bin, err, errlen) < 0 ||
 	    (o->pgpass != NULL &&
 	    path_ok("Patroni pgpass file", o->pgpass, err, errlen) < 0) ||
+	    (o->socket_dir != NULL &&
+	    path_ok("PostgreSQL socket dir", o->socket_dir, err, errlen) < 0) ||
 	    port_or(o->pg_port, PG_PORT, "PostgreSQL port", &pg_port, err,
 	    errlen) < 0 ||
 	    port_or(o->rest_port, PATRONI_REST_PORT, "Patroni REST API port",
@@ -1525,6 +1527,12 @@ be_patroni_render(const struct be_set *s, const struct be_patroni_opts *o,
 	if (o->pgpass != NULL) {
 		sb_printf(&b, "\n  pgpass: ");
 		yq(&b, o->pgpass);
+	}
+	if (o->socket_dir != NULL) {
+		/* Hosts sharing one machine must not share the default
+		 * /var/run/postgresql socket. */
+		sb_printf(&b, "\n  parameters:\n    unix_socket_directories: ");
+		yq(&b, o->socket_dir);
 	}
 	sb_printf(&b, "\n  authentication:\n    replication:\n"
 	    "      username: ");

@@ -227,6 +227,8 @@ struct be_patroni_opts {
 	const char *su_user;		/* NULL: "postgres"; also rewinds */
 	const char *su_password;
 	const char *pgpass;		/* NULL: Patroni's ~/.pgpass */
+	const char *socket_dir;		/* unix_socket_directories; NULL:
+					 * PostgreSQL's default */
 };
 
 /* Renders patroni.yml (Patroni 3.x, etcd3 DCS) for this node: REST API

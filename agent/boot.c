@@ -1,5 +1,6 @@
 #include "agent/fmacros.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <netdb.h>
@@ -16,6 +17,7 @@
 
 #include "agent/boot.h"
 #include "agent/exitcode.h"
+#include "agent/hooks.h"
 #include "agent/join.h"
 #include "agent/upkeep.h"
 #include "agent/log.h"
@@ -23,6 +25,7 @@
 #include "agent/plan.h"
 #include "agent/proc.h"
 #include "agent/seed.h"
+#include "agent/services.h"
 #include "agent/sup.h"
 #include "agent/token.h"
 #include "agent/xmalloc.h"
@@ -47,7 +50,8 @@ struct agent {
 	const struct cfg *c;
 	struct loop *loop;
 	int sigfd;
-	enum mode { MODE_BOOT, MODE_PLAN, MODE_SERVE, MODE_NEW } mode;
+	enum mode { MODE_BOOT, MODE_PLAN, MODE_SERVE, MODE_NEW,
+	    MODE_CLUSTER } mode;
 	bool plan_only;
 	int exit_code;
 	char *new_token;	/* discovery new/serve: the token made */
@@ -98,6 +102,11 @@ struct agent {
 	bool healthy;
 	int64_t last_wait_log;
 	bool stop_requested;
+
+	/* The services that depend on the cluster (config: services). */
+	struct services *svcs;
+	bool svcs_begun;
+	int stop_sig;		/* the signal a stop waits on services for */
 };
 
 static void finish(struct agent *a, int code);
@@ -107,6 +116,7 @@ static void skip_source(struct agent *a, const char *why);
 static void schedule_health(struct agent *a, int ms);
 static void try_promote(struct agent *a);
 static void extra_check(struct agent *a);
+static void start_services(struct agent *a);
 
 /* ---- planning -------------------------------------------------------- */
 
@@ -888,6 +898,8 @@ on_check(void *arg, const struct etcd_check_result *r)
 			    r->members, r->leader_name[0] ? r->leader_name : "none");
 		a->healthy = true;
 		cluster_up(a);
+		if (!a->svcs_begun && a->c->n_services > 0 && !a->stop_requested)
+			start_services(a);
 		if (a->upkeep != NULL && r->leader_id != 0 &&
 		    r->leader_id == r->member_id)
 			upkeep_round(a->upkeep);
@@ -1196,6 +1208,123 @@ extra_check(struct agent *a)
 	free(url);
 }
 
+/* ---- services -------------------------------------------------------- */
+
+static void on_services_done(void *arg, int code);
+
+/* The services of the config, in order, once etcd is healthy: this
+ * member's client URL first, then the others', for failover. */
+static void
+start_services(struct agent *a)
+{
+	const struct cfg *c = a->c;
+	const struct svc_cfg *cfgs[SVC_MAX];
+	const struct plan *p = &a->plan;
+	char **eps = xcalloc(p->n + 1, sizeof(*eps));
+	size_t n = 0;
+
+	a->svcs_begun = true;
+	eps[n++] = plan_me(p)->client_url;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->m[i].self && p->m[i].client_url != NULL)
+			eps[n++] = p->m[i].client_url;
+	}
+	for (size_t i = 0; i < c->n_services; i++)
+		cfgs[i] = svc_find(c, c->services[i]);
+	a->svcs = services_new(a->loop, a->http, cfgs, c->n_services,
+	    plan_me(p)->addr, eps, n, on_services_done, a);
+	free(eps);
+	services_start(a->svcs);
+}
+
+/* The address this host reaches url's host from (a UDP connect sends
+ * nothing). Returns 0, or -1 with err set. */
+static int
+addr_toward(const char *url, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	const char *h = strstr(url, "://");
+	char host[64];
+	size_t n;
+	struct sockaddr_storage ss = { 0 }, me;
+	socklen_t len = sizeof(me);
+	int fd, rc = -1;
+
+	h = h != NULL ? h + 3 : url;
+	if (*h == '[') {
+		n = strcspn(++h, "]");
+	} else {
+		n = strcspn(h, ":/");
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)n, h);
+	if (inet_pton(AF_INET, host,
+	    &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(9);
+	} else if (inet_pton(AF_INET6, host,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(9);
+	} else {
+		snprintf(err, errlen, "cannot tell this host's address from "
+		    "%s (not an IP address): set ip or interface", url);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sizeof(ss)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&me, &len) < 0 ||
+	    getnameinfo((struct sockaddr *)&me, len, out, (socklen_t)outlen,
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(err, errlen, "cannot tell this host's address toward "
+		    "%s: %s: set ip or interface", url, strerror(errno));
+	else
+		rc = 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* zooinit cluster -f FILE SERVICE: one service through an etcd that runs
+ * already. */
+static int
+begin_cluster(struct agent *a)
+{
+	const struct cfg *c = a->c;
+	const struct svc_cfg *svc = svc_find(c, c->args[0]);
+	char *const dflt[] = { (char *)"http://127.0.0.1:2379" };
+	char *const *eps = c->n_endpoints > 0 ? c->endpoints : dflt;
+	size_t n_eps = c->n_endpoints > 0 ? c->n_endpoints : 1;
+	char err[512], ip[64];
+
+	if (svc == NULL) {
+		char *v[SVC_MAX], *names;
+		for (size_t i = 0; i < c->n_svcs; i++)
+			v[i] = c->svcs[i].name;
+		names = xjoin(v, c->n_svcs, ", ");
+		log_error("cluster: no service \"%s\" in %s (%s)", c->args[0],
+		    c->config_file ? c->config_file : "the config (no -f FILE)",
+		    c->n_svcs ? names : "it defines none");
+		free(names);
+		return EXIT_USAGE;
+	}
+	if (c->ip != NULL || c->interface != NULL || c->hint != NULL) {
+		if (local_addrs_get(c, &a->self, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return EXIT_USAGE;
+		}
+		snprintf(ip, sizeof(ip), "%s", a->self.v[0]);
+	} else if (addr_toward(eps[0], ip, sizeof(ip), err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	log_set_name(svc->name);
+	a->svcs = services_new(a->loop, a->http, &svc, 1, ip, eps, n_eps,
+	    on_services_done, a);
+	a->svcs_begun = true;
+	services_start(a->svcs);
+	return -1;
+}
+
 /* ---- signals and children -------------------------------------------- */
 
 static void
@@ -1211,8 +1340,30 @@ reap(struct agent *a)
 			continue;
 		if (seed_reaped(a->seed, pid, status))
 			continue;
+		if (hook_reaped(pid, status) ||
+		    services_reaped(a->svcs, pid, status))
+			continue;
 		log_debug("reaped orphan pid %d", (int)pid);
 	}
+}
+
+static void request_stop(struct agent *a, int sig);
+
+static void
+on_services_done(void *arg, int code)
+{
+	struct agent *a = arg;
+
+	if (a->mode == MODE_CLUSTER) {
+		finish(a, a->stop_requested ? EXIT_OK : code);
+		return;
+	}
+	if (a->stop_requested) {
+		request_stop(a, a->stop_sig);	/* now etcd */
+		return;
+	}
+	if (code != 0)
+		log_error("no service runs any more; etcd keeps running");
 }
 
 static void
@@ -1221,6 +1372,21 @@ request_stop(struct agent *a, int sig)
 	bool etcd_runs = a->sup != NULL && sup_state(a->sup) != SUP_IDLE &&
 	    sup_state(a->sup) != SUP_DONE;
 
+	if (services_active(a->svcs)) {
+		/* The services go first, last one first; etcd after them. */
+		if (!a->stop_requested)
+			log_info("%s received: stopping the services, then "
+			    "etcd", strsignal(sig));
+		a->stop_requested = true;
+		a->stop_sig = sig;
+		services_stop(a->svcs);
+		return;
+	}
+	if (a->mode == MODE_CLUSTER) {
+		log_info("%s received: exiting", strsignal(sig));
+		finish(a, EXIT_OK);
+		return;
+	}
 	if (etcd_runs || !seed_stopped(a->seed)) {
 		if (!a->stop_requested)
 			log_info("%s received: stopping", strsignal(sig));
@@ -1443,6 +1609,8 @@ run(const struct cfg *c, enum mode mode)
 	loop_watch(a.loop, a.sigfd, LOOP_READ, on_signal, &a);
 	if (mode == MODE_SERVE)
 		code = begin_serve(&a);
+	else if (mode == MODE_CLUSTER)
+		code = begin_cluster(&a);
 	else if (mode == MODE_NEW)
 		code = begin_new(&a);
 	else
@@ -1464,6 +1632,8 @@ run(const struct cfg *c, enum mode mode)
 		seed_stop(a.seed);
 		seed_stop(a.seed);
 	}
+	services_free(a.svcs);
+	hook_cancel_all();
 	reap(&a);
 	stop_health(&a);
 	tok_free(a.tok);
@@ -1517,6 +1687,12 @@ int
 boot_discovery_serve(const struct cfg *c)
 {
 	return run(c, MODE_SERVE);
+}
+
+int
+boot_cluster(const struct cfg *c)
+{
+	return run(c, MODE_CLUSTER);
 }
 
 int

@@ -11,6 +11,11 @@ int boot_plan(const struct cfg *c);
  * SIGINT. Returns an exit code (agent/exitcode.h). */
 int boot_run(const struct cfg *c);
 
+/* `zooinit cluster -f FILE SERVICE`: brings up the service c->args[0]
+ * through the etcd at c->endpoints (default http://127.0.0.1:2379) and
+ * runs it until SIGTERM or SIGINT, or until it fails. */
+int boot_cluster(const struct cfg *c);
+
 /* `zooinit discovery serve`: runs a seed discovery etcd on this host,
  * creates a token of c->size (c->discovery_token, else random), prints its
  * URL and serves until SIGTERM or SIGINT. */

@@ -15,18 +15,21 @@
 extern char **environ;
 
 /* Each command: its words on the command line, whether it takes --json,
- * and what runs it with the loaded configuration. */
+ * how many positional arguments, and what runs it with the loaded
+ * configuration. */
 static const struct command {
 	const char *word, *sub;
 	bool json;
+	size_t args;
 	int (*run)(const struct cfg *c);
 } commands[] = {
-	{ "bootstrap", NULL, false, boot_run },
-	{ "boot", NULL, false, boot_run },
-	{ "plan", NULL, true, boot_plan },
-	{ "status", NULL, true, status_run },
-	{ "discovery", "serve", false, boot_discovery_serve },
-	{ "discovery", "new", false, boot_discovery_new },
+	{ "bootstrap", NULL, false, 0, boot_run },
+	{ "boot", NULL, false, 0, boot_run },
+	{ "plan", NULL, true, 0, boot_plan },
+	{ "status", NULL, true, 0, status_run },
+	{ "cluster", NULL, false, 1, boot_cluster },
+	{ "discovery", "serve", false, 0, boot_discovery_serve },
+	{ "discovery", "new", false, 0, boot_discovery_new },
 };
 
 static void
@@ -40,6 +43,9 @@ usage(FILE *out)
 	    "  plan [--json]    show what bootstrap would do; start nothing\n"
 	    "  status [--json]  show the cluster's members, leader and health\n"
 	    "                   (asks --endpoints, else this host's member)\n"
+	    "  cluster -f FILE SERVICE\n"
+	    "                   bring up SERVICE (a group in FILE's service)\n"
+	    "                   through the etcd at --endpoints and run it\n"
 	    "  discovery serve  run a seed discovery etcd here, create a token\n"
 	    "                   of --size members and print its URL\n"
 	    "  discovery new    create a token of --size members in the etcd\n"
@@ -114,9 +120,15 @@ main(int argc, char **argv)
 		cfg_free(&c);
 		return EXIT_OK;
 	}
-	if (c.n_args > 0) {
+	if (c.n_args > cmd->args) {
 		fprintf(stderr, "zooinit %s: unexpected argument \"%s\"\n", name,
-		    c.args[0]);
+		    c.args[cmd->args]);
+		cfg_free(&c);
+		return EXIT_USAGE;
+	}
+	if (c.n_args < cmd->args) {
+		fprintf(stderr, "zooinit %s: which service? usage: zooinit "
+		    "cluster -f FILE SERVICE\n", name);
 		cfg_free(&c);
 		return EXIT_USAGE;
 	}

@@ -1,0 +1,179 @@
+#include "agent/fmacros.h"
+
+#include <stdlib.h>
+
+#include "agent/exitcode.h"
+#include "agent/log.h"
+#include "agent/service.h"
+#include "agent/services.h"
+#include "agent/xmalloc.h"
+
+enum svc_state { S_IDLE = 0, S_STARTING, S_RUNNING, S_STOPPING, S_OVER };
+
+struct services {
+	struct service **v;
+	enum svc_state *st;
+	size_t n;
+	bool stopping;
+	int code;		/* the first failure's exit code, or 0 */
+	services_done_cb cb;
+	void *arg;
+};
+
+static void step(struct services *ss);
+
+static size_t
+index_of(const struct services *ss, const struct service *s)
+{
+	size_t i = 0;
+
+	while (i < ss->n && ss->v[i] != s)
+		i++;
+	return i;
+}
+
+static void
+on_service(void *arg, struct service *s, enum service_event ev,
+    const char *why)
+{
+	struct services *ss = arg;
+	size_t i = index_of(ss, s);
+
+	switch (ev) {
+	case SERVICE_RUNNING:
+		ss->st[i] = S_RUNNING;
+		break;
+	case SERVICE_FAILED:
+		ss->st[i] = S_OVER;
+		if (ss->code == 0)
+			ss->code = service_exit_code(s);
+		if (!ss->stopping && i + 1 < ss->n && ss->st[i + 1] == S_IDLE)
+			log_warn("services after %s are not started: %s "
+			    "failed (%s)", service_name(s), service_name(s),
+			    why);
+		/* Those after a failed one never start. */
+		for (size_t j = i + 1; j < ss->n; j++) {
+			if (ss->st[j] == S_IDLE)
+				ss->st[j] = S_OVER;
+		}
+		break;
+	case SERVICE_STOPPED:
+		ss->st[i] = S_OVER;
+		break;
+	}
+	step(ss);
+}
+
+/* Starts the next idle service once the one before runs; while stopping,
+ * stops the last one still up; reports when nothing is left. */
+static void
+step(struct services *ss)
+{
+	if (ss->stopping) {
+		for (size_t i = ss->n; i-- > 0;) {
+			if (ss->st[i] == S_STOPPING)
+				return;
+			if (ss->st[i] == S_STARTING || ss->st[i] == S_RUNNING) {
+				ss->st[i] = S_STOPPING;
+				service_stop(ss->v[i]);
+				return;
+			}
+		}
+	} else {
+		for (size_t i = 0; i < ss->n; i++) {
+			if (ss->st[i] == S_STARTING)
+				return;
+			if (ss->st[i] == S_IDLE) {
+				ss->st[i] = S_STARTING;
+				service_start(ss->v[i]);
+				return;
+			}
+		}
+		for (size_t i = 0; i < ss->n; i++) {
+			if (ss->st[i] != S_OVER)
+				return;
+		}
+	}
+	if (ss->cb != NULL) {
+		services_done_cb cb = ss->cb;
+		ss->cb = NULL;
+		cb(ss->arg, ss->code);
+	}
+}
+
+struct services *
+services_new(struct loop *l, struct etcd_http *h,
+    const struct svc_cfg *const *cfgs, size_t n, const char *ip,
+    char *const *endpoints, size_t n_endpoints, services_done_cb cb,
+    void *arg)
+{
+	struct services *ss = xcalloc(1, sizeof(*ss));
+
+	ss->n = n;
+	ss->v = xcalloc(n, sizeof(*ss->v));
+	ss->st = xcalloc(n, sizeof(*ss->st));
+	ss->cb = cb;
+	ss->arg = arg;
+	for (size_t i = 0; i < n; i++) {
+		struct service_opts o = { .cfg = cfgs[i], .ip = ip,
+		    .endpoints = endpoints, .n_endpoints = n_endpoints };
+		ss->v[i] = service_new(l, h, &o, on_service, ss);
+	}
+	return ss;
+}
+
+void
+services_free(struct services *ss)
+{
+	if (ss == NULL)
+		return;
+	for (size_t i = 0; i < ss->n; i++)
+		service_free(ss->v[i]);
+	free(ss->v);
+	free(ss->st);
+	free(ss);
+}
+
+void
+services_start(struct services *ss)
+{
+	step(ss);
+}
+
+void
+services_stop(struct services *ss)
+{
+	if (ss->stopping) {
+		for (size_t i = 0; i < ss->n; i++) {
+			if (ss->st[i] == S_STOPPING)
+				service_stop(ss->v[i]);
+		}
+		return;
+	}
+	ss->stopping = true;
+	for (size_t i = 0; i < ss->n; i++) {
+		if (ss->st[i] == S_IDLE)
+			ss->st[i] = S_OVER;
+	}
+	step(ss);
+}
+
+bool
+services_active(const struct services *ss)
+{
+	for (size_t i = 0; ss != NULL && i < ss->n; i++) {
+		if (ss->st[i] != S_IDLE && ss->st[i] != S_OVER)
+			return true;
+	}
+	return false;
+}
+
+bool
+services_reaped(struct services *ss, pid_t pid, int status)
+{
+	for (size_t i = 0; ss != NULL && i < ss->n; i++) {
+		if (service_reaped(ss->v[i], pid, status))
+			return true;
+	}
+	return false;
+}

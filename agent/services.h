@@ -1,0 +1,38 @@
+#ifndef ZOOINIT_SERVICES_H
+#define ZOOINIT_SERVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "agent/loop.h"
+#include "config/svc.h"
+
+/* The ordered services of one agent: each starts once the one before it
+ * runs (passed OnPostStart), and they stop in reverse order. A service
+ * that fails stops the start of those after it; the others keep
+ * running. */
+
+struct etcd_http;
+struct services;
+
+/* Called once every service stopped after services_stop(), or when the
+ * last running one failed on its own; code is the exit code the agent
+ * should use for the services (0 when all stopped on request). */
+typedef void (*services_done_cb)(void *arg, int code);
+
+struct services *services_new(struct loop *l, struct etcd_http *h,
+    const struct svc_cfg *const *cfgs, size_t n, const char *ip,
+    char *const *endpoints, size_t n_endpoints, services_done_cb cb,
+    void *arg);
+void services_free(struct services *ss);
+
+void services_start(struct services *ss);
+/* Stops them, last first; done runs when all are down. A second call
+ * kills what still runs. */
+void services_stop(struct services *ss);
+/* True while any service runs or stops. */
+bool services_active(const struct services *ss);
+bool services_reaped(struct services *ss, pid_t pid, int status);
+
+#endif
