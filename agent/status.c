@@ -17,14 +17,17 @@
 #include "agent/loop.h"
 #include "agent/plan.h"
 #include "agent/proc.h"
+#include "agent/registry.h"
 #include "agent/status.h"
 #include "agent/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
+#include "etcd/kv.h"
 
 /* Each request gets REQ_TIMEOUT_MS; the member list comes first, then
- * every member is asked at once, so the command normally ends within two
- * of them. DEADLINE_MS is a net under those limits, not the plan. */
+ * every member and the service registry are asked at once, so the
+ * command normally ends within two of them. DEADLINE_MS is a net under
+ * those limits, not the plan. */
 #define REQ_TIMEOUT_MS 3000
 #define DEADLINE_MS 9000
 #define CELL_MAX 64		/* longest untrusted string in a table cell */
@@ -57,6 +60,18 @@ struct mem {
 	char *detail;		/* with the request, for JSON; NULL if healthy */
 };
 
+/* One service of the registry, as its keys say. */
+struct svc {
+	char *name;		/* bytes from etcd, NUL-terminated */
+	size_t name_len;
+	char *error;		/* why its keys do not parse, or NULL */
+	unsigned size;		/* 0: not set yet */
+	bool sealed;
+	char leader[REG_IP_MAX]; /* "" when none */
+	struct reg_node *nodes;	/* sealed set first, then by registration */
+	size_t n_nodes;
+};
+
 struct status {
 	const struct cfg *c;
 	struct loop *loop;
@@ -71,7 +86,18 @@ struct status {
 	bool have_members;
 	struct etcd_members members;
 	struct mem *mems;	/* members.n of them, sorted by name */
-	size_t pending;		/* phase 2 requests in flight */
+	size_t pending;		/* phase 2 requests (and the registry
+				 * read) in flight */
+
+	/* The service registry: one prefix read on the endpoint that gave
+	 * the member list, alongside phase 2. It is only reported: the
+	 * exit code is about the etcd cluster. */
+	struct etcd_kv *kv;
+	char *reg_base;		/* that endpoint, borrowed from eps */
+	bool reg_done;		/* answered, or failed */
+	char *reg_error;	/* why it could not be read, or NULL */
+	struct svc *svcs;	/* sorted by name */
+	size_t n_svcs;
 
 	uint64_t leader_id;	/* 0: no leader known */
 	bool healthy;
@@ -79,13 +105,12 @@ struct status {
 
 /* ---- small helpers --------------------------------------------------- */
 
-/* Returns a new copy of s fit for a terminal: bytes outside printable
- * ASCII become '?' (names and URLs come from the network), and at most
- * max bytes, the last three "..." when cut. */
+/* Returns a new copy of the n bytes at s fit for a terminal: bytes
+ * outside printable ASCII (NUL too) become '?' (names and URLs come from
+ * the network), and at most max bytes, the last three "..." when cut. */
 static char *
-clean(const char *s, size_t max)
+clean_n(const char *s, size_t n, size_t max)
 {
-	size_t n = strlen(s);
 	char *o = xmalloc((n < max ? n : max) + 1);
 	size_t k;
 
@@ -98,6 +123,13 @@ clean(const char *s, size_t max)
 		memcpy(o + max - 3, "...", 3);
 	o[k] = '\0';
 	return o;
+}
+
+/* clean_n() of a string. */
+static char *
+clean(const char *s, size_t max)
+{
+	return clean_n(s, strlen(s), max);
 }
 
 /* Returns a new string: url without trailing slashes. */
@@ -166,6 +198,21 @@ jstr(const char *s)
 
 	if (v == NULL) {
 		char *c = clean(s, strlen(s));
+
+		v = json_string(c);
+		free(c);
+	}
+	return v;
+}
+
+/* jstr() of n bytes that may hold NULs (JSON writes them as \u0000). */
+static json_t *
+jstrn(const char *s, size_t n)
+{
+	json_t *v = json_stringn(s, n);
+
+	if (v == NULL) {
+		char *c = clean_n(s, n, n);
 
 		v = json_string(c);
 		free(c);
@@ -342,6 +389,119 @@ ask_every_member(struct status *s)
 		loop_stop(s->loop, 0);
 }
 
+/* ---- the service registry ---------------------------------------------- */
+
+static int
+svc_cmp(const void *a, const void *b)
+{
+	const struct svc *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+/* Adds the service named by the n bytes at name, with the pairs kvs[0..k)
+ * (all of its keys) as reg_parse() sees them. */
+static void
+add_service(struct status *s, struct reg_view *v, const char *name,
+    size_t n, const struct etcd_kv_pair *kvs, size_t k, int64_t revision)
+{
+	struct svc *sv;
+	char err[512];
+
+	s->svcs = xreallocarray(s->svcs, s->n_svcs + 1, sizeof(*s->svcs));
+	sv = &s->svcs[s->n_svcs++];
+	memset(sv, 0, sizeof(*sv));
+	sv->name = xmalloc(n + 1);	/* not xstrndup(): it stops at a NUL */
+	memcpy(sv->name, name, n);
+	sv->name[n] = '\0';
+	sv->name_len = n;
+	/* reg_parse() takes a C string: such a name would read as another
+	 * service's (or none). zooinit never writes one. */
+	if (memchr(name, '\0', n) != NULL) {
+		sv->error = xstrdup("the service name holds a NUL byte");
+		return;
+	}
+	if (reg_parse(sv->name, kvs, k, revision, v, err, sizeof(err)) < 0) {
+		sv->error = xstrdup(err);
+		return;
+	}
+	sv->size = v->size;
+	sv->sealed = v->sealed;
+	memcpy(sv->leader, v->leader, sizeof(sv->leader));
+	sv->n_nodes = v->n_nodes;
+	sv->nodes = xcalloc(v->n_nodes > 0 ? v->n_nodes : 1,
+	    sizeof(*sv->nodes));
+	memcpy(sv->nodes, v->nodes, v->n_nodes * sizeof(*sv->nodes));
+}
+
+/* Splits a read of REG_ROOT into services. etcd answers sorted by key,
+ * so each service's keys ("REG_ROOT<name>/...") come in one run; a key
+ * right under REG_ROOT belongs to no service and is skipped. What is
+ * kept is bounded by the answer, which etcd/http.h caps. */
+static void
+on_registry(void *arg, const struct etcd_kv_result *r)
+{
+	struct status *s = arg;
+	const size_t root = strlen(REG_ROOT);
+	struct reg_view *v;
+	size_t i = 0;
+
+	s->reg_done = true;
+	if (r->error != NULL) {
+		s->reg_error = xstrdup(r->error);
+		mem_done(s);
+		return;
+	}
+	v = xmalloc(sizeof(*v));
+	while (i < r->n_kvs) {
+		const struct etcd_kv_pair *p = &r->kvs[i];
+		const char *name = p->key + root, *slash;
+		size_t k;
+
+		slash = p->key_len > root && memcmp(p->key, REG_ROOT,
+		    root) == 0 ? memchr(name, '/', p->key_len - root) : NULL;
+		if (slash == NULL) {
+			i++;
+			continue;
+		}
+		/* The run of keys with the same "<name>/". */
+		for (k = i + 1; k < r->n_kvs; k++) {
+			const struct etcd_kv_pair *q = &r->kvs[k];
+
+			if (q->key_len <= (size_t)(slash - p->key) ||
+			    memcmp(q->key, p->key, (size_t)(slash - p->key) +
+			    1) != 0)
+				break;
+		}
+		add_service(s, v, name, (size_t)(slash - name), p, k - i,
+		    r->revision);
+		i = k;
+	}
+	free(v);
+	if (s->n_svcs > 0)
+		qsort(s->svcs, s->n_svcs, sizeof(*s->svcs), svc_cmp);
+	mem_done(s);
+}
+
+/* Reads every key under REG_ROOT from base, the endpoint that answered
+ * the member list. */
+static void
+ask_registry(struct status *s, char *base)
+{
+	char *const eps[1] = { base };
+
+	s->reg_base = base;
+	s->kv = etcd_kv_new(s->http, eps, 1);
+	etcd_kv_set_timeout(s->kv, time_left(s));
+	etcd_kv_get(s->kv, REG_ROOT, strlen(REG_ROOT), true, 0, on_registry,
+	    s);
+	s->pending++;
+}
+
 /* ---- phase 1: the member list ------------------------------------------ */
 
 static void
@@ -367,6 +527,7 @@ on_members(void *arg, const struct etcd_http_result *r)
 			etcd_http_cancel(s->http, s->eps[i].req);
 			s->eps[i].req = 0;
 		}
+		ask_registry(s, e->base);
 		ask_every_member(s);
 		return;
 	}
@@ -644,6 +805,137 @@ print_summary(const struct status *s, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* A node's role: in the sealed set or not; before the seal, neither. */
+static const char *
+node_role(const struct svc *sv, const struct reg_node *nd)
+{
+	if (!sv->sealed)
+		return NULL;
+	return nd->participant ? "participant" : "standby";
+}
+
+enum { S_ID, S_ADDR, S_ROLE, S_REG, S_STARTED, S_BOOTED, SNCOL };
+
+/* One service: a line, then its nodes as a table like the members'. */
+static void
+print_service(const struct svc *sv, FILE *out)
+{
+	static const char *const head[SNCOL] = {
+		"ID", "ADDRESS", "ROLE", "REGISTERED", "STARTED", "BOOTED",
+	};
+	char *name = sv->name_len > 0 ? clean_n(sv->name, sv->name_len,
+	    CELL_MAX) : xstrdup("-");
+	char *(*cell)[SNCOL];
+	size_t w[SNCOL];
+
+	if (sv->error != NULL) {
+		char *e = clean(sv->error, 4 * CELL_MAX);
+
+		fprintf(out, "service %s: registry unreadable: %s\n", name, e);
+		free(e);
+		free(name);
+		return;
+	}
+	fprintf(out, "service %s: ", name);
+	free(name);
+	if (sv->size > 0)
+		fprintf(out, "size %u, ", sv->size);
+	else
+		fprintf(out, "no size yet, ");
+	fprintf(out, "%s, ", sv->sealed ? "sealed" : "not sealed");
+	if (sv->leader[0] != '\0')
+		fprintf(out, "leader %s\n", sv->leader);
+	else
+		fprintf(out, "no leader\n");
+	if (sv->n_nodes == 0)
+		return;
+	cell = xcalloc(sv->n_nodes, sizeof(*cell));
+	for (size_t c = 0; c < SNCOL; c++)
+		w[c] = strlen(head[c]);
+	for (size_t i = 0; i < sv->n_nodes; i++) {
+		const struct reg_node *nd = &sv->nodes[i];
+		const char *role = node_role(sv, nd);
+
+		cell[i][S_ID] = nd->id > 0 ? xasprintf("%u", nd->id) :
+		    xstrdup("-");
+		cell[i][S_ADDR] = xstrdup(nd->ip);
+		cell[i][S_ROLE] = xstrdup(role != NULL ? role : "-");
+		cell[i][S_REG] = xstrdup(nd->alive ? "yes" : "no");
+		cell[i][S_STARTED] = xstrdup(nd->started ? "yes" : "no");
+		cell[i][S_BOOTED] = xstrdup(nd->booted ? "yes" : "no");
+		for (size_t c = 0; c < SNCOL; c++)
+			if (strlen(cell[i][c]) > w[c])
+				w[c] = strlen(cell[i][c]);
+	}
+	for (size_t i = 0; i <= sv->n_nodes; i++) {
+		const char *const *row = i == 0 ? head :
+		    (const char *const *)cell[i - 1];
+
+		fprintf(out, "  ");
+		for (size_t c = 0; c + 1 < SNCOL; c++)
+			fprintf(out, "%-*s  ", (int)w[c], row[c]);
+		fprintf(out, "%s\n", row[SNCOL - 1]);
+	}
+	for (size_t i = 0; i < sv->n_nodes; i++)
+		for (size_t c = 0; c < SNCOL; c++)
+			free(cell[i][c]);
+	free(cell);
+}
+
+/* After the cluster: each service, or why the registry could not be read;
+ * nothing when no service has keys. */
+static void
+print_services(const struct status *s, FILE *out)
+{
+	if (s->reg_error != NULL) {
+		char *e = clean(s->reg_error, 4 * CELL_MAX);
+
+		fprintf(out, "\nservices: registry unreadable: %s\n", e);
+		free(e);
+		return;
+	}
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		fprintf(out, "\n");
+		print_service(&s->svcs[i], out);
+	}
+}
+
+static json_t *
+json_service(const struct svc *sv)
+{
+	json_t *j = json_object(), *a;
+
+	json_object_set_new(j, "name", jstrn(sv->name, sv->name_len));
+	if (sv->error != NULL) {
+		json_object_set_new(j, "error", jstr(sv->error));
+		return j;
+	}
+	json_object_set_new(j, "size", sv->size > 0 ?
+	    json_integer(sv->size) : json_null());
+	json_object_set_new(j, "sealed", json_boolean(sv->sealed));
+	json_object_set_new(j, "leader", sv->leader[0] != '\0' ?
+	    json_string(sv->leader) : json_null());
+	a = json_array();
+	for (size_t i = 0; i < sv->n_nodes; i++) {
+		const struct reg_node *nd = &sv->nodes[i];
+		const char *role = node_role(sv, nd);
+		json_t *n = json_object();
+
+		json_object_set_new(n, "id", nd->id > 0 ?
+		    json_integer(nd->id) : json_null());
+		json_object_set_new(n, "ip", json_string(nd->ip));
+		json_object_set_new(n, "role", role != NULL ?
+		    json_string(role) : json_null());
+		json_object_set_new(n, "registered", json_boolean(nd->alive));
+		json_object_set_new(n, "started", json_boolean(nd->started));
+		json_object_set_new(n, "booted", json_boolean(nd->booted));
+		json_array_append_new(a, n);
+	}
+	json_object_set_new(j, "nodes", a);
+	json_object_set_new(j, "error", json_null());
+	return j;
+}
+
 static void
 print_json(const struct status *s, FILE *out)
 {
@@ -681,11 +973,14 @@ print_json(const struct status *s, FILE *out)
 		json_array_append_new(a, j);
 	}
 	json_object_set_new(o, "members", a);
-	/* The services that depend on the cluster (hooks, supervised
-	 * programs) will be listed here once zooinit runs any; until then
-	 * the list is always empty, but present so consumers can rely on
-	 * it. */
-	json_object_set_new(o, "services", json_array());
+	/* Always a list, empty when the registry could not be read:
+	 * services_error says so. */
+	a = json_array();
+	for (size_t i = 0; i < s->n_svcs; i++)
+		json_array_append_new(a, json_service(&s->svcs[i]));
+	json_object_set_new(o, "services", a);
+	json_object_set_new(o, "services_error", s->reg_error != NULL ?
+	    jstr(s->reg_error) : json_null());
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
@@ -802,6 +1097,13 @@ status_free(struct status *s)
 	}
 	free(s->mems);
 	etcd_members_free(&s->members);
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		free(s->svcs[i].name);
+		free(s->svcs[i].error);
+		free(s->svcs[i].nodes);
+	}
+	free(s->svcs);
+	free(s->reg_error);
 }
 
 int
@@ -839,8 +1141,13 @@ status_run(const struct cfg *c)
 	loop_run(s.loop);
 
 	/* Whatever is still in flight is dropped without its callback. */
+	etcd_kv_free(s.kv);
+	s.kv = NULL;
 	etcd_http_free(s.http);
 	s.http = NULL;
+	if (s.reg_base != NULL && !s.reg_done)
+		s.reg_error = xasprintf("POST %s/v3/kv/range: no answer "
+		    "within %d s", s.reg_base, DEADLINE_MS / 1000);
 	if (s.signo != 0) {
 		fprintf(stderr, "zooinit status: interrupted by SIG%s\n",
 		    sigabbrev_np(s.signo));
@@ -855,6 +1162,7 @@ status_run(const struct cfg *c)
 		else {
 			print_table(&s, stdout);
 			print_summary(&s, stdout);
+			print_services(&s, stdout);
 		}
 		code = s.healthy ? EXIT_OK : STATUS_UNHEALTHY;
 	}

@@ -4,8 +4,9 @@
 #include "config/cfg.h"
 
 /* zooinit status: asks a running cluster for its members, then every
- * member for its health and status, and prints one table (or, with
- * --json, one object). See README, "Commands". */
+ * member for its health and status and the cluster for the service
+ * registry (agent/registry.h), and prints one table per cluster and
+ * service (or, with --json, one object). See README, "Commands". */
 
 /* Exit code of a cluster that answers but is not healthy: a voting member
  * is down or unstarted, or no leader is known. It shares the number 1
