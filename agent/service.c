@@ -102,6 +102,7 @@ struct service {
 	uint64_t check_4lw;	/* a ZooKeeper srvr */
 	void (*check_done)(struct service *, bool, const char *);
 	unsigned failures;	/* health checks failed in a row */
+	bool unhealthy;		/* the last check failed */
 	uint64_t revoke_req;
 };
 
@@ -1064,23 +1065,22 @@ post_start_try(struct service *s)
 	check_backend(s, post_backend_done);
 }
 
+/* One health check's verdict: the backend's, then OnHealthCheck's. */
 static void
-on_health_hook(void *arg, const struct hook_result *r)
+health_result(struct service *s, bool ok, const char *what, const char *why)
 {
-	struct service *s = arg;
-	char buf[256];
-
-	s->health_hook = 0;
-	if (hook_succeeded(r)) {
-		if (s->failures > 0)
+	if (ok) {
+		if (s->unhealthy)
 			log_info("%s: healthy again", s->label);
+		s->unhealthy = false;
 		s->failures = 0;
-	} else {
-		s->failures++;
-		log_warn("%s: OnHealthCheck %s (%u of %d)", s->label,
-		    hook_result_str(r, buf, sizeof(buf)), s->failures,
-		    s->cfg->health_failures);
+		schedule_health(s);
+		return;
 	}
+	s->unhealthy = true;
+	s->failures++;
+	log_warn("%s: %s %s (%u of %d)", s->label, what, why, s->failures,
+	    s->cfg->health_failures);
 	if (s->failures >= (unsigned)s->cfg->health_failures) {
 		s->failures = 0;
 		if (s->sup != NULL && sup_state(s->sup) == SUP_RUNNING) {
@@ -1093,27 +1093,26 @@ on_health_hook(void *arg, const struct hook_result *r)
 }
 
 static void
+on_health_hook(void *arg, const struct hook_result *r)
+{
+	struct service *s = arg;
+	char buf[256];
+
+	s->health_hook = 0;
+	health_result(s, hook_succeeded(r), "OnHealthCheck",
+	    hook_result_str(r, buf, sizeof(buf)));
+}
+
+static void
 health_backend_done(struct service *s, bool ok, const char *why)
 {
 	if (!ok) {
-		struct hook_result r = { .status = -1, .error = why };
-		/* Counted like a failed OnHealthCheck. */
-		log_warn("%s: health: %s", s->label, why);
-		s->failures++;
-		if (s->failures < (unsigned)s->cfg->health_failures) {
-			schedule_health(s);
-			return;
-		}
-		r.name = "health";
-		s->failures--;
-		on_health_hook(s, &r);
+		health_result(s, false, "health check:", why);
 		return;
 	}
 	s->health_hook = run_hook(s, HOOK_HEALTH_CHECK, on_health_hook);
-	if (s->health_hook == 0) {
-		struct hook_result r = { .status = 0 };
-		on_health_hook(s, &r);
-	}
+	if (s->health_hook == 0)
+		health_result(s, true, NULL, NULL);
 }
 
 static void

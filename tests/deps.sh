@@ -4,7 +4,8 @@
 set -eu
 PKGS="gcc make pkg-config libc-ares-dev libcurl4-openssl-dev libjansson-dev
 libconfig-dev libcmocka-dev etcd-server etcd-client dnsmasq-base iproute2
-util-linux procps busybox-static curl jq openssl"
+util-linux procps busybox-static curl jq openssl zookeeper libslf4j-java
+patroni postgresql-15"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
