@@ -524,7 +524,7 @@ seal(struct service *s)
 {
 	const char *ips[REG_MAX_NODES];
 	struct etcd_kv_op ops[REG_MAX_NODES + 2];
-	char *keys[REG_MAX_NODES + 2], vals[REG_MAX_NODES + 1][16];
+	char *keys[REG_MAX_NODES + 2], vals[REG_MAX_NODES + 1][24];
 	size_t n = 0, k = 0;
 	char *value = reg_seal_value(&s->view, ips, &n);
 	struct etcd_kv_cmp cmp;

@@ -18,6 +18,11 @@ cat >"$WORK/hook.sh" <<'EOF'
 #!/bin/sh
 out=$1
 shift
+# Like a real readiness check: OnPostStart passes once the service (the
+# OnStart process, which writes its line when it runs) is up.
+if [ "$ZOOINIT_CLUSTER_EVENT" = OnPostStart ] && ! grep -q '^OnStart ' "$out"; then
+	exit 1
+fi
 printf '%s id=%s master=%s local=%s ips=%s quorum=%s qurorum=%s svc=%s backend=%s eps=%s\n' \
 	"$ZOOINIT_CLUSTER_EVENT" "$ZOOINIT_NODE_ID" "$ZOOINIT_MASTER_IP" \
 	"$ZOOINIT_LOCAL_IP" "$ZOOINIT_SERVER_IP_LIST" "$ZOOINIT_QUORUM" \
