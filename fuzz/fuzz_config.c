@@ -18,9 +18,11 @@
 #include "agent/fmacros.h"
 
 #include <arpa/inet.h>
+#include <strings.h>
 
 #include "agent/plan.h"
 #include "config/cfg.h"
+#include "config/svc.h"
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_plan.h"
 #include "resolver/dnsname.h"
@@ -32,8 +34,11 @@
 static const struct {
 	const char *name, *text;
 } fixtures[] = {
+	/* With a service, so that --services and ZOOINIT_SERVICES can
+	 * name one (and ZOOINIT_DATA_DIR clash with its directory). */
 	{ "base.conf", "domain = \"zl.test\";\nsize = 3;\n"
-	  "data_dir = \"/var/lib/zooinit/etcd\";\n" },
+	  "data_dir = \"/var/lib/zooinit/etcd\";\n"
+	  "service = { zk = { backend = \"zookeeper\"; size = 3; }; };\n" },
 	{ "inc.conf", "# included\nclient_port = 2379;\n"
 	  "dns_server = [ \"10.0.0.53\", \"[fd00::53]:5353\" ];\n" },
 	/* 4294967301 reaches cfg.c as 5 through libconfig's atoi(). */
@@ -61,7 +66,8 @@ init(void)
 
 /* libconfig opens INCLUDE_DIR/NAME for @include "NAME", where NAME may
  * span lines and hold \\ and \" escapes; refuse any include whose name
- * could leave the directory. */
+ * could leave the directory. (One naming a directory is cfg.c's to
+ * refuse: fuzz/corpus/config/regress-include-dir.) */
 static bool
 includes_stay_inside(const uint8_t *d, size_t n)
 {
@@ -74,11 +80,12 @@ includes_stay_inside(const uint8_t *d, size_t n)
 		if (memcmp(d + i, kw, kl) != 0)
 			continue;
 		for (size_t j = i + kl; j < n && quotes < 2; j++) {
-			if (d[j] == '"')
+			if (d[j] == '"') {
 				quotes++;
-			else if (d[j] == '\\' || (d[j] == '.' && j + 1 < n &&
-			    d[j + 1] == '.'))
+			} else if (d[j] == '\\' || (d[j] == '.' && j + 1 < n &&
+			    d[j + 1] == '.')) {
 				return false;
+			}
 		}
 	}
 	return true;
@@ -131,6 +138,113 @@ check_cfg(const struct cfg *c)
 	FUZZ_CHECK((c->netmask == NULL) == (c->hint == NULL));
 }
 
+/* A service name as svc.h states it: a letter, then letters, digits and
+ * hyphens, not ending in one, at most SVC_NAME_MAX bytes. */
+static bool
+svc_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > SVC_NAME_MAX || s[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool letter = (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z');
+
+		if (!letter && (i == 0 || !((ch >= '0' && ch <= '9') ||
+		    ch == '-')))
+			return false;
+	}
+	return true;
+}
+
+static bool
+in_range(int v, int lo, int hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/* The promises of svc.h and cfg.h about the services. */
+static void
+check_svcs(const struct cfg *c)
+{
+	FUZZ_CHECK(c->n_svcs <= SVC_MAX);
+	FUZZ_CHECK((c->svcs == NULL) == (c->n_svcs == 0));
+	for (size_t i = 0; i < c->n_svcs; i++) {
+		const struct svc_cfg *s = &c->svcs[i];
+
+		FUZZ_CHECK(s->name != NULL && svc_name_ok(s->name));
+		FUZZ_CHECK(s->where != NULL && s->where[0] != '\0');
+		FUZZ_CHECK(svc_find(c, s->name) == s);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_CHECK(strcasecmp(c->svcs[j].name, s->name) != 0);
+		FUZZ_CHECK((unsigned)s->backend < SVC_NBACKENDS);
+		FUZZ_CHECK(strcmp(svc_backend_name(s->backend),
+		    "unknown") != 0);
+		FUZZ_CHECK(in_range(s->size, 1, 255));
+		FUZZ_CHECK(s->data_dir != NULL && s->data_dir[0] == '/');
+		/* Each service has a directory of its own. */
+		FUZZ_CHECK(strcmp(s->data_dir, c->data_dir) != 0 &&
+		    strcmp(s->data_dir, c->seed_data_dir) != 0);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(c->svcs[j].data_dir,
+			    s->data_dir) != 0);
+		FUZZ_CHECK((s->bin == NULL) == (s->backend == SVC_CUSTOM));
+		FUZZ_CHECK(s->bin == NULL || s->bin[0] != '\0');
+		FUZZ_CHECK((s->token != NULL) == (s->backend == SVC_ETCD));
+		FUZZ_CHECK(s->token == NULL || s->token[0] != '\0');
+		if (s->backend == SVC_PATRONI) {
+			FUZZ_CHECK(s->scope != NULL && s->pg_bin_dir != NULL &&
+			    s->pg_bin_dir[0] == '/');
+			FUZZ_CHECK(s->repl_password != NULL &&
+			    s->repl_password[0] != '\0');
+			FUZZ_CHECK(s->su_password != NULL &&
+			    s->su_password[0] != '\0');
+		} else {
+			FUZZ_CHECK(s->scope == NULL && s->pg_bin_dir == NULL &&
+			    s->repl_password == NULL &&
+			    s->su_password == NULL);
+		}
+		FUZZ_CHECK(s->datacenter == NULL || s->backend == SVC_CONSUL);
+		FUZZ_CHECK(s->user == NULL || (s->user[0] != '\0' &&
+		    strlen(s->user) <= 32));
+		FUZZ_CHECK(in_range(s->client_port, 0, 65535) &&
+		    in_range(s->peer_port, 0, 65535) &&
+		    in_range(s->election_port, 0, 65535) &&
+		    in_range(s->rest_port, 0, 65535));
+		FUZZ_CHECK(in_range(s->lease_ttl, 2, 3600) &&
+		    in_range(s->quorum_timeout, 0, 86400) &&
+		    in_range(s->hook_timeout, 1, 3600) &&
+		    in_range(s->start_timeout, 1, 86400) &&
+		    in_range(s->health_interval, 1, 3600) &&
+		    in_range(s->health_failures, 1, 100) &&
+		    in_range(s->stop_timeout, 1, 3600));
+		for (int ev = 0; ev < HOOK_NEVENTS; ev++) {
+			char **argv = s->hooks[ev];
+			size_t n = 0;
+
+			if (argv == NULL)
+				continue;
+			/* OnStart is the service: custom only. */
+			FUZZ_CHECK(ev != HOOK_START ||
+			    s->backend == SVC_CUSTOM);
+			FUZZ_CHECK(argv[0] != NULL && argv[0][0] == '/');
+			while (n <= SVC_HOOK_ARGS && argv[n] != NULL)
+				n++;
+			FUZZ_CHECK(n >= 1 && n <= SVC_HOOK_ARGS);
+		}
+	}
+	FUZZ_CHECK(c->n_services <= SVC_MAX);
+	for (size_t i = 0; i < c->n_services; i++) {
+		FUZZ_CHECK(c->services[i] != NULL);
+		FUZZ_CHECK(svc_find(c, c->services[i]) != NULL);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(c->services[j],
+			    c->services[i]) != 0);
+	}
+}
+
 /* What bootstrap's static source does with the configuration. The plan
  * keeps c's data_dir (only the journal round trip writes, and it writes
  * into fuzz_dir()). */
@@ -171,12 +285,15 @@ load(int argc, char **argv, char **envp)
 	fuzz_err_reset(err);
 	if (cfg_load(&c, argc, argv, envp, err, sizeof(err)) == 0) {
 		check_cfg(&c);
+		check_svcs(&c);
 		plan_static(&c);
 	} else {
 		fuzz_err_check(err);
 		/* "c is then left freed and zeroed" */
 		FUZZ_CHECK(c.domain == NULL && c.data_dir == NULL &&
 		    c.etcd == NULL && c.args == NULL && c.n_args == 0);
+		FUZZ_CHECK(c.svcs == NULL && c.n_svcs == 0 &&
+		    c.services == NULL && c.n_services == 0);
 	}
 	cfg_free(&c);
 }
