@@ -216,7 +216,8 @@ static const struct key keys[] = {
 	  .valid = valid_url,
 	  .expect = "an http:// or https:// URL without spaces",
 	  .meta = "URL[,URL]",
-	  .help = "status: client URLs to ask (default: this host's)" },
+	  .help = "etcd client URLs for status (default: this host's) and "
+	      "cluster" },
 	/* TLS. Paths only here: whether the files can be read is the
 	 * plan's check, where the message can say what needs them. */
 	{ .name = "cert_file", .type = KT_STR, .off = OFF(cert_file),
@@ -1153,6 +1154,64 @@ file_setting(struct load *ld, const struct cfg_file *fx,
 	return 0;
 }
 
+/* libconfig 1.5 opens an @include that names a directory ("", ".")
+ * without complaint, then its scanner fails to read it and calls exit(2)
+ * with no file or line. So every @include line (one that starts with it,
+ * as libconfig's scanner wants) of text, and of the files it includes in
+ * turn, is checked first: an existing name that is not a regular file is
+ * an error here. Names that do not exist are left to libconfig, which
+ * reports them. */
+static int
+check_includes(struct load *ld, const char *file, const char *text,
+    const char *dir, int depth)
+{
+	const char *p = text;
+	unsigned line = 1;
+
+	if (depth > 10)
+		return 0;	/* libconfig stops deeper includes itself */
+	for (; *p != '\0'; p++) {
+		const char *q = p + strspn(p, " \t");
+		char *name, *path, *sub = NULL, why[128];
+		struct stat st;
+		size_t n = 0;
+		int rc = 0;
+
+		if (strncmp(q, "@include", 8) == 0 &&
+		    (q[8] == ' ' || q[8] == '\t')) {
+			q += 8 + strspn(q + 8, " \t");
+			if (*q == '"') {
+				name = xmalloc(strlen(q));
+				for (q++; *q != '\0' && *q != '"' && *q != '\n';
+				    q++) {
+					if (*q == '\\' && q[1] != '\0')
+						q++;
+					name[n++] = *q;
+				}
+				name[n] = '\0';
+				path = xasprintf("%s/%s", dir, name);
+				if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+					rc = fail(ld, "%s:%u: @include \"%s\": not "
+					    "a regular file", file, line, name);
+				else if (stat(path, &st) == 0 &&
+				    read_text(path, &sub, why, sizeof(why)) == 0)
+					rc = check_includes(ld, path, sub, dir,
+					    depth + 1);
+				free(sub);
+				free(path);
+				free(name);
+				if (rc < 0)
+					return -1;
+			}
+		}
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		line++;
+	}
+	return 0;
+}
+
 static int
 load_file(struct load *ld, const char *path)
 {
@@ -1168,6 +1227,11 @@ load_file(struct load *ld, const char *path)
 	copy = xstrdup(path);
 	dir = xstrdup(dirname(copy));
 	free(copy);
+	if (check_includes(ld, path, text, dir, 0) < 0) {
+		free(dir);
+		free(text);
+		return -1;
+	}
 	config_init(&cf);
 	config_set_include_dir(&cf, dir);
 	fx = (struct cfg_file){ path, dir, text, NULL };

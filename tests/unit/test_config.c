@@ -476,6 +476,13 @@ test_file_include(void **state)
 	expect_error(ARGV("-f", path), no_env, want);
 	unlink(inc);
 	unlink(path);
+
+	/* A directory: libconfig 1.5 would exit(2) inside its scanner. */
+	write_tmp(path, sizeof(path), "size = 3;\n  @include \".\"\n");
+	snprintf(want, sizeof(want), "%s:2: @include \".\": not a regular "
+	    "file", path);
+	expect_error(ARGV("-f", path), no_env, want);
+	unlink(path);
 }
 
 static void
