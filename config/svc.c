@@ -19,7 +19,7 @@
 
 #define SECRET_MAX 256
 #define PATRONI_PG_BIN_DIR "/usr/lib/postgresql/15/bin"
-#define DATA_ROOT "/var/lib/zooinit/"
+#define DATA_ROOT "/var/lib/zooinit/services/"
 
 static const char *const backend_names[SVC_NBACKENDS] = {
 	"custom", "zookeeper", "etcd", "consul", "patroni",

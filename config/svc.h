@@ -38,7 +38,7 @@ struct svc_cfg {
 	char *where;		/* "FILE:LINE" of the group, for messages */
 	enum svc_backend backend;	/* backend; default "custom" */
 	int size;		/* participants, 1..255; required */
-	char *data_dir;		/* default "/var/lib/zooinit/<name>" */
+	char *data_dir;		/* default "/var/lib/zooinit/services/<name>" */
 	char *bin;		/* the program the backend runs: default
 				 * java (zookeeper), etcd, consul, patroni;
 				 * NULL for custom. PATH unless it has '/' */

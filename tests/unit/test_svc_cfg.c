@@ -219,7 +219,7 @@ test_full_round_trip(void **state)
 	assert_int_equal(s->size, 5);
 	assert_string_equal(s->token, "tok-1");
 	assert_string_equal(s->bin, "etcd");
-	assert_string_equal(s->data_dir, "/var/lib/zooinit/kv");
+	assert_string_equal(s->data_dir, "/var/lib/zooinit/services/kv");
 	assert_int_equal(s->client_port, 0);
 	assert_int_equal(s->peer_port, 65535);
 
@@ -276,7 +276,7 @@ test_defaults(void **state)
 		char dir[64];
 
 		s = &c.svcs[i];
-		snprintf(dir, sizeof(dir), "/var/lib/zooinit/%s", s->name);
+		snprintf(dir, sizeof(dir), "/var/lib/zooinit/services/%s", s->name);
 		assert_string_equal(s->data_dir, dir);
 		assert_int_equal(s->client_port, 0);
 		assert_int_equal(s->peer_port, 0);
@@ -512,34 +512,34 @@ test_errors_naming_two_places(void **state)
 	    no_env, "%s:4: service.b.data_dir: \"/srv/x/\" is also "
 	    "service.a's data_dir (", ":2); give each service its own "
 	    "directory");
-	/* The default counts: b's is /var/lib/zooinit/b. */
+	/* The default counts: b's is /var/lib/zooinit/services/b. */
 	bad_text_has("service = {\n a = { size = 1;\n data_dir = "
-	    "\"/var/lib/zooinit/b\"; };\n b = { size = 1; };\n};\n", NULL,
-	    no_env, "%s:4: service.b.data_dir: the default "
-	    "\"/var/lib/zooinit/b\" is also service.a's data_dir (",
+	    "\"/var/lib/zooinit/services/b\"; };\n b = { size = 1; };\n};\n",
+	    NULL, no_env, "%s:4: service.b.data_dir: the default "
+	    "\"/var/lib/zooinit/services/b\" is also service.a's data_dir (",
 	    ":3); give each service its own directory");
 	bad_text_has("service = {\n a = { size = 1; };\n b = { size = 1;\n "
-	    "data_dir = \"/var/lib/zooinit/a\"; };\n};\n", NULL, no_env,
-	    "%s:4: service.b.data_dir: \"/var/lib/zooinit/a\" is also "
+	    "data_dir = \"/var/lib/zooinit/services/a\"; };\n};\n", NULL,
+	    no_env, "%s:4: service.b.data_dir: "
+	    "\"/var/lib/zooinit/services/a\" is also "
 	    "service.a's data_dir (", ":2, its default); give each service "
 	    "its own directory");
-	/* etcd's own directory, from any layer. */
-	bad_text_has("service = {\n etcd = { size = 1; };\n};\n", NULL, no_env,
-	    "%s:2: service.etcd.data_dir: \"/var/lib/zooinit/etcd\" is also "
-	    "data_dir (the default), etcd's own directory; give the service "
-	    "a directory of its own", NULL);
+	/* etcd's own directory, from any layer; the defaults never meet
+	 * (services live under /var/lib/zooinit/services/). */
 	bad_text_has("service = {\n e = { size = 1; data_dir = \"/e\"; };\n"
 	    "};\n", ARGV("--data-dir", "/e/"), no_env, "%s:2: "
 	    "service.e.data_dir: \"/e\" is also data_dir (from --data-dir), "
 	    "etcd's own directory", NULL);
-	bad_text_has("service = {\n seed = { size = 1; };\n};\n", NULL,
-	    no_env, "%s:2: service.seed.data_dir: \"/var/lib/zooinit/seed\" "
-	    "is also seed_data_dir (the default), the seed etcd's own "
-	    "directory", NULL);
+	bad_text_has("service = {\n s = { size = 1; data_dir = "
+	    "\"/var/lib/zooinit/seed\"; };\n};\n", NULL, no_env, "%s:2: "
+	    "service.s.data_dir: \"/var/lib/zooinit/seed\" is also "
+	    "seed_data_dir (the default), the seed etcd's own directory",
+	    NULL);
 	struct cfg c;
-	ok_text(&c, "service = {\n etcd = { size = 1; };\n};\n",
-	    ARGV("--data-dir", "/srv/etcd"), no_env);
-	assert_string_equal(c.svcs[0].data_dir, "/var/lib/zooinit/etcd");
+	ok_text(&c, "service = {\n etcd = { size = 1; };\n seed = { size = 1; "
+	    "};\n};\n", NULL, no_env);
+	assert_string_equal(c.svcs[0].data_dir,
+	    "/var/lib/zooinit/services/etcd");
 	cfg_free(&c);
 }
 
