@@ -1224,7 +1224,10 @@ start_services(struct agent *a)
 	size_t n = 0;
 
 	a->svcs_begun = true;
-	eps[n++] = plan_me(p)->client_url;
+	/* etcd 3.4's grpc-proxy does not serve the JSON gateway: an extra
+	 * host's services talk to the members. */
+	if (!a->running_proxy)
+		eps[n++] = plan_me(p)->client_url;
 	for (size_t i = 0; i < p->n; i++) {
 		if (!p->m[i].self && p->m[i].client_url != NULL)
 			eps[n++] = p->m[i].client_url;

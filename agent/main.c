@@ -62,11 +62,15 @@ usage(FILE *out)
 	    "  0    done, or stopped by SIGTERM/SIGINT\n"
 	    "  1    internal error; status: the cluster is unhealthy\n"
 	    "  2    usage or configuration error\n"
-	    "  100  permanent failure: the zone or configuration is wrong\n"
+	    "  100  permanent failure: the zone or configuration is wrong;\n"
+	    "       cluster: a hook failed or the registry is damaged\n"
 	    "  111  temporary failure: gave up waiting; retry later;\n"
-	    "       status: no endpoint answered\n"
-	    "  126  the etcd binary cannot be executed\n"
-	    "  127  the etcd binary was not found\n");
+	    "       status: no endpoint answered; cluster: quorum_timeout\n"
+	    "       or start_timeout passed\n"
+	    "  126  the etcd binary (cluster: the service's program) cannot\n"
+	    "       be executed\n"
+	    "  127  the etcd binary (cluster: the service's program) was not\n"
+	    "       found\n");
 }
 
 int

@@ -291,6 +291,7 @@ campaign(struct service *s)
 
 static void grant(struct service *s);
 static void put_started(struct service *s);
+static void do_register(struct service *s);
 
 static void
 on_retry(struct loop *l, void *arg)
@@ -301,6 +302,8 @@ on_retry(struct loop *l, void *arg)
 	s->retry_timer = 0;
 	if (s->lease == 0 && s->lease_req == 0)
 		grant(s);
+	else if (s->lease != 0 && !s->registered && s->reg_req == 0)
+		do_register(s);
 	else
 		read_registry(s);
 }
@@ -642,11 +645,25 @@ on_booted_put(void *arg, const struct etcd_kv_result *r)
 		log_warn("%s: booted/%s: %s", s->label, s->ip, r->error);
 }
 
+/* Records that OnClusterBooted ran here (or that there is none). */
+static void
+put_booted(struct service *s)
+{
+	char *rest, *key;
+
+	rest = xasprintf("booted/%s", s->ip);
+	key = reg_key(s->cfg->name, rest);
+	s->booted_req = etcd_kv_put(s->kv, key, strlen(key), "1", 1, 0,
+	    on_booted_put, s);
+	free(key);
+	free(rest);
+}
+
 static void
 on_booted_hook(void *arg, const struct hook_result *r)
 {
 	struct service *s = arg;
-	char buf[256], *rest, *key;
+	char buf[256];
 
 	s->seq_hook = 0;
 	if (!hook_succeeded(r)) {
@@ -654,12 +671,7 @@ on_booted_hook(void *arg, const struct hook_result *r)
 		    hook_result_str(r, buf, sizeof(buf)));
 		return;
 	}
-	rest = xasprintf("booted/%s", s->ip);
-	key = reg_key(s->cfg->name, rest);
-	s->booted_req = etcd_kv_put(s->kv, key, strlen(key), "1", 1, 0,
-	    on_booted_put, s);
-	free(key);
-	free(rest);
+	put_booted(s);
 }
 
 /* Everything that follows from a fresh view of the registry. */
@@ -693,6 +705,8 @@ evaluate(struct service *s)
 			s->seq_event = HOOK_CLUSTER_BOOTED;
 			s->seq_hook = run_hook(s, HOOK_CLUSTER_BOOTED,
 			    on_booted_hook);
+			if (s->seq_hook == 0)
+				put_booted(s);
 		}
 	}
 	if (s->phase != PH_WAIT)
@@ -725,8 +739,8 @@ evaluate(struct service *s)
 	}
 	log_info("%s: member set sealed; this node is %s %u of %zu%s",
 	    s->label, s->participant ? "participant" : "standby", s->id,
-	    s->view.n_sealed, s->wait_since == 0 ? " (rejoining: no wait)" :
-	    "");
+	    s->view.n_sealed, !s->participant ? " (beyond the sealed set)" :
+	    s->wait_since == 0 ? " (rejoining: no wait)" : "");
 	next(s);
 }
 
@@ -852,7 +866,19 @@ backend_prepare(struct service *s, bool *none, char *err, size_t errlen)
 	free(s->bin);
 	s->bin = proc_find_binary(c->bin, err, errlen);
 	if (s->bin == NULL) {
+		/* proc_find_binary() speaks of etcd; say what this is. */
+		static const char *const pkg[SVC_NBACKENDS] = {
+			[SVC_ZOOKEEPER] = "zookeeper and a JRE",
+			[SVC_ETCD] = "etcd-server", [SVC_CONSUL] = NULL,
+			[SVC_PATRONI] = "patroni",
+		};
 		s->code = EXIT_NOTFOUND;
+		snprintf(err, errlen, "the %s program \"%s\" is not an "
+		    "executable file or not in PATH; install it%s%s%s or set "
+		    "bin in service %s", svc_backend_name(c->backend), c->bin,
+		    pkg[c->backend] ? " (Debian: " : "",
+		    pkg[c->backend] ? pkg[c->backend] : "",
+		    pkg[c->backend] ? ")" : "", c->name);
 		return NULL;
 	}
 	switch (c->backend) {
@@ -1190,6 +1216,7 @@ start_process(struct service *s)
 	hook_env_free(envp);
 	be_argv_free(argv);
 	if (sup_start(s->sup) < 0) {
+		s->code = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 		fail(s, "cannot start %s: %s", s->cfg->name, strerror(errno));
 		return;
 	}

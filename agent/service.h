@@ -61,7 +61,8 @@ void service_signal(struct service *s, int sig);
 
 const char *service_name(const struct service *s);
 /* 0, or after SERVICE_FAILED: 111 when it gave up waiting (quorum_timeout,
- * start_timeout), 127 when the backend's program is missing, else 100. */
+ * start_timeout), 127 when the program to run (the backend's bin or
+ * OnStart) does not exist, 126 when it cannot be executed, else 100. */
 int service_exit_code(const struct service *s);
 
 #endif
