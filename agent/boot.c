@@ -1378,8 +1378,9 @@ request_stop(struct agent *a, int sig)
 	if (services_active(a->svcs)) {
 		/* The services go first, last one first; etcd after them. */
 		if (!a->stop_requested)
-			log_info("%s received: stopping the services, then "
-			    "etcd", strsignal(sig));
+			log_info("%s received: stopping the service%s",
+			    strsignal(sig), a->mode == MODE_CLUSTER ? "" :
+			    "s, then etcd");
 		a->stop_requested = true;
 		a->stop_sig = sig;
 		services_stop(a->svcs);

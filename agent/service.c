@@ -379,8 +379,8 @@ on_lost(void *arg, int64_t lease_id, const char *reason)
 	s->keeper = 0;
 	if (lease_id != s->lease)
 		return;
-	log_warn("%s: lease %" PRIx64 " lost (%s): registering again",
-	    s->label, (uint64_t)lease_id, reason);
+	log_warn("%s: lease %" PRId64 " lost (%s): registering again",
+	    s->label, lease_id, reason);
 	s->lease = 0;
 	s->registered = false;
 	grant(s);

@@ -123,6 +123,16 @@ assert_eq "$(zkcli 4 get /zooinit-test | grep -x 'hello-from-h1')" hello-from-h1
 	"the observer serves the znode"
 ensemble || fail "the ensemble changed when the observer joined"
 
+# zooinit status shows the registry: 3 participants and the observer.
+st=$(ip netns exec "$(host_ns 1)" "$ZOOINIT" status --json \
+	--endpoints "http://$(host_ip 1):2379" 2>/dev/null)
+assert_eq "$(jq -r '.services[0].name, .services[0].sealed, .services[0].size' <<<"$st" | tr '\n' ' ')" \
+	"zk true 3 " "status: service zk, sealed, size 3"
+assert_eq "$(jq -r '[.services[0].nodes[] | select(.role == "participant" and .started)] | length' <<<"$st")" 3 \
+	"status: 3 participants started"
+assert_eq "$(jq -r '.services[0].nodes[] | select(.role == "standby") | "\(.id) \(.ip)"' <<<"$st")" \
+	"4 $(host_ip 4)" "status: the observer is standby 4"
+
 # SIGTERM: ZooKeeper stops before etcd, the agent exits 0.
 agent_signal 1 TERM
 agent_wait 1 60 || fail "h1's agent did not stop"
