@@ -213,6 +213,7 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 			nd->participant = true;
 		}
 		v->sealed = true;
+		v->sealed_revision = p->create_revision;
 		v->n_sealed = (size_t)m;
 		v->size = size;
 	}
@@ -270,6 +271,7 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 			continue;
 		nd->alive = true;
 		nd->create_revision = reg[i]->create_revision;
+		nd->mod_revision = reg[i]->mod_revision;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct etcd_kv_pair *p = &kvs[i];

@@ -43,11 +43,13 @@ struct reg_node {
 	bool started;		/* started/<ip> exists */
 	bool booted;		/* booted/<ip> exists */
 	int64_t create_revision; /* of nodes/<ip>; 0 when not alive */
+	int64_t mod_revision;	/* of nodes/<ip>: its last write */
 };
 
 struct reg_view {
 	unsigned size;		/* 0: not set yet */
 	bool sealed;
+	int64_t sealed_revision;	/* create_revision of sealed */
 	unsigned next_id;	/* 0: not set yet */
 	int64_t next_id_mod;	/* mod_revision of next_id; 0 absent */
 	char leader[REG_IP_MAX]; /* "" when none */

@@ -78,7 +78,7 @@ struct service {
 	unsigned id;		/* this node's id; 0 until known */
 	bool participant;
 	bool size_warned;
-	int64_t wait_since, last_wait_log; /* wait_since: 0 = no wait */
+	int64_t last_wait_log;
 	uint64_t quorum_timer;	/* quorum_timeout */
 	size_t last_alive;
 	uint64_t retry_timer;
@@ -89,7 +89,9 @@ struct service {
 	enum hook_event seq_event;
 	char leader[REG_IP_MAX];	/* the leader hooks were told of */
 	bool leader_pending;
-	bool booted_done;
+	bool booted_done;	/* OnClusterBooted started (or not needed) */
+	bool booted_over;	/* ... and finished: health checks may run */
+	int64_t running_since;
 
 	/* The process and its health. */
 	struct sup *sup;
@@ -666,6 +668,7 @@ on_booted_hook(void *arg, const struct hook_result *r)
 	char buf[256];
 
 	s->seq_hook = 0;
+	s->booted_over = true;
 	if (!hook_succeeded(r)) {
 		log_warn("%s: OnClusterBooted %s", s->label,
 		    hook_result_str(r, buf, sizeof(buf)));
@@ -696,6 +699,7 @@ evaluate(struct service *s)
 	if (s->phase == PH_RUNNING && !s->booted_done &&
 	    reg_all_started(&s->view) && s->seq_hook == 0) {
 		s->booted_done = true;
+		s->booted_over = true;	/* unless a hook runs now */
 		if (me != NULL && me->booted)
 			log_info("%s: cluster booted (OnClusterBooted ran "
 			    "here before)", s->label);
@@ -705,6 +709,7 @@ evaluate(struct service *s)
 			s->seq_event = HOOK_CLUSTER_BOOTED;
 			s->seq_hook = run_hook(s, HOOK_CLUSTER_BOOTED,
 			    on_booted_hook);
+			s->booted_over = s->seq_hook == 0;
 			if (s->seq_hook == 0)
 				put_booted(s);
 		}
@@ -719,8 +724,6 @@ evaluate(struct service *s)
 		    s->cfg->size, s->view.size);
 	}
 	if (!s->view.sealed) {
-		if (s->wait_since == 0)
-			s->wait_since = loop_now_ms();
 		if (reg_alive(&s->view) >= s->view.size && s->view.size > 0)
 			seal(s);
 		else
@@ -737,10 +740,13 @@ evaluate(struct service *s)
 			take_id(s);
 		return;
 	}
+	/* Sealed before this registration was written (its key may be older:
+	 * a lease that outlived its agent): a participant coming back. */
 	log_info("%s: member set sealed; this node is %s %u of %zu%s",
 	    s->label, s->participant ? "participant" : "standby", s->id,
 	    s->view.n_sealed, !s->participant ? " (beyond the sealed set)" :
-	    s->wait_since == 0 ? " (rejoining: no wait)" : "");
+	    s->view.sealed_revision < me->mod_revision ?
+	    " (rejoining: no wait)" : "");
 	next(s);
 }
 
@@ -1150,6 +1156,14 @@ on_health_timer(struct loop *l, void *arg)
 	s->health_timer = 0;
 	if (s->phase != PH_RUNNING)
 		return;
+	/* OnClusterBooted comes before the first OnHealthCheck, unless the
+	 * other participants take longer than start_timeout to start: a
+	 * node's own health must not wait for them for ever. */
+	if (!s->booted_over && loop_now_ms() - s->running_since <
+	    (int64_t)s->cfg->start_timeout * 1000) {
+		schedule_health(s);
+		return;
+	}
 	if (s->sup != NULL && sup_state(s->sup) != SUP_RUNNING) {
 		schedule_health(s);	/* restarting: nothing to ask */
 		return;
@@ -1265,7 +1279,6 @@ next(struct service *s)
 		break;
 	case PH_POST_REGIST:
 		s->phase = PH_WAIT;
-		s->wait_since = 0;
 		if (s->cfg->quorum_timeout > 0)
 			s->quorum_timer = loop_timer(s->loop,
 			    (int64_t)s->cfg->quorum_timeout * 1000,
@@ -1301,6 +1314,7 @@ next(struct service *s)
 		    "participant" : "standby", s->id);
 		if (s->participant)
 			put_started(s);
+		s->running_since = loop_now_ms();
 		schedule_health(s);
 		read_registry(s);
 		notify(s, SERVICE_RUNNING, NULL);

@@ -245,6 +245,7 @@ test_sealed_set(void **state)
 	assert_true(v->revision == 42);
 	assert_int_equal(v->size, 3);
 	assert_true(v->sealed);
+	assert_true(v->sealed_revision == 11);
 	assert_int_equal(v->n_sealed, 3);
 	assert_int_equal(v->next_id, 5);
 	assert_true(v->next_id_mod == 14);
