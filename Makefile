@@ -35,7 +35,7 @@ BIN := $(BUILD)/zooinit
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-unit test-integ test-docker docker-images demo demo-stop \
+.PHONY: all test test-unit test-integ test-docker test-docker-zk docker-images demo demo-stop \
 	install clean valgrind deps bench
 
 all: $(BIN)
@@ -75,6 +75,11 @@ test-integ: $(BIN)
 # Needs a Docker engine; says so and passes when none answers.
 test-docker: $(BIN)
 	@tests/docker/run.sh
+
+# The ZooKeeper example (docker/compose-zk.yml); not part of `make test`.
+# Passes with a SKIPPED line without Docker, Java or Debian's zookeeper.
+test-docker-zk: $(BIN)
+	@tests/docker/zk.sh
 
 docker-images: $(BIN)
 	@docker/build.sh
