@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -16,19 +16,19 @@
 #include <unistd.h>
 
 #include "agent/boot.h"
-#include "agent/exitcode.h"
-#include "agent/hooks.h"
+#include "lib/exitcode.h"
+#include "services/hooks.h"
 #include "agent/join.h"
 #include "agent/upkeep.h"
-#include "agent/log.h"
-#include "agent/loop.h"
+#include "lib/log.h"
+#include "lib/loop.h"
 #include "agent/plan.h"
-#include "agent/proc.h"
+#include "lib/proc.h"
 #include "agent/seed.h"
-#include "agent/services.h"
-#include "agent/sup.h"
+#include "services/services.h"
+#include "lib/sup.h"
 #include "agent/token.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "agent/join.h"
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/plan.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 

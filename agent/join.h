@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 struct etcd_http;
 struct plan;

@@ -1,10 +1,10 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/boot.h"
-#include "agent/exitcode.h"
+#include "lib/exitcode.h"
 #include "agent/status.h"
 #include "config/cfg.h"
 

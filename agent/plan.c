@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,36 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/file.h"
+#include "lib/file.h"
 #include "agent/plan.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
+#include "lib/str.h"
 #include "resolver/dnsname.h"
-
-/* A growing string for messages and lists; capped at its buffer. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->len + 1 >= b->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n;
-	if (b->len >= b->cap) {
-		b->len = b->cap - 1;
-		if (b->cap > 4)
-			memcpy(b->p + b->cap - 4, "...", 3);
-	}
-}
 
 static void __attribute__((format(printf, 3, 4)))
 setmsg(char *msg, size_t msglen, const char *fmt, ...)
@@ -157,19 +132,15 @@ static void
 finish(struct plan *p)
 {
 	struct sbuf b = { 0 };
-	size_t cap = 1;
 
 	qsort(p->m, p->n, sizeof(*p->m), member_cmp);
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->m[i].self)
 			p->self = i;
-		cap += strlen(p->m[i].name) + strlen(p->m[i].peer_url) + 2;
 	}
-	b.p = xcalloc(1, cap);
-	b.cap = cap;
 	for (size_t i = 0; i < p->n; i++)
-		sb_add(&b, "%s%s=%s", i ? "," : "", p->m[i].name, p->m[i].peer_url);
-	p->initial_cluster = b.p;
+		sb_printf(&b, "%s%s=%s", i ? "," : "", p->m[i].name, p->m[i].peer_url);
+	p->initial_cluster = sb_take(&b);
 }
 
 /* The member name every host derives from an SRV target. */
@@ -213,7 +184,7 @@ check_records(const struct dns_result *r, char *msg, size_t msglen)
 			    "a valid host name (letters, digits, hyphens and dots "
 			    "only); fix the record",
 			    srvname(r, t->svc, sn, sizeof(sn)),
-			    dns_quote(t->target, q, sizeof(q)));
+			    str_quote(t->target, q, sizeof(q)));
 			return PLAN_FAIL;
 		}
 		if (t->port == 0) {
@@ -293,8 +264,8 @@ static enum plan_result
 check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
     const char **scheme, char *msg, size_t msglen)
 {
-	struct sbuf ssl = { xcalloc(1, 256), 0, 256 };
-	struct sbuf plain = { xcalloc(1, 256), 0, 256 };
+	struct sbuf ssl = { .max = 256 };
+	struct sbuf plain = { .max = 256 };
 	enum dns_service plain_svc = DNS_SRV_PLAIN;
 	enum plan_result res = PLAN_OK;
 	char s1[320], s2[320];
@@ -305,14 +276,14 @@ check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		struct sbuf *b = r->t[i].svc == DNS_SRV_SSL ? &ssl : &plain;
 		if (r->t[i].svc != DNS_SRV_SSL)
 			plain_svc = r->t[i].svc;
-		sb_add(b, "%s%s", b->len ? ", " : "", r->t[i].target);
+		sb_printf(b, "%s%s", b->len ? ", " : "", r->t[i].target);
 	}
 	if (ssl.len > 0 && plain.len > 0) {
 		setmsg(msg, msglen, "scheme mismatch: %s (https) lists %s while "
 		    "%s (http) lists %s; a cluster uses one scheme, so publish "
 		    "every member under one of them",
-		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), ssl.p,
-		    srvname(r, plain_svc, s2, sizeof(s2)), plain.p);
+		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), sb_str(&ssl),
+		    srvname(r, plain_svc, s2, sizeof(s2)), sb_str(&plain));
 		res = PLAN_FAIL;
 		goto out;
 	}
@@ -333,8 +304,8 @@ check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
 	    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), msg, msglen))
 		res = PLAN_FAIL;
 out:
-	free(ssl.p);
-	free(plain.p);
+	sb_free(&ssl);
+	sb_free(&plain);
 	return res;
 }
 
@@ -399,8 +370,8 @@ static void
 progress(const struct dns_result *r, const bool *keep, char **names,
     size_t need, char *msg, size_t msglen, size_t *resolved)
 {
-	struct sbuf ok = { xcalloc(1, 512), 0, 512 };
-	struct sbuf bad = { xcalloc(1, 512), 0, 512 };
+	struct sbuf ok = { .max = 512 };
+	struct sbuf bad = { .max = 512 };
 
 	*resolved = 0;
 	for (size_t i = 0; i < r->n; i++) {
@@ -408,16 +379,16 @@ progress(const struct dns_result *r, const bool *keep, char **names,
 			continue;
 		if (r->t[i].n_addrs > 0) {
 			(*resolved)++;
-			sb_add(&ok, "%s%s", ok.len ? ", " : "", names[i]);
+			sb_printf(&ok, "%s%s", ok.len ? ", " : "", names[i]);
 		} else {
-			sb_add(&bad, "%s%s: %s", bad.len ? "; " : "", r->t[i].target,
+			sb_printf(&bad, "%s%s: %s", bad.len ? "; " : "", r->t[i].target,
 			    r->t[i].why ? r->t[i].why : "no A/AAAA record");
 		}
 	}
 	setmsg(msg, msglen, "%zu/%zu resolved (%s)%s%s", *resolved, need,
-	    ok.len ? ok.p : "none", bad.len ? "; " : "", bad.p);
-	free(ok.p);
-	free(bad.p);
+	    ok.len ? sb_str(&ok) : "none", bad.len ? "; " : "", sb_str(&bad));
+	sb_free(&ok);
+	sb_free(&bad);
 }
 
 static void
@@ -426,9 +397,9 @@ describe_targets(const struct dns_result *r, const bool *keep, struct sbuf *b)
 	for (size_t i = 0; i < r->n; i++) {
 		if (!keep[i])
 			continue;
-		sb_add(b, "%s%s=", b->len ? ", " : "", r->t[i].target);
+		sb_printf(b, "%s%s=", b->len ? ", " : "", r->t[i].target);
 		for (size_t j = 0; j < r->t[i].n_addrs; j++)
-			sb_add(b, "%s%s", j ? "/" : "", r->t[i].addrs[j]);
+			sb_printf(b, "%s%s", j ? "/" : "", r->t[i].addrs[j]);
 	}
 }
 
@@ -454,18 +425,16 @@ find_self(const struct dns_result *r, const bool *keep,
 		found = i;
 	}
 	if (found == r->n) {
-		b.p = xcalloc(1, 640);
-		b.cap = 640;
-		b.len = 0;
+		b = (struct sbuf){ .max = 640 };
 		describe_targets(r, keep, &b);
-		struct sbuf mine = { xcalloc(1, 256), 0, 256 };
+		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
-			sb_add(&mine, "%s%s", i ? ", " : "", self->v[i]);
+			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
 		setmsg(msg, msglen, "this host (%s, by %s) is not among the "
 		    "targets of %s (%s); publish a record for it or set --ip",
-		    mine.p, self->how, srv, b.p);
-		free(mine.p);
-		free(b.p);
+		    sb_str(&mine), self->how, srv, sb_str(&b));
+		sb_free(&mine);
+		sb_free(&b);
 		return PLAN_FAIL;
 	}
 	/* Every host builds URLs from a target's first address; if that
@@ -639,7 +608,7 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 		if (!dns_member_name_valid(names[i], true)) {
 			setmsg(msg, msglen, "%s has member name \"%s\", which is "
 			    "not valid (letters, digits, hyphens and dots)",
-			    detail, dns_quote(names[i], q, sizeof(q)));
+			    detail, str_quote(names[i], q, sizeof(q)));
 			goto fail;
 		}
 		if (plan_parse_url(urls[i], sch, sizeof(sch), addr, sizeof(addr),
@@ -647,7 +616,7 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 			setmsg(msg, msglen, "%s gives %s the peer URL \"%s\"; "
 			    "expected http://ADDR:PORT with an IP address "
 			    "(IPv6 in brackets)", detail, names[i],
-			    dns_quote(urls[i], q, sizeof(q)));
+			    str_quote(urls[i], q, sizeof(q)));
 			goto fail;
 		}
 		if (scheme != NULL && strcmp(scheme, sch) != 0) {
@@ -780,13 +749,13 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 	free(token);
 	/* Checked after the entries, whose errors say more. */
 	if (res == PLAN_OK && self_name == NULL) {
-		struct sbuf mine = { xcalloc(1, 256), 0, 256 };
+		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
-			sb_add(&mine, "%s%s", i ? ", " : "", self->v[i]);
+			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
 		setmsg(msg, msglen, "this host (%s, by %s) is not among the "
 		    "members of initial_cluster; add it or set --name to its "
-		    "member name", mine.p, self->how ? self->how : "addresses");
-		free(mine.p);
+		    "member name", sb_str(&mine), self->how ? self->how : "addresses");
+		sb_free(&mine);
 		plan_free(p);
 		res = PLAN_FAIL;
 	}
@@ -873,7 +842,7 @@ tls_file_ok(const char *key, const char *path, char *msg, size_t msglen)
 		return true;
 	setmsg(msg, msglen, "%s is set to \"%s\", which cannot be read: %s; "
 	    "point %s at a readable PEM file", key,
-	    dns_quote(path, q, sizeof(q)),
+	    str_quote(path, q, sizeof(q)),
 	    err == EINVAL ? "not a regular file" : strerror(err), key);
 	return false;
 }
@@ -946,16 +915,16 @@ plan_build_argv(struct plan *p)
 	p->argc = 0;
 	argv_add(p, p->etcd, NULL);
 	if (p->proxy) {
-		struct sbuf b = { xcalloc(1, 4096), 0, 4096 };
+		struct sbuf b = { .max = 4096 };
 		/* grpc-proxy takes host:port without a scheme. */
 		const char *hostport = me->client_url + strlen(p->scheme) + 3;
 		char *dir = xasprintf("%s/proxy", p->data_dir);
 
 		for (size_t i = 0; i < p->n; i++)
-			sb_add(&b, "%s%s", i ? "," : "", p->m[i].client_url);
+			sb_printf(&b, "%s%s", i ? "," : "", p->m[i].client_url);
 		argv_add(p, "grpc-proxy", NULL);
 		argv_add(p, "start", NULL);
-		argv_add(p, "--endpoints", b.p);
+		argv_add(p, "--endpoints", sb_str(&b));
 		argv_add(p, "--listen-addr", hostport);
 		argv_add(p, "--advertise-client-url", hostport);
 		argv_add(p, "--data-dir", dir);
@@ -975,7 +944,7 @@ plan_build_argv(struct plan *p)
 				    p->tls.trusted_ca_file);
 		}
 		free(dir);
-		free(b.p);
+		sb_free(&b);
 		return;
 	}
 	argv_add(p, "--name", me->name);
@@ -1015,7 +984,7 @@ jstr_of(const char *s)
 	json_t *v = json_string(s);
 	char q[1024];
 
-	return v != NULL ? v : json_string(dns_quote(s, q, sizeof(q)));
+	return v != NULL ? v : json_string(str_quote(s, q, sizeof(q)));
 }
 
 static json_t *

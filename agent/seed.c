@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,10 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/seed.h"
-#include "agent/sup.h"
-#include "agent/xmalloc.h"
+#include "lib/sup.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "etcd/v2.h"

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 struct etcd_http;
 

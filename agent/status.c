@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -13,13 +13,13 @@
 
 #include <jansson.h>
 
-#include "agent/exitcode.h"
-#include "agent/loop.h"
+#include "lib/exitcode.h"
+#include "lib/loop.h"
 #include "agent/plan.h"
-#include "agent/proc.h"
-#include "agent/registry.h"
+#include "lib/proc.h"
+#include "services/registry.h"
 #include "agent/status.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/token.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "config/cfg.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"
 #include "etcd/v2.h"
-#include "resolver/dnsname.h"
+#include "lib/str.h"
 
 #define REQ_TIMEOUT_MS 3000
 #define RETRY_MIN_MS 1000
@@ -188,7 +188,7 @@ got_size(struct tok *t, const char *value)
 	    n < 1 || n > CFG_MAX_MEMBERS) {
 		char q[64];
 		fail(t, 100, "token %s has size \"%s\"; expected a number from 1 "
-		    "to %d", t->token, dns_quote(value, q, sizeof(q)),
+		    "to %d", t->token, str_quote(value, q, sizeof(q)),
 		    CFG_MAX_MEMBERS);
 		return;
 	}
@@ -251,7 +251,7 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 		if (same_name && !same_url) {
 			fail(t, 100, "member %s already registered under token %s "
 			    "with peer URL %s; names must be unique: set --name",
-			    t->name, t->token, dns_quote(e[i].url, q, sizeof(q)));
+			    t->name, t->token, str_quote(e[i].url, q, sizeof(q)));
 			return;
 		}
 		if (same_url && !same_name) {
@@ -261,7 +261,7 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 			fail(t, 100, "peer URL %s is already registered under token "
 			    "%s as member %s; this host would be %s: use one name "
 			    "per host", t->peer_url, t->token,
-			    dns_quote(nm, q, sizeof(q)), t->name);
+			    str_quote(nm, q, sizeof(q)), t->name);
 			return;
 		}
 		if (same_name && mine == SIZE_MAX)
@@ -301,7 +301,7 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 		snprintf(nm, sizeof(nm), "%.*s", (int)(e[i].name_len < 64 ?
 		    e[i].name_len : 64), e[i].name);
 		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
-		    i ? ", " : "", dns_quote(nm, q, sizeof(q)));
+		    i ? ", " : "", str_quote(nm, q, sizeof(q)));
 	}
 	snprintf(t->last, sizeof(t->last), "peers %zu/%d registered under token "
 	    "%s (%s)%s", n, t->size, t->token, names,

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 struct etcd_http;
 

@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 struct etcd_http;
 

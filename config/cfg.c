@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,10 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "config/cfg.h"
 #include "config/cfg_file.h"
 #include "config/svc.h"
+#include "lib/str.h"
 #include "resolver/dnsname.h"
 
 /* A config file is a few kilobytes; the cap keeps a wrong -f (a log, a
@@ -304,7 +305,7 @@ cfg_quote(const char *s, char *out, size_t outlen)
 {
 	char q[CFG_QUOTE_MAX];
 
-	snprintf(out, outlen, "\"%s\"", dns_quote(s, q, sizeof(q)));
+	snprintf(out, outlen, "\"%s\"", str_quote(s, q, sizeof(q)));
 	return out;
 }
 
@@ -568,59 +569,24 @@ valid_netmask(const char *s)
 	return (inv & (inv + 1)) == 0;
 }
 
-/* Well-formed UTF-8; with printable, without control characters. */
-static bool
-utf8_ok(const char *s, bool printable)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t n;
-
-		if (printable && (*p < 0x20 || *p == 0x7f))
-			return false;
-		if (*p < 0x80)
-			n = 0;
-		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-			n = 1;
-		else if ((*p & 0xf0) == 0xe0)
-			n = 2;
-		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-			n = 3;
-		else
-			return false;
-		for (size_t i = 1; i <= n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-		/* No overlong or surrogate forms. */
-		if ((n == 2 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
-		    (p[0] == 0xed && p[1] >= 0xa0))) ||
-		    (n == 3 && ((p[0] == 0xf0 && p[1] < 0x90) ||
-		    (p[0] == 0xf4 && p[1] >= 0x90))))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 /* Paths reach etcd's argv, logs and the plan's JSON: non-empty UTF-8
  * without control characters. */
 bool
 cfg_valid_path(const char *s)
 {
-	return *s != '\0' && utf8_ok(s, true);
+	return *s != '\0' && str_utf8_valid(s, true);
 }
 
 bool
 cfg_valid_text(const char *s)
 {
-	return utf8_ok(s, true);
+	return str_utf8_valid(s, true);
 }
 
 bool
 cfg_valid_utf8(const char *s)
 {
-	return utf8_ok(s, false);
+	return str_utf8_valid(s, false);
 }
 
 /* The token goes to etcd's command line and into member IDs. */

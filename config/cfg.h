@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 
 /* The agent's whole configuration, merged from four layers, each overriding
  * the one before: built-in defaults, a libconfig file (-f FILE, --config

@@ -11,7 +11,7 @@
 
 struct cfg;
 
-/* Room for a quoted hostile value in a message; dns_quote() truncates. */
+/* Room for a quoted hostile value in a message; str_quote() truncates. */
 #define CFG_QUOTE_MAX 96
 
 /* The file being read. Every pointer is borrowed for the load. */

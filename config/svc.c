@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <libconfig.h>
 #include <stdarg.h>
@@ -7,8 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent/hooks.h"
-#include "agent/xmalloc.h"
+#include "services/hooks.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
 #include "config/cfg.h"
 #include "config/cfg_file.h"
 #include "config/svc.h"
@@ -178,16 +179,6 @@ svc_find(const struct cfg *c, const char *name)
 }
 
 static void
-argv_free(char **argv)
-{
-	if (argv == NULL)
-		return;
-	for (char **a = argv; *a != NULL; a++)
-		free(*a);
-	free(argv);
-}
-
-static void
 secret_free(char *s)
 {
 	if (s == NULL)
@@ -211,7 +202,7 @@ svc_cfg_free(struct svc_cfg *s)
 	secret_free(s->su_password);
 	free(s->datacenter);
 	for (int i = 0; i < HOOK_NEVENTS; i++)
-		argv_free(s->hooks[i]);
+		strv_free(s->hooks[i]);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -435,7 +426,7 @@ load_argv(struct sload *sl, const config_setting_t *e, const char *key,
 			cfg_quote(v, found, sizeof(found));
 		}
 		if (!ok) {
-			argv_free(argv);
+			strv_free(argv);
 			if (i == 0)
 				return failat(sl, el, "%s: expected the "
 				    "program as an absolute path of printable "

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "lib/loop.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "etcd/json.h"

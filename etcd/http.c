@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -9,9 +9,9 @@
 
 #include <curl/curl.h>
 
-#include "agent/log.h"
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/xmalloc.h"
 #include "etcd/http.h"
 
 #define CONNECT_DEFAULT_MS 10000L

@@ -1,11 +1,11 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "etcd/json.h"
-#include "resolver/dnsname.h"
+#include "lib/str.h"
 
 void
 ej_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -22,7 +22,7 @@ ej_seterr(char *err, size_t errlen, const char *fmt, ...)
 const char *
 ej_quote(const char *s, size_t n, char *out, size_t outlen)
 {
-	return dns_quote_n(s, n, out, outlen);
+	return str_quote_n(s, n, out, outlen);
 }
 
 const char *
@@ -69,7 +69,7 @@ ej_load(const char *what, const char *body, size_t len, char *err,
 	if (root == NULL) {
 		/* jansson's text quotes the input: untrusted bytes. */
 		ej_seterr(err, errlen, "%s: invalid JSON at line %d column %d: %s",
-		    what, je.line, je.column, dns_quote(je.text, q, sizeof(q)));
+		    what, je.line, je.column, str_quote(je.text, q, sizeof(q)));
 		return NULL;
 	}
 	if (!json_is_object(root)) {

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "etcd/v2.h"
-#include "resolver/dnsname.h"
+#include "lib/str.h"
 
 static void
 node_free(struct etcd_v2_node *n)
@@ -99,7 +99,7 @@ etcd_v2_parse(const char *body, size_t len, struct etcd_v2_reply *out,
 		char q[200];
 		/* jansson quotes the offending input: untrusted bytes. */
 		snprintf(err, errlen, "not a v2 keys answer: %s",
-		    dns_quote(je.text, q, sizeof(q)));
+		    str_quote(je.text, q, sizeof(q)));
 		return -1;
 	}
 	if (!json_is_object(o)) {
@@ -121,8 +121,8 @@ etcd_v2_parse(const char *body, size_t len, struct etcd_v2_reply *out,
 		char qm[200], qc[200];
 		/* Shown in logs: keep the server's control bytes out. */
 		out->message = xasprintf("%s%s%s",
-		    dns_quote(m ? m : "error", qm, sizeof(qm)), c ? ": " : "",
-		    c ? dns_quote(c, qc, sizeof(qc)) : "");
+		    str_quote(m ? m : "error", qm, sizeof(qm)), c ? ": " : "",
+		    c ? str_quote(c, qc, sizeof(qc)) : "");
 		if (get_index(o, "index", &idx) == 0)
 			out->max_index = idx;
 		goto out;

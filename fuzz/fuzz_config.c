@@ -15,7 +15,7 @@
  * cfg.h and, when it has initial_cluster, planned with
  * plan_from_static() as bootstrap would (but for plan_check_tls(), which
  * opens the configured files: fuzz_srv covers it). */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <strings.h>

@@ -1,19 +1,20 @@
 /* The checks that stand between untrusted names (from DNS, the journal,
  * discovery) and etcd's argv, messages and URLs: resolver/dnsname.h
- * (dns_quote_n() also quotes every etcd answer in messages),
+ * (str_quote_n() also quotes every etcd answer in messages),
  * plan_parse_url(), addr_normalise() and etcd_v2_escape().
  *
- * Input: one byte giving dns_quote()'s output size (0..255), then the
- * string (up to its first NUL; dns_quote_n() gets all the bytes). Each
+ * Input: one byte giving str_quote()'s output size (0..255), then the
+ * string (up to its first NUL; str_quote_n() gets all the bytes). Each
  * function is checked against a plain re-statement of its header
  * comment. */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <ctype.h>
 
 #include "agent/plan.h"
 #include "etcd/v2.h"
 #include "fuzz/fuzz.h"
+#include "lib/str.h"
 #include "resolver/dnsname.h"
 #include "resolver/localaddr.h"
 
@@ -58,7 +59,7 @@ hexval(char c)
 	return -1;
 }
 
-/* The contract of dns_quote() (s up to its NUL) and dns_quote_n() (slen
+/* The contract of str_quote() (s up to its NUL) and str_quote_n() (slen
  * bytes, NULs included): the whole escaped text when it fits in outlen,
  * else as many whole escapes as fit with "..." after them. */
 static void
@@ -84,9 +85,9 @@ check_quote(const char *s, size_t slen, bool with_n, size_t outlen)
 
 	memset(out, 'Z', outlen + 1);
 	if (with_n)
-		FUZZ_CHECK(dns_quote_n(s, slen, out, outlen) == out);
+		FUZZ_CHECK(str_quote_n(s, slen, out, outlen) == out);
 	else
-		FUZZ_CHECK(dns_quote(s, out, outlen) == out);
+		FUZZ_CHECK(str_quote(s, out, outlen) == out);
 	FUZZ_CHECK(out[outlen] == 'Z');
 	if (outlen == 0)
 		goto done;

@@ -15,7 +15,7 @@
  * Besides not crashing or leaking, each parser must keep its promises:
  * an error sentence on failure and *out emptied, sane results on
  * success. */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include "etcd/api.h"
 #include "etcd/kv.h"

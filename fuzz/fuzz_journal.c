@@ -2,7 +2,7 @@
  * empty input means no journal at all), then, for a journal that reads,
  * what a restart does with it: argv, JSON, and writing it back and
  * reading it again, which must give the same plan. */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include "agent/plan.h"
 #include "config/cfg.h"

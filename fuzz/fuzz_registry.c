@@ -23,12 +23,12 @@
  * parse back with ids 1..size, and the view with it added must come out
  * sealed with exactly those members unless an ids/ key contradicts
  * them. */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <inttypes.h>
 
-#include "agent/registry.h"
-#include "agent/xmalloc.h"
+#include "services/registry.h"
+#include "lib/xmalloc.h"
 #include "etcd/kv.h"
 #include "fuzz/fuzz.h"
 

@@ -27,7 +27,7 @@
  * inet_ntop() would print them (others are dropped: the resolver never
  * makes them); "-" is none. A set with records is DNS_OK unless marked
  * failed; a set without any is missing (NXDOMAIN/NODATA). */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -10,7 +10,7 @@
  * a bug aborts, so the exit status is what CI checks. Exits 1 when an
  * argument cannot be read or nothing was replayed. NAME is FUZZ_NAME if
  * defined, else the program's name without "replay_". */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <dirent.h>
 #include <errno.h>

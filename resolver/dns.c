@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <ares.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
-#include "agent/xmalloc.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "resolver/dns.h"
 #include "resolver/dnsname.h"
 

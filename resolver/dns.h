@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 /* The three SRV record sets an etcd zone may publish, in lookup order. */
 enum dns_service { DNS_SRV_SSL = 0, DNS_SRV_PLAIN, DNS_SRV_UNDERSCORE, DNS_SRV_N };

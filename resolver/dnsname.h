@@ -16,11 +16,4 @@ bool dns_hostname_valid(const char *s);
  * allow_dots) a host name as above without the trailing dot. */
 bool dns_member_name_valid(const char *s, bool allow_dots);
 
-/* Copies s into out (size outlen) with every byte outside printable ASCII
- * and every quote or backslash shown as \xNN, truncated with "..." if
- * needed, so hostile names can be quoted in messages. Returns out. */
-char *dns_quote(const char *s, char *out, size_t outlen);
-/* The same for the n bytes at s, which may hold NULs. */
-char *dns_quote_n(const char *s, size_t n, char *out, size_t outlen);
-
 #endif

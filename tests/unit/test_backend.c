@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,9 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/backend.h"
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "services/backend.h"
+#include "lib/loop.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
 
 /* ---- fixture ------------------------------------------------------- */
 
@@ -108,7 +109,7 @@ teardown(void **state)
 		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f->s1);
 	free(f->s2);
-	be_argv_free(f->argv);
+	strv_free(f->argv);
 	free(f->out);
 	free(f);
 	return 0;
@@ -1216,7 +1217,7 @@ test_consul_argv(void **state)
 	    "/var/lib/zooinit/consul", "-datacenter", "zl_1", "-node", "n1",
 	    "-retry-join", "10.0.0.3", "-retry-join", "10.0.0.2", NULL);
 	assert_consul_documented(f->argv);
-	be_argv_free(f->argv);
+	strv_free(f->argv);
 
 	/* A standby is a client agent that joins every participant. */
 	s.self_id = 5;
@@ -1230,7 +1231,7 @@ test_consul_argv(void **state)
 	    "10.0.0.3", "-retry-join", "10.0.0.1", "-retry-join", "10.0.0.2",
 	    NULL);
 	assert_consul_documented(f->argv);
-	be_argv_free(f->argv);
+	strv_free(f->argv);
 
 	/* IPv6: bare where Consul parses an IP, bracketed for -retry-join. */
 	struct be_set s6 = SET(six, 2);
@@ -1243,7 +1244,7 @@ test_consul_argv(void **state)
 	    "/var/lib/zooinit/consul", "-node", "n2", "-retry-join",
 	    "[2001:db8::1]", "-retry-join", "10.0.0.3", NULL);
 	assert_consul_documented(f->argv);
-	be_argv_free(f->argv);
+	strv_free(f->argv);
 	f->argv = NULL;
 
 	/* What Consul would refuse or mangle is refused here. */
@@ -1306,7 +1307,7 @@ test_etcd_argv(void **state)
 				fail_msg("etcd --help lacks %s", *a);
 		}
 	}
-	be_argv_free(f->argv);
+	strv_free(f->argv);
 	f->argv = NULL;
 
 	/* Standbys are no members of this etcd. */

@@ -16,7 +16,7 @@
  * Traffic goes only to 127.0.0.1, and every lookup is bounded by a safety
  * timer that fails the test if it fires.
  */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 #include "resolver/dns.h"
 
 #define ZONE "zl.test"

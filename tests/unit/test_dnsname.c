@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/str.h"
 #include "resolver/dnsname.h"
 
 /* Returns a static string of n copies of c; n < sizeof(buf). */
@@ -193,13 +194,13 @@ quote(const char *s, size_t outlen)
 
 	assert_true(outlen <= sizeof(buf) - 16);
 	memset(buf, 'Z', sizeof(buf));
-	assert_ptr_equal(dns_quote(s, buf, outlen), buf);
+	assert_ptr_equal(str_quote(s, buf, outlen), buf);
 	for (size_t i = outlen; i < sizeof(buf); i++)
 		if (buf[i] != 'Z')
-			fail_msg("dns_quote(\"%s\", %zu) wrote byte %zu", s,
+			fail_msg("str_quote(\"%s\", %zu) wrote byte %zu", s,
 			    outlen, i);
 	if (outlen > 0 && memchr(buf, '\0', outlen) == NULL)
-		fail_msg("dns_quote(\"%s\", %zu) left no NUL", s, outlen);
+		fail_msg("str_quote(\"%s\", %zu) left no NUL", s, outlen);
 	return buf;
 }
 
@@ -275,7 +276,7 @@ test_quote_tiny_buffers(void **state)
 		/* Either a cut copy or a cut copy ending in "...". */
 		if (strcmp(q, "...") != 0 && strcmp(q, "a...") != 0 &&
 		    strncmp("abcdef", q, strlen(q)) != 0)
-			fail_msg("dns_quote(\"abcdef\", %zu) = \"%s\"", n, q);
+			fail_msg("str_quote(\"abcdef\", %zu) = \"%s\"", n, q);
 		q = quote("\n\n", n);
 		assert_true(strlen(q) < n);
 		assert_printable(q);

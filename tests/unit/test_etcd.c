@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "lib/loop.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/hooks.h"
-#include "agent/log.h"
-#include "agent/loop.h"
-#include "agent/proc.h"
-#include "agent/xmalloc.h"
+#include "services/hooks.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/proc.h"
+#include "lib/xmalloc.h"
 
 /* Real executables in a temp dir, run by the real loop. The test process
  * blocks SIGCHLD, reads it from a signalfd and reaps like the agent does,

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +24,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "lib/loop.h"
+#include "lib/xmalloc.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"
 

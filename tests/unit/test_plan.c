@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "agent/plan.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "resolver/dns.h"
 #include "resolver/localaddr.h"
 

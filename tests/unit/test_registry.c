@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "agent/registry.h"
-#include "agent/xmalloc.h"
+#include "services/registry.h"
+#include "lib/xmalloc.h"
 #include "etcd/kv.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))

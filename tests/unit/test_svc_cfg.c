@@ -1,7 +1,7 @@
 /* The "service" group and the "services" key of the config file
  * (config/svc.h): what cfg_load() makes of them, and every error it
  * names by FILE:LINE and dotted key. */
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/hooks.h"
+#include "services/hooks.h"
 #include "config/cfg.h"
 #include "config/svc.h"
 

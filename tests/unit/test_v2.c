@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/token.h"
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 #include "etcd/v2.h"
 
 /* Answers captured from Debian's etcd 3.4.23 (--enable-v2) on loopback,

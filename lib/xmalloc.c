@@ -1,11 +1,11 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/xmalloc.h"
+#include "lib/xmalloc.h"
 
 static void
 oom(size_t n)

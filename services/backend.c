@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,10 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/backend.h"
-#include "agent/file.h"
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "services/backend.h"
+#include "lib/file.h"
+#include "lib/loop.h"
+#include "lib/xmalloc.h"
+#include "lib/str.h"
 #include "resolver/dnsname.h"
 
 #define ZK_CLIENT_PORT 2181
@@ -32,86 +33,6 @@
 #define PG_BIN_DIR "/usr/lib/postgresql/15/bin"
 
 /* ---- small helpers ----------------------------------------------- */
-
-/* A growing string; allocation failure aborts in xrealloc. Only our own
- * renderers feed it, from validated input, so it needs no cap. */
-struct sb {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_printf(struct sb *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-sb_grow(struct sb *b, size_t more)
-{
-	if (b->len + more + 1 <= b->cap)
-		return;
-	while (b->len + more + 1 > b->cap)
-		b->cap = b->cap ? b->cap * 2 : 256;
-	b->p = xrealloc(b->p, b->cap);
-}
-
-static void
-sb_printf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	sb_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static char *
-sb_take(struct sb *b)
-{
-	sb_grow(b, 0);
-	b->p[b->len] = '\0';
-	return b->p;
-}
-
-/* A NULL-terminated argv under construction; every element is copied. */
-struct av {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-av_add(struct av *a, const char *s)
-{
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
-	}
-	a->v[a->n++] = xstrdup(s);
-	a->v[a->n] = NULL;
-}
-
-static void
-av_add2(struct av *a, const char *flag, const char *value)
-{
-	av_add(a, flag);
-	av_add(a, value);
-}
-
-void
-be_argv_free(char **argv)
-{
-	if (argv == NULL)
-		return;
-	for (char **p = argv; *p != NULL; p++)
-		free(*p);
-	free(argv);
-}
 
 static int
 port_or(int port, int def, const char *what, int *out, char *err,
@@ -145,7 +66,7 @@ path_ok(const char *what, const char *p, char *err, size_t errlen)
 	n = strlen(p);
 	if (p[0] != '/' || n >= PATH_MAX || p[n - 1] == ' ') {
 		snprintf(err, errlen, "%s \"%s\" is not an absolute path of "
-		    "at most %d bytes", what, dns_quote(p, q, sizeof(q)),
+		    "at most %d bytes", what, str_quote(p, q, sizeof(q)),
 		    PATH_MAX - 1);
 		return -1;
 	}
@@ -154,7 +75,7 @@ path_ok(const char *what, const char *p, char *err, size_t errlen)
 			snprintf(err, errlen, "%s \"%s\" has a byte zooinit "
 			    "cannot write into config files (control, "
 			    "non-ASCII or backslash); choose a plain path",
-			    what, dns_quote(p, q, sizeof(q)));
+			    what, str_quote(p, q, sizeof(q)));
 			return -1;
 		}
 	}
@@ -233,7 +154,7 @@ check_ip(const char *ip, struct vmem *v, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "member %u has address \"%s\", which is not an "
 	    "IPv4 or IPv6 literal; members must be published by address",
-	    v->id, dns_quote(ip, q, sizeof(q)));
+	    v->id, str_quote(ip, q, sizeof(q)));
 	return -1;
 }
 
@@ -378,7 +299,7 @@ be_zk_render(const struct be_set *s, const struct be_zk_opts *o,
 {
 	struct vset v;
 	struct zk_params p;
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 	const struct vmem *me;
 
 	*zoo_cfg = NULL;
@@ -423,41 +344,6 @@ be_zk_render(const struct be_set *s, const struct be_zk_opts *o,
 	return 0;
 }
 
-/* Creates dir and its missing parents with mode; existing ones are left
- * as they are. */
-static int
-mkdirs(const char *dir, mode_t mode, char *err, size_t errlen)
-{
-	char *p = xstrdup(dir);
-	struct stat st;
-	int rc = -1;
-
-	for (char *c = p + 1; ; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char saved = *c;
-
-		*c = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", p,
-			    strerror(errno));
-			goto out;
-		}
-		*c = saved;
-		if (saved == '\0')
-			break;
-	}
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s exists but is not a directory; move "
-		    "it away", dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
-}
-
 /* Fails when path holds a myid other than id. A missing file is fine. */
 static int
 myid_matches(const char *path, unsigned id, char *err, size_t errlen)
@@ -489,7 +375,7 @@ myid_matches(const char *path, unsigned id, char *err, size_t errlen)
 	if (end == buf || *end != '\0' || buf[0] < '0' || buf[0] > '9') {
 		snprintf(err, errlen, "%s holds \"%s\", not a member id; if "
 		    "this data dir is meant for member %u, remove the file",
-		    path, dns_quote(buf, q, sizeof(q)), id);
+		    path, str_quote(buf, q, sizeof(q)), id);
 		return -1;
 	}
 	if (old != id) {
@@ -517,8 +403,8 @@ be_zk_write(const char *conf_dir, const struct be_set *s,
 	}
 	cfg_path = xasprintf("%s/zoo.cfg", conf_dir);
 	myid_path = xasprintf("%s/myid", o->data_dir);
-	if (mkdirs(conf_dir, 0700, err, errlen) < 0 ||
-	    mkdirs(o->data_dir, 0700, err, errlen) < 0 ||
+	if (file_mkdirs(conf_dir, 0700, err, errlen) < 0 ||
+	    file_mkdirs(o->data_dir, 0700, err, errlen) < 0 ||
 	    myid_matches(myid_path, s->self_id, err, errlen) < 0 ||
 	    file_write_atomic(myid_path, myid, 0644, err, errlen) < 0 ||
 	    file_write_atomic(cfg_path, cfg, 0644, err, errlen) < 0)
@@ -569,17 +455,17 @@ be_zk_classpath(const char *jar_dir, char *err, size_t errlen)
 char **
 be_zk_argv(const char *java, const char *conf_dir, const char *classpath)
 {
-	struct av a = { 0 };
+	struct strv a = { 0 };
 	char *cfg = xasprintf("%s/zoo.cfg", conf_dir);
 
-	av_add(&a, java);
+	strv_add(&a, java);
 	/* Let the supervisor restart a JVM that ran out of heap rather than
 	 * keep a half-dead one. */
-	av_add(&a, "-XX:+ExitOnOutOfMemoryError");
-	av_add(&a, "-Dzookeeper.jmx.log4j.disable=true");
-	av_add2(&a, "-cp", classpath);
-	av_add(&a, "org.apache.zookeeper.server.quorum.QuorumPeerMain");
-	av_add(&a, cfg);
+	strv_add(&a, "-XX:+ExitOnOutOfMemoryError");
+	strv_add(&a, "-Dzookeeper.jmx.log4j.disable=true");
+	strv_add2(&a, "-cp", classpath);
+	strv_add(&a, "org.apache.zookeeper.server.quorum.QuorumPeerMain");
+	strv_add(&a, cfg);
 	free(cfg);
 	return a.v;
 }
@@ -841,12 +727,12 @@ be_4lw(struct loop *l, const char *ip, int port, const char *word,
 		snprintf(r->peer, sizeof(r->peer), "[%s]:%d", ip, port);
 	} else {
 		fl_fail(r, "ZooKeeper address \"%s\" is not an IPv4 or IPv6 "
-		    "literal", ip != NULL ? dns_quote(ip, q, sizeof(q)) : "");
+		    "literal", ip != NULL ? str_quote(ip, q, sizeof(q)) : "");
 		return r->id;
 	}
 	if (!word_ok(word)) {
 		fl_fail(r, "\"%s\" is not a ZooKeeper four-letter word",
-		    word != NULL ? dns_quote(word, q, sizeof(q)) : "");
+		    word != NULL ? str_quote(word, q, sizeof(q)) : "");
 		return r->id;
 	}
 	if (port < 1 || port > 65535 || timeout_ms < 1) {
@@ -1047,7 +933,7 @@ be_consul_argv(const char *consul, const struct be_set *s,
     const struct be_consul_opts *o, char *err, size_t errlen)
 {
 	struct vset v;
-	struct av a = { 0 };
+	struct strv a = { 0 };
 	char name[16], q[80], buf[32];
 	const char *node;
 	const struct vmem *me;
@@ -1066,30 +952,30 @@ be_consul_argv(const char *consul, const struct be_set *s,
 	if (!dns_member_name_valid(node, false)) {
 		snprintf(err, errlen, "Consul node name \"%s\" is not one DNS "
 		    "label (letters, digits, '-'); Consul could not serve it "
-		    "over DNS", dns_quote(node, q, sizeof(q)));
+		    "over DNS", str_quote(node, q, sizeof(q)));
 		goto fail;
 	}
 	if (o->datacenter != NULL && !consul_dc_ok(o->datacenter)) {
 		snprintf(err, errlen, "Consul datacenter \"%s\" may hold only "
 		    "lowercase letters, digits, '-' and '_'",
-		    dns_quote(o->datacenter, q, sizeof(q)));
+		    str_quote(o->datacenter, q, sizeof(q)));
 		goto fail;
 	}
-	av_add(&a, consul);
-	av_add(&a, "agent");
+	strv_add(&a, consul);
+	strv_add(&a, "agent");
 	if (!me->standby) {
-		av_add(&a, "-server");
+		strv_add(&a, "-server");
 		snprintf(buf, sizeof(buf), "%zu", v.voters);
-		av_add2(&a, "-bootstrap-expect", buf);
+		strv_add2(&a, "-bootstrap-expect", buf);
 	}
 	/* Consul reads these with net.ParseIP: IPv6 without brackets. */
-	av_add2(&a, "-bind", me->ip);
-	av_add2(&a, "-advertise", me->ip);
-	av_add2(&a, "-client", me->ip);
-	av_add2(&a, "-data-dir", o->data_dir);
+	strv_add2(&a, "-bind", me->ip);
+	strv_add2(&a, "-advertise", me->ip);
+	strv_add2(&a, "-client", me->ip);
+	strv_add2(&a, "-data-dir", o->data_dir);
 	if (o->datacenter != NULL)
-		av_add2(&a, "-datacenter", o->datacenter);
-	av_add2(&a, "-node", node);
+		strv_add2(&a, "-datacenter", o->datacenter);
+	strv_add2(&a, "-node", node);
 	for (size_t i = 0; i < v.n; i++) {
 		char h[INET6_ADDRSTRLEN + 2];
 
@@ -1097,13 +983,13 @@ be_consul_argv(const char *consul, const struct be_set *s,
 			continue;
 		/* -retry-join wants IPv6 literals in brackets. */
 		host_part(&v.m[i], h, sizeof(h));
-		av_add2(&a, "-retry-join", h);
+		strv_add2(&a, "-retry-join", h);
 	}
 	vset_free(&v);
 	return a.v;
 fail:
 	vset_free(&v);
-	be_argv_free(a.v);
+	strv_free(a.v);
 	return NULL;
 }
 
@@ -1114,8 +1000,8 @@ be_etcd_argv(const char *etcd, const struct be_set *s,
     const struct be_etcd_opts *o, char *err, size_t errlen)
 {
 	struct vset v;
-	struct av a = { 0 };
-	struct sb ic = { 0 };
+	struct strv a = { 0 };
+	struct sbuf ic = { 0 };
 	char h[INET6_ADDRSTRLEN + 2], name[16], q[80];
 	char *peer = NULL, *client = NULL;
 	int cport, pport;
@@ -1154,7 +1040,7 @@ be_etcd_argv(const char *etcd, const struct be_set *s,
 		snprintf(err, errlen, "etcd cluster token \"%s\" must be "
 		    "1..256 printable ASCII characters without blanks, the "
 		    "same on every member", o->token != NULL ?
-		    dns_quote(o->token, q, sizeof(q)) : "");
+		    str_quote(o->token, q, sizeof(q)) : "");
 		goto fail;
 	}
 	for (size_t i = 0; i < v.n; i++) {
@@ -1168,17 +1054,17 @@ be_etcd_argv(const char *etcd, const struct be_set *s,
 	snprintf(name, sizeof(name), "n%u", me->id);
 	peer = xasprintf("http://%s:%d", h, pport);
 	client = xasprintf("http://%s:%d", h, cport);
-	av_add(&a, etcd);
-	av_add2(&a, "--name", name);
-	av_add2(&a, "--data-dir", o->data_dir);
-	av_add2(&a, "--listen-peer-urls", peer);
-	av_add2(&a, "--initial-advertise-peer-urls", peer);
-	av_add2(&a, "--listen-client-urls", client);
-	av_add2(&a, "--advertise-client-urls", client);
-	av_add2(&a, "--initial-cluster", sb_take(&ic));
-	av_add2(&a, "--initial-cluster-token", o->token);
+	strv_add(&a, etcd);
+	strv_add2(&a, "--name", name);
+	strv_add2(&a, "--data-dir", o->data_dir);
+	strv_add2(&a, "--listen-peer-urls", peer);
+	strv_add2(&a, "--initial-advertise-peer-urls", peer);
+	strv_add2(&a, "--listen-client-urls", client);
+	strv_add2(&a, "--advertise-client-urls", client);
+	strv_add2(&a, "--initial-cluster", sb_str(&ic));
+	strv_add2(&a, "--initial-cluster-token", o->token);
 	/* Ignored by etcd once the data dir holds a member. */
-	av_add2(&a, "--initial-cluster-state", "new");
+	strv_add2(&a, "--initial-cluster-state", "new");
 	free(ic.p);
 	free(peer);
 	free(client);
@@ -1187,7 +1073,7 @@ be_etcd_argv(const char *etcd, const struct be_set *s,
 fail:
 	free(ic.p);
 	vset_free(&v);
-	be_argv_free(a.v);
+	strv_free(a.v);
 	return NULL;
 }
 
@@ -1244,7 +1130,7 @@ utf8_ok(const char *s)
  * or \UNNNNNNNN, so no byte can end the scalar, fold a line or change
  * the encoding. s must be valid UTF-8 (utf8_ok). */
 static void
-yq(struct sb *b, const char *s)
+yq(struct sbuf *b, const char *s)
 {
 	uint32_t cp;
 
@@ -1353,12 +1239,12 @@ etcd_url(const char *u, char *hostport, size_t hplen, const char **scheme,
 	return 0;
 bad:
 	snprintf(err, errlen, "etcd URL \"%s\" is not http(s)://HOST:PORT "
-	    "with HOST an IP address or host name", dns_quote(u, q, sizeof(q)));
+	    "with HOST an IP address or host name", str_quote(u, q, sizeof(q)));
 	return -1;
 }
 
 static void
-hba_pair(struct sb *b, const char *repl, const char *su, const char *ip,
+hba_pair(struct sbuf *b, const char *repl, const char *su, const char *ip,
     int bits)
 {
 	char line[200];
@@ -1381,7 +1267,7 @@ hba_pair(struct sb *b, const char *repl, const char *su, const char *ip,
  * address (zooinit's demo) comes from 127.0.0.1. Names were checked by
  * pg_user_ok. */
 static void
-hba_lines(struct sb *b, const struct vset *v, const char *repl,
+hba_lines(struct sbuf *b, const struct vset *v, const char *repl,
     const char *su)
 {
 	sb_printf(b, "  pg_hba:\n    - ");
@@ -1398,7 +1284,7 @@ be_patroni_render(const struct be_set *s, const struct be_patroni_opts *o,
     char *err, size_t errlen)
 {
 	struct vset v;
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 	char name[16], q[80], h[INET6_ADDRSTRLEN + 2], hp[300];
 	const char *nm, *repl, *su, *bin, *scheme = NULL;
 	int pg_port, rest_port;
@@ -1419,19 +1305,19 @@ be_patroni_render(const struct be_set *s, const struct be_patroni_opts *o,
 	if (o->scope == NULL || !dns_member_name_valid(o->scope, false)) {
 		snprintf(err, errlen, "Patroni scope \"%s\" is not one DNS "
 		    "label (letters, digits, '-')", o->scope != NULL ?
-		    dns_quote(o->scope, q, sizeof(q)) : "");
+		    str_quote(o->scope, q, sizeof(q)) : "");
 		goto fail;
 	}
 	if (!dns_member_name_valid(nm, false)) {
 		snprintf(err, errlen, "Patroni member name \"%s\" is not one "
 		    "DNS label (letters, digits, '-')",
-		    dns_quote(nm, q, sizeof(q)));
+		    str_quote(nm, q, sizeof(q)));
 		goto fail;
 	}
 	if (!pg_user_ok(repl) || !pg_user_ok(su)) {
 		snprintf(err, errlen, "PostgreSQL user \"%s\" is not a plain "
 		    "role name (a-z, 0-9, '_', not starting with a digit or "
-		    "pg_)", dns_quote(pg_user_ok(repl) ? su : repl, q,
+		    "pg_)", str_quote(pg_user_ok(repl) ? su : repl, q,
 		    sizeof(q)));
 		goto fail;
 	}

@@ -1,11 +1,11 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 
 static enum log_level cur_level = LOG_INFO;
 static char cur_name[64];

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 #include "config/svc.h"
 
 /* One dependent service on this node, brought up through the registry in

@@ -46,9 +46,6 @@ struct be_set {
  * writes each address in its canonical inet_ntop form. */
 int be_set_check(const struct be_set *s, char *err, size_t errlen);
 
-/* Frees a NULL-terminated argv returned by this module (NULL is fine). */
-void be_argv_free(char **argv);
-
 /* ---- ZooKeeper ---------------------------------------------------- */
 
 /* Zero in a port or timing field means the default shown. */
@@ -102,7 +99,7 @@ char *be_zk_classpath(const char *jar_dir, char *err, size_t errlen);
  * start-foreground also runs in the foreground, but it sources
  * /etc/zookeeper/conf/environment, which overrides ZOOCFGDIR, and its
  * class path has no SLF4J binding, so ZooKeeper would log nothing.)
- * Returns a new argv; free with be_argv_free(). Arguments are copied. */
+ * Returns a new argv; free with strv_free(). Arguments are copied. */
 char **be_zk_argv(const char *java, const char *conf_dir,
     const char *classpath);
 
@@ -185,7 +182,7 @@ struct be_consul_opts {
  * Enterprise feature) with the same flags minus -server and
  * -bootstrap-expect, joining every participant. -retry-join brackets IPv6
  * addresses, the address flags take them bare, as Consul expects.
- * Returns a new argv (free with be_argv_free()), or NULL with err set. */
+ * Returns a new argv (free with strv_free()), or NULL with err set. */
 char **be_consul_argv(const char *consul, const struct be_set *s,
     const struct be_consul_opts *o, char *err, size_t errlen);
 
@@ -207,7 +204,7 @@ struct be_etcd_opts {
  *     --initial-cluster-state new
  * Standbys are not members of this etcd: for a standby self this returns
  * NULL with err saying so, as it does for an invalid set. Returns a new
- * argv (free with be_argv_free()). */
+ * argv (free with strv_free()). */
 char **be_etcd_argv(const char *etcd, const struct be_set *s,
     const struct be_etcd_opts *o, char *err, size_t errlen);
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 /* Hooks: user executables run at events in the life of a service that
  * depends on the cluster. Each runs from an argv array (never through a

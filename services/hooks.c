@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,10 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/hooks.h"
-#include "agent/log.h"
-#include "agent/proc.h"
-#include "agent/xmalloc.h"
+#include "services/hooks.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "lib/xmalloc.h"
 
 /* ---- events ---------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/proc.h"
-#include "agent/xmalloc.h"
+#include "lib/proc.h"
+#include "lib/xmalloc.h"
 
 extern char **environ;
 

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/file.h"
-#include "agent/xmalloc.h"
+#include "lib/file.h"
+#include "lib/xmalloc.h"
 
 /* Replaces path with data as one step: a temp file in the same dir is
  * written, synced and renamed over path, then the dir is synced. */
@@ -68,5 +68,40 @@ file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
 out:
 	free(dir);
 	free(tmp);
+	return rc;
+}
+
+/* Creates dir and its missing parents with mode; existing ones are left
+ * as they are. */
+int
+file_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen)
+{
+	char *p = xstrdup(dir);
+	struct stat st;
+	int rc = -1;
+
+	for (char *c = p + 1; ; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char saved = *c;
+
+		*c = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", p,
+			    strerror(errno));
+			goto out;
+		}
+		*c = saved;
+		if (saved == '\0')
+			break;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s exists but is not a directory; move "
+		    "it away", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
 	return rc;
 }

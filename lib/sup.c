@@ -1,14 +1,15 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
-#include "agent/proc.h"
-#include "agent/sup.h"
-#include "agent/xmalloc.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "lib/str.h"
+#include "lib/sup.h"
+#include "lib/xmalloc.h"
 
 enum sup_event {
 	EV_START = 0,	/* sup_start() */
@@ -205,29 +206,6 @@ on_timer(struct loop *l, void *arg)
 	(void)l;
 	s->timer = 0;
 	dispatch(s, EV_TIMER);
-}
-
-/* A copy of the NULL-terminated vector v. */
-static char **
-strv_dup(char *const *v)
-{
-	size_t n = 0;
-	char **c;
-
-	while (v[n] != NULL)
-		n++;
-	c = xcalloc(n + 1, sizeof(*c));
-	for (size_t i = 0; i < n; i++)
-		c[i] = xstrdup(v[i]);
-	return c;
-}
-
-static void
-strv_free(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
 }
 
 struct sup *

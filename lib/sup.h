@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 
 /* Supervises one long-running child: starts it, restarts it when it exits
  * with a backoff that doubles up to a ceiling and falls back to the floor

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,16 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/backend.h"
-#include "agent/exitcode.h"
-#include "agent/file.h"
-#include "agent/hooks.h"
-#include "agent/log.h"
-#include "agent/proc.h"
-#include "agent/registry.h"
-#include "agent/service.h"
-#include "agent/sup.h"
-#include "agent/xmalloc.h"
+#include "services/backend.h"
+#include "lib/exitcode.h"
+#include "lib/file.h"
+#include "services/hooks.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "services/registry.h"
+#include "services/service.h"
+#include "lib/sup.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"
@@ -1213,7 +1214,7 @@ start_process(struct service *s)
 	}
 	envp = make_env(s, HOOK_START);
 	if (envp == NULL) {
-		be_argv_free(argv);
+		strv_free(argv);
 		fail(s, "cannot make OnStart's environment");
 		return;
 	}
@@ -1228,7 +1229,7 @@ start_process(struct service *s)
 	sup_set_user(s->sup, s->uid, s->gid);
 	free(label);
 	hook_env_free(envp);
-	be_argv_free(argv);
+	strv_free(argv);
 	if (sup_start(s->sup) < 0) {
 		s->code = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 		fail(s, "cannot start %s: %s", s->cfg->name, strerror(errno));

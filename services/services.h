@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "agent/loop.h"
+#include "lib/loop.h"
 #include "config/svc.h"
 
 /* The ordered services of one agent: each starts once the one before it

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-#include "agent/registry.h"
-#include "agent/xmalloc.h"
+#include "services/registry.h"
+#include "lib/xmalloc.h"
 #include "etcd/json.h"
 
 char *

@@ -1,4 +1,4 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/log.h"
-#include "agent/loop.h"
-#include "agent/xmalloc.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/xmalloc.h"
 
 struct watch {
 	int fd;

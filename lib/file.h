@@ -11,4 +11,9 @@
 int file_write_atomic(const char *path, const char *data, mode_t mode,
     char *err, size_t errlen);
 
+/* Creates dir and its missing parents with mode; existing ones are left as
+ * they are. Returns 0, or -1 with err set (also when dir exists but is not
+ * a directory). */
+int file_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen);
+
 #endif

@@ -1,12 +1,12 @@
-#include "agent/fmacros.h"
+#include "lib/fmacros.h"
 
 #include <stdlib.h>
 
-#include "agent/exitcode.h"
-#include "agent/log.h"
-#include "agent/service.h"
-#include "agent/services.h"
-#include "agent/xmalloc.h"
+#include "lib/exitcode.h"
+#include "lib/log.h"
+#include "services/service.h"
+#include "services/services.h"
+#include "lib/xmalloc.h"
 
 enum svc_state { S_IDLE = 0, S_STARTING, S_RUNNING, S_STOPPING, S_OVER };
 
