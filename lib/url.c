@@ -1,0 +1,112 @@
+#include "lib/fmacros.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/url.h"
+#include "lib/xmalloc.h"
+
+/* Copies part p of h into out; returns 0, or -1 when it is missing or
+ * does not fit. An absent optional part gives "". */
+static int
+get_part(CURLU *h, CURLUPart p, char *out, size_t outlen, int optional)
+{
+	char *v = NULL;
+	CURLUcode rc = curl_url_get(h, p, &v, 0);
+	int ret = 0;
+
+	if (rc != CURLUE_OK) {
+		out[0] = '\0';
+		return optional ? 0 : -1;
+	}
+	if (strlen(v) >= outlen)
+		ret = -1;
+	else
+		memcpy(out, v, strlen(v) + 1);
+	curl_free(v);
+	return ret;
+}
+
+int
+url_split(const char *url, struct url_parts *u, char *err, size_t errlen)
+{
+	CURLU *h = curl_url();
+	CURLUcode rc;
+	char port[16];
+	int ret = -1;
+
+	if (h == NULL)
+		abort();
+	memset(u, 0, sizeof(*u));
+	/* Without CURLU_DEFAULT_SCHEME a URL without a scheme is refused. */
+	rc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (rc != CURLUE_OK) {
+		snprintf(err, errlen, "not a URL (%s); expected "
+		    "http://HOST:PORT or https://HOST:PORT", curl_url_strerror(rc));
+		goto out;
+	}
+	if (get_part(h, CURLUPART_SCHEME, u->scheme, sizeof(u->scheme), 0) < 0 ||
+	    (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0)) {
+		snprintf(err, errlen, "the scheme is not http or https");
+		goto out;
+	}
+	if (get_part(h, CURLUPART_HOST, u->host, sizeof(u->host), 0) < 0 ||
+	    u->host[0] == '\0') {
+		snprintf(err, errlen, "the host is missing or too long");
+		goto out;
+	}
+	/* libcurl keeps the brackets of an IPv6 literal; callers want none. */
+	if (u->host[0] == '[') {
+		size_t n = strlen(u->host);
+
+		memmove(u->host, u->host + 1, n - 2);
+		u->host[n - 2] = '\0';
+	}
+	if (get_part(h, CURLUPART_PORT, port, sizeof(port), 1) < 0) {
+		snprintf(err, errlen, "the port is not a number");
+		goto out;
+	}
+	u->port = port[0] ? (unsigned)strtoul(port, NULL, 10) : 0;
+	if (get_part(h, CURLUPART_PATH, u->path, sizeof(u->path), 1) < 0) {
+		snprintf(err, errlen, "the path is too long");
+		goto out;
+	}
+	if (strcmp(u->path, "/") == 0 && strstr(url, "://") != NULL &&
+	    strchr(strstr(url, "://") + 3, '/') == NULL)
+		u->path[0] = '\0';
+	ret = 0;
+out:
+	curl_url_cleanup(h);
+	return ret;
+}
+
+char *
+url_origin(const char *url)
+{
+	struct url_parts u;
+	char err[128];
+	const char *lb, *rb;
+
+	if (url_split(url, &u, err, sizeof(err)) < 0)
+		return NULL;
+	lb = strchr(u.host, ':') ? "[" : "";
+	rb = *lb ? "]" : "";
+	if (u.port == 0)
+		return xasprintf("%s://%s%s%s", u.scheme, lb, u.host, rb);
+	return xasprintf("%s://%s%s%s:%u", u.scheme, lb, u.host, rb, u.port);
+}
+
+char *
+url_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, (int)strlen(s));
+	char *out;
+
+	if (e == NULL)
+		abort();
+	out = xstrdup(e);
+	curl_free(e);
+	return out;
+}
