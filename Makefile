@@ -36,7 +36,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test test-unit test-integ test-docker test-docker-zk docker-images demo demo-stop \
-	install clean valgrind deps bench
+	install clean valgrind deps bench etcd-versions
 
 all: $(BIN)
 
@@ -69,8 +69,15 @@ test: deps
 test-unit: $(BIN) $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
+# ETCD=DIR runs them against the etcd in DIR (see tests/etcd-build.sh).
 test-integ: $(BIN)
-	@tests/integ/run.sh $(abspath $(BIN))
+	@ETCD=$(ETCD) tests/integ/run.sh $(abspath $(BIN))
+
+# Builds etcd ETCD_VERSIONS from the Go module proxy into ETCD_CACHE.
+ETCD_VERSIONS ?= 3.5.21 3.6.16 3.7.3
+ETCD_CACHE ?= /var/cache/zooinit/etcd
+etcd-versions:
+	@ETCD_CACHE=$(ETCD_CACHE) tests/etcd-build.sh $(ETCD_VERSIONS)
 
 # Needs a Docker engine; says so and passes when none answers.
 test-docker: $(BIN)

@@ -38,6 +38,7 @@
 #   agent_pid I, agent_alive I, agent_signal I SIG, agent_wait I SECS
 #   etcd_pids I          etcd processes in host I
 #   ectl I ARGS...       etcdctl against host I's member
+#   leader_endpoints     (filter) leaders in `endpoint status -w fields`
 #   cluster_members I, cluster_member_names I, cluster_leader_count [I],
 #   cluster_id I, cluster_healthy [N]
 #   wait_for DESC SECS CMD...   bounded poll
@@ -489,9 +490,17 @@ cluster_member_names() {
 }
 # cluster_leader_count [I]: how many members report being the leader in
 # `endpoint status --cluster` asked through host I (default 1).
+# leader_endpoints: reads `etcdctl endpoint status -w fields` on stdin and
+# prints the endpoint of each member that is its own leader. The field
+# names are the same on etcd 3.4 to 3.7; the table's columns are not.
+leader_endpoints() {
+	awk -F' : ' '$1 == "\"MemberID\"" { m = $2 }
+		$1 == "\"Leader\"" { l = ($2 == m) }
+		$1 == "\"Endpoint\"" && l { gsub(/"/, "", $2); print $2; l = 0 }'
+}
 cluster_leader_count() {
-	ectl "${1:-1}" endpoint status --cluster 2>/dev/null |
-		awk -F', ' '$5 == "true" { n++ } END { print n + 0 }'
+	ectl "${1:-1}" endpoint status --cluster -w fields 2>/dev/null |
+		leader_endpoints | wc -l
 }
 # cluster_id I: the cluster ID (decimal) host I's member reports.
 cluster_id() {

@@ -10,6 +10,8 @@
 # env:   TESTS=REGEX  run only tests whose name (t_...) matches
 #        VERBOSE=1    print every test's output, not only failed ones
 #        KEEP=1       keep each test's work directory under /tmp
+#        ETCD=DIR     a directory holding etcd and etcdctl of another version
+#                     (tests/etcd-build.sh makes them); put first on PATH
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,6 +58,15 @@ fi
 if [ ! -x "$bin" ]; then
 	echo "integration: $bin is not an executable file" >&2
 	exit 2
+fi
+
+if [ -n "${ETCD:-}" ]; then
+	if [ ! -x "$ETCD/etcd" ] || [ ! -x "$ETCD/etcdctl" ]; then
+		echo "integration: ETCD=$ETCD holds no etcd and etcdctl" >&2
+		exit 2
+	fi
+	PATH=$ETCD:$PATH
+	echo "integration: etcd $("$ETCD/etcd" --version | sed -n 's/^etcd Version: //p') from $ETCD"
 fi
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh

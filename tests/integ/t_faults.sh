@@ -323,7 +323,7 @@ serve_quorum() {
 leader_among() {
 	local i
 	for i in "$@"; do
-		ectl "$i" endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { f = 1 } END { exit !f }' && {
+		ectl "$i" endpoint status -w fields 2>/dev/null | leader_endpoints | grep -q . && {
 			echo "$i"
 			return 0
 		}

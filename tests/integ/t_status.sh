@@ -43,7 +43,7 @@ member_id() { # I NAME: NAME's ID as 16 hex digits, from etcdctl via host I
 # The name of the member etcdctl says is the leader (asked through host I).
 etcd_leader() {
 	local url i
-	url=$(ectl "$1" endpoint status --cluster | awk -F', ' '$5 == "true" { print $1 }')
+	url=$(ectl "$1" endpoint status --cluster -w fields | leader_endpoints)
 	for i in 1 2 3; do
 		[ "$url" = "http://$(host_ip "$i"):2379" ] && echo "h$i"
 	done

@@ -54,7 +54,7 @@ apps_healthy() {
 wait_for "the second etcd: 3 members, healthy" 120 apps_healthy ||
 	fail "the second etcd did not form"
 actl 1 member list
-[ "$(actl 1 endpoint status --cluster | awk -F', ' '$5 == "true"' | wc -l)" = 1 ] ||
+[ "$(actl 1 endpoint status --cluster -w fields | leader_endpoints | wc -l)" = 1 ] ||
 	fail "the second etcd has no single leader"
 ok "the second etcd has one leader"
 ectl 1 member list | grep -q 22379 && fail "the two etcds are one cluster"

@@ -73,7 +73,7 @@ tls_members() { # I: started voting members host I's member knows
 	tectl "$1" member list | grep -c ', started, .*, false$'
 }
 tls_leaders() {
-	tectl 1 endpoint status --cluster | awk -F', ' '$5 == "true" { n++ } END { print n + 0 }'
+	tectl 1 endpoint status --cluster -w fields | leader_endpoints | wc -l
 }
 tls_cluster_healthy() { # N
 	local n=$1 i m
