@@ -152,6 +152,11 @@ char *plan_waiting_json(const struct plan_waiting *w);
  * line per registration. */
 void plan_waiting_print(const struct plan_waiting *w, FILE *out);
 
+/* What zooinit plan does with w: prints it on stdout (JSON when json is
+ * set) and returns the exit code, EXIT_OK, or EXIT_INTERNAL when stdout
+ * cannot be written. */
+int plan_waiting_report(const struct plan_waiting *w, bool json);
+
 /* Returns a new sentence: "1/3 registered: h1; plan does not register
  * this host". Free with free(). */
 char *plan_waiting_reason(const struct plan_waiting *w);

@@ -1,11 +1,13 @@
 #include "lib/fmacros.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
+#include "lib/exitcode.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
@@ -216,4 +218,23 @@ plan_waiting_print(const struct plan_waiting *w, FILE *out)
 		    "  (this host)" : "");
 	}
 	free(reason);
+}
+
+int
+plan_waiting_report(const struct plan_waiting *w, bool json)
+{
+	if (json) {
+		char *s = plan_waiting_json(w);
+
+		printf("%s\n", s);
+		free(s);
+	} else {
+		plan_waiting_print(w, stdout);
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "zooinit plan: cannot write the output: %s\n",
+		    strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
 }
