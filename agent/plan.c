@@ -144,9 +144,10 @@ plan_check_endpoints(const struct plan *p, char *msg, size_t msglen)
 
 		if (strcmp(a->peer_url + strcspn(a->peer_url, ":"),
 		    a->client_url + strcspn(a->client_url, ":")) == 0) {
-			plan_setmsg(msg, msglen, "member %s would use %s for both peer "
-			    "and client traffic; give client_port a value other "
-			    "than %u", a->name, a->peer_url, a->peer_port);
+			plan_setmsg(msg, msglen, "member %s would use %s for "
+			    "both peer and client traffic; give client_port a "
+			    "value other than %u", a->name, a->peer_url,
+			    a->peer_port);
 			return PLAN_FAIL;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -158,8 +159,9 @@ plan_check_endpoints(const struct plan *p, char *msg, size_t msglen)
 			else if (strcmp(a->client_url, b->client_url) == 0)
 				what = a->client_url;
 			if (what != NULL) {
-				plan_setmsg(msg, msglen, "%s and %s both resolve to %s; "
-				    "each member needs its own address or port",
+				plan_setmsg(msg, msglen, "%s and %s both "
+				    "resolve to %s; each member needs its own "
+				    "address or port",
 				    b->host ? b->host : b->name,
 				    a->host ? a->host : a->name, what);
 				return PLAN_FAIL;
@@ -215,6 +217,16 @@ plan_add_skipped(struct plan *p, const char *why)
 	p->skipped = xreallocarray(p->skipped, p->n_skipped + 1,
 	    sizeof(*p->skipped));
 	p->skipped[p->n_skipped++] = xstrdup(why);
+}
+
+void
+plan_set_new(struct plan *p, const struct cfg *c, const char *token)
+{
+	p->token = xstrdup(c->token ? c->token : token);
+	p->state = "new";
+	p->state_reason = xstrdup("the data dir holds no member yet");
+	p->data_dir = xstrdup(c->data_dir);
+	p->etcd = xstrdup(c->etcd);
 }
 
 void

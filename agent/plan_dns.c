@@ -49,16 +49,16 @@ check_records(const struct dns_result *r, char *msg, size_t msglen)
 		const struct dns_target *t = &r->t[i];
 
 		if (!dns_hostname_valid(t->target)) {
-			plan_setmsg(msg, msglen, "SRV %s has target \"%s\", which is not "
-			    "a valid host name (letters, digits, hyphens and dots "
-			    "only); fix the record",
+			plan_setmsg(msg, msglen, "SRV %s has target \"%s\", "
+			    "which is not a valid host name (letters, digits, "
+			    "hyphens and dots only); fix the record",
 			    srvname(r, t->svc, sn, sizeof(sn)),
 			    str_quote(t->target, q, sizeof(q)));
 			return PLAN_FAIL;
 		}
 		if (t->port == 0) {
-			plan_setmsg(msg, msglen, "SRV %s gives %s port 0; publish the "
-			    "member's peer port (usually 2380)",
+			plan_setmsg(msg, msglen, "SRV %s gives %s port 0; "
+			    "publish the member's peer port (usually 2380)",
 			    srvname(r, t->svc, sn, sizeof(sn)), t->target);
 			return PLAN_FAIL;
 		}
@@ -88,23 +88,26 @@ merge_records(const struct dns_result *r, bool *keep, char *msg, size_t msglen)
 			srvname(r, a->svc, s1, sizeof(s1));
 			srvname(r, b->svc, s2, sizeof(s2));
 			if (a->svc == b->svc) {
-				plan_setmsg(msg, msglen, "SRV %s lists %s twice (ports %u "
-				    "and %u); each member must appear once",
-				    s1, a->target, a->port, b->port);
+				plan_setmsg(msg, msglen, "SRV %s lists %s "
+				    "twice (ports %u and %u); each member must "
+				    "appear once", s1, a->target, a->port,
+				    b->port);
 				return PLAN_FAIL;
 			}
 			if (a->svc == DNS_SRV_SSL || b->svc == DNS_SRV_SSL) {
-				plan_setmsg(msg, msglen, "scheme mismatch: %s is published "
-				    "under both %s (%s) and %s (%s); publish each "
-				    "member under one record set", a->target, s1,
+				plan_setmsg(msg, msglen, "scheme mismatch: %s "
+				    "is published under both %s (%s) and %s "
+				    "(%s); publish each member under one "
+				    "record set", a->target, s1,
 				    dns_service_scheme(a->svc), s2,
 				    dns_service_scheme(b->svc));
 				return PLAN_FAIL;
 			}
 			if (a->port != b->port) {
-				plan_setmsg(msg, msglen, "%s has peer port %u under %s but "
-				    "%u under %s; make the two records agree",
-				    a->target, a->port, s1, b->port, s2);
+				plan_setmsg(msg, msglen, "%s has peer port %u "
+				    "under %s but %u under %s; make the two "
+				    "records agree", a->target, a->port, s1,
+				    b->port, s2);
 				return PLAN_FAIL;
 			}
 			keep[j] = false;
@@ -134,9 +137,9 @@ check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		sb_printf(b, "%s%s", b->len ? ", " : "", r->t[i].target);
 	}
 	if (ssl.len > 0 && plain.len > 0) {
-		plan_setmsg(msg, msglen, "scheme mismatch: %s (https) lists %s while "
-		    "%s (http) lists %s; a cluster uses one scheme, so publish "
-		    "every member under one of them",
+		plan_setmsg(msg, msglen, "scheme mismatch: %s (https) lists %s "
+		    "while %s (http) lists %s; a cluster uses one scheme, so "
+		    "publish every member under one of them",
 		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), sb_str(&ssl),
 		    srvname(r, plain_svc, s2, sizeof(s2)), sb_str(&plain));
 		res = PLAN_FAIL;
@@ -175,10 +178,10 @@ check_names(const struct dns_result *r, const bool *keep, char **names,
 			continue;
 		for (size_t j = 0; j < i; j++) {
 			if (keep[j] && strcmp(names[i], names[j]) == 0) {
-				plan_setmsg(msg, msglen, "%s and %s both give member name "
-				    "%s; set member_names = \"fqdn\" or rename a "
-				    "host", r->t[j].target, r->t[i].target,
-				    names[i]);
+				plan_setmsg(msg, msglen, "%s and %s both give "
+				    "member name %s; set member_names = "
+				    "\"fqdn\" or rename a host", r->t[j].target,
+				    r->t[i].target, names[i]);
 				return PLAN_FAIL;
 			}
 		}
@@ -237,10 +240,10 @@ find_self(const struct dns_result *r, const bool *keep,
 		if (!keep[i] || !any_local(self, &r->t[i]))
 			continue;
 		if (found != r->n) {
-			plan_setmsg(msg, msglen, "this host matches two targets, %s and "
-			    "%s (by %s); set --ip or --interface to say which one "
-			    "it is", r->t[found].target, r->t[i].target,
-			    self->how);
+			plan_setmsg(msg, msglen, "this host matches two "
+			    "targets, %s and %s (by %s); set --ip or "
+			    "--interface to say which one it is",
+			    r->t[found].target, r->t[i].target, self->how);
 			return PLAN_FAIL;
 		}
 		found = i;
@@ -251,9 +254,9 @@ find_self(const struct dns_result *r, const bool *keep,
 		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
 			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
-		plan_setmsg(msg, msglen, "this host (%s, by %s) is not among the "
-		    "targets of %s (%s); publish a record for it or set --ip",
-		    sb_str(&mine), self->how, srv, sb_str(&b));
+		plan_setmsg(msg, msglen, "this host (%s, by %s) is not among "
+		    "the targets of %s (%s); publish a record for it or set "
+		    "--ip", sb_str(&mine), self->how, srv, sb_str(&b));
 		sb_free(&mine);
 		sb_free(&b);
 		return PLAN_FAIL;
@@ -261,9 +264,9 @@ find_self(const struct dns_result *r, const bool *keep,
 	/* Every host builds URLs from a target's first address; if that
 	 * one is not ours, our etcd could not listen where the others call. */
 	if (!plan_is_local(self, r->t[found].addrs[0])) {
-		plan_setmsg(msg, msglen, "%s resolves to %s first, which is not this "
-		    "host's address; every host uses a target's first address, "
-		    "so publish one address per member",
+		plan_setmsg(msg, msglen, "%s resolves to %s first, which is "
+		    "not this host's address; every host uses a target's first "
+		    "address, so publish one address per member",
 		    r->t[found].target, r->t[found].addrs[0]);
 		return PLAN_FAIL;
 	}
@@ -290,8 +293,8 @@ check_set(const struct cfg *c, const struct dns_result *r, bool *keep,
 	for (size_t i = 0; i < r->n; i++)
 		*n += keep[i];
 	if (*n > CFG_MAX_MEMBERS || (c->size > 0 && *n > (size_t)c->size)) {
-		plan_setmsg(msg, msglen, "the zone publishes %zu members but %s "
-		    "%d; remove the extra SRV records or raise size", *n,
+		plan_setmsg(msg, msglen, "the zone publishes %zu members but "
+		    "%s %d; remove the extra SRV records or raise size", *n,
 		    c->size > 0 ? "size is" : "at most",
 		    c->size > 0 ? c->size : CFG_MAX_MEMBERS);
 		return PLAN_FAIL;
@@ -330,6 +333,8 @@ fill(const struct cfg *c, const struct dns_result *r, const bool *keep,
     char **names, size_t n, size_t me, const char *scheme, const char *sn,
     struct plan *p, char *msg, size_t msglen)
 {
+	char *token;
+
 	p->source = "dns";
 	p->source_detail = xstrdup(sn);
 	p->scheme = scheme;
@@ -356,12 +361,9 @@ fill(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		plan_free(p);
 		return PLAN_FAIL;
 	}
-	p->token = c->token ? xstrdup(c->token) :
-	    xasprintf("zooinit-etcd-%s", r->domain);
-	p->state = "new";
-	p->state_reason = xstrdup("the data dir holds no member yet");
-	p->data_dir = xstrdup(c->data_dir);
-	p->etcd = xstrdup(c->etcd);
+	token = xasprintf("zooinit-etcd-%s", r->domain);
+	plan_set_new(p, c, token);
+	free(token);
 	plan_setmsg(msg, msglen, "%zu members from %s", p->n, sn);
 	return PLAN_OK;
 }
@@ -430,7 +432,8 @@ plan_from_dns(const struct cfg *c, const struct dns_result *r,
 	if (res == PLAN_OK)
 		res = check_me(c, r, names, me, msg, msglen);
 	if (res == PLAN_OK)
-		res = fill(c, r, keep, names, n, me, scheme, sn, p, msg, msglen);
+		res = fill(c, r, keep, names, n, me, scheme, sn, p, msg,
+		    msglen);
 out:
 	for (size_t i = 0; names != NULL && i < r->n; i++)
 		free(names[i]);

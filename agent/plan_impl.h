@@ -27,6 +27,10 @@ bool plan_is_local(const struct local_addrs *self, const char *addr);
  * cluster (p->initial_cluster must be NULL). */
 void plan_finish(struct plan *p);
 
+/* Gives a plan of new members its token (c->token, else token; copied),
+ * state "new", data dir and etcd binary. */
+void plan_set_new(struct plan *p, const struct cfg *c, const char *token);
+
 /* Every peer and client endpoint (address, port) must be distinct.
  * Returns PLAN_OK, or PLAN_FAIL with one sentence in msg. */
 enum plan_result plan_check_endpoints(const struct plan *p, char *msg,

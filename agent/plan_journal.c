@@ -86,8 +86,10 @@ plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 			break;
 		if (mn == NULL || !dns_member_name_valid(mn, true) ||
 		    pu == NULL || cu == NULL ||
-		    plan_parse_url(pu, sch, sizeof(sch), addr, sizeof(addr), &port) < 0 ||
-		    plan_parse_url(cu, sch2, sizeof(sch2), addr2, sizeof(addr2), &port2) < 0 ||
+		    plan_parse_url(pu, sch, sizeof(sch), addr, sizeof(addr),
+		    &port) < 0 ||
+		    plan_parse_url(cu, sch2, sizeof(sch2), addr2, sizeof(addr2),
+		    &port2) < 0 ||
 		    (host != NULL && !dns_hostname_valid(host))) {
 			bad = "members";
 			break;

@@ -40,42 +40,49 @@ plan_json_string(const char *s)
 	return plan_json_stringn(s, s != NULL ? strlen(s) : 0);
 }
 
+/* o[key] = s as plan_json_string() writes it. */
+static void
+set_str(json_t *o, const char *key, const char *s)
+{
+	json_object_set_new(o, key, plan_json_string(s));
+}
+
 json_t *
 plan_to_json(const struct plan *p, bool with_argv)
 {
 	json_t *o = json_object(), *members = json_array();
 
 	json_object_set_new(o, "version", json_integer(1));
-	json_object_set_new(o, "name", plan_json_string(plan_me(p)->name));
-	json_object_set_new(o, "role", plan_json_string(p->proxy ? "proxy" :
-	    "member"));
-	json_object_set_new(o, "source", plan_json_string(p->source));
-	json_object_set_new(o, "source_detail", plan_json_string(p->source_detail));
+	set_str(o, "name", plan_me(p)->name);
+	set_str(o, "role", p->proxy ? "proxy" : "member");
+	set_str(o, "source", p->source);
+	set_str(o, "source_detail", p->source_detail);
 	if (with_argv) {
 		json_t *sk = json_array();
 		for (size_t i = 0; i < p->n_skipped; i++)
 			json_array_append_new(sk, plan_json_string(p->skipped[i]));
 		json_object_set_new(o, "skipped", sk);
 	}
-	json_object_set_new(o, "scheme", plan_json_string(p->scheme));
-	json_object_set_new(o, "state", plan_json_string(p->state));
-	json_object_set_new(o, "state_reason", plan_json_string(p->state_reason));
-	json_object_set_new(o, "data_dir", plan_json_string(p->data_dir));
-	json_object_set_new(o, "token", plan_json_string(p->token));
-	json_object_set_new(o, "initial_cluster", plan_json_string(p->initial_cluster));
+	set_str(o, "scheme", p->scheme);
+	set_str(o, "state", p->state);
+	set_str(o, "state_reason", p->state_reason);
+	set_str(o, "data_dir", p->data_dir);
+	set_str(o, "token", p->token);
+	set_str(o, "initial_cluster", p->initial_cluster);
 	json_object_set_new(o, "learner", json_boolean(p->learner));
 	if (p->member_id != 0) {
 		char id[24];
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)p->member_id);
-		json_object_set_new(o, "member_id", plan_json_string(id));
+		snprintf(id, sizeof(id), "%llu",
+		    (unsigned long long)p->member_id);
+		set_str(o, "member_id", id);
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		json_t *m = json_object();
-		json_object_set_new(m, "name", plan_json_string(p->m[i].name));
+		set_str(m, "name", p->m[i].name);
 		if (p->m[i].host != NULL)
-			json_object_set_new(m, "host", plan_json_string(p->m[i].host));
-		json_object_set_new(m, "peer_url", plan_json_string(p->m[i].peer_url));
-		json_object_set_new(m, "client_url", plan_json_string(p->m[i].client_url));
+			set_str(m, "host", p->m[i].host);
+		set_str(m, "peer_url", p->m[i].peer_url);
+		set_str(m, "client_url", p->m[i].client_url);
 		json_object_set_new(m, "self", json_boolean(p->m[i].self));
 		json_array_append_new(members, m);
 	}
@@ -146,27 +153,27 @@ plan_waiting_json(const struct plan_waiting *w)
 	char *reason = plan_waiting_reason(w), *s;
 
 	json_object_set_new(o, "version", json_integer(1));
-	json_object_set_new(o, "name", plan_json_string(w->name));
-	json_object_set_new(o, "role", json_string("member"));
-	json_object_set_new(o, "source", json_string("token"));
-	json_object_set_new(o, "source_detail", plan_json_string(w->detail));
-	json_object_set_new(o, "state", json_string("waiting"));
-	json_object_set_new(o, "state_reason", plan_json_string(reason));
+	set_str(o, "name", w->name);
+	set_str(o, "role", "member");
+	set_str(o, "source", "token");
+	set_str(o, "source_detail", w->detail);
+	set_str(o, "state", "waiting");
+	set_str(o, "state_reason", reason);
 	json_object_set_new(o, "registered", json_integer((json_int_t)w->n));
 	json_object_set_new(o, "size", json_integer((json_int_t)w->size));
 	for (size_t i = 0; i < w->n; i++) {
 		json_t *m = json_object();
 
-		json_object_set_new(m, "name", plan_json_string(w->names[i]));
-		json_object_set_new(m, "peer_url", plan_json_string(w->urls[i]));
+		set_str(m, "name", w->names[i]);
+		set_str(m, "peer_url", w->urls[i]);
 		json_object_set_new(m, "self", json_boolean(strcmp(w->names[i],
 		    w->name) == 0));
 		json_array_append_new(members, m);
 	}
 	json_object_set_new(o, "members", members);
 	me = json_object();
-	json_object_set_new(me, "name", plan_json_string(w->name));
-	json_object_set_new(me, "peer_url", plan_json_string(w->peer_url));
+	set_str(me, "name", w->name);
+	set_str(me, "peer_url", w->peer_url);
 	json_object_set_new(me, "registered",
 	    json_boolean(waiting_registered(w)));
 	json_object_set_new(o, "this_host", me);

@@ -21,8 +21,8 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 
 	memset(p, 0, sizeof(*p));
 	if (n == 0 || n > CFG_MAX_MEMBERS) {
-		plan_setmsg(msg, msglen, "%s lists %zu members; between 1 and %d are "
-		    "needed", detail, n, CFG_MAX_MEMBERS);
+		plan_setmsg(msg, msglen, "%s lists %zu members; between 1 and "
+		    "%d are needed", detail, n, CFG_MAX_MEMBERS);
 		return PLAN_FAIL;
 	}
 	p->m = xcalloc(n, sizeof(*p->m));
@@ -32,31 +32,31 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 		struct plan_member *m;
 
 		if (!dns_member_name_valid(names[i], true)) {
-			plan_setmsg(msg, msglen, "%s has member name \"%s\", which is "
-			    "not valid (letters, digits, hyphens and dots)",
-			    detail, str_quote(names[i], q, sizeof(q)));
+			plan_setmsg(msg, msglen, "%s has member name \"%s\", "
+			    "which is not valid (letters, digits, hyphens and "
+			    "dots)", detail, str_quote(names[i], q, sizeof(q)));
 			goto fail;
 		}
 		if (plan_parse_url(urls[i], sch, sizeof(sch), addr, sizeof(addr),
 		    &port) < 0) {
-			plan_setmsg(msg, msglen, "%s gives %s the peer URL \"%s\"; "
-			    "expected http://ADDR:PORT with an IP address "
-			    "(IPv6 in brackets)", detail, names[i],
+			plan_setmsg(msg, msglen, "%s gives %s the peer URL "
+			    "\"%s\"; expected http://ADDR:PORT with an IP "
+			    "address (IPv6 in brackets)", detail, names[i],
 			    str_quote(urls[i], q, sizeof(q)));
 			goto fail;
 		}
 		if (scheme != NULL && strcmp(scheme, sch) != 0) {
-			plan_setmsg(msg, msglen, "scheme mismatch: %s mixes http and "
-			    "https peer URLs (%s is %s); a cluster uses one "
-			    "scheme", detail, names[i], sch);
+			plan_setmsg(msg, msglen, "scheme mismatch: %s mixes "
+			    "http and https peer URLs (%s is %s); a cluster "
+			    "uses one scheme", detail, names[i], sch);
 			goto fail;
 		}
 		scheme = strcmp(sch, "https") == 0 ? "https" : "http";
 		for (size_t j = 0; j < p->n; j++) {
 			if (strcmp(p->m[j].name, names[i]) == 0) {
-				plan_setmsg(msg, msglen, "%s lists member %s twice; "
-				    "member names must be unique", detail,
-				    names[i]);
+				plan_setmsg(msg, msglen, "%s lists member %s "
+				    "twice; member names must be unique",
+				    detail, names[i]);
 				goto fail;
 			}
 		}
@@ -70,9 +70,9 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 	}
 	if (c->scheme != CFG_SCHEME_AUTO &&
 	    strcmp(cfg_scheme_name(c->scheme), scheme) != 0) {
-		plan_setmsg(msg, msglen, "scheme mismatch: scheme is set to %s but %s "
-		    "gives %s peer URLs; use %s URLs or set scheme = \"%s\"",
-		    cfg_scheme_name(c->scheme), detail, scheme,
+		plan_setmsg(msg, msglen, "scheme mismatch: scheme is set to %s "
+		    "but %s gives %s peer URLs; use %s URLs or set scheme = "
+		    "\"%s\"", cfg_scheme_name(c->scheme), detail, scheme,
 		    cfg_scheme_name(c->scheme), scheme);
 		goto fail;
 	}
@@ -86,14 +86,14 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 	if (self_name == NULL)
 		goto checked;
 	if (me == p->n) {
-		plan_setmsg(msg, msglen, "this host (%s) is not among the members of "
-		    "%s; add it or set --name to its member name",
+		plan_setmsg(msg, msglen, "this host (%s) is not among the "
+		    "members of %s; add it or set --name to its member name",
 		    self_name ? self_name : "no name", detail);
 		goto fail;
 	}
 	if (c->peer_port != 0 && (unsigned)c->peer_port != p->m[me].peer_port) {
-		plan_setmsg(msg, msglen, "port mismatch: %s gives %s peer port %u but "
-		    "peer_port is set to %d; fix one of them", detail,
+		plan_setmsg(msg, msglen, "port mismatch: %s gives %s peer port "
+		    "%u but peer_port is set to %d; fix one of them", detail,
 		    p->m[me].name, p->m[me].peer_port, c->peer_port);
 		goto fail;
 	}
@@ -104,11 +104,7 @@ checked:
 	p->source_detail = xstrdup(detail);
 	p->scheme = scheme;
 	plan_finish(p);
-	p->token = xstrdup(c->token ? c->token : token);
-	p->state = "new";
-	p->state_reason = xstrdup("the data dir holds no member yet");
-	p->data_dir = xstrdup(c->data_dir);
-	p->etcd = xstrdup(c->etcd);
+	plan_set_new(p, c, token);
 	plan_setmsg(msg, msglen, "%zu members from %s", p->n, detail);
 	return PLAN_OK;
 fail:
@@ -134,8 +130,8 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		if (n == CFG_MAX_MEMBERS + 1)
 			break;
 		if (eq == NULL || eq == tok) {
-			plan_setmsg(msg, msglen, "initial_cluster entry \"%s\" is not "
-			    "NAME=URL", tok);
+			plan_setmsg(msg, msglen, "initial_cluster entry \"%s\" "
+			    "is not NAME=URL", tok);
 			goto out;
 		}
 		*eq = '\0';
@@ -143,8 +139,8 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		urls[n++] = eq + 1;
 	}
 	if (c->size > 0 && n != (size_t)c->size) {
-		plan_setmsg(msg, msglen, "initial_cluster lists %zu members but size "
-		    "is %d; make them agree", n, c->size);
+		plan_setmsg(msg, msglen, "initial_cluster lists %zu members "
+		    "but size is %d; make them agree", n, c->size);
 		goto out;
 	}
 	/* Without a name, this host is the member on one of its addresses. */
@@ -158,10 +154,11 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 				char a2[64];
 				if (plan_parse_url(urls[j], sch, sizeof(sch), a2,
 				    sizeof(a2), &port) == 0 && plan_is_local(self, a2)) {
-					plan_setmsg(msg, msglen, "this host matches two "
-					    "members of initial_cluster, %s and %s; "
-					    "set --name or --ip to say which one it "
-					    "is", names[i], names[j]);
+					plan_setmsg(msg, msglen, "this host "
+					    "matches two members of "
+					    "initial_cluster, %s and %s; set "
+					    "--name or --ip to say which one "
+					    "it is", names[i], names[j]);
 					goto out;
 				}
 			}
@@ -178,9 +175,10 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
 			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
-		plan_setmsg(msg, msglen, "this host (%s, by %s) is not among the "
-		    "members of initial_cluster; add it or set --name to its "
-		    "member name", sb_str(&mine), self->how ? self->how : "addresses");
+		plan_setmsg(msg, msglen, "this host (%s, by %s) is not among "
+		    "the members of initial_cluster; add it or set --name to "
+		    "its member name", sb_str(&mine),
+		    self->how ? self->how : "addresses");
 		sb_free(&mine);
 		plan_free(p);
 		res = PLAN_FAIL;

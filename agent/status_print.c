@@ -265,7 +265,8 @@ json_service(const struct svc *sv)
 {
 	json_t *j = json_object(), *a;
 
-	json_object_set_new(j, "name", plan_json_stringn(sv->name, sv->name_len));
+	json_object_set_new(j, "name", plan_json_stringn(sv->name,
+	    sv->name_len));
 	if (sv->error != NULL) {
 		json_object_set_new(j, "error", plan_json_string(sv->error));
 		return j;
@@ -306,8 +307,7 @@ status_print_json(const struct status *s, FILE *out)
 	snprintf(id, sizeof(id), "%016" PRIx64, s->members.cluster_id);
 	json_object_set_new(o, "cluster_id", json_string(id));
 	json_object_set_new(o, "healthy", json_boolean(s->healthy));
-	json_object_set_new(o, "leader", leader != NULL ? plan_json_string(leader) :
-	    json_null());
+	json_object_set_new(o, "leader", plan_json_string(leader));
 	free(leader);
 	for (size_t i = 0; i < s->members.n; i++) {
 		const struct mem *m = &s->mems[i];

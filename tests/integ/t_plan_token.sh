@@ -38,11 +38,7 @@ plan_json() {
 
 net_up 4
 
-run_serve "$SEED" serve --size 3
-WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
-	serve_printed_url "$SEED" serve "$SERVE_PID" || fail "discovery serve printed no URL"
-URL=$(serve_url "$SEED" serve) || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
-TOK=${URL##*/}
+start_seed "$SEED" --size 3
 ok "token URL $URL"
 
 run_agent 1 --sources token --discovery "$URL" --name h1
