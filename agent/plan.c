@@ -9,7 +9,6 @@
 #include "lib/str.h"
 #include "lib/url.h"
 #include "lib/xmalloc.h"
-#include "resolver/dnsname.h"
 
 /* The plan itself: its members, their URLs and its lifetime. The sources
  * live in plan_dns.c and plan_pairs.c, etcd's flags in plan_argv.c, the
