@@ -685,7 +685,7 @@ on_tok_done(void *arg, struct tok_result *r)
 		finish(a, r->exit_code);
 		goto out;
 	}
-	if (r->outcome == TOK_WAITING) {	/* zooinit plan, token not full */
+	if (r->outcome == TOK_WAITING) {	/* plan, the token not full */
 		struct plan_waiting w = { .detail = detail, .names = r->names,
 		    .urls = r->urls, .n = r->n, .size = r->size,
 		    .name = a->my_name, .peer_url = r->peer_url };

@@ -293,8 +293,8 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 			res->names[i] = xstrndup(e[i].name, e[i].name_len);
 			res->urls[i] = xstrdup(e[i].url);
 		}
-		snprintf(res->msg, sizeof(res->msg), "%zu of %d registered under "
-		    "token %s", res->n, t->size, t->token);
+		snprintf(res->msg, sizeof(res->msg), "%zu of %d registered "
+		    "under token %s", res->n, t->size, t->token);
 		finish(t, res);
 		return;
 	}

@@ -29,7 +29,7 @@ struct tok_result {
 	char **names;		/* the cluster's members, creation order */
 	char **urls;		/* their peer URLs */
 	size_t n;
-	size_t size;		/* the token's size (n < size: TOK_WAITING) */
+	size_t size;		/* the token's; n < size: TOK_WAITING */
 	char *peer_url;		/* this host's, as registered or to be */
 	bool was_registered;	/* this host's entry predates this run */
 	int exit_code;		/* TOK_FAIL: 100 permanent, 111 temporary */
