@@ -685,6 +685,13 @@ on_tok_done(void *arg, struct tok_result *r)
 		finish(a, r->exit_code);
 		goto out;
 	}
+	if (r->outcome == TOK_WAITING) {	/* plan, the token not full */
+		struct plan_waiting w = { .detail = detail, .names = r->names,
+		    .urls = r->urls, .n = r->n, .size = r->size,
+		    .name = a->my_name, .peer_url = r->peer_url };
+		finish(a, plan_waiting_report(&w, a->c->json));
+		goto out;
+	}
 	res = plan_from_pairs(a->c, "token", detail, token, r->names,
 	    r->urls, r->n, r->outcome == TOK_MEMBER ? a->my_name : NULL,
 	    &a->plan, msg, sizeof(msg));

@@ -132,6 +132,43 @@ char *plan_json(const struct plan *p);
 /* Writes the human-readable plan. */
 void plan_print(const struct plan *p, FILE *out);
 
+/* A discovery token that is not full yet, as zooinit plan shows it at
+ * once instead of waiting: who registered, and what this host would
+ * register. All borrowed. */
+struct plan_waiting {
+	const char *detail;	/* the token URL, or "token T at URL" */
+	char *const *names;	/* the registrations, oldest first; */
+	char *const *urls;	/*   untrusted text from the service */
+	size_t n, size;		/* n of size registered */
+	const char *name;	/* this host's member name */
+	const char *peer_url;	/* and the peer URL it registers */
+};
+
+/* Returns the JSON object text of w (source "token", state "waiting",
+ * members the registrations; see README); free with free(). */
+char *plan_waiting_json(const struct plan_waiting *w);
+
+/* Writes w human-readable: this host, the source, the state, and one
+ * line per registration. */
+void plan_waiting_print(const struct plan_waiting *w, FILE *out);
+
+/* What zooinit plan does with w: prints it on stdout (JSON when json is
+ * set) and returns the exit code, EXIT_OK, or EXIT_INTERNAL when stdout
+ * cannot be written. */
+int plan_waiting_report(const struct plan_waiting *w, bool json);
+
+/* Returns a new sentence: "1/3 registered: h1; plan does not register
+ * this host". Free with free(). */
+char *plan_waiting_reason(const struct plan_waiting *w);
+
+/* Returns a new JSON string of the n bytes at s (NULs allowed), or JSON
+ * null for NULL. Text that is not UTF-8 is written quoted as
+ * str_quote_n() does, never dropped: names and values come from DNS and
+ * etcd. The caller owns the reference. */
+struct json_t *plan_json_stringn(const char *s, size_t n);
+/* The same for a C string. */
+struct json_t *plan_json_string(const char *s);
+
 /* The journal: what this host bootstrapped with, kept in the data dir so a
  * restart never depends on DNS and never bootstraps anew. */
 #define PLAN_JOURNAL "zooinit.json"
@@ -149,8 +186,10 @@ int plan_journal_read(const struct cfg *c, struct plan *p, char *err,
 /* Frees everything p owns and zeroes it; safe on a zeroed struct. */
 void plan_free(struct plan *p);
 
-/* Parses "http://ADDR:PORT" or "https://[V6]:PORT" with an IP literal host.
- * Returns 0 with the parts filled (addr without brackets), -1 otherwise. */
+/* Parses "http://ADDR:PORT" or "https://[V6]:PORT" with an IP literal host,
+ * written exactly as plan_make_url() would (normalised address, no user,
+ * path, query or leading zeros), through lib/url.h. Returns 0 with the
+ * parts filled (addr without brackets), -1 otherwise. */
 int plan_parse_url(const char *url, char *scheme, size_t schemelen,
     char *addr, size_t addrlen, unsigned *port);
 

@@ -13,103 +13,21 @@
 
 #include <jansson.h>
 
+#include "agent/plan.h"
+#include "agent/status.h"
+#include "agent/status_impl.h"
 #include "lib/exitcode.h"
 #include "lib/loop.h"
-#include "agent/plan.h"
 #include "lib/proc.h"
-#include "services/registry.h"
-#include "agent/status.h"
 #include "lib/xmalloc.h"
-#include "etcd/api.h"
-#include "etcd/http.h"
-#include "etcd/kv.h"
 
-/* Each request gets REQ_TIMEOUT_MS; the member list comes first, then
- * every member and the service registry are asked at once, so the
- * command normally ends within two of them. DEADLINE_MS is a net under
- * those limits, not the plan. */
-#define REQ_TIMEOUT_MS 3000
-#define DEADLINE_MS 9000
-#define CELL_MAX 64		/* longest untrusted string in a table cell */
-#define SUMMARY_NAMES 8		/* names listed in the summary line */
-
-struct status;
-
-/* Phase 1: an endpoint asked for the member list. */
-struct ep {
-	struct status *s;
-	char *base;		/* the URL as given, without trailing '/' */
-	uint64_t req;		/* in flight; 0 when answered or cancelled */
-	char *error;		/* why it gave no member list, or NULL */
-};
-
-/* Phase 2: one member of the list, asked for /health and its status. */
-struct mem {
-	struct status *s;
-	const struct etcd_member *m;	/* borrowed from s->members */
-	char *base;		/* first client URL without trailing '/' */
-	uint64_t health_req, status_req;
-	bool health_done, health_answered, health_ok;
-	char *health_err;	/* short reason when not ok */
-	bool status_done, have_status;
-	struct etcd_status st;
-	char *status_err;	/* short reason when no status */
-	/* The verdict, set by judge(). */
-	bool healthy, leader, self_status; /* self_status: st is its own */
-	char *reason;		/* short, for the table; NULL when healthy */
-	char *detail;		/* with the request, for JSON; NULL if healthy */
-};
-
-/* One service of the registry, as its keys say. */
-struct svc {
-	char *name;		/* bytes from etcd, NUL-terminated */
-	size_t name_len;
-	char *error;		/* why its keys do not parse, or NULL */
-	unsigned size;		/* 0: not set yet */
-	bool sealed;
-	char leader[REG_IP_MAX]; /* "" when none */
-	struct reg_node *nodes;	/* sealed set first, then by registration */
-	size_t n_nodes;
-};
-
-struct status {
-	const struct cfg *c;
-	struct loop *loop;
-	struct etcd_http *http;
-	int64_t deadline;	/* loop_now_ms() time */
-	uint64_t deadline_timer;
-	int signo;		/* the signal that interrupted us, or 0 */
-
-	struct ep *eps;
-	size_t n_eps, eps_left;
-
-	bool have_members;
-	struct etcd_members members;
-	struct mem *mems;	/* members.n of them, sorted by name */
-	size_t pending;		/* phase 2 requests (and the registry
-				 * read) in flight */
-
-	/* The service registry: one prefix read on the endpoint that gave
-	 * the member list, alongside phase 2. It is only reported: the
-	 * exit code is about the etcd cluster. */
-	struct etcd_kv *kv;
-	char *reg_base;		/* that endpoint, borrowed from eps */
-	bool reg_done;		/* answered, or failed */
-	char *reg_error;	/* why it could not be read, or NULL */
-	struct svc *svcs;	/* sorted by name */
-	size_t n_svcs;
-
-	uint64_t leader_id;	/* 0: no leader known */
-	bool healthy;
-};
+/* zooinit status, the asking: the member list from the first endpoint
+ * that answers, then every member and the service registry at once. */
 
 /* ---- small helpers --------------------------------------------------- */
 
-/* Returns a new copy of the n bytes at s fit for a terminal: bytes
- * outside printable ASCII (NUL too) become '?' (names and URLs come from
- * the network), and at most max bytes, the last three "..." when cut. */
-static char *
-clean_n(const char *s, size_t n, size_t max)
+char *
+status_clean_n(const char *s, size_t n, size_t max)
 {
 	char *o = xmalloc((n < max ? n : max) + 1);
 	size_t k;
@@ -125,11 +43,10 @@ clean_n(const char *s, size_t n, size_t max)
 	return o;
 }
 
-/* clean_n() of a string. */
-static char *
-clean(const char *s, size_t max)
+char *
+status_clean(const char *s, size_t max)
 {
-	return clean_n(s, strlen(s), max);
+	return status_clean_n(s, strlen(s), max);
 }
 
 /* Returns a new string: url without trailing slashes. */
@@ -167,7 +84,7 @@ transport_reason(const char *e)
 			return o;
 		}
 	}
-	return clean(e, 120);
+	return status_clean(e, 120);
 }
 
 /* Returns a new reason for an HTTP answer other than 200: the code, and
@@ -180,7 +97,7 @@ http_reason(const struct etcd_http_result *r)
 	char *o, *m;
 
 	if (json_is_string(msg)) {
-		m = clean(json_string_value(msg), 100);
+		m = status_clean(json_string_value(msg), 100);
 		o = xasprintf("HTTP %ld: %s", r->status, m);
 		free(m);
 	} else
@@ -189,75 +106,12 @@ http_reason(const struct etcd_http_result *r)
 	return o;
 }
 
-/* Returns a new JSON string of s (valid UTF-8 from jansson's own parser
- * in practice), or of its cleaned copy should jansson refuse it. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *v = json_string(s);
 
-	if (v == NULL) {
-		char *c = clean(s, strlen(s));
-
-		v = json_string(c);
-		free(c);
-	}
-	return v;
-}
-
-/* jstr() of n bytes that may hold NULs (JSON writes them as \u0000). */
-static json_t *
-jstrn(const char *s, size_t n)
-{
-	json_t *v = json_stringn(s, n);
-
-	if (v == NULL) {
-		char *c = clean_n(s, n, n);
-
-		v = json_string(c);
-		free(c);
-	}
-	return v;
-}
-
-static json_t *
-jstrs(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, jstr(v[i]));
-	return a;
-}
-
-/* Writes bytes the way etcdctl does (SI units): "20 kB", "1.5 MB". */
-static void
-human_size(int64_t bytes, char *out, size_t outlen)
-{
-	static const char *const unit[] = {
-		"B", "kB", "MB", "GB", "TB", "PB", "EB",
-	};
-	double v = (double)bytes;
-	size_t u = 0;
-
-	if (bytes < 1000) {
-		snprintf(out, outlen, "%" PRId64 " B", bytes);
-		return;
-	}
-	while (v >= 1000 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(out, outlen, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
-/* The name a member is called by in messages: its name, or its hex ID
- * while it has none (added but not started). Returns a new string. */
-static char *
-member_label(const struct etcd_member *m)
+char *
+status_member_label(const struct etcd_member *m)
 {
 	if (m->name[0] != '\0')
-		return clean(m->name, CELL_MAX);
+		return status_clean(m->name, CELL_MAX);
 	return xasprintf("%016" PRIx64, m->id);
 }
 
@@ -295,7 +149,7 @@ on_health(void *arg, const struct etcd_http_result *r)
 	    sizeof(err)) < 0) {
 		m->health_answered = true;
 		m->health_err = r->status != 200 ? http_reason(r) :
-		    clean(err, 120);
+		    status_clean(err, 120);
 	} else {
 		m->health_answered = true;
 		m->health_ok = ok;
@@ -306,7 +160,7 @@ on_health(void *arg, const struct etcd_http_result *r)
 
 			if (json_is_string(why) &&
 			    json_string_length(why) > 0) {
-				char *w = clean(json_string_value(why), 60);
+				char *w = status_clean(json_string_value(why), 60);
 
 				m->health_err = xasprintf("etcd reports "
 				    "unhealthy: %s", w);
@@ -334,7 +188,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 		m->status_err = http_reason(r);
 	else if (etcd_parse_status(r->body, r->len, &m->st, err,
 	    sizeof(err)) < 0)
-		m->status_err = clean(err, 120);
+		m->status_err = status_clean(err, 120);
 	else
 		m->have_status = true;
 	mem_done(m->s);
@@ -518,7 +372,7 @@ on_members(void *arg, const struct etcd_http_result *r)
 		e->error = http_reason(r);
 	else if (etcd_parse_members(r->body, r->len, &s->members, err,
 	    sizeof(err)) < 0)
-		e->error = clean(err, 160);
+		e->error = status_clean(err, 160);
 	else {
 		/* The first good answer is the one: the others are not
 		 * needed any more. */
@@ -547,464 +401,6 @@ ask_endpoints(struct status *s)
 		free(url);
 	}
 	s->eps_left = s->n_eps;
-}
-
-/* ---- the verdict ------------------------------------------------------- */
-
-static void
-set_reason(struct mem *m, char *reason, char *detail)
-{
-	m->healthy = false;
-	m->reason = reason;
-	m->detail = detail != NULL ? detail : xstrdup(reason);
-}
-
-static void
-judge_member(struct status *s, struct mem *m)
-{
-	const struct etcd_status *st = &m->st;
-
-	m->self_status = m->have_status && st->member_id == m->m->id;
-	m->healthy = true;
-	if (m->base == NULL) {
-		set_reason(m, xstrdup("unstarted"), xstrdup("unstarted: the "
-		    "member was added but has not started (no client URL)"));
-	} else if (!m->health_done) {
-		set_reason(m, xstrdup("no answer in time"), xasprintf(
-		    "GET %s/health: no answer within %d s", m->base,
-		    DEADLINE_MS / 1000));
-	} else if (!m->health_answered) {
-		set_reason(m, xstrdup(m->health_err), xasprintf(
-		    "GET %s/health: %s", m->base, m->health_err));
-	} else if (m->have_status && !m->self_status) {
-		set_reason(m, xasprintf("answers as member %016" PRIx64,
-		    st->member_id), xasprintf("%s answers as member %016"
-		    PRIx64 ", not as %016" PRIx64, m->base, st->member_id,
-		    m->m->id));
-	} else if (m->have_status &&
-	    st->cluster_id != s->members.cluster_id) {
-		set_reason(m, xasprintf("in cluster %016" PRIx64,
-		    st->cluster_id), xasprintf("%s belongs to cluster %016"
-		    PRIx64 ", not %016" PRIx64, m->base, st->cluster_id,
-		    s->members.cluster_id));
-	} else if (m->have_status && st->leader == 0) {
-		set_reason(m, xstrdup("no leader"), xasprintf("%s knows no "
-		    "leader", m->base));
-	} else if (!m->health_ok) {
-		set_reason(m, xstrdup(m->health_err), xasprintf(
-		    "GET %s/health: %s", m->base, m->health_err));
-	} else if (!m->status_done) {
-		set_reason(m, xstrdup("no answer in time"), xasprintf(
-		    "POST %s/v3/maintenance/status: no answer within %d s",
-		    m->base, DEADLINE_MS / 1000));
-	} else if (!m->have_status) {
-		set_reason(m, xstrdup(m->status_err), xasprintf(
-		    "POST %s/v3/maintenance/status: %s", m->base,
-		    m->status_err));
-	}
-}
-
-/* The leader is the one most members report; a tie goes to the report
- * with the higher raft term (the newer election), then the lower ID. */
-static uint64_t
-pick_leader(const struct status *s)
-{
-	uint64_t best = 0, best_term = 0;
-	size_t best_votes = 0;
-
-	for (size_t i = 0; i < s->members.n; i++) {
-		const struct mem *a = &s->mems[i];
-		uint64_t term = 0;
-		size_t votes = 0;
-
-		if (!a->self_status || a->st.leader == 0 ||
-		    a->st.cluster_id != s->members.cluster_id)
-			continue;
-		for (size_t j = 0; j < s->members.n; j++) {
-			const struct mem *b = &s->mems[j];
-
-			if (b->self_status && b->st.leader == a->st.leader &&
-			    b->st.cluster_id == s->members.cluster_id) {
-				votes++;
-				if (b->st.raft_term > term)
-					term = b->st.raft_term;
-			}
-		}
-		if (votes > best_votes ||
-		    (votes == best_votes && term > best_term) ||
-		    (votes == best_votes && term == best_term &&
-		    a->st.leader < best)) {
-			best = a->st.leader;
-			best_votes = votes;
-			best_term = term;
-		}
-	}
-	return best;
-}
-
-static void
-judge(struct status *s)
-{
-	s->healthy = true;
-	for (size_t i = 0; i < s->members.n; i++)
-		judge_member(s, &s->mems[i]);
-	s->leader_id = pick_leader(s);
-	if (s->leader_id == 0)
-		s->healthy = false;
-	for (size_t i = 0; i < s->members.n; i++) {
-		struct mem *m = &s->mems[i];
-
-		m->leader = s->leader_id != 0 && m->m->id == s->leader_id;
-		if (!m->healthy && !m->m->learner)
-			s->healthy = false;
-	}
-}
-
-/* Returns a new string: the leader's name, its hex ID when it has no name
- * or is not in the list, or NULL when no leader is known. */
-static char *
-leader_label(const struct status *s)
-{
-	if (s->leader_id == 0)
-		return NULL;
-	for (size_t i = 0; i < s->members.n; i++)
-		if (s->mems[i].m->id == s->leader_id)
-			return member_label(s->mems[i].m);
-	return xasprintf("%016" PRIx64, s->leader_id);
-}
-
-/* ---- output ------------------------------------------------------------ */
-
-enum { C_NAME, C_ID, C_ROLE, C_LEADER, C_HEALTH, C_VERSION, C_DB, C_PEER,
-	C_CLIENT, NCOL };
-
-/* One line of the table; the last column is not padded. */
-static void
-print_row(FILE *out, const char *const *cells, const size_t *w)
-{
-	for (size_t c = 0; c + 1 < NCOL; c++)
-		fprintf(out, "%-*s  ", (int)w[c], cells[c]);
-	fprintf(out, "%s\n", cells[NCOL - 1]);
-}
-
-static void
-print_table(const struct status *s, FILE *out)
-{
-	static const char *const head[NCOL] = {
-		"NAME", "ID", "ROLE", "LEADER", "HEALTH", "VERSION", "DB SIZE",
-		"PEER URL", "CLIENT URL",
-	};
-	size_t n = s->members.n;
-	char *(*cell)[NCOL] = xcalloc(n, sizeof(*cell));
-	size_t w[NCOL];
-
-	for (size_t c = 0; c < NCOL; c++)
-		w[c] = strlen(head[c]);
-	for (size_t i = 0; i < n; i++) {
-		const struct mem *m = &s->mems[i];
-		const struct etcd_member *e = m->m;
-		char size[32], *urls;
-
-		cell[i][C_NAME] = e->name[0] != '\0' ?
-		    clean(e->name, CELL_MAX) : xstrdup("-");
-		cell[i][C_ID] = xasprintf("%016" PRIx64, e->id);
-		cell[i][C_ROLE] = xstrdup(e->learner ? "learner" : "voter");
-		cell[i][C_LEADER] = xstrdup(m->leader ? "*" : "");
-		if (m->healthy)
-			cell[i][C_HEALTH] = xstrdup("healthy");
-		else if (m->base == NULL)
-			cell[i][C_HEALTH] = xstrdup("unstarted");
-		else
-			cell[i][C_HEALTH] = xasprintf("unhealthy: %s",
-			    m->reason);
-		if (m->self_status) {
-			human_size(m->st.db_size, size, sizeof(size));
-			cell[i][C_VERSION] = clean(m->st.version, CELL_MAX);
-			cell[i][C_DB] = xstrdup(size);
-		} else {
-			cell[i][C_VERSION] = xstrdup("-");
-			cell[i][C_DB] = xstrdup("-");
-		}
-		urls = xjoin(e->peer_urls, e->n_peer_urls, ",");
-		cell[i][C_PEER] = urls[0] != '\0' ?
-		    clean(urls, 2 * CELL_MAX) : xstrdup("-");
-		free(urls);
-		urls = xjoin(e->client_urls, e->n_client_urls, ",");
-		cell[i][C_CLIENT] = urls[0] != '\0' ?
-		    clean(urls, 2 * CELL_MAX) : xstrdup("-");
-		free(urls);
-		for (size_t c = 0; c < NCOL; c++)
-			if (strlen(cell[i][c]) > w[c])
-				w[c] = strlen(cell[i][c]);
-	}
-	print_row(out, (const char *const *)head, w);
-	for (size_t i = 0; i < n; i++) {
-		print_row(out, (const char *const *)cell[i], w);
-		for (size_t c = 0; c < NCOL; c++)
-			free(cell[i][c]);
-	}
-	free(cell);
-}
-
-/* "cluster ID: 3 members (3 voters), leader h2, healthy", or with
- * "unhealthy: " and what is wrong. */
-static void
-print_summary(const struct status *s, FILE *out)
-{
-	size_t voters = 0, learners = 0, bad = 0, listed = 0;
-	char *leader = leader_label(s);
-
-	for (size_t i = 0; i < s->members.n; i++) {
-		const struct mem *m = &s->mems[i];
-
-		if (m->m->learner)
-			learners++;
-		else {
-			voters++;
-			if (!m->healthy)
-				bad++;
-		}
-	}
-	fprintf(out, "cluster %016" PRIx64 ": %zu member%s (%zu voter%s",
-	    s->members.cluster_id, s->members.n, s->members.n == 1 ? "" : "s",
-	    voters, voters == 1 ? "" : "s");
-	if (learners > 0)
-		fprintf(out, ", %zu learner%s", learners,
-		    learners == 1 ? "" : "s");
-	if (leader != NULL)
-		fprintf(out, "), leader %s, ", leader);
-	else
-		fprintf(out, "), no leader, ");
-	free(leader);
-	if (s->healthy) {
-		fprintf(out, "healthy\n");
-		return;
-	}
-	fprintf(out, "unhealthy: ");
-	if (s->leader_id == 0)
-		fprintf(out, "no leader is known%s", bad > 0 ? "; " : "");
-	if (bad > 0)
-		fprintf(out, "voter%s ", bad == 1 ? "" : "s");
-	for (size_t i = 0; i < s->members.n && bad > 0; i++) {
-		const struct mem *m = &s->mems[i];
-		char *name;
-
-		if (m->m->learner || m->healthy)
-			continue;
-		if (listed == SUMMARY_NAMES) {
-			fprintf(out, ", ...");
-			break;
-		}
-		name = member_label(m->m);
-		fprintf(out, "%s%s", listed > 0 ? ", " : "", name);
-		free(name);
-		listed++;
-	}
-	if (bad > 0)
-		fprintf(out, " %s not healthy", bad == 1 ? "is" : "are");
-	fprintf(out, "\n");
-}
-
-/* A node's role: in the sealed set or not; before the seal, neither. */
-static const char *
-node_role(const struct svc *sv, const struct reg_node *nd)
-{
-	if (!sv->sealed)
-		return NULL;
-	return nd->participant ? "participant" : "standby";
-}
-
-enum { S_ID, S_ADDR, S_ROLE, S_REG, S_STARTED, S_BOOTED, SNCOL };
-
-/* One service: a line, then its nodes as a table like the members'. */
-static void
-print_service(const struct svc *sv, FILE *out)
-{
-	static const char *const head[SNCOL] = {
-		"ID", "ADDRESS", "ROLE", "REGISTERED", "STARTED", "BOOTED",
-	};
-	char *name = sv->name_len > 0 ? clean_n(sv->name, sv->name_len,
-	    CELL_MAX) : xstrdup("-");
-	char *(*cell)[SNCOL];
-	size_t w[SNCOL];
-
-	if (sv->error != NULL) {
-		char *e = clean(sv->error, 4 * CELL_MAX);
-
-		fprintf(out, "service %s: registry unreadable: %s\n", name, e);
-		free(e);
-		free(name);
-		return;
-	}
-	fprintf(out, "service %s: ", name);
-	free(name);
-	if (sv->size > 0)
-		fprintf(out, "size %u, ", sv->size);
-	else
-		fprintf(out, "no size yet, ");
-	fprintf(out, "%s, ", sv->sealed ? "sealed" : "not sealed");
-	if (sv->leader[0] != '\0')
-		fprintf(out, "leader %s\n", sv->leader);
-	else
-		fprintf(out, "no leader\n");
-	if (sv->n_nodes == 0)
-		return;
-	cell = xcalloc(sv->n_nodes, sizeof(*cell));
-	for (size_t c = 0; c < SNCOL; c++)
-		w[c] = strlen(head[c]);
-	for (size_t i = 0; i < sv->n_nodes; i++) {
-		const struct reg_node *nd = &sv->nodes[i];
-		const char *role = node_role(sv, nd);
-
-		cell[i][S_ID] = nd->id > 0 ? xasprintf("%u", nd->id) :
-		    xstrdup("-");
-		cell[i][S_ADDR] = xstrdup(nd->ip);
-		cell[i][S_ROLE] = xstrdup(role != NULL ? role : "-");
-		cell[i][S_REG] = xstrdup(nd->alive ? "yes" : "no");
-		cell[i][S_STARTED] = xstrdup(nd->started ? "yes" : "no");
-		cell[i][S_BOOTED] = xstrdup(nd->booted ? "yes" : "no");
-		for (size_t c = 0; c < SNCOL; c++)
-			if (strlen(cell[i][c]) > w[c])
-				w[c] = strlen(cell[i][c]);
-	}
-	for (size_t i = 0; i <= sv->n_nodes; i++) {
-		const char *const *row = i == 0 ? head :
-		    (const char *const *)cell[i - 1];
-
-		fprintf(out, "  ");
-		for (size_t c = 0; c + 1 < SNCOL; c++)
-			fprintf(out, "%-*s  ", (int)w[c], row[c]);
-		fprintf(out, "%s\n", row[SNCOL - 1]);
-	}
-	for (size_t i = 0; i < sv->n_nodes; i++)
-		for (size_t c = 0; c < SNCOL; c++)
-			free(cell[i][c]);
-	free(cell);
-}
-
-/* After the cluster: each service, or why the registry could not be read;
- * nothing when no service has keys. */
-static void
-print_services(const struct status *s, FILE *out)
-{
-	if (s->reg_error != NULL) {
-		char *e = clean(s->reg_error, 4 * CELL_MAX);
-
-		fprintf(out, "\nservices: registry unreadable: %s\n", e);
-		free(e);
-		return;
-	}
-	for (size_t i = 0; i < s->n_svcs; i++) {
-		fprintf(out, "\n");
-		print_service(&s->svcs[i], out);
-	}
-}
-
-static json_t *
-json_service(const struct svc *sv)
-{
-	json_t *j = json_object(), *a;
-
-	json_object_set_new(j, "name", jstrn(sv->name, sv->name_len));
-	if (sv->error != NULL) {
-		json_object_set_new(j, "error", jstr(sv->error));
-		return j;
-	}
-	json_object_set_new(j, "size", sv->size > 0 ?
-	    json_integer(sv->size) : json_null());
-	json_object_set_new(j, "sealed", json_boolean(sv->sealed));
-	json_object_set_new(j, "leader", sv->leader[0] != '\0' ?
-	    json_string(sv->leader) : json_null());
-	a = json_array();
-	for (size_t i = 0; i < sv->n_nodes; i++) {
-		const struct reg_node *nd = &sv->nodes[i];
-		const char *role = node_role(sv, nd);
-		json_t *n = json_object();
-
-		json_object_set_new(n, "id", nd->id > 0 ?
-		    json_integer(nd->id) : json_null());
-		json_object_set_new(n, "ip", json_string(nd->ip));
-		json_object_set_new(n, "role", role != NULL ?
-		    json_string(role) : json_null());
-		json_object_set_new(n, "registered", json_boolean(nd->alive));
-		json_object_set_new(n, "started", json_boolean(nd->started));
-		json_object_set_new(n, "booted", json_boolean(nd->booted));
-		json_array_append_new(a, n);
-	}
-	json_object_set_new(j, "nodes", a);
-	json_object_set_new(j, "error", json_null());
-	return j;
-}
-
-static void
-print_json(const struct status *s, FILE *out)
-{
-	json_t *o = json_object(), *a = json_array();
-	char *leader = leader_label(s), *text;
-	char id[24];
-
-	snprintf(id, sizeof(id), "%016" PRIx64, s->members.cluster_id);
-	json_object_set_new(o, "cluster_id", json_string(id));
-	json_object_set_new(o, "healthy", json_boolean(s->healthy));
-	json_object_set_new(o, "leader", leader != NULL ? jstr(leader) :
-	    json_null());
-	free(leader);
-	for (size_t i = 0; i < s->members.n; i++) {
-		const struct mem *m = &s->mems[i];
-		const struct etcd_member *e = m->m;
-		json_t *j = json_object();
-
-		snprintf(id, sizeof(id), "%016" PRIx64, e->id);
-		json_object_set_new(j, "name", jstr(e->name));
-		json_object_set_new(j, "id", json_string(id));
-		json_object_set_new(j, "learner", json_boolean(e->learner));
-		json_object_set_new(j, "leader", json_boolean(m->leader));
-		json_object_set_new(j, "healthy", json_boolean(m->healthy));
-		json_object_set_new(j, "error", m->detail != NULL ?
-		    jstr(m->detail) : json_null());
-		json_object_set_new(j, "version", m->self_status ?
-		    jstr(m->st.version) : json_null());
-		json_object_set_new(j, "db_size", m->self_status ?
-		    json_integer(m->st.db_size) : json_null());
-		json_object_set_new(j, "peer_urls",
-		    jstrs(e->peer_urls, e->n_peer_urls));
-		json_object_set_new(j, "client_urls",
-		    jstrs(e->client_urls, e->n_client_urls));
-		json_array_append_new(a, j);
-	}
-	json_object_set_new(o, "members", a);
-	/* Always a list, empty when the registry could not be read:
-	 * services_error says so. */
-	a = json_array();
-	for (size_t i = 0; i < s->n_svcs; i++)
-		json_array_append_new(a, json_service(&s->svcs[i]));
-	json_object_set_new(o, "services", a);
-	json_object_set_new(o, "services_error", s->reg_error != NULL ?
-	    jstr(s->reg_error) : json_null());
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		abort();	/* only on allocation failure */
-	fprintf(out, "%s\n", text);
-	free(text);
-}
-
-/* The sentence for "no endpoint answered": each endpoint and why. */
-static void
-print_no_answer(const struct status *s)
-{
-	fprintf(stderr, "zooinit status: no etcd endpoint answered the member "
-	    "list (");
-	for (size_t i = 0; i < s->n_eps; i++) {
-		const struct ep *e = &s->eps[i];
-		char *b = clean(e->base, 2 * CELL_MAX);
-
-		fprintf(stderr, "%s%s: %s", i > 0 ? ", " : "", b,
-		    e->error != NULL ? e->error : "no answer in time");
-		free(b);
-	}
-	fprintf(stderr, "); check that etcd runs there, or pass --endpoints "
-	    "with a running member's client URL\n");
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -1153,17 +549,14 @@ status_run(const struct cfg *c)
 		    sigabbrev_np(s.signo));
 		code = 128 + s.signo;
 	} else if (!s.have_members) {
-		print_no_answer(&s);
+		status_print_no_answer(&s);
 		code = EXIT_TEMPORARY;
 	} else {
-		judge(&s);
+		status_judge(&s);
 		if (c->json)
-			print_json(&s, stdout);
-		else {
-			print_table(&s, stdout);
-			print_summary(&s, stdout);
-			print_services(&s, stdout);
-		}
+			status_print_json(&s, stdout);
+		else
+			status_print_text(&s, stdout);
 		code = s.healthy ? EXIT_OK : STATUS_UNHEALTHY;
 	}
 	if (fflush(stdout) != 0 && code == EXIT_OK) {

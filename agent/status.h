@@ -5,12 +5,12 @@
 
 /* zooinit status: asks a running cluster for its members, then every
  * member for its health and status and the cluster for the service
- * registry (agent/registry.h), and prints one table per cluster and
+ * registry (services/registry.h), and prints one table per cluster and
  * service (or, with --json, one object). See README, "Commands". */
 
 /* Exit code of a cluster that answers but is not healthy: a voting member
  * is down or unstarted, or no leader is known. It shares the number 1
- * with EXIT_INTERNAL (agent/exitcode.h) because scripts expect
+ * with EXIT_INTERNAL (lib/exitcode.h) because scripts expect
  * "0 healthy, 1 not" from a status command; the other codes keep their
  * usual meaning: EXIT_OK (healthy), EXIT_USAGE (no endpoint to ask, bad
  * journal) and EXIT_TEMPORARY (no endpoint answered at all). */

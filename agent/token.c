@@ -72,6 +72,7 @@ tok_result_free(struct tok_result *r)
 	}
 	free(r->names);
 	free(r->urls);
+	free(r->peer_url);
 	free(r);
 }
 
@@ -276,20 +277,24 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 		step(t);
 		return;
 	}
-	if (n >= (size_t)t->size) {
+	/* A dry run answers at once with who is there: plan never waits. */
+	if (n >= (size_t)t->size || t->dry_run) {
 		struct tok_result *res = xcalloc(1, sizeof(*res));
 
-		res->outcome = mine < (size_t)t->size ? TOK_MEMBER : TOK_EXTRA;
+		res->outcome = n < (size_t)t->size ? TOK_WAITING :
+		    mine < (size_t)t->size ? TOK_MEMBER : TOK_EXTRA;
 		res->was_registered = t->registered_before;
-		res->n = (size_t)t->size;
-		res->names = xcalloc(res->n, sizeof(*res->names));
-		res->urls = xcalloc(res->n, sizeof(*res->urls));
+		res->n = n < (size_t)t->size ? n : (size_t)t->size;
+		res->size = (size_t)t->size;
+		res->peer_url = xstrdup(t->peer_url);
+		res->names = xcalloc(res->n + 1, sizeof(*res->names));
+		res->urls = xcalloc(res->n + 1, sizeof(*res->urls));
 		for (size_t i = 0; i < res->n; i++) {
 			res->names[i] = xstrndup(e[i].name, e[i].name_len);
 			res->urls[i] = xstrdup(e[i].url);
 		}
-		snprintf(res->msg, sizeof(res->msg), "%d of %d registered under "
-		    "token %s", t->size, t->size, t->token);
+		snprintf(res->msg, sizeof(res->msg), "%zu of %d registered "
+		    "under token %s", res->n, t->size, t->token);
 		finish(t, res);
 		return;
 	}
@@ -304,9 +309,7 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 		    i ? ", " : "", str_quote(nm, q, sizeof(q)));
 	}
 	snprintf(t->last, sizeof(t->last), "peers %zu/%d registered under token "
-	    "%s (%s)%s", n, t->size, t->token, names,
-	    t->dry_run && mine == SIZE_MAX ? "; plan does not register this "
-	    "host" : "");
+	    "%s (%s)", n, t->size, t->token, names);
 	log_info("%s; waiting for the others", t->last);
 	t->state = S_WAIT;
 	t->retry_ms = RETRY_MIN_MS;

@@ -20,6 +20,7 @@ struct etcd_http;
 enum tok_outcome {
 	TOK_MEMBER,	/* this host is one of the first size registrants */
 	TOK_EXTRA,	/* the cluster is full without this host */
+	TOK_WAITING,	/* dry run: fewer than size registered yet */
 	TOK_FAIL,	/* see exit_code and msg */
 };
 
@@ -28,6 +29,8 @@ struct tok_result {
 	char **names;		/* the cluster's members, creation order */
 	char **urls;		/* their peer URLs */
 	size_t n;
+	size_t size;		/* the token's; n < size: TOK_WAITING */
+	char *peer_url;		/* this host's, as registered or to be */
 	bool was_registered;	/* this host's entry predates this run */
 	int exit_code;		/* TOK_FAIL: 100 permanent, 111 temporary */
 	char msg[1024];

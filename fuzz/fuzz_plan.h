@@ -7,6 +7,7 @@
 
 #include "agent/plan.h"
 #include "fuzz/fuzz.h"
+#include "lib/xmalloc.h"
 
 /* Keys of plan_json() that legitimately differ once a plan has gone
  * through the journal (where it came from, its state, where it lives). */
@@ -46,6 +47,37 @@ fuzz_devnull(void)
 	return f;
 }
 
+/* The members of p as registrations of a token that still waits for
+ * them (this host last, as if it were not registered yet): what zooinit
+ * plan prints then must be JSON holding every one of them. */
+static inline void
+fuzz_plan_waiting(const struct plan *p)
+{
+	char **names = xcalloc(p->n + 1, sizeof(*names));
+	char **urls = xcalloc(p->n + 1, sizeof(*urls));
+	const struct plan_member *me = plan_me(p);
+	struct plan_waiting w = { .detail = p->source_detail, .names = names,
+	    .urls = urls, .n = p->n, .size = p->n + 1, .name = me->name,
+	    .peer_url = me->peer_url ? me->peer_url : me->client_url };
+	json_t *o;
+	char *s;
+
+	for (size_t i = 0; i < p->n; i++) {
+		names[i] = p->m[i].name;
+		urls[i] = p->m[i].peer_url;
+	}
+	plan_waiting_print(&w, fuzz_devnull());
+	s = plan_waiting_json(&w);
+	o = json_loads(s, 0, NULL);
+	FUZZ_CHECK(o != NULL);
+	FUZZ_CHECK(json_array_size(json_object_get(o, "members")) == p->n);
+	FUZZ_CHECK(json_is_string(json_object_get(o, "state_reason")));
+	json_decref(o);
+	free(s);
+	free(names);
+	free(urls);
+}
+
 /* p is a complete plan made from c; journal says whether bootstrap
  * would write it to the journal (every member's plan does). */
 static inline void
@@ -65,6 +97,7 @@ fuzz_plan_exercise(struct plan *p, const struct cfg *c, bool journal)
 	FUZZ_CHECK(p->n > 0 && (p->proxy || p->self < p->n));
 
 	plan_print(p, fuzz_devnull());
+	fuzz_plan_waiting(p);
 	s = plan_json(p);
 	FUZZ_CHECK(s != NULL);
 

@@ -423,6 +423,17 @@ serve_printed_url() { # I TAG PID: for wait_for; also stops when serve exited
 	}
 	serve_url "$1" "$2" >/dev/null
 }
+# start_seed I ARGS...: run_serve I serve ARGS... and waits (60 s) for the
+# token URL it prints; sets URL and TOK (the URL's last component).
+start_seed() {
+	local i=$1
+	shift
+	run_serve "$i" serve "$@"
+	WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
+		serve_printed_url "$i" serve "$SERVE_PID" || fail "discovery serve printed no URL"
+	URL=$(serve_url "$i" serve) || fail "discovery serve exited without a URL (see h$i/serve.log)"
+	TOK=${URL##*/}
+}
 
 agent_pid() { printf '%s\n' "${AGENT_PID[$1]:-}"; }
 agent_alive() { [ -n "${AGENT_PID[$1]:-}" ] && kill -0 "${AGENT_PID[$1]}" 2>/dev/null; }

@@ -1277,6 +1277,124 @@ test_parse_url_needs_brackets_for_v6_only(void **state)
 	expect_bad_url("http://[10.0.0.1]:2380");
 }
 
+/* libcurl splits more URLs than a member's URL may be: every host must
+ * write the same --initial-cluster, so only the one spelling
+ * plan_make_url() gives is taken. */
+static void
+test_parse_url_only_the_canonical_spelling(void **state)
+{
+	(void)state;
+	expect_bad_url("http://10.0.0.1:02380");
+	expect_bad_url("HTTP://10.0.0.1:2380");
+	expect_bad_url("http://10.0.0.1:2380?x=1");
+	expect_bad_url("http://10.0.0.1:2380#f");
+	expect_bad_url("http://10.0.0.1:2380/?");
+	expect_bad_url("http://user:pw@10.0.0.1:2380");
+	expect_bad_url("http://[FD00::1]:2380");
+	expect_bad_url("http://[fd00:0::1]:2380");
+	expect_bad_url("http://010.0.0.1:2380");
+	expect_bad_url("http://10.0.0.1:2380 ");
+	expect_bad_url(" http://10.0.0.1:2380");
+}
+
+/* ---- a token that is not full: what zooinit plan prints ------------- */
+
+static void
+test_waiting_json(void **state)
+{
+	char *names[] = { "h1", "h3" };
+	char *urls[] = { "http://10.0.0.1:2380", "http://10.0.0.3:2380" };
+	struct plan_waiting w = { .detail = "http://10.0.9.9:4001/v2/keys/T",
+	    .names = names, .urls = urls, .n = 2, .size = 3, .name = "h2",
+	    .peer_url = "http://10.0.0.2:2380" };
+	json_error_t je;
+	char *s;
+	json_t *o;
+
+	(void)state;
+	s = plan_waiting_json(&w);
+	o = json_loads(s, 0, &je);
+	free(s);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "source")),
+	    "token");
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "waiting");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "source_detail")), w.detail);
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "state_reason")), "2/3 registered: h1, h3; plan does not "
+	    "register this host");
+	assert_int_equal(json_integer_value(json_object_get(o, "registered")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(o, "size")), 3);
+	assert_int_equal(json_array_size(json_object_get(o, "members")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(o, "members"), 1), "peer_url")), urls[1]);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    o, "this_host"), "peer_url")), "http://10.0.0.2:2380");
+	assert_true(json_is_false(json_object_get(json_object_get(o,
+	    "this_host"), "registered")));
+	json_decref(o);
+}
+
+/* A registered host, and names from the service that are not text: the
+ * output quotes them and stays JSON and one line each. */
+static void
+test_waiting_registered_and_hostile(void **state)
+{
+	char *names[] = { "h2", "e\xff\x1b[1m" };
+	char *urls[] = { "http://10.0.0.2:2380", "http://\n10.0.0.9:2380" };
+	struct plan_waiting w = { .detail = "token T at http://10.0.9.9:2379",
+	    .names = names, .urls = urls, .n = 2, .size = 5, .name = "h2",
+	    .peer_url = "http://10.0.0.2:2380" };
+	char *s, *text = NULL;
+	size_t len = 0;
+	json_t *o;
+	FILE *f;
+
+	(void)state;
+	s = plan_waiting_json(&w);
+	o = json_loads(s, 0, NULL);
+	free(s);
+	assert_non_null(o);
+	assert_true(json_is_true(json_object_get(json_object_get(o,
+	    "this_host"), "registered")));
+	assert_true(json_is_true(json_object_get(json_array_get(
+	    json_object_get(o, "members"), 0), "self")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(o, "members"), 1), "name")), "e\\xff\\x1b[1m");
+	json_decref(o);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	plan_waiting_print(&w, f);
+	fclose(f);
+	assert_non_null(strstr(text, "this host:   h2, registered as "
+	    "h2=http://10.0.0.2:2380\n"));
+	assert_non_null(strstr(text, "state:       waiting (2/5 registered: "
+	    "h2, e\\xff\\x1b[1m; this host is one of them)\n"));
+	assert_null(strchr(text, '\x1b'));
+	assert_null(strstr(text, "http://\n"));
+	free(text);
+}
+
+static void
+test_json_string_not_utf8(void **state)
+{
+	json_t *v;
+
+	(void)state;
+	v = plan_json_stringn("a\0b", 3);
+	assert_int_equal(json_string_length(v), 3);
+	json_decref(v);
+	v = plan_json_string("\xc3\x28");
+	assert_string_equal(json_string_value(v), "\\xc3(");
+	json_decref(v);
+	v = plan_json_string(NULL);
+	assert_true(json_is_null(v));
+	json_decref(v);
+}
+
 /* ---- plan_from_pairs: the token and static sources ------------------ */
 
 #define DISC "http://10.0.9.9:4001/v2/keys/_etcd/registry/T"
@@ -2504,6 +2622,10 @@ main(void)
 		T(test_parse_url_good),
 		T(test_parse_url_bad),
 		T(test_parse_url_needs_brackets_for_v6_only),
+		T(test_parse_url_only_the_canonical_spelling),
+		T(test_waiting_json),
+		T(test_waiting_registered_and_hostile),
+		T(test_json_string_not_utf8),
 		T(test_pairs_happy_path),
 		T(test_pairs_self_and_ports),
 		T(test_pairs_ipv6),

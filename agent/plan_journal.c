@@ -1,0 +1,149 @@
+#include "lib/fmacros.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/plan.h"
+#include "agent/plan_impl.h"
+#include "lib/file.h"
+#include "lib/xmalloc.h"
+#include "resolver/dnsname.h"
+
+/* The journal: the plan this host bootstrapped with, read back at every
+ * restart. */
+
+int
+plan_journal_write(const struct plan *p, const char *dir, char *err,
+    size_t errlen)
+{
+	char *path = xasprintf("%s/%s", dir, PLAN_JOURNAL);
+	json_t *o = plan_to_json(p, false);
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *line;
+	int rc;
+
+	json_decref(o);
+	if (text == NULL)
+		abort();	/* only on allocation failure */
+	line = xasprintf("%s\n", text);
+	free(text);
+	rc = file_write_atomic(path, line, 0600, err, errlen);
+	free(line);
+	free(path);
+	return rc;
+}
+
+/* Returns a borrowed string member of o, or NULL if missing or not one. */
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+int
+plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/%s", c->data_dir, PLAN_JOURNAL);
+	json_error_t je;
+	json_t *o, *members, *m;
+	const char *name, *token, *scheme_s = "http", *bad = NULL;
+	size_t i;
+	int rc = -1;
+
+	memset(p, 0, sizeof(*p));
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL) {
+		if (access(path, F_OK) < 0 && errno == ENOENT) {
+			free(path);
+			return 1;
+		}
+		snprintf(err, errlen, "%s:%d: %s; move the file away to plan "
+		    "from DNS again", path, je.line, je.text);
+		free(path);
+		return -1;
+	}
+	name = jstr(o, "name");
+	token = jstr(o, "token");
+	members = json_object_get(o, "members");
+	if (name == NULL || !dns_member_name_valid(name, true))
+		bad = "name";
+	else if (token == NULL || token[0] == '\0')
+		bad = "token";
+	else if (!json_is_array(members) || json_array_size(members) == 0 ||
+	    json_array_size(members) > CFG_MAX_MEMBERS)
+		bad = "members";
+	p->m = xcalloc(json_array_size(members) + 1, sizeof(*p->m));
+	json_array_foreach(members, i, m) {
+		const char *mn = jstr(m, "name"), *pu = jstr(m, "peer_url"),
+		    *cu = jstr(m, "client_url"), *host = jstr(m, "host");
+		char sch[8], sch2[8], addr[64], addr2[64];
+		unsigned port, port2;
+
+		if (bad != NULL)
+			break;
+		if (mn == NULL || !dns_member_name_valid(mn, true) ||
+		    pu == NULL || cu == NULL ||
+		    plan_parse_url(pu, sch, sizeof(sch), addr, sizeof(addr),
+		    &port) < 0 ||
+		    plan_parse_url(cu, sch2, sizeof(sch2), addr2, sizeof(addr2),
+		    &port2) < 0 ||
+		    (host != NULL && !dns_hostname_valid(host))) {
+			bad = "members";
+			break;
+		}
+		const char *ms = strcmp(sch, "https") == 0 ? "https" : "http";
+		/* One scheme for all URLs, and unique names. */
+		bool clash = strcmp(sch, sch2) != 0 ||
+		    (p->n > 0 && strcmp(ms, scheme_s) != 0);
+		for (size_t k = 0; k < p->n && !clash; k++)
+			clash = strcmp(p->m[k].name, mn) == 0;
+		if (clash) {
+			bad = "members";
+			break;
+		}
+		scheme_s = ms;
+		struct plan_member *pm = &p->m[p->n++];
+		pm->name = xstrdup(mn);
+		pm->host = host ? xstrdup(host) : NULL;
+		pm->addr = xstrdup(addr);
+		pm->peer_port = port;
+		pm->peer_url = xstrdup(pu);
+		pm->client_url = xstrdup(cu);
+		pm->self = strcmp(mn, name) == 0;
+	}
+	if (bad == NULL) {
+		bad = "name";
+		for (i = 0; i < p->n; i++)
+			if (p->m[i].self)
+				bad = NULL;
+	}
+	if (bad == NULL && plan_check_endpoints(p, err, errlen) != PLAN_OK)
+		bad = "members";
+	if (bad != NULL) {
+		snprintf(err, errlen, "%s: field \"%s\" is missing or invalid; "
+		    "move the file away to plan from DNS again", path, bad);
+		plan_free(p);
+		goto out;
+	}
+	p->learner = json_is_true(json_object_get(o, "learner"));
+	const char *mid = jstr(o, "member_id");
+	if (mid != NULL && mid[0] >= '0' && mid[0] <= '9')
+		p->member_id = strtoull(mid, NULL, 10);
+	p->source = "journal";
+	p->source_detail = xstrdup(path);
+	p->scheme = scheme_s;
+	p->token = xstrdup(token);
+	p->data_dir = xstrdup(c->data_dir);
+	p->etcd = xstrdup(c->etcd);
+	plan_finish(p);
+	plan_set_existing(p, "restarting the member this host bootstrapped "
+	    "(journal in the data dir)");
+	rc = 0;
+out:
+	json_decref(o);
+	free(path);
+	return rc;
+}
