@@ -169,17 +169,31 @@ struct json_t *plan_json_stringn(const char *s, size_t n);
 /* The same for a C string. */
 struct json_t *plan_json_string(const char *s);
 
-/* The journal: what this host bootstrapped with, kept in the data dir so a
- * restart never depends on DNS and never bootstraps anew. */
-#define PLAN_JOURNAL "zooinit.json"
+/* The journal: what this host bootstrapped with, so a restart never
+ * depends on DNS and never bootstraps anew. It lives in zooinit's state
+ * directory beside etcd's data dir (DATA_DIR.zooinit/journal.json): etcd
+ * warns about any foreign file inside its own. Zooinit before 0.3 kept it
+ * as DATA_DIR/zooinit.json; plan_journal_read() moves such a file. */
+#define PLAN_STATE_SUFFIX ".zooinit"
+#define PLAN_JOURNAL "journal.json"
+#define PLAN_JOURNAL_OLD "zooinit.json"
 
-/* Writes p to dir/PLAN_JOURNAL atomically (temp file + rename), 0600. */
-int plan_journal_write(const struct plan *p, const char *dir, char *err,
-    size_t errlen);
+/* Returns the state directory of data_dir (trailing slashes dropped, then
+ * PLAN_STATE_SUFFIX), a new string. */
+char *plan_state_dir(const char *data_dir);
+/* Returns the journal's path for data_dir, a new string. */
+char *plan_journal_path(const char *data_dir);
 
-/* Reads dir/PLAN_JOURNAL into p (state "existing"). Returns 1 when there
- * is no journal, 0 when p was filled, -1 with err when it is unreadable
- * or invalid. c supplies the data dir and the etcd binary. */
+/* Writes p to the journal of data_dir atomically (temp file + rename),
+ * 0600, creating the state directory (0700) when needed. */
+int plan_journal_write(const struct plan *p, const char *data_dir,
+    char *err, size_t errlen);
+
+/* Reads the journal of c->data_dir into p (state "existing"), first moving
+ * an old DATA_DIR/zooinit.json to the state directory (when that fails the
+ * old file is read where it is). Returns 1 when there is no journal, 0 when
+ * p was filled, -1 with err when it is unreadable or invalid. c supplies
+ * the data dir and the etcd binary. */
 int plan_journal_read(const struct cfg *c, struct plan *p, char *err,
     size_t errlen);
 

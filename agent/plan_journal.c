@@ -1,6 +1,7 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,37 @@
 #include "lib/xmalloc.h"
 #include "resolver/dnsname.h"
 
+/* A journal of CFG_MAX_MEMBERS members is far below this. */
+#define PLAN_JOURNAL_MAX (1024 * 1024)
+
 /* The journal: the plan this host bootstrapped with, read back at every
  * restart. */
 
+char *
+plan_state_dir(const char *data_dir)
+{
+	size_t n = strlen(data_dir);
+
+	while (n > 1 && data_dir[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s%s", (int)n, data_dir, PLAN_STATE_SUFFIX);
+}
+
+char *
+plan_journal_path(const char *data_dir)
+{
+	char *dir = plan_state_dir(data_dir);
+	char *path = xasprintf("%s/%s", dir, PLAN_JOURNAL);
+
+	free(dir);
+	return path;
+}
+
 int
-plan_journal_write(const struct plan *p, const char *dir, char *err,
+plan_journal_write(const struct plan *p, const char *data_dir, char *err,
     size_t errlen)
 {
+	char *dir = plan_state_dir(data_dir);
 	char *path = xasprintf("%s/%s", dir, PLAN_JOURNAL);
 	json_t *o = plan_to_json(p, false);
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -30,10 +55,54 @@ plan_journal_write(const struct plan *p, const char *dir, char *err,
 		abort();	/* only on allocation failure */
 	line = xasprintf("%s\n", text);
 	free(text);
-	rc = file_write_atomic(path, line, 0600, err, errlen);
+	rc = file_mkdirs(dir, 0700, err, errlen);
+	if (rc == 0)
+		rc = file_write_atomic(path, line, 0600, err, errlen);
 	free(line);
 	free(path);
+	free(dir);
 	return rc;
+}
+
+/* Moves an old DATA_DIR/zooinit.json into the state directory. Returns the
+ * path to read: the new one, or the old one when it exists but could not be
+ * moved (a read-only data dir still restarts). A new string. */
+static char *
+journal_migrate(const char *data_dir)
+{
+	char *path = plan_journal_path(data_dir);
+	char *old = xasprintf("%s/%s", data_dir, PLAN_JOURNAL_OLD);
+	char *dir = plan_state_dir(data_dir), *text = NULL, err[256];
+	size_t len;
+	FILE *f;
+
+	if (access(path, F_OK) == 0 || access(old, F_OK) < 0)
+		goto out;
+	/* Copy, then remove: the state dir may be on another file system
+	 * than the data dir (a volume mounted on it). */
+	f = fopen(old, "re");
+	if (f == NULL)
+		goto keep_old;
+	text = xmalloc(PLAN_JOURNAL_MAX + 1);
+	len = fread(text, 1, PLAN_JOURNAL_MAX + 1, f);
+	fclose(f);
+	if (len > PLAN_JOURNAL_MAX || memchr(text, '\0', len) != NULL)
+		goto keep_old;
+	text[len] = '\0';
+	if (file_mkdirs(dir, 0700, err, sizeof(err)) < 0 ||
+	    file_write_atomic(path, text, 0600, err, sizeof(err)) < 0)
+		goto keep_old;
+	unlink(old);
+	goto out;
+keep_old:
+	free(path);
+	path = old;
+	old = NULL;
+out:
+	free(text);
+	free(old);
+	free(dir);
+	return path;
 }
 
 /* Returns a borrowed string member of o, or NULL if missing or not one. */
@@ -46,7 +115,7 @@ jstr(json_t *o, const char *key)
 int
 plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 {
-	char *path = xasprintf("%s/%s", c->data_dir, PLAN_JOURNAL);
+	char *path = journal_migrate(c->data_dir);
 	json_error_t je;
 	json_t *o, *members, *m;
 	const char *name, *token, *scheme_s = "http", *bad = NULL;
@@ -140,7 +209,7 @@ plan_journal_read(const struct cfg *c, struct plan *p, char *err, size_t errlen)
 	p->etcd = xstrdup(c->etcd);
 	plan_finish(p);
 	plan_set_existing(p, "restarting the member this host bootstrapped "
-	    "(journal in the data dir)");
+	    "(zooinit's journal)");
 	rc = 0;
 out:
 	json_decref(o);

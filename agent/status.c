@@ -454,10 +454,13 @@ pick_endpoints(struct status *s)
 	}
 	rc = plan_journal_read(c, &p, err, sizeof(err));
 	if (rc > 0) {
+		char *jp = plan_journal_path(c->data_dir);
+
 		fprintf(stderr, "zooinit status: no endpoint to ask: pass "
 		    "--endpoints URL[,URL] (or ZOOINIT_ENDPOINTS), or run it "
-		    "on a member host whose --data-dir (now %s) holds "
-		    "zooinit's journal %s\n", c->data_dir, PLAN_JOURNAL);
+		    "on a member host whose --data-dir (now %s) has "
+		    "zooinit's journal %s\n", c->data_dir, jp);
+		free(jp);
 		return EXIT_USAGE;
 	}
 	if (rc < 0) {

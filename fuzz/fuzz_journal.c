@@ -1,4 +1,4 @@
-/* plan_journal_read() on a hostile DATA_DIR/zooinit.json (the input; an
+/* plan_journal_read() on a hostile journal (the input; an
  * empty input means no journal at all), then, for a journal that reads,
  * what a restart does with it: argv, JSON, and writing it back and
  * reading it again, which must give the same plan. */
@@ -22,7 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init_common();
 	if (dir[0] == '\0')
 		fuzz_subdir("journal", dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, PLAN_JOURNAL);
+	/* The old place: every read then goes through the move as well. */
+	snprintf(path, sizeof(path), "%s/%s", dir, PLAN_JOURNAL_OLD);
 	if (size > 0)
 		fuzz_write_file(path, data, size);
 
@@ -48,5 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(p.m == NULL && p.n == 0 && p.token == NULL);
 	}
 	unlink(path);
+	char *moved = plan_journal_path(dir);
+	unlink(moved);
+	free(moved);
 	return 0;
 }

@@ -466,7 +466,7 @@ s_kill_etcd() {
 # kill -9 of h1's agent. etcd is started with PR_SET_PDEATHSIG(SIGTERM), so
 # it stops with its agent (a cleanly stopped member, not an orphan that
 # nobody supervises). The agent started again restarts the same member
-# from its journal (DATA_DIR/zooinit.json), without asking DNS.
+# from its journal (DATA_DIR.zooinit/journal.json), without asking DNS.
 s_kill_agent() {
 	dns_cluster || return 1
 	key_put 1 || return 1

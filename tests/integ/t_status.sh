@@ -214,7 +214,7 @@ assert_eq "$(jq -c '[.healthy, .services, .services_error]' "$WORK/services-big-
 ectl 1 del --prefix "$R/big/" >/dev/null || fail "etcdctl del --prefix $R/big/ failed"
 rm -f "$WORK/blob"
 
-# ---- no --endpoints: this host's member from the journal in the data dir
+# ---- no --endpoints: this host's member from the journal beside the data dir
 run_status 2 journal --data-dir "$WORK/h2/data"
 assert_eq "$RC" 0 "status --data-dir (the journal, no --endpoints) in h2 exits 0"
 assert_eq "$(count journal '^h[123] +[0-9a-f]{16} +voter +(\* +)?healthy ')" 3 \

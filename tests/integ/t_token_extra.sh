@@ -85,7 +85,7 @@ for i in "${M[@]}"; do
 	[ -d "$WORK/h$i/data/member" ] || fail "member h$i: no member/ in its data dir"
 done
 [ ! -e "$WORK/h$X/data/member" ] || fail "the extra h$X has member/ in its data dir"
-[ ! -e "$WORK/h$X/data/zooinit.json" ] || fail "the extra h$X wrote a journal"
+[ ! -e "$WORK/h$X/data.zooinit/journal.json" ] || fail "the extra h$X wrote a journal"
 ok "only the members hold member data; the extra none"
 pid=$(etcd_pids "$X")
 [ -n "$pid" ] || fail "no etcd process in the extra h$X"

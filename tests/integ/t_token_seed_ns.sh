@@ -80,10 +80,10 @@ for i in 1 2 3; do
 	wait_for "h$i logs that the cluster is healthy" 30 \
 		grep -qF "cluster healthy: 3 members, leader" "$WORK/h$i/agent.log" ||
 		fail "h$i: no 'cluster healthy: 3 members, leader' in agent.log"
-	assert_eq "$(jq -r .source "$WORK/h$i/data/zooinit.json")" token \
+	assert_eq "$(jq -r .source "$WORK/h$i/data.zooinit/journal.json")" token \
 		"h$i's journal says source token"
 done
-assert_eq "$(jq -r .source_detail "$WORK/h1/data/zooinit.json")" "$URL" \
+assert_eq "$(jq -r .source_detail "$WORK/h1/data.zooinit/journal.json")" "$URL" \
 	"the journal's source_detail is the token URL"
 
 token_entries "$URL" >"$WORK/entries.txt"

@@ -198,10 +198,16 @@ rm_journal(struct fx *f)
 
 	if (f->dir[0] == '\0')
 		return;
-	snprintf(path, sizeof(path), "%s/%s", f->dir, PLAN_JOURNAL);
+	char *state = plan_state_dir(f->dir);
+
+	snprintf(path, sizeof(path), "%s/%s", state, PLAN_JOURNAL);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.tmp", f->dir, PLAN_JOURNAL);
+	snprintf(path, sizeof(path), "%s/%s.tmp", state, PLAN_JOURNAL);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", f->dir, PLAN_JOURNAL_OLD);
+	unlink(path);
+	rmdir(state);
+	free(state);
 }
 
 static int
@@ -962,7 +968,10 @@ make_dir(struct fx *f)
 static void
 journal_path(const struct fx *f, char *path, size_t len)
 {
-	snprintf(path, len, "%s/%s", f->dir, PLAN_JOURNAL);
+	char *p = plan_journal_path(f->dir);
+
+	snprintf(path, len, "%s", p);
+	free(p);
 }
 
 static void
@@ -971,6 +980,10 @@ write_journal_text(struct fx *f, const char *text)
 	char path[160];
 	FILE *fp;
 
+	char *state = plan_state_dir(f->dir);
+
+	(void)mkdir(state, 0700);
+	free(state);
 	journal_path(f, path, sizeof(path));
 	fp = fopen(path, "w");
 	assert_non_null(fp);
@@ -1071,7 +1084,9 @@ test_journal_mode_despite_leftover(void **state)
 	int fd;
 
 	make_dir(f);
+	write_journal_text(f, "");	/* makes the state dir */
 	journal_path(f, path, sizeof(path));
+	unlink(path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
@@ -1103,10 +1118,50 @@ test_journal_write_fails(void **state)
 
 	add_three(f, PLAIN);
 	expect_ok(f);
-	assert_int_equal(plan_journal_write(&f->p, "/nonexistent/zooinit",
+	/* The state dir cannot be made: its parent is a regular file. */
+	assert_int_equal(plan_journal_write(&f->p, "/dev/null/etcd",
 	    f->err, sizeof(f->err)), -1);
-	assert_contains(f->err, "/nonexistent/zooinit/" PLAN_JOURNAL);
-	assert_contains(f->err, "No such file or directory");
+	assert_contains(f->err, "/dev/null/etcd" PLAN_STATE_SUFFIX);
+	assert_contains(f->err, "Not a directory");
+}
+
+/* A journal an older zooinit left inside the data dir is moved beside it
+ * and read; the data dir then holds nothing of zooinit's. */
+static void
+test_journal_moved_from_data_dir(void **state)
+{
+	struct fx *f = *state;
+	char old[160], path[160];
+	struct stat st;
+
+	make_dir(f);
+	add_three(f, PLAIN);
+	expect_ok(f);
+	assert_int_equal(plan_journal_write(&f->p, f->dir, f->err,
+	    sizeof(f->err)), 0);
+	journal_path(f, path, sizeof(path));
+	snprintf(old, sizeof(old), "%s/%s", f->dir, PLAN_JOURNAL_OLD);
+	assert_int_equal(rename(path, old), 0);
+
+	assert_int_equal(read_journal(f), 0);
+	assert_string_equal(f->q.initial_cluster, f->p.initial_cluster);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* The second start reads the moved journal. */
+	assert_int_equal(read_journal(f), 0);
+	assert_string_equal(f->q.source_detail, path);
+}
+
+/* plan_state_dir() drops trailing slashes before adding its suffix. */
+static void
+test_state_dir_name(void **state)
+{
+	char *d = plan_state_dir("/var/lib/zooinit/etcd//");
+
+	(void)state;
+	assert_string_equal(d, "/var/lib/zooinit/etcd" PLAN_STATE_SUFFIX);
+	free(d);
 }
 
 #define J_HEAD "{\"version\": 1, \"name\": \"h1\", \"source\": \"dns\", " \
@@ -2618,6 +2673,8 @@ main(void)
 		T(test_journal_mode_despite_leftover),
 		T(test_journal_missing),
 		T(test_journal_write_fails),
+		T(test_journal_moved_from_data_dir),
+		T(test_state_dir_name),
 		T(test_journal_corrupt),
 		T(test_parse_url_good),
 		T(test_parse_url_bad),
