@@ -912,19 +912,22 @@ test_timeout_term_ignored(void **state)
 	assert_group_gone(f, read_pid(pidf));
 }
 
+/* Writes its pid to $1, leaves a helper in its group and exits $2. */
+static const char leave_sh[] =
+    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
+    "sleep 1000 &\n"
+    "echo bye\n"
+    "exit \"$2\"\n";
+
 /* A hook that exits and leaves a helper in its group holding the pipe:
  * the helper is killed and the result comes at once. */
 static void
 test_leftover_helper_killed(void **state)
 {
 	struct fx *f = *state;
-	char *sh = script(f, "leave.sh",
-	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
-	    "sleep 1000 &\n"
-	    "echo bye\n"
-	    "exit 0\n", 0755, false);
+	char *sh = script(f, "leave.sh", leave_sh, 0755, false);
 	char *pidf = file_in(f, "leave.pid");
-	char *argv[] = { sh, pidf, NULL };
+	char *argv[] = { sh, pidf, "0", NULL };
 	int64_t t0 = loop_now_ms();
 
 	int kills = group_kills;
@@ -955,17 +958,15 @@ static void
 test_sup_sweeps_group(void **state)
 {
 	struct fx *f = *state;
+	/* No restart within the test: the backoff is a minute. */
 	struct sup_opts o = {
 		.label = "child", .stop_timeout_ms = 1000,
 		.backoff_min_ms = 60000, .backoff_max_ms = 60000,
 		.stable_ms = 60000,
 	};
-	char *sh = script(f, "svc.sh",
-	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
-	    "sleep 1000 &\n"
-	    "exit 3\n", 0755, false);
 	char *pidf = file_in(f, "svc.pid");
-	char *argv[] = { sh, pidf, NULL };
+	char *argv[] = { script(f, "svc.sh", leave_sh, 0755, false), pidf, "3",
+	    NULL };
 	int kills = group_kills;
 
 	capture_start(f);
@@ -973,7 +974,6 @@ test_sup_sweeps_group(void **state)
 	assert_int_equal(sup_start(f->sup), 0);
 	run_until(f, sup_backoff, 5000);
 	assert_non_null(strstr(f->log, "child exited with status 3"));
-	/* No restart within the test: the backoff is a minute. */
 	sup_stop(f->sup);
 	assert_int_equal(sup_state(f->sup), SUP_DONE);
 	sup_free(f->sup);
