@@ -1337,24 +1337,27 @@ begin_cluster(struct agent *a)
 
 /* ---- signals and children -------------------------------------------- */
 
+/* Runs while pid is still a zombie (see proc_reap()), so its owner may
+ * still kill the process group it led. */
+static void
+on_exited(void *arg, pid_t pid, int status)
+{
+	struct agent *a = arg;
+
+	if (a->sup != NULL && sup_reaped(a->sup, pid, status))
+		return;
+	if (seed_reaped(a->seed, pid, status))
+		return;
+	if (hook_reaped(pid, status) ||
+	    services_reaped(a->svcs, pid, status))
+		return;
+	log_debug("reaped orphan pid %d", (int)pid);
+}
+
 static void
 reap(struct agent *a)
 {
-	for (;;) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-
-		if (pid <= 0)
-			break;
-		if (a->sup != NULL && sup_reaped(a->sup, pid, status))
-			continue;
-		if (seed_reaped(a->seed, pid, status))
-			continue;
-		if (hook_reaped(pid, status) ||
-		    services_reaped(a->svcs, pid, status))
-			continue;
-		log_debug("reaped orphan pid %d", (int)pid);
-	}
+	proc_reap(on_exited, a);
 }
 
 static void request_stop(struct agent *a, int sig);

@@ -120,6 +120,38 @@ proc_status_str(int status, char *buf, size_t len)
 	return buf;
 }
 
+/* The wait status waitpid() would give for what waitid() saw. */
+static int
+wait_status(const siginfo_t *si)
+{
+	switch (si->si_code) {
+	case CLD_EXITED:
+		return (si->si_status & 0xff) << 8;
+	case CLD_DUMPED:
+		return (si->si_status & 0x7f) | 0x80;
+	default:	/* CLD_KILLED */
+		return si->si_status & 0x7f;
+	}
+}
+
+void
+proc_reap(proc_reap_cb cb, void *arg)
+{
+	for (;;) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		/* WNOWAIT: look, but leave the zombie (and its pid) in place
+		 * until cb has swept its group. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0)
+			return;
+		cb(arg, si.si_pid, wait_status(&si));
+		if (waitpid(si.si_pid, NULL, WNOHANG) == 0)
+			return;	/* cannot be: it exited; never spin on it */
+	}
+}
+
 /* The child's side of proc_spawn_io(): only async-signal-safe calls, since
  * libcurl's resolver may have threads in the parent. On failure it sends
  * errno through ep and exits 127. */
@@ -132,11 +164,6 @@ child(char *const argv[], char *const envp[], int out_fd, int err_fd,
 	int fd, e;
 
 	(void)setpgid(0, 0);
-	/* etcd and hooks die with their agent: a restarted agent must never
-	 * find an orphan holding its ports and data dir. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(127);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
@@ -159,6 +186,14 @@ child(char *const argv[], char *const envp[], int out_fd, int err_fd,
 	if (uid != (uid_t)-1 && (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
 	    setuid(uid) < 0))
 		goto out;
+	/* etcd, services and hooks die with their agent: a restarted agent
+	 * must never find an orphan holding its ports and data dir. The
+	 * kernel clears this on a change of credentials, so it comes after
+	 * setuid(); and an agent that died before it was set has already
+	 * handed us to another parent, so look. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
 	execve(argv[0], argv, envp != NULL ? envp : environ);
 out:
 	e = errno;

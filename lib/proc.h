@@ -24,8 +24,9 @@ char *proc_find_binary(const char *name, char *err, size_t errlen);
 /* Starts argv[0] (a path) as a child in its own process group with the
  * default signal mask and dispositions, stdin on /dev/null, stdout and
  * stderr shared with the agent and every other descriptor closed. The
- * child gets SIGTERM when the agent dies (PR_SET_PDEATHSIG), so an agent
- * killed with SIGKILL takes its etcd along. Returns the pid, or -1 with
+ * child gets SIGTERM when the agent dies (PR_SET_PDEATHSIG, set after any
+ * change of identity, which would clear it), so an agent killed with
+ * SIGKILL takes its etcd and services along. Returns the pid, or -1 with
  * errno set (ENOENT, EACCES, ENOEXEC, ...) when it could not be exec'd. */
 pid_t proc_spawn(char *const argv[]);
 
@@ -42,6 +43,17 @@ pid_t proc_spawn_io(char *const argv[], char *const envp[], int out_fd,
  * identity. */
 pid_t proc_spawn_as(char *const argv[], char *const envp[], int out_fd,
     int err_fd, uid_t uid, gid_t gid);
+
+/* Told of one exited child by proc_reap(); status is its wait status. */
+typedef void (*proc_reap_cb)(void *arg, pid_t pid, int status);
+
+/* Reaps every child that has exited, without blocking, and tells cb of
+ * each one first, while it is still a zombie: until it is reaped its pid,
+ * and so the process group it leads, cannot be handed to anyone else, so
+ * cb may still signal that group to sweep what the child left in it.
+ * Nothing may signal the group after cb returns. Meant to be the
+ * process's only reaper (from its SIGCHLD handling). */
+void proc_reap(proc_reap_cb cb, void *arg);
 
 /* Describes a wait status: "exited with status 1", "was killed by signal
  * 9 (Killed)". Writes into buf and returns it. */

@@ -83,7 +83,10 @@ disarm(struct sup *s)
 }
 
 /* Kills whatever is left of the child's process group: a helper the
- * child forked must not outlive it. */
+ * child forked must not outlive it. Runs from sup_reaped(), which the
+ * owner calls while the child is still a zombie (proc_reap()), so the
+ * group id cannot belong to anyone else yet; pid 0 after it, so nothing
+ * signals the group once the owner has reaped the child. */
 static void
 sweep_group(struct sup *s)
 {

@@ -10,8 +10,8 @@
  * with a backoff that doubles up to a ceiling and falls back to the floor
  * once a run lasted long enough, and stops it with SIGTERM, a deadline,
  * then SIGKILL. The child runs in its own process group; signals go to
- * the whole group. The owner reaps (one waitpid loop for the process) and
- * hands each status to sup_reaped(). */
+ * the whole group. The owner reaps (one proc_reap() for the process) and
+ * hands each exit to sup_reaped() before the child is reaped. */
 
 enum sup_state {
 	SUP_IDLE = 0,	/* not started */

@@ -372,7 +372,8 @@ free_hook(struct hook *h)
 }
 
 /* Kills the process group while its leader is not reaped, so the group
- * id cannot have been reused. */
+ * id cannot have been reused: hook_reaped() is told of the exit while the
+ * leader is still a zombie (proc_reap()), and marks it exited then. */
 static void
 kill_group(struct hook *h, int sig)
 {
@@ -736,8 +737,8 @@ hook_reaped(pid_t pid, int status)
 	}
 	if (h == NULL)
 		return false;
-	/* Whatever it left behind in its group goes too (see hooks.h); the
-	 * group id is still ours until the leader is marked reaped. */
+	/* Whatever it left behind in its group goes too (see hooks.h). The
+	 * leader is a zombie until this returns, so the id is still its. */
 	kill_group(h, SIGKILL);
 	h->exited = true;
 	h->status = status;

@@ -33,7 +33,8 @@
  *
  * The module keeps one list of the hooks it runs (the only global state).
  * The process has one reaper, the agent's SIGCHLD handler: it hands every
- * reaped pid to hook_reaped(). The loop must be a single thread. */
+ * exited pid to hook_reaped() before it reaps it (proc_reap()). The loop
+ * must be a single thread. */
 
 #define HOOK_LINE_MAX 1024		/* bytes of one logged line */
 #define HOOK_OUTPUT_MAX (64 * 1024)	/* bytes logged per run */
@@ -137,7 +138,8 @@ void hook_cancel(uint64_t id);
  * with no callbacks; what the agent reaps after this is not a hook's. */
 void hook_cancel_all(void);
 
-/* The agent's reaper calls this for every pid waitpid() returned. Returns
+/* The agent's reaper calls this for every child that exited, while it is
+ * still a zombie (proc_reap()): the hook's group is swept here. Returns
  * true when pid was a hook's (status is then taken), false otherwise. */
 bool hook_reaped(pid_t pid, int status);
 

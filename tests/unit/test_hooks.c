@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,12 +22,13 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/proc.h"
+#include "lib/sup.h"
 #include "lib/xmalloc.h"
 
 /* Real executables in a temp dir, run by the real loop. The test process
- * blocks SIGCHLD, reads it from a signalfd and reaps like the agent does,
- * handing each pid to hook_reaped(). The hooks are /bin/sh scripts the
- * test writes; zooinit itself never runs a shell. */
+ * blocks SIGCHLD, reads it from a signalfd and reaps like the agent does
+ * (proc_reap()), handing each pid to hook_reaped(). The hooks are /bin/sh
+ * scripts the test writes; zooinit itself never runs a shell. */
 
 #define MAX_GOT 5
 #define SAFETY_MS 15000		/* no test waits longer than this */
@@ -60,6 +62,7 @@ struct fx {
 	char *owned[32];
 	size_t n_owned;
 	char **env;
+	struct sup *sup;	/* test_sup_sweeps_group's */
 };
 
 /* Keeps env for the teardown, freeing the one kept before. */
@@ -83,6 +86,46 @@ own(struct fx *f, char *p)
 
 static void capture_start(struct fx *f);
 
+/* A process group must only be signalled while its leader is not reaped:
+ * once it is, the kernel may give its id to another process, whose group
+ * would be hit. This definition of kill() takes the place of libc's for
+ * the whole test binary (hooks.o and sup.o included) and counts every
+ * signal to a group whose leader, our child, is already gone: waitid()
+ * with WNOWAIT still finds a running or zombie child and fails with
+ * ECHILD once it was reaped. The teardown wants none of those; before
+ * the reaper told owners of an exit ahead of the reaping (proc_reap()),
+ * every sweep of a hook's group after its exit counted here. */
+static int group_kills, late_group_kills;
+
+int
+kill(pid_t pid, int sig)
+{
+	if (pid < -1 && sig != 0) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		group_kills++;
+		if (waitid(P_PID, (id_t)-pid, &si,
+		    WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD) {
+			late_group_kills++;
+			fprintf(stderr, "kill(%d, %d) after its leader was "
+			    "reaped\n", (int)pid, sig);
+		}
+	}
+	return (int)syscall(SYS_kill, pid, sig);
+}
+
+static void
+on_exited(void *arg, pid_t pid, int status)
+{
+	struct fx *f = arg;
+
+	if (f->sup != NULL && sup_reaped(f->sup, pid, status))
+		return;
+	if (!hook_reaped(pid, status))
+		f->orphans++;
+}
+
 static void
 on_signal(struct loop *l, int fd, int events, void *arg)
 {
@@ -92,17 +135,8 @@ on_signal(struct loop *l, int fd, int events, void *arg)
 	(void)l;
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo != SIGCHLD)
-			continue;
-		for (;;) {
-			int status;
-			pid_t pid = waitpid(-1, &status, WNOHANG);
-
-			if (pid <= 0)
-				break;
-			if (!hook_reaped(pid, status))
-				f->orphans++;
-		}
+		if (si.ssi_signo == SIGCHLD)
+			proc_reap(on_exited, f);
 	}
 }
 
@@ -397,6 +431,7 @@ setup(void **state)
 		return -1;
 	f->loop = loop_new();
 	f->saved_stderr = -1;
+	late_group_kills = 0;
 	loop_watch(f->loop, sigfd, LOOP_READ, on_signal, f);
 	log_set_level(LOG_DEBUG);
 	*state = f;
@@ -411,6 +446,8 @@ teardown(void **state)
 
 	capture_stop(f);
 	hook_cancel_all();
+	sup_free(f->sup);
+	assert_int_equal(late_group_kills, 0);
 	for (int i = 0; i < MAX_GOT; i++) {
 		free(f->got[i].error);
 		free(f->got[i].name);
@@ -875,20 +912,25 @@ test_timeout_term_ignored(void **state)
 	assert_group_gone(f, read_pid(pidf));
 }
 
+/* Writes its pid to $1, leaves a helper in its group and exits $2. */
+static const char leave_sh[] =
+    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
+    "sleep 1000 &\n"
+    "echo bye\n"
+    "exit \"$2\"\n";
+
 /* A hook that exits and leaves a helper in its group holding the pipe:
  * the helper is killed and the result comes at once. */
 static void
 test_leftover_helper_killed(void **state)
 {
 	struct fx *f = *state;
-	char *sh = script(f, "leave.sh",
-	    "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
-	    "sleep 1000 &\n"
-	    "echo bye\n"
-	    "exit 0\n", 0755, false);
+	char *sh = script(f, "leave.sh", leave_sh, 0755, false);
 	char *pidf = file_in(f, "leave.pid");
-	char *argv[] = { sh, pidf, NULL };
+	char *argv[] = { sh, pidf, "0", NULL };
 	int64_t t0 = loop_now_ms();
+
+	int kills = group_kills;
 
 	run(f, 0, "OnClusterBooted", argv, NULL, 0);
 	wait_done(f, 1);
@@ -897,6 +939,48 @@ test_leftover_helper_killed(void **state)
 	assert_true(f->got[0].at - t0 < HOOK_DRAIN_MS);
 	assert_non_null(strstr(f->log, "hook OnClusterBooted: bye\n"));
 	assert_group_gone(f, read_pid(pidf));
+	/* Swept by hook_reaped(), while the leader was a zombie (see kill()
+	 * above; the teardown checks that none came late). */
+	assert_int_equal(group_kills, kills + 1);
+	assert_int_equal(late_group_kills, 0);
+}
+
+static bool
+sup_backoff(struct fx *f)
+{
+	return sup_state(f->sup) == SUP_BACKOFF;
+}
+
+/* The supervisor's child exits and leaves a helper in its group: the
+ * helper is killed when sup_reaped() learns of the exit, while the child
+ * is still a zombie, never after. */
+static void
+test_sup_sweeps_group(void **state)
+{
+	struct fx *f = *state;
+	/* No restart within the test: the backoff is a minute. */
+	struct sup_opts o = {
+		.label = "child", .stop_timeout_ms = 1000,
+		.backoff_min_ms = 60000, .backoff_max_ms = 60000,
+		.stable_ms = 60000,
+	};
+	char *pidf = file_in(f, "svc.pid");
+	char *argv[] = { script(f, "svc.sh", leave_sh, 0755, false), pidf, "3",
+	    NULL };
+	int kills = group_kills;
+
+	capture_start(f);
+	f->sup = sup_new(f->loop, &o, argv, NULL, NULL);
+	assert_int_equal(sup_start(f->sup), 0);
+	run_until(f, sup_backoff, 5000);
+	assert_non_null(strstr(f->log, "child exited with status 3"));
+	sup_stop(f->sup);
+	assert_int_equal(sup_state(f->sup), SUP_DONE);
+	sup_free(f->sup);
+	f->sup = NULL;
+	assert_group_gone(f, read_pid(pidf));
+	assert_int_equal(group_kills, kills + 1);
+	assert_int_equal(late_group_kills, 0);
 }
 
 /* A descendant that left the group keeps the pipe open: the result still
@@ -1113,6 +1197,7 @@ main(void)
 		T(test_timeout_kills_group),
 		T(test_timeout_term_ignored),
 		T(test_leftover_helper_killed),
+		T(test_sup_sweeps_group),
 		T(test_escaped_holder_drained),
 		T(test_spawn_errors),
 		T(test_cancel),
