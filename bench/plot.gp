@@ -6,8 +6,11 @@
 # Left: one box per path and cluster size, the seconds from launch to a
 # healthy cluster (box = quartiles, line = median, whiskers = 1.5 IQR),
 # every run as a dot (jittered sideways), a ring when etcd's own startup
-# check stalled in that run (raw.tsv "stall=" of 0.5 s or more; see run.sh). Right: seconds from kill -9 of
-# one member's etcd until it answers health again, zooinit restarting it.
+# check stalled in that run (raw.tsv "stall=" of 0.5 s or more; see
+# run.sh). Middle: seconds from kill -9 of one member's etcd until it
+# answers health again, zooinit restarting it, for a first crash and for a
+# second crash in a row. Right (when the scale case ran): seconds from the
+# launch until each host of the scale case first served a read.
 # raw.tsv columns: kind path n run seconds status detail.
 
 if (!exists("datafile")) datafile = "build/bench/raw.tsv"
@@ -32,18 +35,33 @@ pick(e) = (strcol(1) eq "bootstrap" && strcol(6) eq "ok" && \
 stallv(d) = (si = strstrt(d, "stall="), si > 0 ? real(d[si + 6:]) : 0)
 # pick, split into runs without (want 0) and with (want 1) a stall >= 0.5 s
 picks(e, want) = (want == (stallv(strcol(7)) >= 0.5 ? 1 : 0)) ? pick(e) : 1/0
-rec(x) = (strcol(1) eq "recover" && strcol(6) eq "ok") ? x : 1/0
+rec(k, x) = (strcol(1) eq k && strcol(6) eq "ok") ? x : 1/0
+sc(role, x) = (strcol(1) eq "scalehost" && strcol(7) eq role) ? x : 1/0
 jit(x, w) = x + (rand(0) - 0.5) * w
 
 # A boxplot of no points is an error, so plot only the cases with data
 # (stats warns "No valid data points" for the others; that is expected).
 cases = ""
 do for [e = 1:np * ns] {
+	undefine STATS_*
 	stats datafile using (pick(e)) nooutput
 	if (exists("STATS_records") && STATS_records > 0) { cases = cases . sprintf(" %d", e) }
 }
-stats datafile using (rec($5)) nooutput
-nrec = exists("STATS_records") ? STATS_records : 0
+nrec = 0
+undefine STATS_*
+stats datafile using (rec("crash1", $5)) nooutput
+if (exists("STATS_records")) { nrec = STATS_records }
+nrec2 = 0
+undefine STATS_*
+stats datafile using (rec("crash2", $5)) nooutput
+if (exists("STATS_records")) { nrec2 = STATS_records }
+nsc = 0
+undefine STATS_*
+stats datafile using (rec("scalehost", $5)) nooutput
+if (exists("STATS_records")) { nsc = STATS_records }
+# the widths of the panels
+wr = nrec > 0 ? 0.17 : 0
+ws = nsc > 0 ? 0.17 : 0
 
 set terminal pngcairo size 1400,700 font "DejaVu Sans,12" noenhanced
 set output outfile
@@ -56,7 +74,7 @@ set key tmargin center horizontal samplen 2 maxcols 3 width -2
 
 set multiplot
 set origin 0, 0
-set size (nrec > 0 ? 0.8 : 1), 1
+set size 1 - wr - ws, 1
 set title "bootstrap: launch until every member is healthy (N started voting members, one leader)"
 set xlabel "cluster size N"
 set ylabel "seconds"
@@ -81,17 +99,39 @@ if (strlen(cases) == 0) {
 }
 
 if (nrec > 0) {
-	set origin 0.8, 0
-	set size 0.2, 1
+	set origin 1 - wr - ws, 0
+	set size wr, 1
 	set title "kill -9 etcd: until healthy"
 	set xlabel "zooinit-dns, N=3"
 	set ylabel ""
-	set xrange [0.5:1.5]
-	set xtics ("recover" 1)
+	set xrange [0.5:2.5]
+	set xtics ("first" 1, "second" 2)
 	set boxwidth 0.5
 	unset key
-	plot datafile using (1):(rec($5)) with boxplot lc rgb "#dd8452" notitle, \
-		datafile using (jit(1, 0.3)):(rec($5)) \
-		with points pointtype 7 lc rgb "#303030" notitle
+	if (nrec2 > 0) {
+		plot datafile using (1):(rec("crash1", $5)) with boxplot lc rgb "#dd8452" notitle, \
+			datafile using (2):(rec("crash2", $5)) with boxplot lc rgb "#c44e52" notitle, \
+			datafile using (jit(1, 0.3)):(rec("crash1", $5)) with points pointtype 7 lc rgb "#303030" notitle, \
+			datafile using (jit(2, 0.3)):(rec("crash2", $5)) with points pointtype 7 lc rgb "#303030" notitle
+	} else {
+		plot datafile using (1):(rec("crash1", $5)) with boxplot lc rgb "#dd8452" notitle, \
+			datafile using (jit(1, 0.3)):(rec("crash1", $5)) with points pointtype 7 lc rgb "#303030" notitle
+	}
+}
+
+if (nsc > 0) {
+	set origin 1 - ws, 0
+	set size ws, 1
+	set title "scale: first read per host"
+	set xlabel "zooinit-token"
+	set ylabel ""
+	set xrange [0.5:2.5]
+	set xtics ("voters" 1, "extras" 2)
+	set boxwidth 0.5
+	unset key
+	plot datafile using (1):(sc("voter", $5)) with boxplot lc rgb "#c44e52" notitle, \
+		datafile using (2):(sc("extra", $5)) with boxplot lc rgb "#8172b3" notitle, \
+		datafile using (jit(1, 0.3)):(sc("voter", $5)) with points pointtype 7 lc rgb "#303030" notitle, \
+		datafile using (jit(2, 0.3)):(sc("extra", $5)) with points pointtype 7 pointsize 0.3 lc rgb "#303030" notitle
 }
 unset multiplot
