@@ -21,7 +21,7 @@ if (!exists("paths")) paths = "static zooinit-dns etcd-v2-discovery zooinit-toke
 set datafile separator "\t"
 np = words(paths)
 ns = words(sizes)
-bw = 0.8 / np
+bw = 0.8 / (np > 0 ? np : 1)
 color(p) = p eq "static" ? "#4c72b0" : p eq "zooinit-dns" ? "#dd8452" : \
 	p eq "etcd-v2-discovery" ? "#55a868" : p eq "zooinit-token" ? "#c44e52" : "#8172b3"
 # case e = 1..np*ns is path pj(e) at size sk(e)
@@ -59,11 +59,14 @@ nsc = 0
 undefine STATS_*
 stats datafile using (rec("scalehost", $5)) nooutput
 if (exists("STATS_records")) { nsc = STATS_records }
-# the widths of the panels
-wr = nrec > 0 ? 0.17 : 0
-ws = nsc > 0 ? 0.17 : 0
+# the widths of the panels: bootstrap 4 parts, crashes 1, scale 1
+parts = (np > 0 ? 4 : 0) + (nrec > 0 ? 1 : 0) + (nsc > 0 ? 1 : 0)
+if (parts == 0) { parts = 1 }
+wb = np > 0 ? 4.0 / parts : 0
+wr = nrec > 0 ? 1.0 / parts : 0
+ws = nsc > 0 ? 1.0 / parts : 0
 
-set terminal pngcairo size 1400,700 font "DejaVu Sans,12" noenhanced
+set terminal pngcairo size 1600,700 font "DejaVu Sans,12" noenhanced
 set output outfile
 set style boxplot nooutliers
 set style fill solid 0.5 border -1
@@ -73,33 +76,35 @@ set yrange [0:*]
 set key tmargin center horizontal samplen 2 maxcols 3 width -2
 
 set multiplot
-set origin 0, 0
-set size 1 - wr - ws, 1
-set title "bootstrap: launch until every member is healthy (N started voting members, one leader)"
-set xlabel "cluster size N"
-set ylabel "seconds"
-set xrange [0.5:ns + 0.5]
-set xtics ()
-do for [k = 1:ns] { set xtics add (sprintf("N=%s", word(sizes, k)) k) }
-set boxwidth bw * 0.85
-if (strlen(cases) == 0) {
-	set label 1 "no successful runs" at graph 0.5, 0.5 center
-	plot NaN notitle
-} else {
-	plot for [j = 1:np] NaN with boxes lc rgb color(word(paths, j)) title word(paths, j), \
-		for [w in cases] datafile using (xpos(w + 0)):(pick(w + 0)) \
-		with boxplot lc rgb color(word(paths, pj(w + 0))) notitle, \
-		NaN with points pointtype 7 lc rgb "#303030" title "run", \
-		NaN with points pointtype 6 pointsize 0.8 lc rgb "#303030" \
-		title "run, etcd startup stall >= 0.5 s", \
-		for [w in cases] datafile using (jit(xpos(w + 0), bw * 0.5)):(picks(w + 0, 0)) \
-		with points pointtype 7 lc rgb "#303030" notitle, \
-		for [w in cases] datafile using (jit(xpos(w + 0), bw * 0.5)):(picks(w + 0, 1)) \
-		with points pointtype 6 pointsize 0.8 lc rgb "#303030" notitle
+if (np > 0) {
+	set origin 0, 0
+	set size wb, 1
+	set title "bootstrap: launch until every member is healthy (N started voting members, one leader)"
+	set xlabel "cluster size N"
+	set ylabel "seconds"
+	set xrange [0.5:ns + 0.5]
+	set xtics ()
+	do for [k = 1:ns] { set xtics add (sprintf("N=%s", word(sizes, k)) k) }
+	set boxwidth bw * 0.85
+	if (strlen(cases) == 0) {
+		set label 1 "no successful runs" at graph 0.5, 0.5 center
+		plot NaN notitle
+	} else {
+		plot for [j = 1:np] NaN with boxes lc rgb color(word(paths, j)) title word(paths, j), \
+			for [w in cases] datafile using (xpos(w + 0)):(pick(w + 0)) \
+			with boxplot lc rgb color(word(paths, pj(w + 0))) notitle, \
+			NaN with points pointtype 7 lc rgb "#303030" title "run", \
+			NaN with points pointtype 6 pointsize 0.8 lc rgb "#303030" \
+			title "run, etcd startup stall >= 0.5 s", \
+			for [w in cases] datafile using (jit(xpos(w + 0), bw * 0.5)):(picks(w + 0, 0)) \
+			with points pointtype 7 lc rgb "#303030" notitle, \
+			for [w in cases] datafile using (jit(xpos(w + 0), bw * 0.5)):(picks(w + 0, 1)) \
+			with points pointtype 6 pointsize 0.8 lc rgb "#303030" notitle
+	}
 }
 
 if (nrec > 0) {
-	set origin 1 - wr - ws, 0
+	set origin wb, 0
 	set size wr, 1
 	set title "kill -9 etcd: until healthy"
 	set xlabel "zooinit-dns, N=3"

@@ -27,7 +27,7 @@
 #   BENCH_OUT           result directory [build/bench]
 #   BENCH_RUNS, RUNS    runs per path and size [20]
 #   BENCH_SIZES, NS     cluster sizes, space or comma separated [3 5 7]
-#   BENCH_PATHS         paths to run [static zooinit-dns etcd-v2-discovery zooinit-token]
+#   BENCH_PATHS         paths to run, or none [static zooinit-dns etcd-v2-discovery zooinit-token]
 #   BENCH_TIMEOUT       seconds one run may take before it counts as failed [60]
 #   BENCH_POLL          seconds between health polls [0.05]
 #   BENCH_IDLE          seconds over which wakeups are counted [30]
@@ -41,7 +41,7 @@
 #   BENCH_SCALE_TIMEOUT seconds until every host of the scale case must
 #                       serve reads [180]
 #   BENCH_SCALE_POLL    seconds between the scale case's polls [0.2]
-#   BENCH_SCALE_MB      MB of MemAvailable to demand per scale host [48]
+#   BENCH_SCALE_MB      MB of MemAvailable to demand per scale host [32]
 #   BENCH_INSTALL       1 installs gnuplot-nox with apt-get when gnuplot is
 #                       missing and we are root; 0 never [1]
 #   BENCH_LOGS          1 keeps every run's logs in BENCH_OUT/logs/ [0]
@@ -81,6 +81,7 @@ RUNS=${BENCH_RUNS:-${RUNS:-20}}
 SIZES=${BENCH_SIZES:-${NS:-3 5 7}}
 SIZES=${SIZES//,/ }
 PATHS=${BENCH_PATHS:-static zooinit-dns etcd-v2-discovery zooinit-token}
+[ "$PATHS" = none ] && PATHS="" # only the agent and scale phases
 RUN_TIMEOUT=${BENCH_TIMEOUT:-60}
 POLL=${BENCH_POLL:-0.05}
 IDLE_S=${BENCH_IDLE:-30}
@@ -91,7 +92,7 @@ EXTRAS=${BENCH_EXTRAS:-${EXTRAS:-200}}
 SCALE_V=${BENCH_SCALE_VOTERS:-7}
 SCALE_TIMEOUT=${BENCH_SCALE_TIMEOUT:-180}
 SCALE_POLL=${BENCH_SCALE_POLL:-0.2}
-SCALE_MB=${BENCH_SCALE_MB:-48}
+SCALE_MB=${BENCH_SCALE_MB:-32}
 
 isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
 for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S EXTRAS SCALE_V SCALE_TIMEOUT SCALE_MB; do
@@ -546,15 +547,17 @@ table() {
 	local n p l
 	declare -A names=([static]="static etcd" [zooinit-dns]="zooinit, DNS"
 		[etcd-v2-discovery]="etcd's own v2 discovery" [zooinit-token]="zooinit, token")
-	echo "Seconds from launch to a healthy cluster: median / p95 / min (runs)"
-	echo
-	l="| path |" && for n in "${sizes[@]}"; do l+=" N=$n |"; done && echo "$l"
-	l="| --- |" && for n in "${sizes[@]}"; do l+=" --- |"; done && echo "$l"
-	for p in "${paths[@]}"; do
-		l="| ${names[$p]} |"
-		for n in "${sizes[@]}"; do l+=" $(cell "$(stats bootstrap "$p" "$n")") |"; done
-		echo "$l"
-	done
+	if [ "${#paths[@]}" -gt 0 ]; then
+		echo "Seconds from launch to a healthy cluster: median / p95 / min (runs)"
+		echo
+		l="| path |" && for n in "${sizes[@]}"; do l+=" N=$n |"; done && echo "$l"
+		l="| --- |" && for n in "${sizes[@]}"; do l+=" --- |"; done && echo "$l"
+		for p in "${paths[@]}"; do
+			l="| ${names[$p]} |"
+			for n in "${sizes[@]}"; do l+=" $(cell "$(stats bootstrap "$p" "$n")") |"; done
+			echo "$l"
+		done
+	fi
 	if [ "$RECOVER_RUNS" -gt 0 ]; then
 		echo
 		echo "| idle agent (median of 3) | wakeups/s | schedstat runs/s | VmRSS kB | Pss kB | Anonymous kB |"
