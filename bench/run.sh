@@ -299,15 +299,16 @@ wait_cluster() {
 
 # ---------------------------------------------------------------- processes
 
-# kill_hosts: SIGKILL to every process in hosts 1..MAXN, until none is
-# left (bounded to 15 s). (Launched processes are disowned, so bash reaps
-# them without printing "Killed" for each.)
+# kill_hosts [FROM TO]: SIGKILL to every process in hosts FROM..TO
+# (default 1..MAXN), until none is left (bounded to 15 s). (Launched
+# processes are disowned, so bash reaps them without printing "Killed"
+# for each.)
 kill_hosts() {
-	local i n
+	local i n from=${1:-1} to=${2:-$MAXN}
 	local -a pids
 	for ((n = 0; n < 75; n++)); do
 		pids=()
-		for ((i = 1; i <= MAXN; i++)); do
+		for ((i = from; i <= to; i++)); do
 			mapfile -t -O "${#pids[@]}" pids < <(ns_pids "$i")
 		done
 		[ "${#pids[@]}" -eq 0 ] && break

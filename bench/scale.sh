@@ -63,17 +63,8 @@ scale_net_up() {
 # scale_net_down: kills everything in the scale hosts and deletes them
 # (bounded), so the memory is free again before the plot.
 scale_net_down() {
-	local i n
-	local -a pids
-	for ((n = 0; n < 50; n++)); do
-		pids=()
-		for ((i = SCALE_FROM + 1; i <= SCALE_TO; i++)); do
-			mapfile -t -O "${#pids[@]}" pids < <(ns_pids "$i")
-		done
-		[ "${#pids[@]}" -eq 0 ] && break
-		kill -KILL "${pids[@]}" 2>/dev/null
-		sleep 0.2
-	done
+	local i
+	kill_hosts $((SCALE_FROM + 1)) "$SCALE_TO"
 	for ((i = SCALE_FROM + 1; i <= SCALE_TO; i++)); do
 		ip netns del "$(host_ns "$i")" 2>/dev/null
 		rm -rf "/etc/netns/$(host_ns "$i")"
