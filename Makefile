@@ -91,7 +91,8 @@ test-docker-zk: $(BIN)
 docker-images: $(BIN)
 	@docker/build.sh
 
-# Bootstrap benchmark (root; gnuplot-nox for the plot); see bench/README.md.
+# The benchmark (root; installs gnuplot-nox for the plot when missing);
+# RUNS=, NS=, EXTRAS= and the BENCH_* knobs: see bench/README.md.
 bench: $(BIN)
 	@bench/run.sh $(BIN)
 

@@ -15,29 +15,43 @@
 #   etcd-v2-discovery  etcd --discovery http://SEED:4001/v2/keys/_etcd/registry/T
 #   zooinit-token      zooinit bootstrap --sources token --discovery URL --name hI --size N
 #
-# then, on an idle 3-member zooinit-dns cluster, the agent's RSS and wakeups
-# per second, and the time from kill -9 of one member's etcd until that
-# member answers health again.
+# then, on an idle 3-member zooinit-dns cluster, the agent's wakeups per
+# second and memory (VmRSS, Pss, Anonymous), and the time from kill -9 of
+# one member's etcd until that member answers health again, for a first
+# crash and for a second crash in a row (bench/agent.sh); then the scale
+# case: SCALE_V voters + EXTRAS extras (grpc-proxies) on the token path,
+# until every one serves reads (bench/scale.sh).
 #
-# Environment (defaults in brackets):
+# Environment (defaults in brackets; the short names RUNS, NS and EXTRAS
+# are read when the BENCH_ one is not set, so `make bench RUNS=1 NS=3`):
 #   BENCH_OUT           result directory [build/bench]
-#   BENCH_RUNS          runs per path and size [20]
-#   BENCH_SIZES         cluster sizes, space or comma separated [3 5 7]
-#   BENCH_PATHS         paths to run [static zooinit-dns etcd-v2-discovery zooinit-token]
+#   BENCH_RUNS, RUNS    runs per path and size [20]
+#   BENCH_SIZES, NS     cluster sizes, space or comma separated [3 5 7]
+#   BENCH_PATHS         paths to run, or none [static zooinit-dns etcd-v2-discovery zooinit-token]
 #   BENCH_TIMEOUT       seconds one run may take before it counts as failed [60]
 #   BENCH_POLL          seconds between health polls [0.05]
 #   BENCH_IDLE          seconds over which wakeups are counted [30]
-#   BENCH_RECOVER_RUNS  kill -9 recoveries [BENCH_RUNS]; 0 skips the agent phase
-#   BENCH_LOGS          1 keeps every run's logs in BENCH_OUT/logs/ [0]
+#   BENCH_RECOVER_RUNS  crash runs (a first and a second kill -9 each)
+#                       [BENCH_RUNS]; 0 skips the agent phase
 #   BENCH_STABLE        seconds a member's etcd must have run before it is
-#                       killed (zooinit resets its restart backoff to 1 s
-#                       after a 60 s run) [62]
+#                       killed again (zooinit resets its restart backoff
+#                       after a long run) [62]
+#   BENCH_EXTRAS, EXTRAS  extras in the scale case [200]; 0 skips it
+#   BENCH_SCALE_VOTERS  voters in the scale case [7]
+#   BENCH_SCALE_TIMEOUT seconds until every host of the scale case must
+#                       serve reads [180]
+#   BENCH_SCALE_POLL    seconds between the scale case's polls [0.2]
+#   BENCH_SCALE_MB      MB of MemAvailable to demand per scale host [32]
+#   BENCH_INSTALL       1 installs gnuplot-nox with apt-get when gnuplot is
+#                       missing and we are root; 0 never [1]
+#   BENCH_LOGS          1 keeps every run's logs in BENCH_OUT/logs/ [0]
 #
-# Output: BENCH_OUT/results.txt (also on stdout), BENCH_OUT/raw.tsv (one
-# row per run), BENCH_OUT/bootstrap.png (when gnuplot is installed),
-# BENCH_OUT/progress.log, and the logs of failed runs in BENCH_OUT/failed/.
-# Progress goes to stderr. Exit 0 when every case has at least one
-# successful run, 1 otherwise, 2 on a usage or setup error.
+# Output: BENCH_OUT/results.txt (key=value lines), BENCH_OUT/table.md (the
+# same side by side; also on stdout), BENCH_OUT/raw.tsv (one row per run),
+# BENCH_OUT/bootstrap.png, BENCH_OUT/progress.log, and the logs of failed
+# runs in BENCH_OUT/failed/. Progress goes to stderr. Exit 0 when every
+# case has at least one successful run, 1 otherwise, 2 on a usage or setup
+# error.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,19 +77,25 @@ for c in etcd etcdctl curl jq ip timeout; do
 	}
 done
 
-RUNS=${BENCH_RUNS:-20}
-SIZES=${BENCH_SIZES:-3 5 7}
+RUNS=${BENCH_RUNS:-${RUNS:-20}}
+SIZES=${BENCH_SIZES:-${NS:-3 5 7}}
 SIZES=${SIZES//,/ }
 PATHS=${BENCH_PATHS:-static zooinit-dns etcd-v2-discovery zooinit-token}
+[ "$PATHS" = none ] && PATHS="" # only the agent and scale phases
 RUN_TIMEOUT=${BENCH_TIMEOUT:-60}
 POLL=${BENCH_POLL:-0.05}
 IDLE_S=${BENCH_IDLE:-30}
 RECOVER_RUNS=${BENCH_RECOVER_RUNS:-$RUNS}
 STABLE_S=${BENCH_STABLE:-62}
 OUT=${BENCH_OUT:-build/bench}
+EXTRAS=${BENCH_EXTRAS:-${EXTRAS:-200}}
+SCALE_V=${BENCH_SCALE_VOTERS:-7}
+SCALE_TIMEOUT=${BENCH_SCALE_TIMEOUT:-180}
+SCALE_POLL=${BENCH_SCALE_POLL:-0.2}
+SCALE_MB=${BENCH_SCALE_MB:-32}
 
 isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
-for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S; do
+for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S EXTRAS SCALE_V SCALE_TIMEOUT SCALE_MB; do
 	isnum "${!v}" || {
 		echo "bench: $v must be a whole number, not '${!v}'" >&2
 		exit 2
@@ -85,11 +105,13 @@ done
 	echo "bench: BENCH_RUNS must be at least 1" >&2
 	exit 2
 }
-case $POLL in '' | *[!0-9.]*)
-	echo "bench: BENCH_POLL must be a number of seconds, not '$POLL'" >&2
-	exit 2
-	;;
-esac
+for v in POLL SCALE_POLL; do
+	case ${!v} in '' | *[!0-9.]*)
+		echo "bench: $v must be a number of seconds, not '${!v}'" >&2
+		exit 2
+		;;
+	esac
+done
 MAXN=0
 for n in $SIZES; do
 	if ! isnum "$n" || [ "$n" -lt 1 ] || [ "$n" -gt 49 ]; then
@@ -103,6 +125,12 @@ done
 	exit 2
 }
 [ "$RECOVER_RUNS" -gt 0 ] && [ "$MAXN" -lt 3 ] && MAXN=3 # the agent phase uses 3 hosts
+# The scale hosts follow the seed's host; host_ip below maps host 253 to
+# the last address, 10.99.0.254.
+if [ "$EXTRAS" -gt 0 ] && { [ "$SCALE_V" -lt 1 ] || [ $((MAXN + 1 + SCALE_V + EXTRAS)) -gt 253 ]; }; then
+	echo "bench: the scale case needs 1 to $((252 - MAXN - EXTRAS)) voters and at most $((252 - MAXN - SCALE_V)) extras" >&2
+	exit 2
+fi
 for p in $PATHS; do
 	case $p in static | zooinit-dns | etcd-v2-discovery | zooinit-token) ;;
 	*)
@@ -111,6 +139,16 @@ for p in $PATHS; do
 		;;
 	esac
 done
+
+# The plot needs gnuplot; install it before anything is measured.
+if ! command -v gnuplot >/dev/null && [ "${BENCH_INSTALL:-1}" = 1 ] &&
+	command -v apt-get >/dev/null; then
+	echo "bench: installing gnuplot-nox for the plot (BENCH_INSTALL=0 skips this)" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends gnuplot-nox >&2 ||
+		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gnuplot-nox >&2; } ||
+		echo "bench: could not install gnuplot-nox; there will be no plot" >&2
+fi
 
 mkdir -p "$OUT" || exit 2
 OUT=$(cd "$OUT" && pwd)
@@ -127,6 +165,15 @@ export ZI_PREFIX=zb$$
 ZOOINIT=$bin
 # shellcheck source-path=SCRIPTDIR source=../tests/integ/lib.sh
 . "$here/../tests/integ/lib.sh"
+# lib.sh's hosts stop at 50; the scale case needs more, so host numbers
+# from 53 on skip the DNS server's address.
+host_ip() {
+	if [ "$1" -ge 53 ]; then printf '%s\n' "$NET.$(($1 + 1))"; else printf '%s\n' "$NET.$1"; fi
+}
+# shellcheck source-path=SCRIPTDIR source=agent.sh
+. "$here/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=scale.sh
+. "$here/scale.sh"
 # Run a private copy: others may rebuild the binary while we measure.
 cp "$bin" "$WORK/zooinit" || die "cannot copy $bin"
 Z=$WORK/zooinit
@@ -162,26 +209,28 @@ secs() { # NS_FROM NS_TO: seconds with 3 decimals
 
 # ---------------------------------------------------------------- checks
 
-# poll_cluster N: one round of parallel HTTP requests from the seed's host
-# to every member (GET /health, POST /v3/maintenance/status, POST
+# poll_cluster N [I...]: one round of parallel HTTP requests from the
+# seed's host to every member (hosts I..., default 1..N) (GET /health, POST /v3/maintenance/status, POST
 # /v3/cluster/member/list). Returns 0 when every member is healthy, every
 # member lists N started voting members (and no others), all members name
 # the same leader and exactly one member is it. Sets POLL_NS to the clock
 # right after the replies came in. Bounded: 1 s per request, all at once.
 poll_cluster() {
-	local n=$1 i b
+	local n=$1 i b ip
 	local -a args=(--parallel --parallel-immediate --parallel-max 64)
-	local -a c=(-s --max-time 1)
+	local -a c=(-s --max-time 1) hosts=("${@:2}")
+	[ "${#hosts[@]}" -gt 0 ] || for ((i = 1; i <= n; i++)); do hosts+=("$i"); done
 	rm -f "$PD"/*
-	for ((i = 1; i <= n; i++)); do
-		((i > 1)) && args+=(--next)
-		args+=("${c[@]}" -o "$PD/h$i" "http://$NET.$i:2379/health" --next)
-		args+=("${c[@]}" -X POST -d '{}' -o "$PD/s$i" "http://$NET.$i:2379/v3/maintenance/status" --next)
-		args+=("${c[@]}" -X POST -d '{}' -o "$PD/m$i" "http://$NET.$i:2379/v3/cluster/member/list")
+	for i in "${hosts[@]}"; do
+		[ "${#args[@]}" -gt 4 ] && args+=(--next)
+		ip=$(host_ip "$i")
+		args+=("${c[@]}" -o "$PD/h$i" "http://$ip:2379/health" --next)
+		args+=("${c[@]}" -X POST -d '{}' -o "$PD/s$i" "http://$ip:2379/v3/maintenance/status" --next)
+		args+=("${c[@]}" -X POST -d '{}' -o "$PD/m$i" "http://$ip:2379/v3/cluster/member/list")
 	done
 	ip netns exec "$SEED_NS" curl "${args[@]}" >/dev/null 2>&1
 	POLL_NS=$(now_ns)
-	for ((i = 1; i <= n; i++)); do
+	for i in "${hosts[@]}"; do
 		[ -s "$PD/h$i" ] || return 1
 		b=$(<"$PD/h$i")
 		[[ $b == *'"health":"true"'* ]] || return 1
@@ -213,7 +262,7 @@ poll_member() {
 # from the seed's host; every one must answer healthy. Bounded to 10 s.
 etcdctl_health() {
 	local eps="" i
-	for i in "$@"; do eps+=${eps:+,}http://$NET.$i:2379; done
+	for i in "$@"; do eps+=${eps:+,}http://$(host_ip "$i"):2379; done
 	timeout -k 2 10 ip netns exec "$SEED_NS" env ETCDCTL_API=3 etcdctl \
 		--endpoints "$eps" --dial-timeout=2s --command-timeout=3s \
 		endpoint health >"$PD/etcdctl.out" 2>&1
@@ -250,15 +299,16 @@ wait_cluster() {
 
 # ---------------------------------------------------------------- processes
 
-# kill_hosts: SIGKILL to every process in hosts 1..MAXN, until none is
-# left (bounded to 15 s). (Launched processes are disowned, so bash reaps
-# them without printing "Killed" for each.)
+# kill_hosts [FROM TO]: SIGKILL to every process in hosts FROM..TO
+# (default 1..MAXN), until none is left (bounded to 15 s). (Launched
+# processes are disowned, so bash reaps them without printing "Killed"
+# for each.)
 kill_hosts() {
-	local i n
+	local i n from=${1:-1} to=${2:-$MAXN}
 	local -a pids
 	for ((n = 0; n < 75; n++)); do
 		pids=()
-		for ((i = 1; i <= MAXN; i++)); do
+		for ((i = from; i <= to; i++)); do
 			mapfile -t -O "${#pids[@]}" pids < <(ns_pids "$i")
 		done
 		[ "${#pids[@]}" -eq 0 ] && break
@@ -428,109 +478,6 @@ stats() {
 }
 median_of() { stats "$@" | sed -n 's/.* median=\([0-9.]*\).*/\1/p'; }
 
-# ---------------------------------------------------------------- agent
-
-# proc_ctxt PID: voluntary + nonvoluntary context switches of every thread.
-proc_ctxt() {
-	awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { s += $2 } END { print s + 0 }' \
-		/proc/"$1"/task/*/status 2>/dev/null
-}
-proc_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# etcd_age PID: seconds since the process started.
-etcd_age() {
-	local st up tck
-	tck=$(getconf CLK_TCK)
-	st=$(awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] || return 1
-	up=$(awk '{ print int($1) }' /proc/uptime)
-	echo $((up - st / tck))
-}
-is_leader() { # I: member I is the leader (per its own status)
-	local j
-	j=$(ip netns exec "$SEED_NS" curl -s --max-time 2 -X POST -d '{}' \
-		"http://$NET.$1:2379/v3/maintenance/status" 2>/dev/null)
-	printf '%s\n' "$j" | jq -e '.header.member_id == .leader' >/dev/null 2>&1
-}
-
-agent_phase() {
-	local i t0 rc=0 a b v who old new age s lead k deadline
-	local -a rss=() ws=() c0=() c1=()
-	progress "agent: a 3-member zooinit-dns cluster (default flags)"
-	zone_std 3 >&2
-	rm -rf "$RD" && mkdir -p "$RD"
-	t0=$(now_ns)
-	launch zooinit-dns 3 agent
-	wait_cluster 3 $((t0 + RUN_TIMEOUT * 1000000000)) || rc=$?
-	[ "$rc" = 0 ] || {
-		mkdir -p "$OUT/failed" && cp -r "$RD" "$OUT/failed/agent" 2>/dev/null
-		fail "agent phase: the cluster did not form ($WHY)"
-	}
-	progress "agent: healthy after $(secs "$t0" "$DONE_NS") s; idle 5 s, then counting for $IDLE_S s"
-	sleep 5
-	for i in 1 2 3; do c0[i]=$(proc_ctxt "${LPID[i]}"); done
-	a=$(now_ns)
-	sleep "$IDLE_S"
-	for i in 1 2 3; do c1[i]=$(proc_ctxt "${LPID[i]}"); done
-	b=$(now_ns)
-	for i in 1 2 3; do
-		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited while idle"
-		rss[i]=$(proc_rss "${LPID[i]}")
-		ws[i]=$(awk -v d=$((c1[i] - c0[i])) -v ns=$((b - a)) 'BEGIN { printf "%.2f", d / (ns / 1e9) }')
-		emit "# agent h$i pid ${LPID[i]}: VmRSS ${rss[i]} kB, $((c1[i] - c0[i])) context switches in $(secs "$a" "$b") s"
-	done
-	# The median of the three agents.
-	v=$(printf '%s\n' "${rss[1]}" "${rss[2]}" "${rss[3]}" | sort -n | sed -n 2p)
-	s=$(printf '%s\n' "${ws[1]}" "${ws[2]}" "${ws[3]}" | sort -g | sed -n 2p)
-	emit "agent rss_kb=$v wakeups_per_s=$s"
-
-	# kill -9 of one member's etcd, members in turn, each only after its
-	# etcd has run STABLE_S s (so zooinit restarts it after its 1 s minimum
-	# backoff, not a doubled one).
-	for ((k = 1; k <= RECOVER_RUNS; k++)); do
-		who=$(((k - 1) % 3 + 1))
-		deadline=$(($(now_ns) + RUN_TIMEOUT * 1000000000))
-		wait_cluster 3 "$deadline" || fail "recover: cluster not healthy before run $k ($WHY)"
-		old=$(etcd_pids "$who")
-		[ "$(printf '%s\n' "$old" | grep -c .)" = 1 ] || fail "recover: h$who runs etcd '$old'"
-		age=$(etcd_age "$old") || fail "recover: no age for pid $old"
-		if [ "$age" -lt "$STABLE_S" ]; then
-			sleep $((STABLE_S - age))
-			wait_cluster 3 "$deadline" || fail "recover: cluster not healthy before run $k ($WHY)"
-		fi
-		lead=follower
-		is_leader "$who" && lead=leader
-		t0=$(now_ns)
-		kill -KILL "$old"
-		rc=1
-		while [ "$(now_ns)" -lt $((t0 + RUN_TIMEOUT * 1000000000)) ]; do
-			new=$(etcd_pids "$who")
-			if [ -n "$new" ] && [ "$new" != "$old" ] && poll_member "$who" &&
-				etcdctl_health "$who"; then
-				rc=0
-				break
-			fi
-			sleep "$POLL"
-		done
-		if [ "$rc" = 0 ]; then
-			s=$(secs "$t0" "$POLL_NS")
-			progress "recover run $k/$RECOVER_RUNS: kill -9 etcd of h$who ($lead): healthy again after $s s"
-			printf 'recover\tzooinit-dns\t3\t%s\t%s\tok\th%s %s\n' "$k" "$s" "$who" "$lead" >>"$OUT/raw.tsv"
-		else
-			FAILED_RUNS=$((FAILED_RUNS + 1))
-			progress "recover run $k/$RECOVER_RUNS: h$who not healthy after $RUN_TIMEOUT s"
-			printf 'recover\tzooinit-dns\t3\t%s\tNA\ttimeout\th%s %s\n' "$k" "$who" "$lead" >>"$OUT/raw.tsv"
-			mkdir -p "$OUT/failed/recover-r$k"
-			cp "$RD"/*.log "$OUT/failed/recover-r$k/" 2>/dev/null
-		fi
-	done
-	for i in 1 2 3; do
-		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited during the recoveries"
-	done
-	emit "recover path=zooinit-dns $(stats recover zooinit-dns 3)"
-	kill_hosts
-	rm -rf "$RD"
-}
-
 # ---------------------------------------------------------------- main
 
 START=$SECONDS
@@ -585,6 +532,53 @@ done
 ratios ratio-nostall nostall
 
 [ "$RECOVER_RUNS" -gt 0 ] && agent_phase
+[ "$EXTRAS" -gt 0 ] && scale_phase
+
+# cell STATS: "median / p95 / min (runs)" of a stats line.
+cell() {
+	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		if (v["runs"] == 0) { printf "failed"; exit }
+		printf "%s / %s / %s (%s", v["median"], v["p95"], v["min"], v["runs"]
+		if (v["failed"] != "") printf ", %s failed", v["failed"]
+		printf ")" }' <<<"$1"
+}
+# field KEY LINE-PREFIX: the value of KEY= in results.txt's line.
+field() { grep -m1 "^$2 " "$OUT/results.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+table() {
+	local n p l
+	declare -A names=([static]="static etcd" [zooinit-dns]="zooinit, DNS"
+		[etcd-v2-discovery]="etcd's own v2 discovery" [zooinit-token]="zooinit, token")
+	if [ "${#paths[@]}" -gt 0 ]; then
+		echo "Seconds from launch to a healthy cluster: median / p95 / min (runs)"
+		echo
+		l="| path |" && for n in "${sizes[@]}"; do l+=" N=$n |"; done && echo "$l"
+		l="| --- |" && for n in "${sizes[@]}"; do l+=" --- |"; done && echo "$l"
+		for p in "${paths[@]}"; do
+			l="| ${names[$p]} |"
+			for n in "${sizes[@]}"; do l+=" $(cell "$(stats bootstrap "$p" "$n")") |"; done
+			echo "$l"
+		done
+	fi
+	if [ "$RECOVER_RUNS" -gt 0 ]; then
+		echo
+		echo "| idle agent (median of 3) | wakeups/s | schedstat runs/s | VmRSS kB | Pss kB | Anonymous kB |"
+		echo "| --- | --- | --- | --- | --- | --- |"
+		echo "| zooinit-dns, N=3 | $(field wakeups_per_s agent) | $(field schedstat_runs_per_s agent) | $(field rss_kb agent) | $(field pss_kb agent) | $(field anon_kb agent) |"
+		echo
+		echo "| kill -9 of a member's etcd until it is healthy again | median / p95 / min (runs) |"
+		echo "| --- | --- |"
+		echo "| first crash | $(cell "$(stats crash1 zooinit-dns 3)") |"
+		echo "| second crash in a row | $(cell "$(stats crash2 zooinit-dns 3)") |"
+	fi
+	if [ "$EXTRAS" -gt 0 ]; then
+		echo
+		echo "| scale, token path | voters healthy s | every host serves reads s | first read per host |"
+		echo "| --- | --- | --- | --- |"
+		echo "| $SCALE_V voters + $EXTRAS extras | $(field voters_healthy scale) | $(field all_serving scale) | $(cell "$(stats scalehost zooinit-token "$SCALE_V")") |"
+	fi
+}
+table >"$OUT/table.md"
+cat "$OUT/table.md"
 
 if command -v gnuplot >/dev/null; then
 	if gnuplot -e "datafile='$OUT/raw.tsv'; outfile='$OUT/bootstrap.png'; sizes='$SIZES'; paths='$PATHS'" \
@@ -594,10 +588,10 @@ if command -v gnuplot >/dev/null; then
 		progress "plot: gnuplot failed (see $OUT/progress.log)"
 	fi
 else
-	progress "plot: gnuplot is not installed (apt-get install gnuplot-nox); skipped"
+	progress "plot: no gnuplot (apt-get install gnuplot-nox, or BENCH_INSTALL=1 as root); skipped"
 fi
 
 emit "# took $((SECONDS - START)) s; failed runs: $FAILED_RUNS; loadavg at end \"$(cut -d' ' -f1-3 /proc/loadavg)\""
 # Every case needs at least one successful run.
-grep -q '^path=.* runs=0 ' "$OUT/results.txt" && exit 1
+grep -qE '^(path=|crash-).* runs=0 |^scale .*status=failed' "$OUT/results.txt" && exit 1
 exit 0

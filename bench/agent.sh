@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# bench/agent.sh — the agent at rest and etcd crashes (sourced by
+# bench/run.sh, which defines the network, launch, wait_cluster, stats,
+# emit and progress). See bench/README.md.
+#
+# agent_phase: a 3-member zooinit-dns cluster with default flags; once it
+# is healthy and has idled 5 s, each agent's wakeups per second over
+# IDLE_S seconds and its memory; then RECOVER_RUNS times: kill -9 of one
+# member's etcd (h1, h2, h3 in turn) until that member is healthy again
+# (crash1), and at once a second kill -9 of the etcd zooinit just
+# restarted (crash2: the second crash in a row).
+
+# proc_ctxt PID: voluntary + nonvoluntary context switches of every thread.
+proc_ctxt() {
+	awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { s += $2 } END { print s + 0 }' \
+		/proc/"$1"/task/*/status 2>/dev/null
+}
+# proc_runs PID: how often the kernel put any of its threads on a CPU
+# (the third field of /proc/PID/task/*/schedstat).
+proc_runs() {
+	awk '{ s += $3 } END { print s + 0 }' /proc/"$1"/task/*/schedstat 2>/dev/null
+}
+# proc_mem PID: "VmRSS Pss Anonymous" in kB (status and smaps_rollup).
+proc_mem() {
+	awk '/^VmRSS:/ { r = $2 } /^Pss:/ { p = $2 } /^Anonymous:/ { a = $2 }
+		END { print r + 0, p + 0, a + 0 }' "/proc/$1/status" "/proc/$1/smaps_rollup" 2>/dev/null
+}
+# etcd_age PID: seconds since the process started.
+etcd_age() {
+	local st up tck
+	tck=$(getconf CLK_TCK)
+	st=$(awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] || return 1
+	up=$(awk '{ print int($1) }' /proc/uptime)
+	echo $((up - st / tck))
+}
+is_leader() { # I: member I is the leader (per its own status)
+	local j
+	j=$(ip netns exec "$SEED_NS" curl -s --max-time 2 -X POST -d '{}' \
+		"http://$NET.$1:2379/v3/maintenance/status" 2>/dev/null)
+	printf '%s\n' "$j" | jq -e '.header.member_id == .leader' >/dev/null 2>&1
+}
+med3() { printf '%s\n' "$@" | sort -g | sed -n 2p; } # the middle of three
+
+# idle_agents: counts the three agents' wakeups over IDLE_S s; emits their
+# memory and the medians.
+idle_agents() {
+	local i a b d
+	local -a c0 c1 r0 r1 ws rs rss pss anon m
+	for i in 1 2 3; do
+		c0[i]=$(proc_ctxt "${LPID[i]}") r0[i]=$(proc_runs "${LPID[i]}")
+	done
+	a=$(now_ns)
+	sleep "$IDLE_S"
+	for i in 1 2 3; do
+		c1[i]=$(proc_ctxt "${LPID[i]}") r1[i]=$(proc_runs "${LPID[i]}")
+	done
+	b=$(now_ns)
+	for i in 1 2 3; do
+		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited while idle"
+		read -ra m <<<"$(proc_mem "${LPID[i]}")"
+		rss[i]=${m[0]} pss[i]=${m[1]} anon[i]=${m[2]}
+		d=$(((b - a) / 1000000))
+		ws[i]=$(awk -v c=$((c1[i] - c0[i])) -v ms="$d" 'BEGIN { printf "%.2f", c / (ms / 1e3) }')
+		rs[i]=$(awk -v c=$((r1[i] - r0[i])) -v ms="$d" 'BEGIN { printf "%.2f", c / (ms / 1e3) }')
+		emit "# agent h$i pid ${LPID[i]}: VmRSS ${rss[i]} kB, Pss ${pss[i]} kB, Anonymous ${anon[i]} kB; $((c1[i] - c0[i])) context switches, $((r1[i] - r0[i])) schedstat runs in $(secs "$a" "$b") s"
+	done
+	emit "agent rss_kb=$(med3 "${rss[@]:1}") pss_kb=$(med3 "${pss[@]:1}") anon_kb=$(med3 "${anon[@]:1}") wakeups_per_s=$(med3 "${ws[@]:1}") schedstat_runs_per_s=$(med3 "${rs[@]:1}")"
+}
+
+# crash_once I: kill -9 of host I's etcd; CRASH_S is the time until host I
+# runs a new etcd that answers GET /health true and `etcdctl endpoint
+# health`. Returns 1 when that takes more than RUN_TIMEOUT s.
+crash_once() {
+	local who=$1 old new t0
+	old=$(etcd_pids "$who")
+	[ "$(printf '%s\n' "$old" | grep -c .)" = 1 ] || fail "crash: h$who runs etcd '$old'"
+	t0=$(now_ns)
+	kill -KILL "$old"
+	while [ "$(now_ns)" -lt $((t0 + RUN_TIMEOUT * 1000000000)) ]; do
+		new=$(etcd_pids "$who")
+		if [ -n "$new" ] && [ "$new" != "$old" ] && poll_member "$who" &&
+			etcdctl_health "$who"; then
+			CRASH_S=$(secs "$t0" "$POLL_NS")
+			return 0
+		fi
+		sleep "$POLL"
+	done
+	return 1
+}
+
+# crash_row KIND RUN WHO DETAIL: times one crash, writes its raw.tsv row.
+crash_row() {
+	local kind=$1 k=$2 who=$3 detail=$4
+	if crash_once "$who"; then
+		progress "crash run $k/$RECOVER_RUNS ($kind): kill -9 etcd of h$who ($detail): healthy again after $CRASH_S s"
+		printf '%s\tzooinit-dns\t3\t%s\t%s\tok\th%s %s\n' "$kind" "$k" "$CRASH_S" "$who" "$detail" >>"$OUT/raw.tsv"
+		return 0
+	fi
+	FAILED_RUNS=$((FAILED_RUNS + 1))
+	progress "crash run $k/$RECOVER_RUNS ($kind): h$who not healthy after $RUN_TIMEOUT s"
+	printf '%s\tzooinit-dns\t3\t%s\tNA\ttimeout\th%s %s\n' "$kind" "$k" "$who" "$detail" >>"$OUT/raw.tsv"
+	mkdir -p "$OUT/failed/$kind-r$k"
+	cp "$RD"/*.log "$OUT/failed/$kind-r$k/" 2>/dev/null
+	return 1
+}
+
+agent_phase() {
+	local i t0 rc=0 who age lead k deadline
+	local -a killed=()
+	progress "agent: a 3-member zooinit-dns cluster (default flags)"
+	zone_std 3 >&2
+	rm -rf "$RD" && mkdir -p "$RD"
+	t0=$(now_ns)
+	launch zooinit-dns 3 agent
+	wait_cluster 3 $((t0 + RUN_TIMEOUT * 1000000000)) || rc=$?
+	[ "$rc" = 0 ] || {
+		mkdir -p "$OUT/failed" && cp -r "$RD" "$OUT/failed/agent" 2>/dev/null
+		fail "agent phase: the cluster did not form ($WHY)"
+	}
+	progress "agent: healthy after $(secs "$t0" "$DONE_NS") s; idle 5 s, then counting for $IDLE_S s"
+	sleep 5
+	idle_agents
+
+	# Members in turn. A member is killed again only after the etcd that
+	# zooinit restarted has run STABLE_S s, so its first crash is a first
+	# crash to zooinit too (it resets its backoff after a long run).
+	for ((k = 1; k <= RECOVER_RUNS; k++)); do
+		who=$(((k - 1) % 3 + 1))
+		deadline=$(($(now_ns) + RUN_TIMEOUT * 1000000000))
+		wait_cluster 3 "$deadline" || fail "crash: cluster not healthy before run $k ($WHY)"
+		if [ -n "${killed[who]:-}" ]; then
+			age=$(etcd_age "$(etcd_pids "$who")") || fail "crash: no etcd age for h$who"
+			if [ "$age" -lt "$STABLE_S" ]; then
+				progress "crash run $k: waiting $((STABLE_S - age)) s until the etcd of h$who has run $STABLE_S s"
+				sleep $((STABLE_S - age))
+				wait_cluster 3 $(($(now_ns) + RUN_TIMEOUT * 1000000000)) ||
+					fail "crash: cluster not healthy before run $k ($WHY)"
+			fi
+		fi
+		killed[who]=1
+		lead=follower
+		is_leader "$who" && lead=leader
+		crash_row crash1 "$k" "$who" "$lead" || continue
+		crash_row crash2 "$k" "$who" "second"
+	done
+	for i in 1 2 3; do
+		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited during the crashes"
+	done
+	emit "crash-first path=zooinit-dns $(stats crash1 zooinit-dns 3)"
+	emit "crash-second path=zooinit-dns $(stats crash2 zooinit-dns 3)"
+	kill_hosts
+	rm -rf "$RD"
+}
