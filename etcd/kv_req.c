@@ -232,6 +232,22 @@ ops_json(const struct etcd_kv_op *ops, size_t n)
 
 /* One-shot calls */
 
+/* Starts a call of one op to path, or rejects a bad op. */
+static uint64_t
+one_op(struct etcd_kv *kv, const struct etcd_kv_op *op,
+    enum etcd_kv_answer ans, const char *path, etcd_kv_cb cb, void *arg)
+{
+	static const char *const name[] = {
+		[ETCD_KV_RANGE] = "get", [ETCD_KV_PUT] = "put",
+		[ETCD_KV_DELETE] = "delete",
+	};
+	const char *bad = op_invalid(op);
+
+	if (bad != NULL)
+		return ekv_call_reject(kv, cb, arg, name[op->type], bad);
+	return ekv_call_start(kv, ans, path, ekv_dump(op_json(op)), cb, arg);
+}
+
 uint64_t
 etcd_kv_get(struct etcd_kv *kv, const void *key, size_t key_len,
     bool prefix, int64_t limit, etcd_kv_cb cb, void *arg)
@@ -240,12 +256,8 @@ etcd_kv_get(struct etcd_kv *kv, const void *key, size_t key_len,
 		.type = ETCD_KV_RANGE, .key = key, .key_len = key_len,
 		.prefix = prefix, .limit = limit,
 	};
-	const char *bad = op_invalid(&op);
 
-	if (bad != NULL)
-		return ekv_call_reject(kv, cb, arg, "get", bad);
-	return ekv_call_start(kv, ETCD_KV_ANS_RANGE, "/v3/kv/range",
-	    ekv_dump(op_json(&op)), cb, arg);
+	return one_op(kv, &op, ETCD_KV_ANS_RANGE, "/v3/kv/range", cb, arg);
 }
 
 uint64_t
@@ -257,12 +269,8 @@ etcd_kv_put(struct etcd_kv *kv, const void *key, size_t key_len,
 		.type = ETCD_KV_PUT, .key = key, .key_len = key_len,
 		.value = value, .value_len = value_len, .lease = lease,
 	};
-	const char *bad = op_invalid(&op);
 
-	if (bad != NULL)
-		return ekv_call_reject(kv, cb, arg, "put", bad);
-	return ekv_call_start(kv, ETCD_KV_ANS_PUT, "/v3/kv/put",
-	    ekv_dump(op_json(&op)), cb, arg);
+	return one_op(kv, &op, ETCD_KV_ANS_PUT, "/v3/kv/put", cb, arg);
 }
 
 uint64_t
@@ -273,12 +281,9 @@ etcd_kv_delete(struct etcd_kv *kv, const void *key, size_t key_len,
 		.type = ETCD_KV_DELETE, .key = key, .key_len = key_len,
 		.prefix = prefix,
 	};
-	const char *bad = op_invalid(&op);
 
-	if (bad != NULL)
-		return ekv_call_reject(kv, cb, arg, "delete", bad);
-	return ekv_call_start(kv, ETCD_KV_ANS_DELETE, "/v3/kv/deleterange",
-	    ekv_dump(op_json(&op)), cb, arg);
+	return one_op(kv, &op, ETCD_KV_ANS_DELETE, "/v3/kv/deleterange", cb,
+	    arg);
 }
 
 uint64_t
