@@ -15,13 +15,20 @@
 
 /* Request bodies for the gateway, and the one-shot calls that send them. */
 
-void
-ekv_set(json_t *o, const char *key, json_t *v)
+/* jansson fails only when out of memory; we abort then, as xmalloc does. */
+static void
+oom_if(bool failed)
 {
-	if (v == NULL || json_object_set_new(o, key, v) < 0) {
+	if (failed) {
 		log_error("jansson: out of memory building a request");
 		abort();
 	}
+}
+
+void
+ekv_set(json_t *o, const char *key, json_t *v)
+{
+	oom_if(v == NULL || json_object_set_new(o, key, v) < 0);
 }
 
 json_t *
@@ -29,10 +36,7 @@ ekv_obj(void)
 {
 	json_t *o = json_object();
 
-	if (o == NULL) {
-		log_error("jansson: out of memory building a request");
-		abort();
-	}
+	oom_if(o == NULL);
 	return o;
 }
 
@@ -41,20 +45,14 @@ jarr(void)
 {
 	json_t *a = json_array();
 
-	if (a == NULL) {
-		log_error("jansson: out of memory building a request");
-		abort();
-	}
+	oom_if(a == NULL);
 	return a;
 }
 
 static void
 jappend(json_t *a, json_t *v)
 {
-	if (v == NULL || json_array_append_new(a, v) < 0) {
-		log_error("jansson: out of memory building a request");
-		abort();
-	}
+	oom_if(v == NULL || json_array_append_new(a, v) < 0);
 }
 
 static json_t *
@@ -81,10 +79,7 @@ ekv_dump(json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT);
 
-	if (s == NULL) {
-		log_error("jansson: out of memory building a request");
-		abort();
-	}
+	oom_if(s == NULL);
 	json_decref(o);
 	return s;
 }
