@@ -15,6 +15,7 @@
 #include "etcd/kv.h"
 #include "etcd/v2.h"
 #include "lib/str.h"
+#include "lib/url.h"
 
 #define REQ_TIMEOUT_MS 3000
 #define RETRY_MIN_MS 1000
@@ -433,7 +434,7 @@ v2_step(struct tok *t)
 		t->req = etcd_http_get(t->http, url, REQ_TIMEOUT_MS, v2_reply, t);
 		break;
 	case S_REGISTER:
-		v = etcd_v2_escape(t->value);
+		v = url_escape(t->value);
 		url = xasprintf("%s/%s?prevExist=false&value=%s", t->url, t->name,
 		    v);
 		free(v);

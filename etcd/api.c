@@ -14,62 +14,6 @@
 #include "etcd/http.h"
 #include "etcd/json.h"
 
-/* How much of a hostile string a message may quote. */
-#define QUOTE_MAX 64
-
-/* The gateway answers failed RPCs with {"error","message","code"}; say
- * that rather than "missing header". */
-static void
-missing_header(const char *what, json_t *root, char *err, size_t errlen)
-{
-	json_t *msg = json_object_get(root, "message");
-	json_t *code = json_object_get(root, "code");
-	char q[QUOTE_MAX];
-
-	if (json_is_string(msg)) {
-		ej_quote(json_string_value(msg), json_string_length(msg), q,
-		    sizeof(q));
-		ej_seterr(err, errlen, "%s: etcd error: %s (gRPC code %"
-		    JSON_INTEGER_FORMAT ")", what, q, json_is_integer(code) ?
-		    json_integer_value(code) : (json_int_t)-1);
-	} else
-		ej_seterr(err, errlen, "%s: no \"header\" object in the answer",
-		    what);
-}
-
-/* Reads obj[key] as a JSON string of 1..20 decimal digits no larger than
- * max. A missing key is 0 unless required, since etcd leaves zeros out. */
-static int
-get_num(const char *what, json_t *obj, const char *key, bool required,
-    uint64_t max, uint64_t *out, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-	const char *s;
-	size_t n;
-
-	if (v == NULL) {
-		if (required) {
-			ej_seterr(err, errlen, "%s: missing \"%s\"", what, key);
-			return -1;
-		}
-		*out = 0;
-		return 0;
-	}
-	if (!json_is_string(v)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
-		    "digits, found %s", what, key, ej_type_name(v));
-		return -1;
-	}
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0) {
-		ej_seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
-		    "decimal digits", what, key);
-		return -1;
-	}
-	return ej_digits(what, key, s, n, 0, max, out, err, errlen);
-}
-
 /* Reads the answer's header: its cluster_id and member_id, both required.
  * A missing header means the gateway answered with an error object. */
 static int
@@ -78,8 +22,12 @@ get_header(const char *what, json_t *root, uint64_t *cluster_id,
 {
 	json_t *hdr = json_object_get(root, "header");
 
+	/* The gateway answers failed RPCs with {"error","message","code"};
+	 * say that rather than "missing header". */
 	if (hdr == NULL) {
-		missing_header(what, root, err, errlen);
+		if (ej_etcd_error(what, root, err, errlen) < 0)
+			ej_seterr(err, errlen, "%s: no \"header\" object in the "
+			    "answer", what);
 		return -1;
 	}
 	if (!json_is_object(hdr)) {
@@ -87,9 +35,9 @@ get_header(const char *what, json_t *root, uint64_t *cluster_id,
 		    "found %s", what, ej_type_name(hdr));
 		return -1;
 	}
-	if (get_num(what, hdr, "cluster_id", true, UINT64_MAX, cluster_id,
+	if (ej_get_u64(what, hdr, "cluster_id", true, UINT64_MAX, cluster_id,
 	    err, errlen) < 0 ||
-	    get_num(what, hdr, "member_id", true, UINT64_MAX, member_id,
+	    ej_get_u64(what, hdr, "member_id", true, UINT64_MAX, member_id,
 	    err, errlen) < 0)
 		return -1;
 	return 0;
@@ -181,7 +129,8 @@ parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
 		    ej_type_name(o));
 		return -1;
 	}
-	if (get_num(what, o, "ID", true, UINT64_MAX, &m->id, err, errlen) < 0)
+	if (ej_get_u64(what, o, "ID", true, UINT64_MAX, &m->id, err,
+	    errlen) < 0)
 		return -1;
 	if (m->id == 0) {
 		ej_seterr(err, errlen, "%s: \"ID\" is 0, which no member has",
@@ -296,16 +245,16 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	/* leader is absent while the member knows no leader. */
 	if (get_header(what, root, &st.cluster_id, &st.member_id, err,
 	    errlen) < 0 ||
-	    get_num(what, root, "leader", false, UINT64_MAX, &st.leader, err,
+	    ej_get_u64(what, root, "leader", false, UINT64_MAX, &st.leader, err,
 	    errlen) < 0 ||
-	    get_num(what, root, "raftTerm", false, UINT64_MAX, &st.raft_term,
+	    ej_get_u64(what, root, "raftTerm", false, UINT64_MAX, &st.raft_term,
 	    err, errlen) < 0 ||
-	    get_num(what, root, "dbSize", false, INT64_MAX, &db, err,
+	    ej_get_u64(what, root, "dbSize", false, INT64_MAX, &db, err,
 	    errlen) < 0 ||
 	    get_str(what, root, "version", true, &ver, err, errlen) < 0)
 		goto fail;
 	if (ver[0] == '\0' || strlen(ver) >= sizeof(st.version)) {
-		char q[QUOTE_MAX];
+		char q[EJ_QUOTE_MAX];
 
 		ej_seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
 		    "bytes, found \"%s\"", what, sizeof(st.version) - 1,
@@ -328,7 +277,7 @@ etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
 {
 	const char *what = "health";
 	json_t *root, *v;
-	char q[QUOTE_MAX];
+	char q[EJ_QUOTE_MAX];
 
 	root = ej_load(what, body, len, err, errlen);
 	if (root == NULL)
@@ -479,23 +428,6 @@ check_start(struct check *c, enum stage s)
 	    s == ST_HEALTH ? NULL : "{}", left, check_answer, check_drop, c);
 }
 
-/* Describes a non-200 answer: etcd's own message when it sent one. */
-static void
-http_detail(const struct etcd_http_result *r, char *out, size_t outlen)
-{
-	json_t *root = json_loadb(r->body, r->len, 0, NULL);
-	json_t *msg = json_object_get(root, "message");
-	char q[QUOTE_MAX * 2];
-
-	if (json_is_string(msg))
-		ej_quote(json_string_value(msg), json_string_length(msg), q,
-		    sizeof(q));
-	else
-		ej_quote(r->body, r->len, q, sizeof(q));
-	snprintf(out, outlen, "HTTP %ld%s%s", r->status, q[0] ? ": " : "", q);
-	json_decref(root);
-}
-
 static void
 check_members(struct check *c, const struct etcd_http_result *r)
 {
@@ -569,7 +501,8 @@ check_answer(void *arg, const struct etcd_http_result *r)
 		if (etcd_parse_health(r->body, r->len, &healthy, detail,
 		    sizeof(detail)) < 0) {
 			if (r->status != 200)
-				http_detail(r, detail, sizeof(detail));
+				ej_http_detail(r->status, r->body, r->len,
+				    detail, sizeof(detail));
 			check_fail(c, "%s %s: %s", method, c->url, detail);
 		} else if (!healthy)
 			check_fail(c, "%s %s: etcd reports unhealthy "
@@ -579,7 +512,8 @@ check_answer(void *arg, const struct etcd_http_result *r)
 		return;
 	}
 	if (r->status != 200) {
-		http_detail(r, detail, sizeof(detail));
+		ej_http_detail(r->status, r->body, r->len, detail,
+		    sizeof(detail));
 		check_fail(c, "%s %s: %s", method, c->url, detail);
 		return;
 	}
@@ -594,13 +528,10 @@ etcd_check(struct etcd_http *h, const char *client_url, long timeout_ms,
     etcd_check_cb cb, void *arg)
 {
 	struct check *c = xcalloc(1, sizeof(*c));
-	size_t n = strlen(client_url);
 
-	while (n > 0 && client_url[n - 1] == '/')
-		n--;
 	c->h = h;
 	c->id = next_check_id++;
-	c->base = xstrndup(client_url, n);
+	c->base = etcd_http_base(client_url);
 	c->deadline = timeout_ms > 0 ? loop_now_ms() + timeout_ms : 0;
 	c->cb = cb;
 	c->arg = arg;

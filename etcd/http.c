@@ -820,6 +820,16 @@ etcd_http_stream(struct etcd_http *h, const char *url, const char *post_json,
 	return launch(r, NULL, url, post_json != NULL ? post_json : "{}", 0);
 }
 
+char *
+etcd_http_base(const char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	return xstrndup(url, n);
+}
+
 struct loop *
 etcd_http_loop(struct etcd_http *h)
 {

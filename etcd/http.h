@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /* Asynchronous HTTP for talking to etcd, on libcurl's multi interface
- * driven by the process's one event loop (agent/loop.h). Nothing here
+ * driven by the process's one event loop (lib/loop.h). Nothing here
  * blocks and no callback ever runs from inside a call into this module:
  * results are delivered from the loop only.
  *
@@ -18,7 +18,7 @@
  *
  * curl keeps descriptors of its own that are not close-on-exec (the multi
  * handle's wakeup pair, the threaded resolver's socketpair), so spawners
- * must close descriptors >= 3 in the child; agent/proc.c does. */
+ * must close descriptors >= 3 in the child; lib/proc.c does. */
 
 struct loop;
 struct etcd_http;
@@ -121,6 +121,10 @@ typedef void (*etcd_http_line_cb)(void *arg, const char *line, size_t len);
 uint64_t etcd_http_stream(struct etcd_http *h, const char *url,
     const char *post_json, size_t max_line, etcd_http_line_cb line,
     etcd_http_cb done, etcd_http_drop_cb drop, void *arg);
+
+/* Returns a copy of a base URL ("http://10.0.0.1:2379/") without its
+ * trailing '/'s, for appending "/v3/..." paths; free with free(). */
+char *etcd_http_base(const char *url);
 
 /* The loop h runs on, for modules that need timers next to requests. */
 struct loop *etcd_http_loop(struct etcd_http *h);

@@ -1,5 +1,6 @@
 #include "lib/fmacros.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,13 +82,20 @@ ej_load(const char *what, const char *body, size_t len, char *err,
 	return root;
 }
 
-int
-ej_digits(const char *what, const char *key, const char *s, size_t n,
+/* Parses the decimal digits s[from..n) into *out, at most max; the
+ * messages quote all n bytes of s as the value of key. */
+static int
+digits(const char *what, const char *key, const char *s, size_t n,
     size_t from, uint64_t max, uint64_t *out, char *err, size_t errlen)
 {
 	uint64_t x = 0;
-	char q[64];
+	char q[EJ_QUOTE_MAX];
 
+	if (from == n) {
+		ej_seterr(err, errlen, "%s: \"%s\" should be decimal digits, "
+		    "found \"%s\"", what, key, ej_quote(s, n, q, sizeof(q)));
+		return -1;
+	}
 	for (size_t i = from; i < n; i++) {
 		unsigned d = (unsigned char)s[i] - (unsigned)'0';
 
@@ -108,6 +116,79 @@ ej_digits(const char *what, const char *key, const char *s, size_t n,
 	return 0;
 }
 
+/* Finds obj[key] as a non-empty string: returns 1 with its bytes, 0 when
+ * it is missing and may be, or -1 with the reason in err. */
+static int
+num_text(const char *what, json_t *obj, const char *key, bool required,
+    const char **s, size_t *n, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		ej_seterr(err, errlen, "%s: missing \"%s\"", what, key);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		ej_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
+		    "digits, found %s", what, key, ej_type_name(v));
+		return -1;
+	}
+	*s = json_string_value(v);
+	*n = json_string_length(v);
+	if (*n == 0) {
+		ej_seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
+		    "decimal digits", what, key);
+		return -1;
+	}
+	return 1;
+}
+
+int
+ej_get_u64(const char *what, json_t *obj, const char *key, bool required,
+    uint64_t max, uint64_t *out, char *err, size_t errlen)
+{
+	const char *s;
+	size_t n;
+	int rc = num_text(what, obj, key, required, &s, &n, err, errlen);
+
+	*out = 0;
+	if (rc <= 0)
+		return rc;
+	return digits(what, key, s, n, 0, max, out, err, errlen);
+}
+
+int
+ej_get_i64(const char *what, json_t *obj, const char *key, int64_t min,
+    int64_t *out, char *err, size_t errlen)
+{
+	const char *s;
+	size_t n;
+	uint64_t x, lim = (uint64_t)INT64_MAX;
+	bool neg;
+	int rc = num_text(what, obj, key, false, &s, &n, err, errlen);
+
+	*out = 0;
+	if (rc <= 0)
+		return rc;
+	neg = s[0] == '-';
+	if (digits(what, key, s, n, neg ? 1 : 0, neg ? lim + 1 : lim, &x, err,
+	    errlen) < 0)
+		return -1;
+	if (neg)
+		*out = x == lim + 1 ? INT64_MIN : -(int64_t)x;
+	else
+		*out = (int64_t)x;
+	if (*out < min) {
+		ej_seterr(err, errlen, "%s: \"%s\" should be at least %" PRId64
+		    ", found %" PRId64, what, key, min, *out);
+		*out = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int
 ej_get_bool(const char *what, json_t *obj, const char *key, bool *out,
     char *err, size_t errlen)
@@ -124,4 +205,62 @@ ej_get_bool(const char *what, json_t *obj, const char *key, bool *out,
 	}
 	*out = json_is_true(v);
 	return 0;
+}
+
+int
+ej_error_parts(json_t *o, char *q, size_t qlen)
+{
+	json_t *msg = json_object_get(o, "message");
+	json_t *code = json_object_get(o, "grpc_code");
+	json_int_t c;
+
+	if (code == NULL)
+		code = json_object_get(o, "code");
+	if (!json_is_string(msg) && json_is_string(json_object_get(o,
+	    "error")))
+		msg = json_object_get(o, "error");
+	if (!json_is_string(msg))
+		return -2;
+	c = json_is_integer(code) ? json_integer_value(code) : -1;
+	if (c < 0 || c > 100)
+		c = -1;
+	ej_quote(json_string_value(msg), json_string_length(msg), q, qlen);
+	return (int)c;
+}
+
+int
+ej_etcd_error(const char *what, json_t *o, char *err, size_t errlen)
+{
+	char q[EJ_QUOTE_MAX * 2];
+	int c = ej_error_parts(o, q, sizeof(q));
+
+	if (c == -2)
+		return -1;
+	if (c < 0)
+		ej_seterr(err, errlen, "%s: etcd error: %s", what, q);
+	else
+		ej_seterr(err, errlen, "%s: etcd error: %s (gRPC code %d)", what,
+		    q, c);
+	return c < 0 ? 0 : c;
+}
+
+int
+ej_http_detail(long status, const char *body, size_t len, char *out,
+    size_t outlen)
+{
+	char q[EJ_QUOTE_MAX * 2];
+	json_t *root = json_loadb(body, len, 0, NULL);
+	json_t *e = json_object_get(root, "error");
+	int c = ej_error_parts(json_is_object(e) ? e : root, q, sizeof(q));
+
+	json_decref(root);
+	if (c >= 0)
+		snprintf(out, outlen, "etcd error: %s (gRPC code %d, HTTP %ld)",
+		    q, c, status);
+	else if (c == -1)
+		snprintf(out, outlen, "etcd error: %s (HTTP %ld)", q, status);
+	else
+		snprintf(out, outlen, "HTTP %ld%s%s", status,
+		    len > 0 ? ": " : "", ej_quote(body, len, q, sizeof(q)));
+	return c < 0 ? 0 : c;
 }

@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Helpers shared by the etcd answer parsers (api.c, kv.c). Answers come
- * from the network: every message quotes what it shows. */
+/* Helpers shared by the etcd answer parsers (api.c, kv_parse.c, kv.c).
+ * Answers come from the network: every message quotes what it shows. */
+
+/* How much of a hostile string a message may quote. */
+#define EJ_QUOTE_MAX 64
 
 /* snprintf into err (errlen bytes; err may be NULL). */
 void ej_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -24,14 +27,36 @@ const char *ej_type_name(const json_t *v);
 json_t *ej_load(const char *what, const char *body, size_t len, char *err,
     size_t errlen);
 
-/* Parses the decimal digits s[from..n) into *out, at most max; the
- * messages quote all n bytes of s as the value of key. The caller deals
- * with an empty digit string. */
-int ej_digits(const char *what, const char *key, const char *s, size_t n,
-    size_t from, uint64_t max, uint64_t *out, char *err, size_t errlen);
+/* Reads obj[key], a JSON string of decimal digits (etcd's form of 64-bit
+ * numbers), as a uint64 no larger than max. A missing key is 0 unless
+ * required: etcd leaves zeros out. */
+int ej_get_u64(const char *what, json_t *obj, const char *key, bool required,
+    uint64_t max, uint64_t *out, char *err, size_t errlen);
+
+/* The same for an int64 (an optional '-', then digits) of at least min;
+ * a missing key is 0. */
+int ej_get_i64(const char *what, json_t *obj, const char *key, int64_t min,
+    int64_t *out, char *err, size_t errlen);
 
 /* Reads the optional boolean obj[key] (missing: false). */
 int ej_get_bool(const char *what, json_t *obj, const char *key, bool *out,
     char *err, size_t errlen);
+
+/* Reads etcd's error objects: {"error":"..","message":"..","code":N}
+ * from the gateway, {"grpc_code":N,"message":".."} inside a stream.
+ * Returns the gRPC code (-1 if none given) with the message quoted into
+ * q, or -2 when o is neither. */
+int ej_error_parts(json_t *o, char *q, size_t qlen);
+
+/* As ej_error_parts(), writing "WHAT: etcd error: MSG (gRPC code N)" to
+ * err; returns the code (0 if none given) or -1 when o is no error. */
+int ej_etcd_error(const char *what, json_t *o, char *err, size_t errlen);
+
+/* Describes a non-200 answer for a message, into out: "etcd error: MSG
+ * (gRPC code N, HTTP S)" when body is one of etcd's error objects (also
+ * nested as {"error":{...}}), else "HTTP S: BODY" with the body quoted.
+ * Returns the gRPC code found, or 0. */
+int ej_http_detail(long status, const char *body, size_t len, char *out,
+    size_t outlen);
 
 #endif

@@ -40,7 +40,4 @@ int etcd_v2_parse(const char *body, size_t len, struct etcd_v2_reply *out,
     char *err, size_t errlen);
 void etcd_v2_reply_free(struct etcd_v2_reply *r);
 
-/* Percent-encodes s for a URL query value; returns a new string. */
-char *etcd_v2_escape(const char *s);
-
 #endif

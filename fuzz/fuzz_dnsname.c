@@ -1,7 +1,7 @@
 /* The checks that stand between untrusted names (from DNS, the journal,
  * discovery) and etcd's argv, messages and URLs: resolver/dnsname.h
  * (str_quote_n() also quotes every etcd answer in messages),
- * plan_parse_url(), addr_normalise() and etcd_v2_escape().
+ * plan_parse_url(), addr_normalise() and url_escape().
  *
  * Input: one byte giving str_quote()'s output size (0..255), then the
  * string (up to its first NUL; str_quote_n() gets all the bytes). Each
@@ -12,7 +12,7 @@
 #include <ctype.h>
 
 #include "agent/plan.h"
-#include "etcd/v2.h"
+#include "lib/url.h"
 #include "fuzz/fuzz.h"
 #include "lib/str.h"
 #include "resolver/dnsname.h"
@@ -140,7 +140,7 @@ check_url(const char *s)
 static void
 check_escape(const char *s)
 {
-	char *e = etcd_v2_escape(s);
+	char *e = url_escape(s);
 	size_t o = 0;
 
 	for (const char *p = e; *p != '\0'; p++, o++) {

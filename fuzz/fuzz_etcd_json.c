@@ -9,6 +9,9 @@
  *   'g' 'k' 'x'         etcd_kv_parse        lease grant, keepalive, revoke
  *   'w' watch line      etcd_kv_parse_watch
  *   'b' base64          etcd_kv_b64_decode, then encode again
+ *   'e' error body      ej_http_detail (a non-200 answer); picked by
+ *                       its letter only, so that older inputs keep
+ *                       the parser the modulo gave them
  *
  * and the rest of the input is the body, in a buffer of exactly its
  * size (the HTTP layer adds a NUL, the parsers must not need it).
@@ -18,6 +21,7 @@
 #include "lib/fmacros.h"
 
 #include "etcd/api.h"
+#include "etcd/json.h"
 #include "etcd/kv.h"
 #include "etcd/v2.h"
 #include "fuzz/fuzz.h"
@@ -226,6 +230,24 @@ b64(const char *b, size_t n)
 	free(dec);
 }
 
+/* A non-200 body becomes one printable, terminated sentence; the gRPC
+ * code is one etcd could send. */
+static void
+http_detail(const char *b, size_t n)
+{
+	char out[FUZZ_ERRLEN];
+	int c;
+
+	memset(out, 'X', sizeof(out));
+	c = ej_http_detail(503, b, n, out, sizeof(out));
+	FUZZ_CHECK(c >= 0 && c <= 100);
+	FUZZ_CHECK(memchr(out, '\0', sizeof(out)) != NULL);
+	for (const char *p = out; *p != '\0'; p++)
+		FUZZ_CHECK(*p >= 0x20 && *p < 0x7f);
+	FUZZ_CHECK(strstr(out, "HTTP 503") != NULL ||
+	    strlen(out) == sizeof(out) - 1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -240,6 +262,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A readable selector letter picks itself. */
 	if (data[0] != 0 && strchr(selectors, data[0]) != NULL)
 		sel = (char)data[0];
+	if (data[0] == 'e')
+		sel = 'e';
 	n = size - 1;
 	body = fuzz_memdup(data + 1, n);
 	switch (sel) {
@@ -256,6 +280,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 'x': kv(ETCD_KV_ANS_LEASE_REVOKE, body, n); break;
 	case 'w': watch(body, n); break;
 	case 'b': b64(body, n); break;
+	case 'e': http_detail(body, n); break;
 	default: abort();
 	}
 	free(body);

@@ -247,6 +247,10 @@ str_utf8_valid(const char *s, bool printable)
 			if ((p[i] & 0xc0) != 0x80)
 				return false;
 		/* No overlong or surrogate forms. */
+		/* C1 controls (U+0080..U+009F) are controls too: 0x9b is a
+		 * terminal's CSI. */
+		if (printable && n == 1 && p[0] == 0xc2 && p[1] < 0xa0)
+			return false;
 		if ((n == 2 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
 		    (p[0] == 0xed && p[1] >= 0xa0))) ||
 		    (n == 3 && ((p[0] == 0xf0 && p[1] < 0x90) ||

@@ -57,8 +57,9 @@ char *str_quote(const char *s, char *out, size_t outlen);
 /* The same for the n bytes at s, which may hold NULs. */
 char *str_quote_n(const char *s, size_t n, char *out, size_t outlen);
 
-/* True when s is well-formed UTF-8 (no overlong forms, no surrogates);
- * with printable, also without control characters. */
+/* True when s is well-formed UTF-8 (no overlong forms, no surrogates,
+ * nothing above U+10FFFF); with printable, also without control
+ * characters (C0, DEL and C1). */
 bool str_utf8_valid(const char *s, bool printable);
 
 #endif

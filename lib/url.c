@@ -34,7 +34,8 @@ url_split(const char *url, struct url_parts *u, char *err, size_t errlen)
 {
 	CURLU *h = curl_url();
 	CURLUcode rc;
-	char port[16];
+	char port[16], zone[64];
+	const char *auth;
 	int ret = -1;
 
 	if (h == NULL)
@@ -64,20 +65,38 @@ url_split(const char *url, struct url_parts *u, char *err, size_t errlen)
 		memmove(u->host, u->host + 1, n - 2);
 		u->host[n - 2] = '\0';
 	}
+	/* libcurl drops a zone ID ("[fe80::1%25eth0]") from the host; the
+	 * address without it is another one, so refuse rather than guess. */
+	if (get_part(h, CURLUPART_ZONEID, zone, sizeof(zone), 1) < 0 ||
+	    zone[0] != '\0') {
+		snprintf(err, errlen, "IPv6 zone IDs (%%25...) are not "
+		    "supported; use an address without one");
+		goto out;
+	}
 	if (get_part(h, CURLUPART_PORT, port, sizeof(port), 1) < 0) {
 		snprintf(err, errlen, "the port is not a number");
 		goto out;
 	}
 	u->port = port[0] ? (unsigned)strtoul(port, NULL, 10) : 0;
+	/* port 0 would read as "no port" and no server listens there. */
+	if (port[0] != '\0' && u->port == 0) {
+		snprintf(err, errlen, "the port is 0; expected 1 to 65535");
+		goto out;
+	}
 	if (get_part(h, CURLUPART_PATH, u->path, sizeof(u->path), 1) < 0) {
 		snprintf(err, errlen, "the path is too long");
 		goto out;
 	}
-	if (strcmp(u->path, "/") == 0 && strstr(url, "://") != NULL &&
-	    strchr(strstr(url, "://") + 3, '/') == NULL)
+	/* libcurl says "/" for no path at all; only a '/' that ends the
+	 * authority (not one in the query or fragment) is a path. */
+	auth = strstr(url, "://");
+	if (strcmp(u->path, "/") == 0 && auth != NULL &&
+	    auth[3 + strcspn(auth + 3, "/?#")] != '/')
 		u->path[0] = '\0';
 	ret = 0;
 out:
+	if (ret < 0)
+		memset(u, 0, sizeof(*u));
 	curl_url_cleanup(h);
 	return ret;
 }

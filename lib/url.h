@@ -6,8 +6,9 @@
 /* URLs through libcurl's URL API, so zooinit has no URL parser of its own. */
 
 /* The parts of an http:// or https:// URL. host is without brackets (an
- * IPv6 literal as written), port is the explicit port or 0, path is "" or
- * starts with "/" (query and fragment are not kept). */
+ * IPv6 literal as written; zone IDs are refused), port is the explicit
+ * port (1..65535) or 0 when none is given, path is "" or starts with "/"
+ * (query and fragment are not kept). */
 struct url_parts {
 	char scheme[8];		/* "http" or "https" */
 	char host[256];
@@ -15,8 +16,9 @@ struct url_parts {
 	char path[1024];
 };
 
-/* Splits url into u. Returns 0, or -1 with err set to one sentence naming
- * what is wrong (not http/https, no host, a bad port, too long). */
+/* Splits url into u. Returns 0, or -1 with u zeroed and err set to one
+ * sentence naming what is wrong (not http/https, no host, a bad port,
+ * too long). */
 int url_split(const char *url, struct url_parts *u, char *err, size_t errlen);
 
 /* Returns the scheme://host:port part of url as a new string (IPv6 in

@@ -885,8 +885,9 @@ test_check_unhealthy(void **state)
 	    "(HTTP 503)", 0);
 	check_fails(garbage, 1, "/health: health: invalid JSON", 0);
 	check_fails(CLUSTER, 0, "/health: HTTP 404: 404 page not found", 0);
-	check_fails(learner, 2, "/v3/cluster/member/list: HTTP 503: "
-	    "etcdserver: rpc not supported for learner", 0);
+	check_fails(learner, 2, "/v3/cluster/member/list: etcd error: "
+	    "etcdserver: rpc not supported for learner (gRPC code 14, "
+	    "HTTP 503)", 0);
 	check_fails(noleader, 3, "/v3/maintenance/status: member "
 	    "2e1259d415f2a040 knows no leader", 3);
 	check_fails(badlist, 2, "member list: missing \"cluster_id\"", 0);

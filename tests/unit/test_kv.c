@@ -407,7 +407,7 @@ test_parse_hostile(void **state)
 		{ ETCD_KV_ANS_RANGE, "{\"header\":{\"revision\":\"-\"}}",
 		    "decimal digits" },
 		{ ETCD_KV_ANS_RANGE, "{\"header\":{\"member_id\":"
-		    "\"18446744073709551616\"}}", "uint64" },
+		    "\"18446744073709551616\"}}", "out of range" },
 		{ ETCD_KV_ANS_RANGE, "{\"header\":{},\"kvs\":{}}",
 		    "\"kvs\" should be an array" },
 		{ ETCD_KV_ANS_RANGE, "{\"header\":{},\"kvs\":[7]}",

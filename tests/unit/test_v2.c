@@ -902,98 +902,6 @@ test_reply_free_twice(void **state)
 	etcd_v2_reply_free(&f->r);
 }
 
-/* ---- etcd_v2_escape ------------------------------------------------- */
-
-static void
-expect_escape(const char *in, const char *want)
-{
-	char *got = etcd_v2_escape(in);
-	char copy[512];
-
-	snprintf(copy, sizeof(copy), "%s", got);
-	free(got);
-	if (strcmp(copy, want) != 0)
-		fail_msg("escape(\"%s\") = \"%s\", want \"%s\"", in, copy, want);
-}
-
-static void
-test_escape(void **state)
-{
-	(void)state;
-	expect_escape("", "");
-	expect_escape("abcxyzABCXYZ0189-._~", "abcxyzABCXYZ0189-._~");
-	expect_escape("=", "%3D");
-	expect_escape(":", "%3A");
-	expect_escape("/", "%2F");
-	expect_escape(" ", "%20");
-	expect_escape("%", "%25");
-	expect_escape("%3D", "%253D");
-	expect_escape("+&?#", "%2B%26%3F%23");
-	expect_escape("[fd00::1]", "%5Bfd00%3A%3A1%5D");
-	expect_escape("h1=http://10.0.0.1:2380",
-	    "h1%3Dhttp%3A%2F%2F10.0.0.1%3A2380");
-	expect_escape("h\xc3\xa9", "h%C3%A9");
-	expect_escape("\x80\xff\x7f\x01\n", "%80%FF%7F%01%0A");
-}
-
-/* Every byte: unreserved ones as themselves, the rest as %XX with
- * uppercase hex, and decoding gives the input back. */
-static void
-test_escape_every_byte(void **state)
-{
-	char in[256], *out, *d;
-	size_t o = 0;
-
-	(void)state;
-	for (int c = 1; c < 256; c++)
-		in[c - 1] = (char)c;
-	in[255] = '\0';
-	out = etcd_v2_escape(in);
-	d = xmalloc(strlen(out) + 1);
-	for (int c = 1; c < 256; c++) {
-		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~';
-		char want[4];
-
-		if (keep)
-			snprintf(want, sizeof(want), "%c", c);
-		else
-			snprintf(want, sizeof(want), "%%%02X", c);
-		if (strncmp(out + o, want, strlen(want)) != 0) {
-			char got[4];
-
-			snprintf(got, sizeof(got), "%.3s", out + o);
-			free(out);
-			free(d);
-			fail_msg("byte 0x%02x: got \"%s\", want \"%s\"", c, got,
-			    want);
-		}
-		o += strlen(want);
-	}
-	assert_int_equal(strlen(out), o);
-	/* Decode: the round trip is exact. */
-	{
-		size_t n = 0;
-
-		for (const char *p = out; *p; p++) {
-			if (*p == '%') {
-				unsigned v;
-
-				assert_int_equal(sscanf(p + 1, "%2X", &v), 1);
-				d[n++] = (char)v;
-				p += 2;
-			} else {
-				d[n++] = *p;
-			}
-		}
-		d[n] = '\0';
-	}
-	assert_string_equal(d, in);
-	free(d);
-	free(out);
-}
-
 /* ---- tok_name ------------------------------------------------------- */
 
 static void
@@ -1041,8 +949,6 @@ main(void)
 		T(test_error_message_has_no_controls),
 		T(test_small_error_buffer),
 		T(test_reply_free_twice),
-		T(test_escape),
-		T(test_escape_every_byte),
 		T(test_tok_name),
 	};
 
