@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "services/hooks.h"
+#include "config/hook_event.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "config/cfg.h"

@@ -30,7 +30,6 @@ extern char **environ;
 
 #define RETRY_MS 1000		/* after a failed etcd request */
 #define POST_START_RETRY_MS 2000 /* between OnPostStart attempts */
-#define CHECK_TIMEOUT_MS 3000	/* one backend health check */
 #define REVOKE_TIMEOUT_MS 2000	/* the lease, on stop */
 #define WAITING_LOG_MS 10000	/* how often to say we still wait */
 
@@ -98,11 +97,9 @@ struct service {
 	struct sup *sup;
 	uid_t uid;		/* cfg->user's, or (uid_t)-1 */
 	gid_t gid;
-	char *bin;		/* the backend's program, found */
 	int64_t start_deadline;
 	uint64_t post_timer, health_timer;
-	uint64_t check_req;	/* an HTTP health check */
-	uint64_t check_4lw;	/* a ZooKeeper srvr */
+	struct be_check check;	/* the backend's, while one runs */
 	void (*check_done)(struct service *, bool, const char *);
 	unsigned failures;	/* health checks failed in a row */
 	bool unhealthy;		/* the last check failed */
@@ -770,47 +767,6 @@ backend_set(const struct service *s, struct be_member *m, struct be_set *set)
 	return n;
 }
 
-static int
-port_or(int port, int dflt)
-{
-	return port != 0 ? port : dflt;
-}
-
-/* Hands path to the service's user, if it has one. */
-static int
-give(const struct service *s, const char *path, char *err, size_t errlen)
-{
-	if (s->uid == (uid_t)-1 || chown(path, s->uid, s->gid) == 0)
-		return 0;
-	snprintf(err, errlen, "chown %s to %s: %s", path, s->cfg->user,
-	    strerror(errno));
-	return -1;
-}
-
-/* The data dir (and parents), 0700, owned by the service's user. */
-static int
-make_dir(struct service *s, const char *dir, char *err, size_t errlen)
-{
-	char *p = xstrdup(dir);
-
-	for (char *q = p + 1; *q != '\0'; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			goto bad;
-		*q = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		goto bad;
-	free(p);
-	return give(s, dir, err, errlen);
-bad:
-	snprintf(err, errlen, "cannot create %s: %s", p, strerror(errno));
-	free(p);
-	return -1;
-}
-
 /* Looks the service's user up. Returns 0, or -1 with err set. */
 static int
 find_user(struct service *s, char *err, size_t errlen)
@@ -834,206 +790,48 @@ find_user(struct service *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Writes the backend's files and returns the argv to run, or NULL with
- * err set; *none is set when the node runs no process. */
-static char **
-backend_prepare(struct service *s, bool *none, char *err, size_t errlen)
+/* Writes the backend's files and sets *argv to what to run (NULL: this
+ * node runs nothing). Returns 0, or -1 with err set. */
+static int
+prepare(struct service *s, char ***argv, char *err, size_t errlen)
 {
-	const struct svc_cfg *c = s->cfg;
 	struct be_member m[REG_MAX_NODES + 1];
 	struct be_set set;
-	char **argv = NULL;
+	struct be_env e;
 
-	*none = false;
+	*argv = NULL;
 	if (find_user(s, err, errlen) < 0)
-		return NULL;
+		return -1;
 	backend_set(s, m, &set);
-	if (c->backend == SVC_CUSTOM) {
-		char *const *h = c->hooks[HOOK_START];
-		size_t n = 0;
-		if (h == NULL) {
-			*none = true;
-			return NULL;
-		}
-		while (h[n] != NULL)
-			n++;
-		argv = xcalloc(n + 1, sizeof(*argv));
-		for (size_t i = 0; i < n; i++)
-			argv[i] = xstrdup(h[i]);
-		return argv;
-	}
-	if (c->backend == SVC_ETCD && !s->participant) {
-		log_info("%s: a standby runs no etcd (the etcd backend has no "
-		    "non-voting members)", s->label);
-		*none = true;
-		return NULL;
-	}
-	if (make_dir(s, c->data_dir, err, errlen) < 0)
-		return NULL;
-	free(s->bin);
-	s->bin = proc_find_binary(c->bin, err, errlen);
-	if (s->bin == NULL) {
-		/* proc_find_binary() speaks of etcd; say what this is. */
-		static const char *const pkg[SVC_NBACKENDS] = {
-			[SVC_ZOOKEEPER] = "zookeeper and a JRE",
-			[SVC_ETCD] = "etcd-server", [SVC_CONSUL] = NULL,
-			[SVC_PATRONI] = "patroni",
-		};
-		s->code = EXIT_NOTFOUND;
-		snprintf(err, errlen, "the %s program \"%s\" is not an "
-		    "executable file or not in PATH; install it%s%s%s or set "
-		    "bin in service %s", svc_backend_name(c->backend), c->bin,
-		    pkg[c->backend] ? " (Debian: " : "",
-		    pkg[c->backend] ? pkg[c->backend] : "",
-		    pkg[c->backend] ? ")" : "", c->name);
-		return NULL;
-	}
-	switch (c->backend) {
-	case SVC_ZOOKEEPER: {
-		struct be_zk_opts o = { .data_dir = c->data_dir,
-		    .client_port = c->client_port, .quorum_port = c->peer_port,
-		    .election_port = c->election_port };
-		char *cp;
-		char *myid = xasprintf("%s/myid", c->data_dir);
-		char *zcfg = xasprintf("%s/zoo.cfg", c->data_dir);
-		int rc = be_zk_write(c->data_dir, &set, &o, err, errlen) < 0 ||
-		    give(s, myid, err, errlen) < 0 ||
-		    give(s, zcfg, err, errlen) < 0 ? -1 : 0;
-		free(myid);
-		free(zcfg);
-		if (rc < 0)
-			return NULL;
-		cp = be_zk_classpath(NULL, err, errlen);
-		if (cp == NULL)
-			return NULL;
-		argv = be_zk_argv(s->bin, c->data_dir, cp);
-		free(cp);
-		break;
-	}
-	case SVC_ETCD: {
-		struct be_etcd_opts o = { .data_dir = c->data_dir,
-		    .client_port = c->client_port, .peer_port = c->peer_port,
-		    .token = c->token };
-		argv = be_etcd_argv(s->bin, &set, &o, err, errlen);
-		break;
-	}
-	case SVC_CONSUL: {
-		struct be_consul_opts o = { .data_dir = c->data_dir,
-		    .datacenter = c->datacenter };
-		argv = be_consul_argv(s->bin, &set, &o, err, errlen);
-		break;
-	}
-	case SVC_PATRONI: {
-		const char **urls = xcalloc(s->n_endpoints + 1, sizeof(*urls));
-		char *yml, *path, *pgdata, *pgpass;
-		struct be_patroni_opts o = { .scope = c->scope,
-		    .bin_dir = c->pg_bin_dir, .pg_port = c->client_port,
-		    .rest_port = c->rest_port, .socket_dir = c->data_dir,
-		    .repl_password = c->repl_password,
-		    .su_password = c->su_password };
-		for (size_t i = 0; i < s->n_endpoints; i++)
-			urls[i] = s->endpoints[i];
-		pgdata = xasprintf("%s/data", c->data_dir);
-		pgpass = xasprintf("%s/pgpass", c->data_dir);
-		o.etcd_urls = urls;
-		o.data_dir = pgdata;
-		o.pgpass = pgpass;
-		yml = be_patroni_render(&set, &o, err, errlen);
-		free(urls);
-		free(pgdata);
-		free(pgpass);
-		if (yml == NULL)
-			return NULL;
-		path = xasprintf("%s/patroni.yml", c->data_dir);
-		if (file_write_atomic(path, yml, 0600, err, errlen) < 0 ||
-		    give(s, path, err, errlen) < 0) {
-			free(yml);
-			free(path);
-			return NULL;
-		}
-		free(yml);
-		argv = xcalloc(3, sizeof(*argv));
-		argv[0] = xstrdup(s->bin);
-		argv[1] = path;
-		break;
-	}
-	default:
-		snprintf(err, errlen, "unknown backend");
-		break;
-	}
-	return argv;
+	e = (struct be_env){ .cfg = s->cfg, .set = &set,
+	    .etcd_urls = (const char *const *)s->endpoints, .uid = s->uid,
+	    .gid = s->gid };
+	return backend_prepare(&e, !s->participant, argv, &s->code, err,
+	    errlen);
 }
 
 static void
-on_4lw(struct loop *l, const struct be_4lw_result *r, void *arg)
+on_check(void *arg, bool ok, const char *why)
 {
 	struct service *s = arg;
-	struct be_zk_srvr st;
-	bool ok;
 
-	(void)l;
-	s->check_4lw = 0;
-	ok = r->ok && be_zk_parse_srvr(r->text, &st) == 0 &&
-	    st.mode != BE_ZK_NOT_SERVING && st.mode != BE_ZK_UNKNOWN;
-	s->check_done(s, ok, !r->ok ? r->error : ok ? NULL :
-	    "ZooKeeper is not serving (no quorum)");
+	s->check_done(s, ok, why);
 }
 
-static void
-on_http_check(void *arg, const struct etcd_http_result *r)
-{
-	struct service *s = arg;
-	bool healthy = false;
-	char err[160];
-
-	s->check_req = 0;
-	if (r->status == 0) {
-		s->check_done(s, false, r->error);
-		return;
-	}
-	if (s->cfg->backend == SVC_ETCD) {
-		if (r->status != 200 || etcd_parse_health(r->body, r->len,
-		    &healthy, err, sizeof(err)) < 0 || !healthy) {
-			s->check_done(s, false, "etcd /health: not healthy");
-			return;
-		}
-	} else if (r->status != 200) {
-		snprintf(err, sizeof(err), "GET /health: HTTP %ld", r->status);
-		s->check_done(s, false, err);
-		return;
-	}
-	s->check_done(s, true, NULL);
-}
-
-/* The backend's own check: srvr for ZooKeeper, /health for etcd and
- * Patroni's REST API. Backends without one (consul, custom) and nodes
- * that run nothing pass at once. */
+/* The backend's own check (backend_ops.check); nodes that run nothing
+ * pass at once. */
 static void
 check_backend(struct service *s, void (*done)(struct service *, bool,
     const char *))
 {
-	const struct svc_cfg *c = s->cfg;
-	char host[REG_IP_MAX + 2], *url;
-
 	s->check_done = done;
-	if (s->sup == NULL || c->backend == SVC_CUSTOM ||
-	    c->backend == SVC_CONSUL) {
+	if (s->sup == NULL) {
 		done(s, true, NULL);
 		return;
 	}
-	if (c->backend == SVC_ZOOKEEPER) {
-		s->check_4lw = be_4lw(s->loop, s->ip,
-		    port_or(c->client_port, 2181), "srvr", CHECK_TIMEOUT_MS,
-		    on_4lw, s);
-		return;
-	}
-	snprintf(host, sizeof(host), strchr(s->ip, ':') ? "[%s]" : "%s",
-	    s->ip);
-	url = xasprintf("http://%s:%d/health", host, c->backend == SVC_ETCD ?
-	    port_or(c->client_port, 22379) : port_or(c->rest_port, 8008));
-	s->check_req = etcd_http_get(s->http, url, CHECK_TIMEOUT_MS,
-	    on_http_check, s);
-	free(url);
+	s->check = (struct be_check){ .loop = s->loop, .http = s->http,
+	    .cfg = s->cfg, .ip = s->ip, .done = on_check, .arg = s };
+	backend_check(&s->check);
 }
 
 /* ---- starting, OnPostStart, health ----------------------------------- */
@@ -1200,15 +998,13 @@ static void
 start_process(struct service *s)
 {
 	char err[512] = "", **argv, **envp, *label;
-	bool none;
 	struct sup_opts o;
 
-	argv = backend_prepare(s, &none, err, sizeof(err));
-	if (argv == NULL && !none) {
+	if (prepare(s, &argv, err, sizeof(err)) < 0) {
 		fail(s, "%s", err);
 		return;
 	}
-	if (none) {
+	if (argv == NULL) {
 		next(s);
 		return;
 	}
@@ -1406,11 +1202,7 @@ quiesce(struct service *s)
 	loop_cancel(s->loop, s->quorum_timer);
 	s->retry_timer = s->post_timer = s->health_timer = 0;
 	s->quorum_timer = 0;
-	if (s->check_req != 0)
-		etcd_http_cancel(s->http, s->check_req);
-	s->check_req = 0;
-	be_4lw_cancel(s->loop, s->check_4lw);
-	s->check_4lw = 0;
+	backend_check_cancel(&s->check);
 }
 
 static void
@@ -1504,13 +1296,6 @@ service_reaped(struct service *s, pid_t pid, int status)
 }
 
 void
-service_signal(struct service *s, int sig)
-{
-	if (s->sup != NULL)
-		sup_signal(s->sup, sig);
-}
-
-void
 service_free(struct service *s)
 {
 	if (s == NULL)
@@ -1533,7 +1318,6 @@ service_free(struct service *s)
 		free(s->endpoints[i]);
 	free(s->endpoints);
 	free(s->ip);
-	free(s->bin);
 	free(s->label);
 	free(s->prefix);
 	free(s->fail_why);
