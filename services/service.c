@@ -1,38 +1,32 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "services/backend.h"
+#include "etcd/kv.h"
 #include "lib/exitcode.h"
-#include "lib/file.h"
-#include "services/hooks.h"
 #include "lib/log.h"
-#include "lib/proc.h"
-#include "services/registry.h"
-#include "services/service.h"
 #include "lib/sup.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "etcd/api.h"
-#include "etcd/http.h"
-#include "etcd/kv.h"
-
 #include "services/service_int.h"
+
+/* One service's lifecycle: its hooks in order (OnPreRegist ...
+ * OnPostStart), its process under a supervisor, health checks, and the
+ * stop. The registry half (lease, registration, leader, the sealed set)
+ * is service_reg.c; what the process is comes from the backend table
+ * (services/backend.h). */
 
 extern char **environ;
 
 #define POST_START_RETRY_MS 2000 /* between OnPostStart attempts */
 #define REVOKE_TIMEOUT_MS 2000	/* the lease, on stop */
-
 
 const char *
 service_name(const struct service *s)
