@@ -76,8 +76,8 @@ struct be_env {
 #define BE_CHECK_TIMEOUT_MS 3000	/* one health check */
 
 /* One health check of this node's process in flight. The caller fills
- * the first block and keeps the struct alive until done runs or
- * backend_check_cancel(). */
+ * loop ... arg and keeps the struct alive until done runs or
+ * backend_check_cancel(); the rest is the backend's. */
 struct be_check {
 	struct loop *loop;
 	struct etcd_http *http;
@@ -85,9 +85,9 @@ struct be_check {
 	const char *ip;			/* this node's address */
 	void (*done)(void *arg, bool ok, const char *why);
 	void *arg;
-	/* The backend's pending request, if any. */
-	uint64_t http_req;
+	uint64_t http_req;		/* pending requests, or 0 */
 	uint64_t zk_req;
+	/* be_check_http()'s verdict on an answer */
 	bool (*judge)(const struct etcd_http_result *r, char *why,
 	    size_t whylen);
 };
