@@ -589,6 +589,14 @@ set_defaults(struct svc_cfg *s)
 		s->bin = xstrdup(backends[s->backend].bin);
 }
 
+/* True when s's backend needs f and s has no value for it. */
+static bool
+missing(const struct svc_cfg *s, const struct field *f)
+{
+	return (f->key & backends[s->backend].needs) != 0 &&
+	    *(char *const *)(const void *)((const char *)s + f->off) == NULL;
+}
+
 /* The keys the backend needs and s lacks, all in one message at g. */
 static int
 check_needs(struct sload *sl, const config_setting_t *g,
@@ -598,13 +606,11 @@ check_needs(struct sload *sl, const config_setting_t *g,
 	size_t o = 0, n = 0, k = 0;
 
 	for (size_t i = 0; i < NFIELDS; i++)
-		n += (fields[i].key & backends[s->backend].needs) != 0 &&
-		    *str_at((struct svc_cfg *)s, &fields[i]) == NULL;
+		n += missing(s, &fields[i]);
 	for (size_t i = 0; i < NFIELDS && n > 0 && o < sizeof(msg); i++) {
 		const struct field *f = &fields[i];
 
-		if ((f->key & backends[s->backend].needs) == 0 ||
-		    *str_at((struct svc_cfg *)s, f) != NULL)
+		if (!missing(s, f))
 			continue;
 		k++;
 		o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s, %s",
