@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "services/hooks.h"
+#include "config/hook_event.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "config/cfg.h"
@@ -22,18 +22,8 @@
 #define PATRONI_PG_BIN_DIR "/usr/lib/postgresql/15/bin"
 #define DATA_ROOT "/var/lib/zooinit/services/"
 
-static const char *const backend_names[SVC_NBACKENDS] = {
-	"custom", "zookeeper", "etcd", "consul", "patroni",
-};
-
-/* What each backend runs when bin is not set; ZooKeeper is a Java
- * program. custom runs only hooks. */
-static const char *const default_bin[SVC_NBACKENDS] = {
-	NULL, "java", "etcd", "consul", "patroni",
-};
-
 enum ftype {
-	F_BACKEND,	/* one of backend_names */
+	F_BACKEND,	/* one of backends[]' names */
 	F_INT,		/* min..max */
 	F_DIR,		/* an absolute path */
 	F_PROGRAM,	/* a program name, or a path */
@@ -45,19 +35,57 @@ enum ftype {
 	F_HOOKS		/* the group of event = argv */
 };
 
-#define B(b) (1u << (b))
-#define B_BUILTIN (B(SVC_ZOOKEEPER) | B(SVC_ETCD) | B(SVC_CONSUL) | \
-	B(SVC_PATRONI))
+/* The keys only some backends take; the others are every backend's. */
+enum {
+	K_BIN = 1u << 0,
+	K_CLIENT_PORT = 1u << 1,
+	K_PEER_PORT = 1u << 2,
+	K_ELECTION_PORT = 1u << 3,
+	K_REST_PORT = 1u << 4,
+	K_TOKEN = 1u << 5,
+	K_SCOPE = 1u << 6,
+	K_PG_BIN_DIR = 1u << 7,
+	K_SU_PASSWORD = 1u << 8,
+	K_REPL_PASSWORD = 1u << 9,
+	K_DATACENTER = 1u << 10,
+};
+
+/* What config knows of a backend: its name, the program it runs when bin
+ * is not set (NULL: none, it runs only hooks and OnStart is the
+ * service), the backend-specific keys it takes and those it needs. A key
+ * a backend does not take is an error, as unknown keys are, rather than
+ * silently ignored. What the backend writes and runs is services/be_*.c;
+ * adding a backend is SVC_NAME in svc.h and one line here, and the
+ * backend's file and line in services/. */
+struct backend_keys {
+	const char *name;
+	const char *bin;
+	unsigned takes;
+	unsigned needs;
+};
+
+static const struct backend_keys backends[SVC_NBACKENDS] = {
+	[SVC_CUSTOM] = { "custom", NULL, 0, 0 },
+	[SVC_ZOOKEEPER] = { "zookeeper", "java", K_BIN | K_CLIENT_PORT |
+	    K_PEER_PORT | K_ELECTION_PORT, 0 },
+	[SVC_ETCD] = { "etcd", "etcd", K_BIN | K_CLIENT_PORT | K_PEER_PORT |
+	    K_TOKEN, 0 },
+	[SVC_CONSUL] = { "consul", "consul", K_BIN | K_DATACENTER, 0 },
+	[SVC_PATRONI] = { "patroni", "patroni", K_BIN | K_CLIENT_PORT |
+	    K_REST_PORT | K_SCOPE | K_PG_BIN_DIR | K_SU_PASSWORD |
+	    K_REPL_PASSWORD, K_SU_PASSWORD | K_REPL_PASSWORD },
+};
 
 struct field {
 	const char *name;
 	enum ftype type;
 	size_t off;		/* in struct svc_cfg */
 	int min, max, def;	/* F_INT */
-	/* The backends the key means something to; 0 = all. A key another
-	 * backend would silently ignore is an error instead, as unknown
-	 * keys are. */
-	unsigned only;
+	unsigned key;		/* K_*: only the backends that take it;
+				 * 0: all */
+	const char *sdef;	/* a string's default when the backend takes
+				 * the key, "%s" the service's name */
+	const char *what;	/* what it is, for "needs" messages */
 };
 
 #define SOFF(f) offsetof(struct svc_cfg, f)
@@ -66,33 +94,34 @@ static const struct field fields[] = {
 	{ .name = "backend", .type = F_BACKEND, .off = SOFF(backend) },
 	{ .name = "size", .type = F_INT, .off = SOFF(size), .min = 1,
 	  .max = 255 },
-	{ .name = "data_dir", .type = F_DIR, .off = SOFF(data_dir) },
+	{ .name = "data_dir", .type = F_DIR, .off = SOFF(data_dir),
+	  .sdef = DATA_ROOT "%s" },
 	{ .name = "bin", .type = F_PROGRAM, .off = SOFF(bin),
-	  .only = B_BUILTIN },
+	  .key = K_BIN },
 	/* Ports as svc.h lists their defaults per backend. */
 	{ .name = "client_port", .type = F_INT, .off = SOFF(client_port),
-	  .max = 65535,
-	  .only = B(SVC_ZOOKEEPER) | B(SVC_ETCD) | B(SVC_PATRONI) },
+	  .max = 65535, .key = K_CLIENT_PORT },
 	{ .name = "peer_port", .type = F_INT, .off = SOFF(peer_port),
-	  .max = 65535, .only = B(SVC_ZOOKEEPER) | B(SVC_ETCD) },
+	  .max = 65535, .key = K_PEER_PORT },
 	{ .name = "election_port", .type = F_INT, .off = SOFF(election_port),
-	  .max = 65535, .only = B(SVC_ZOOKEEPER) },
+	  .max = 65535, .key = K_ELECTION_PORT },
 	{ .name = "rest_port", .type = F_INT, .off = SOFF(rest_port),
-	  .max = 65535, .only = B(SVC_PATRONI) },
-	{ .name = "user", .type = F_USER, .off = SOFF(user),
-	  .only = B_BUILTIN | B(SVC_CUSTOM) },
+	  .max = 65535, .key = K_REST_PORT },
+	{ .name = "user", .type = F_USER, .off = SOFF(user) },
 	{ .name = "token", .type = F_TOKEN, .off = SOFF(token),
-	  .only = B(SVC_ETCD) },
+	  .key = K_TOKEN, .sdef = "zooinit-%s" },
 	{ .name = "scope", .type = F_LABEL, .off = SOFF(scope),
-	  .only = B(SVC_PATRONI) },
+	  .key = K_SCOPE, .sdef = "%s" },
 	{ .name = "pg_bin_dir", .type = F_DIR, .off = SOFF(pg_bin_dir),
-	  .only = B(SVC_PATRONI) },
-	{ .name = "repl_password", .type = F_SECRET,
-	  .off = SOFF(repl_password), .only = B(SVC_PATRONI) },
+	  .key = K_PG_BIN_DIR, .sdef = PATRONI_PG_BIN_DIR },
 	{ .name = "su_password", .type = F_SECRET, .off = SOFF(su_password),
-	  .only = B(SVC_PATRONI) },
+	  .key = K_SU_PASSWORD,
+	  .what = "the password of PostgreSQL's superuser" },
+	{ .name = "repl_password", .type = F_SECRET,
+	  .off = SOFF(repl_password), .key = K_REPL_PASSWORD,
+	  .what = "the password of PostgreSQL's replication user" },
 	{ .name = "datacenter", .type = F_DC, .off = SOFF(datacenter),
-	  .only = B(SVC_CONSUL) },
+	  .key = K_DATACENTER },
 	{ .name = "lease_ttl", .type = F_INT, .off = SOFF(lease_ttl),
 	  .min = 2, .max = 3600, .def = 10 },
 	{ .name = "quorum_timeout", .type = F_INT, .off = SOFF(quorum_timeout),
@@ -165,7 +194,7 @@ svc_backend_name(enum svc_backend b)
 {
 	if ((unsigned)b >= SVC_NBACKENDS)
 		return "unknown";
-	return backend_names[b];
+	return backends[b].name;
 }
 
 const struct svc_cfg *
@@ -251,21 +280,29 @@ int_at(struct svc_cfg *s, const struct field *f)
 	return (int *)(void *)((char *)s + f->off);
 }
 
-/* "\"zookeeper\" or \"consul\"" for a backend mask. */
+/* True when backend b takes field f. */
+static bool
+takes(enum svc_backend b, const struct field *f)
+{
+	return f->key == 0 || (backends[b].takes & f->key) != 0;
+}
+
+/* "\"zookeeper\" or \"consul\"": the backends that take f, or all of
+ * them for NULL. */
 static void
-backend_list(unsigned mask, char *out, size_t outlen)
+backend_list(const struct field *f, char *out, size_t outlen)
 {
 	size_t n = 0, k = 0, o = 0;
 
 	for (int b = 0; b < SVC_NBACKENDS; b++)
-		n += (mask & B(b)) != 0;
+		n += f == NULL || takes((enum svc_backend)b, f);
 	out[0] = '\0';
 	for (int b = 0; b < SVC_NBACKENDS && o < outlen; b++) {
-		if ((mask & B(b)) == 0)
+		if (f != NULL && !takes((enum svc_backend)b, f))
 			continue;
 		k++;
 		o += (size_t)snprintf(out + o, outlen - o, "%s\"%s\"",
-		    k == 1 ? "" : (k == n ? " or " : ", "), backend_names[b]);
+		    k == 1 ? "" : (k == n ? " or " : ", "), backends[b].name);
 	}
 }
 
@@ -362,22 +399,22 @@ string_ok(enum ftype t, const char *v)
 static int
 load_backend(struct sload *sl, struct svc_cfg *s, const config_setting_t *m)
 {
-	char found[CFG_QUOTE_MAX + 16];
+	char found[CFG_QUOTE_MAX + 16], list[256];
 
 	if (config_setting_type(m) == CONFIG_TYPE_STRING) {
 		const char *v = config_setting_get_string(m);
 
 		for (int b = 0; b < SVC_NBACKENDS; b++) {
-			if (strcmp(v, backend_names[b]) == 0) {
+			if (strcmp(v, backends[b].name) == 0) {
 				s->backend = (enum svc_backend)b;
 				return 0;
 			}
 		}
 	}
 	cfg_describe(m, found, sizeof(found));
-	return failat(sl, m, "service.%s.backend: expected \"custom\", "
-	    "\"zookeeper\", \"etcd\", \"consul\" or \"patroni\", found %s",
-	    s->name, found);
+	backend_list(NULL, list, sizeof(list));
+	return failat(sl, m, "service.%s.backend: expected %s, found %s",
+	    s->name, list, found);
 }
 
 /* One hook: a string is the program alone, a list or array is argv. */
@@ -485,12 +522,13 @@ load_hooks(struct sload *sl, struct svc_cfg *s, const config_setting_t *h)
 			free(prev);
 			return rc;
 		}
-		if (ev == HOOK_START && s->backend != SVC_CUSTOM)
+		/* A backend with a program of its own runs the service. */
+		if (ev == HOOK_START && backends[s->backend].bin != NULL)
 			return failat(sl, e, "%s: OnStart is the service "
 			    "itself and only for backend \"custom\", but "
 			    "backend \"%s\" runs the service on its own; "
 			    "remove the hook or set backend = \"custom\"", key,
-			    backend_names[s->backend]);
+			    backends[s->backend].name);
 		if (load_argv(sl, e, key, &s->hooks[ev]) == -1)
 			return -1;
 		seen[ev] = e;
@@ -540,18 +578,49 @@ load_field(struct sload *sl, struct svc_cfg *s, const struct field *f,
 static void
 set_defaults(struct svc_cfg *s)
 {
-	if (s->data_dir == NULL)
-		s->data_dir = xasprintf(DATA_ROOT "%s", s->name);
-	if (s->bin == NULL && default_bin[s->backend] != NULL)
-		s->bin = xstrdup(default_bin[s->backend]);
-	if (s->backend == SVC_ETCD && s->token == NULL)
-		s->token = xasprintf("zooinit-%s", s->name);
-	if (s->backend == SVC_PATRONI) {
-		if (s->scope == NULL)
-			s->scope = xstrdup(s->name);
-		if (s->pg_bin_dir == NULL)
-			s->pg_bin_dir = xstrdup(PATRONI_PG_BIN_DIR);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const struct field *f = &fields[i];
+
+		if (f->sdef != NULL && takes(s->backend, f) &&
+		    *str_at(s, f) == NULL)
+			*str_at(s, f) = xasprintf(f->sdef, s->name);
 	}
+	if (s->bin == NULL && backends[s->backend].bin != NULL)
+		s->bin = xstrdup(backends[s->backend].bin);
+}
+
+/* True when s's backend needs f and s has no value for it. */
+static bool
+missing(const struct svc_cfg *s, const struct field *f)
+{
+	return (f->key & backends[s->backend].needs) != 0 &&
+	    *(char *const *)(const void *)((const char *)s + f->off) == NULL;
+}
+
+/* The keys the backend needs and s lacks, all in one message at g. */
+static int
+check_needs(struct sload *sl, const config_setting_t *g,
+    const struct svc_cfg *s)
+{
+	char msg[1024];
+	size_t o = 0, n = 0, k = 0;
+
+	for (size_t i = 0; i < NFIELDS; i++)
+		n += missing(s, &fields[i]);
+	for (size_t i = 0; i < NFIELDS && n > 0 && o < sizeof(msg); i++) {
+		const struct field *f = &fields[i];
+
+		if (!missing(s, f))
+			continue;
+		k++;
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s, %s",
+		    k == 1 ? "" : k == n ? ", and " : ", ", f->name, f->what);
+	}
+	if (n == 0)
+		return 0;
+	return failat(sl, g, "service.%s: backend \"%s\" needs %s; set %s in "
+	    "this group", s->name, backends[s->backend].name, msg,
+	    n == 1 ? "it" : "them");
 }
 
 /* Reads group g, service number idx, into s (zeroed). On failure s may
@@ -605,13 +674,13 @@ load_one(struct sload *sl, const config_setting_t *g, struct svc_cfg *prev,
 			    sizeof(found)));
 		if (f->type == F_BACKEND)
 			continue;
-		if (f->only != 0 && (f->only & B(s->backend)) == 0) {
+		if (!takes(s->backend, f)) {
 			char list[128];
 
-			backend_list(f->only, list, sizeof(list));
+			backend_list(f, list, sizeof(list));
 			return failat(sl, m, "service.%s.%s: applies only to "
 			    "backend %s, not to \"%s\"; remove it", name,
-			    f->name, list, backend_names[s->backend]);
+			    f->name, list, backends[s->backend].name);
 		}
 		if (load_field(sl, s, f, m) == -1)
 			return -1;
@@ -621,20 +690,8 @@ load_one(struct sload *sl, const config_setting_t *g, struct svc_cfg *prev,
 	if (s->size == 0)
 		return failat(sl, g, "service.%s: size is missing; set it to "
 		    "the number of participants, 1 to 255", name);
-	if (s->backend == SVC_PATRONI && s->su_password == NULL &&
-	    s->repl_password == NULL)
-		return failat(sl, g, "service.%s: backend \"patroni\" needs "
-		    "su_password and repl_password, the passwords of "
-		    "PostgreSQL's superuser and replication user; set them in "
-		    "this group", name);
-	if (s->backend == SVC_PATRONI && s->su_password == NULL)
-		return failat(sl, g, "service.%s: backend \"patroni\" needs "
-		    "su_password, the password of PostgreSQL's superuser; set "
-		    "it in this group", name);
-	if (s->backend == SVC_PATRONI && s->repl_password == NULL)
-		return failat(sl, g, "service.%s: backend \"patroni\" needs "
-		    "repl_password, the password of PostgreSQL's replication "
-		    "user; set it in this group", name);
+	if (check_needs(sl, g, s) == -1)
+		return -1;
 	set_defaults(s);
 	return 0;
 }

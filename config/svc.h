@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "services/hooks.h"
+#include "config/hook_event.h"
 
 /* The services zooinit brings up through etcd once etcd is healthy: one
  * group per service inside the config file's "service" group,

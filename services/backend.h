@@ -4,20 +4,32 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-/* The built-in service backends: what zooinit writes and runs for the
- * services it brings up through etcd once their member set is sealed
- * (ZooKeeper, Consul, a second etcd, Patroni), plus ZooKeeper's
- * four-letter-word health client on the event loop.
+#include "config/svc.h"
+
+/* The service backends: what zooinit writes and runs for the services it
+ * brings up through etcd once their member set is sealed. Each backend is
+ * one file, services/be_NAME.c, that fills one struct backend_ops; the
+ * table in services/backend.c lists them by config/svc.h's enum
+ * svc_backend, and the service lifecycle (services/service.c) only walks
+ * that table. Which config keys a backend takes, needs and defaults is
+ * config's business: config/svc.c's backend table.
  *
- * Everything but be_zk_write() and be_4lw() is pure: text and argv come
- * out, nothing is started. Addresses in a set come from the network, so
- * every function checks the whole set (be_set_check) before any of it
- * reaches a file or an argv, and fails rather than emit something it has
- * not validated. Errors are written into err (errlen bytes) and say what
- * was expected, what was found and what to do. */
+ * Adding a backend: services/be_NAME.c with its backend_ops, one line in
+ * services/backend.c's table, and in config/ the SVC_NAME value and one
+ * line in config/svc.c's backend table (name, program, keys).
+ *
+ * The renderers below the interface are pure: text and argv come out,
+ * nothing is started. Addresses in a set come from the network, so every
+ * renderer checks the whole set (be_set_check) before any of it reaches
+ * a file or an argv, and fails rather than emit something it has not
+ * validated. Errors are written into err (errlen bytes) and say what was
+ * expected, what was found and what to do. */
 
 struct loop;
+struct etcd_http;
+struct etcd_http_result;
 
 /* Member ids are ZooKeeper's myid: 1..255 (the range ZooKeeper's admin
  * guide gives), unique in a set and stable across restarts. */
@@ -45,6 +57,87 @@ struct be_set {
  * (hostile text quoted). Every function below does this first and then
  * writes each address in its canonical inet_ntop form. */
 int be_set_check(const struct be_set *s, char *err, size_t errlen);
+
+/* ---- the interface --------------------------------------------------- */
+
+/* What a backend's prepare() gets. Borrowed for the call. */
+struct be_env {
+	const struct svc_cfg *cfg;
+	const struct be_set *set;	/* the participants, plus this node
+					 * when it is a standby */
+	const char *bin;		/* cfg->bin as found in PATH; NULL
+					 * when cfg->bin is */
+	const char *const *etcd_urls;	/* NULL-terminated: the agent's etcd
+					 * client URLs */
+	uid_t uid;			/* owner of what is written; */
+	gid_t gid;			/* (uid_t)-1: the agent's */
+};
+
+#define BE_CHECK_TIMEOUT_MS 3000	/* one health check */
+
+/* One health check of this node's process in flight. The caller fills
+ * loop ... arg and keeps the struct alive until done runs or
+ * backend_check_cancel(); the rest is the backend's. */
+struct be_check {
+	struct loop *loop;
+	struct etcd_http *http;
+	const struct svc_cfg *cfg;
+	const char *ip;			/* this node's address */
+	void (*done)(void *arg, bool ok, const char *why);
+	void *arg;
+	uint64_t http_req;		/* pending requests, or 0 */
+	uint64_t zk_req;
+	/* be_check_http()'s verdict on an answer */
+	bool (*judge)(const struct etcd_http_result *r, char *why,
+	    size_t whylen);
+};
+
+struct backend_ops {
+	const char *name;	/* config/svc.c's name for it */
+	const char *package;	/* Debian package(s) with cfg->bin, for a
+				 * message when it is missing; NULL */
+	bool standby_idle;	/* a standby runs nothing (no non-voting
+				 * members in this backend) */
+	/* Writes the backend's files (data dir made and owned already
+	 * when cfg->bin is set) and sets *argv to the command to run, a new
+	 * argv (strv_free()), or NULL when this node runs nothing. Returns
+	 * 0, or -1 with err set. */
+	int (*prepare)(const struct be_env *e, char ***argv, char *err,
+	    size_t errlen);
+	/* Starts the health check of a running process: c->done runs
+	 * once, from the loop. NULL: the backend has none, and passes. */
+	void (*check)(struct be_check *c);
+};
+
+/* The backend for b; never NULL for b < SVC_NBACKENDS. Static. */
+const struct backend_ops *backend_of(enum svc_backend b);
+
+/* Everything but the backend's own prepare(): a standby of a backend
+ * without standbys runs nothing; a backend with a program (cfg->bin set)
+ * gets its data dir (0700, owned by e->uid) and its program found in
+ * PATH (*code set to EXIT_NOTFOUND when it is not); then prepare(), with
+ * e->bin the program found (e->bin as given is ignored). Sets *argv as
+ * prepare() does. Returns 0, or -1 with err set. */
+int backend_prepare(const struct be_env *e, bool standby, char ***argv,
+    int *code, char *err, size_t errlen);
+
+/* Starts the backend's health check (see backend_ops.check); a backend
+ * without one calls c->done at once. */
+void backend_check(struct be_check *c);
+
+/* Drops c's pending request: done never runs. Safe when none is. */
+void backend_check_cancel(struct be_check *c);
+
+/* For the backends: hands path to e->uid, if set. Returns 0, or -1 with
+ * err set. */
+int be_give(const struct be_env *e, const char *path, char *err,
+    size_t errlen);
+
+/* For the backends' check(): GET http://IP:PORT/health on c->ip, judged
+ * by judge (NULL: HTTP 200 passes). */
+void be_check_http(struct be_check *c, int port,
+    bool (*judge)(const struct etcd_http_result *r, char *why,
+    size_t whylen));
 
 /* ---- ZooKeeper ---------------------------------------------------- */
 

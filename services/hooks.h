@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config/hook_event.h"
 #include "lib/loop.h"
 
 /* Hooks: user executables run at events in the life of a service that
@@ -41,27 +42,6 @@
 #define HOOK_KILL_MS 2000		/* SIGTERM to SIGKILL on timeout */
 #define HOOK_DRAIN_MS 500		/* output still open after the exit */
 
-/* The names are the original tool's, misspellings included. */
-enum hook_event {
-	HOOK_PRE_REGIST = 0,	/* OnPreRegist */
-	HOOK_POST_REGIST,	/* OnPostRegist */
-	HOOK_REACH_QURORUM_NUM,	/* OnReachQurorumNum */
-	HOOK_PRE_START,		/* OnPreStart */
-	HOOK_START,		/* OnStart: the service itself, run by the
-				 * supervisor with this module's hook_env() */
-	HOOK_POST_START,	/* OnPostStart */
-	HOOK_CLUSTER_BOOTED,	/* OnClusterBooted */
-	HOOK_HEALTH_CHECK,	/* OnHealthCheck */
-	HOOK_STOP,		/* OnStop */
-	HOOK_LEADER_CHANGE,	/* OnLeaderChange */
-	HOOK_NEVENTS
-};
-
-/* "OnPostStart"; a static string. Out-of-range values give "unknown". */
-const char *hook_event_name(enum hook_event ev);
-/* Parses an event name, ignoring case. Returns 0, or -1 for anything
- * else (out untouched). */
-int hook_event_parse(const char *s, enum hook_event *out);
 
 /* What a hook learns through its environment. Every pointer is borrowed
  * for the call of hook_env() only. A NULL or empty string, an empty list

@@ -169,43 +169,54 @@ bad_key(const char *key, size_t klen, const char *why, char *err,
 	return -1;
 }
 
-int
-reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
-    int64_t revision, struct reg_view *v, char *err, size_t errlen)
+/* What every pass of reg_parse() needs. */
+struct rparse {
+	const char *prefix;	/* reg_key(service, "") */
+	size_t plen;
+	char *err;
+	size_t errlen;
+};
+
+/* The rest of p's key after the service's prefix, or NULL for a key
+ * outside it. */
+static const char *
+rest_of(const struct rparse *rp, const struct etcd_kv_pair *p)
 {
-	char *prefix = reg_key(service, "");
-	size_t plen = strlen(prefix);
+	if (p->key_len <= rp->plen || memcmp(p->key, rp->prefix, rp->plen))
+		return NULL;
+	return p->key + rp->plen;
+}
+
+/* The sealed set first, so its members lead in sealed order. */
+static int
+parse_sealed(const struct rparse *rp, const struct etcd_kv_pair *kvs,
+    size_t n, struct reg_view *v)
+{
 	unsigned ids[REG_MAX_NODES];
 	char ips[REG_MAX_NODES][REG_IP_MAX];
 	char why[256];
-	int rc = -1;
 
-	memset(v, 0, sizeof(*v));
-	v->revision = revision;
-	/* The sealed set first, so its members lead in sealed order. */
 	for (size_t i = 0; i < n; i++) {
 		const struct etcd_kv_pair *p = &kvs[i];
 		unsigned size;
 		int m;
 
-		if (p->key_len != plen + 6 || memcmp(p->key, prefix, plen) ||
-		    strcmp(p->key + plen, "sealed") != 0)
+		if (p->key_len != rp->plen + 6 || rest_of(rp, p) == NULL ||
+		    strcmp(p->key + rp->plen, "sealed") != 0)
 			continue;
 		/* etcd never answers a key twice; a caller's array might,
 		 * and a second set would overflow nodes[]. */
-		if (v->sealed) {
-			bad_key(p->key, p->key_len, "appears twice", err,
-			    errlen);
-			goto out;
-		}
+		if (v->sealed)
+			return bad_key(p->key, p->key_len, "appears twice",
+			    rp->err, rp->errlen);
 		m = reg_parse_sealed(p->value, p->value_len, ids, ips,
 		    REG_MAX_NODES, &size, why, sizeof(why));
 		if (m < 0) {
 			/* Its "sealed: " would say the key's name twice. */
 			size_t skip = strncmp(why, "sealed: ", 8) == 0 ? 8 : 0;
 
-			bad_key(p->key, p->key_len, why + skip, err, errlen);
-			goto out;
+			return bad_key(p->key, p->key_len, why + skip, rp->err,
+			    rp->errlen);
 		}
 		for (int j = 0; j < m; j++) {
 			struct reg_node *nd = node_for(v, ips[j]);
@@ -217,31 +228,34 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 		v->n_sealed = (size_t)m;
 		v->size = size;
 	}
-	/* Every nodes/<ip> key is checked and collected: its address (with
-	 * a NUL byte inside, reg_find() would take it for the text before
-	 * the NUL), and how many there are, which bounds the ordering below
-	 * whatever a hostile store holds. */
+	return 0;
+}
+
+/* Every nodes/<ip> key is checked and collected: its address (with a
+ * NUL byte inside, reg_find() would take it for the text before the
+ * NUL), and how many there are, which bounds the ordering below whatever
+ * a hostile store holds. */
+static int
+parse_alive(const struct rparse *rp, const struct etcd_kv_pair *kvs,
+    size_t n, struct reg_view *v)
+{
 	const struct etcd_kv_pair *reg[REG_MAX_NODES];
 	size_t n_reg = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct etcd_kv_pair *p = &kvs[i];
-		const char *ip;
+		const char *rest = rest_of(rp, p), *ip;
 
-		if (p->key_len <= plen || memcmp(p->key, prefix, plen) != 0)
-			continue;
-		ip = key_ip(p->key + plen, "nodes/");
+		ip = rest != NULL ? key_ip(rest, "nodes/") : NULL;
 		if (ip == NULL)
 			continue;
-		if (strlen(p->key) != p->key_len || !reg_valid_ip(ip)) {
-			bad_key(p->key, p->key_len, "expected a unicast IP "
-			    "address after nodes/", err, errlen);
-			goto out;
-		}
-		if (n_reg == REG_MAX_NODES) {
-			bad_key(p->key, p->key_len, "too many nodes", err,
-			    errlen);
-			goto out;
-		}
+		if (strlen(p->key) != p->key_len || !reg_valid_ip(ip))
+			return bad_key(p->key, p->key_len, "expected a "
+			    "unicast IP address after nodes/", rp->err,
+			    rp->errlen);
+		if (n_reg == REG_MAX_NODES)
+			return bad_key(p->key, p->key_len, "too many nodes",
+			    rp->err, rp->errlen);
 		reg[n_reg++] = p;
 	}
 	/* Registrations in registration order (kvs come sorted by key):
@@ -260,28 +274,95 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 		reg[j] = p;
 	}
 	for (size_t i = 0; i < n_reg; i++) {
-		struct reg_node *nd = node_for(v, reg[i]->key + plen + 6);
+		struct reg_node *nd = node_for(v, reg[i]->key + rp->plen + 6);
 
-		if (nd == NULL) {
-			bad_key(reg[i]->key, reg[i]->key_len,
-			    "too many nodes", err, errlen);
-			goto out;
-		}
+		if (nd == NULL)
+			return bad_key(reg[i]->key, reg[i]->key_len,
+			    "too many nodes", rp->err, rp->errlen);
 		if (nd->alive)
 			continue;
 		nd->alive = true;
 		nd->create_revision = reg[i]->create_revision;
 		nd->mod_revision = reg[i]->mod_revision;
 	}
+	return 0;
+}
+
+/* size, next_id and leader. Returns 1 when p was one of them, 0 when
+ * not, -1 with the error set when its value is bad. */
+static int
+parse_scalar(const struct rparse *rp, const struct etcd_kv_pair *p,
+    const char *rest, struct reg_view *v)
+{
+	unsigned num;
+
+	if (strcmp(rest, "size") == 0) {
+		if (parse_num(p->value, p->value_len, REG_ID_MAX, &num) < 0)
+			return bad_key(p->key, p->key_len, "expected a number "
+			    "from 1 to 255", rp->err, rp->errlen);
+		if (!v->sealed)
+			v->size = num;
+		return 1;
+	}
+	if (strcmp(rest, "next_id") == 0) {
+		if (parse_num(p->value, p->value_len, REG_ID_MAX + 1,
+		    &num) < 0)
+			return bad_key(p->key, p->key_len, "expected a number "
+			    "from 1 to 256", rp->err, rp->errlen);
+		v->next_id = num;
+		v->next_id_mod = p->mod_revision;
+		return 1;
+	}
+	if (strcmp(rest, "leader") == 0) {
+		if (p->value_len >= REG_IP_MAX ||
+		    strlen(p->value) != p->value_len ||
+		    !reg_valid_ip(p->value))
+			return bad_key(p->key, p->key_len, "expected an IP "
+			    "address", rp->err, rp->errlen);
+		snprintf(v->leader, sizeof(v->leader), "%s", p->value);
+		return 1;
+	}
+	return 0;
+}
+
+/* ids/<ip>, started/<ip> and booted/<ip> of node nd. */
+static int
+parse_per_node(const struct rparse *rp, const struct etcd_kv_pair *p,
+    struct reg_node *nd, bool started, bool booted)
+{
+	char why[256];
+	unsigned num;
+
+	if (started) {
+		nd->started = true;
+	} else if (booted) {
+		nd->booted = true;
+	} else if (parse_num(p->value, p->value_len, REG_ID_MAX, &num) < 0) {
+		return bad_key(p->key, p->key_len, "expected an id from 1 "
+		    "to 255", rp->err, rp->errlen);
+	} else if (nd->participant && nd->id != num) {
+		snprintf(why, sizeof(why), "says id %u but the sealed set "
+		    "gives this node id %u", num, nd->id);
+		return bad_key(p->key, p->key_len, why, rp->err, rp->errlen);
+	} else {
+		nd->id = num;
+	}
+	return 0;
+}
+
+static int
+parse_rest(const struct rparse *rp, const struct etcd_kv_pair *kvs,
+    size_t n, struct reg_view *v)
+{
 	for (size_t i = 0; i < n; i++) {
 		const struct etcd_kv_pair *p = &kvs[i];
-		const char *rest, *ip, *ip_id, *ip_started, *ip_booted;
+		const char *rest = rest_of(rp, p), *ip, *ip_id, *ip_started;
+		const char *ip_booted;
 		struct reg_node *nd;
-		unsigned num;
+		int rc;
 
-		if (p->key_len <= plen || memcmp(p->key, prefix, plen) != 0)
+		if (rest == NULL)
 			continue;
-		rest = p->key + plen;
 		ip_id = key_ip(rest, "ids/");
 		ip_started = key_ip(rest, "started/");
 		ip_booted = key_ip(rest, "booted/");
@@ -292,94 +373,69 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 			 * would pass for ids/10.0.0.1. */
 			if (ip == NULL)
 				continue;
-			bad_key(p->key, p->key_len, "expected a unicast IP "
-			    "address at the end", err, errlen);
-			goto out;
+			return bad_key(p->key, p->key_len, "expected a unicast "
+			    "IP address at the end", rp->err, rp->errlen);
 		}
-		if (strcmp(rest, "size") == 0) {
-			if (parse_num(p->value, p->value_len, REG_ID_MAX,
-			    &num) < 0) {
-				bad_key(p->key, p->key_len, "expected a number "
-				    "from 1 to 255", err, errlen);
-				goto out;
-			}
-			if (!v->sealed)
-				v->size = num;
+		rc = parse_scalar(rp, p, rest, v);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 || ip == NULL)
 			continue;
-		}
-		if (strcmp(rest, "next_id") == 0) {
-			if (parse_num(p->value, p->value_len, REG_ID_MAX + 1,
-			    &num) < 0) {
-				bad_key(p->key, p->key_len, "expected a number "
-				    "from 1 to 256", err, errlen);
-				goto out;
-			}
-			v->next_id = num;
-			v->next_id_mod = p->mod_revision;
-			continue;
-		}
-		if (strcmp(rest, "leader") == 0) {
-			if (p->value_len >= REG_IP_MAX ||
-			    strlen(p->value) != p->value_len ||
-			    !reg_valid_ip(p->value)) {
-				bad_key(p->key, p->key_len, "expected an IP "
-				    "address", err, errlen);
-				goto out;
-			}
-			snprintf(v->leader, sizeof(v->leader), "%s", p->value);
-			continue;
-		}
-		if (ip == NULL)
-			continue;
-		if (!reg_valid_ip(ip)) {
-			bad_key(p->key, p->key_len, "expected a unicast IP "
-			    "address at the end", err, errlen);
-			goto out;
-		}
+		if (!reg_valid_ip(ip))
+			return bad_key(p->key, p->key_len, "expected a unicast "
+			    "IP address at the end", rp->err, rp->errlen);
 		nd = node_for(v, ip);
-		if (nd == NULL) {
-			bad_key(p->key, p->key_len, "too many nodes", err,
-			    errlen);
-			goto out;
-		}
-		if (ip == ip_started)
-			nd->started = true;
-		else if (ip == ip_booted)
-			nd->booted = true;
-		else if (parse_num(p->value, p->value_len, REG_ID_MAX,
-		    &num) < 0) {
-			bad_key(p->key, p->key_len, "expected an id from 1 "
-			    "to 255", err, errlen);
-			goto out;
-		} else if (nd->participant && nd->id != num) {
-			snprintf(why, sizeof(why), "says id %u but the "
-			    "sealed set gives this node id %u", num, nd->id);
-			bad_key(p->key, p->key_len, why, err, errlen);
-			goto out;
-		} else {
-			nd->id = num;
-		}
+		if (nd == NULL)
+			return bad_key(p->key, p->key_len, "too many nodes",
+			    rp->err, rp->errlen);
+		if (parse_per_node(rp, p, nd, ip == ip_started,
+		    ip == ip_booted) < 0)
+			return -1;
 	}
-	/* Ids must be unique. The sealed set has none twice and comes
-	 * first, so the later of two nodes got its id from ids/<ip>. */
+	return 0;
+}
+
+/* Ids must be unique. The sealed set has none twice and comes first, so
+ * the later of two nodes got its id from ids/<ip>. */
+static int
+check_ids(const struct rparse *rp, const struct reg_view *v)
+{
+	char why[256];
+
 	for (size_t i = 0; i < v->n_nodes; i++) {
 		for (size_t j = 0; j < i; j++) {
-			if (v->nodes[i].id != 0 &&
-			    v->nodes[i].id == v->nodes[j].id) {
-				char *k = xasprintf("%sids/%s", prefix,
-				    v->nodes[i].ip);
+			char *k;
 
-				snprintf(why, sizeof(why), "id %u is given to "
-				    "both %s and %s", v->nodes[i].id,
-				    v->nodes[j].ip, v->nodes[i].ip);
-				bad_key(k, strlen(k), why, err, errlen);
-				free(k);
-				goto out;
-			}
+			if (v->nodes[i].id == 0 ||
+			    v->nodes[i].id != v->nodes[j].id)
+				continue;
+			k = xasprintf("%sids/%s", rp->prefix, v->nodes[i].ip);
+			snprintf(why, sizeof(why), "id %u is given to both %s "
+			    "and %s", v->nodes[i].id, v->nodes[j].ip,
+			    v->nodes[i].ip);
+			bad_key(k, strlen(k), why, rp->err, rp->errlen);
+			free(k);
+			return -1;
 		}
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int
+reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
+    int64_t revision, struct reg_view *v, char *err, size_t errlen)
+{
+	char *prefix = reg_key(service, "");
+	struct rparse rp = { .prefix = prefix, .plen = strlen(prefix),
+	    .err = err, .errlen = errlen };
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->revision = revision;
+	rc = parse_sealed(&rp, kvs, n, v) < 0 ||
+	    parse_alive(&rp, kvs, n, v) < 0 ||
+	    parse_rest(&rp, kvs, n, v) < 0 ||
+	    check_ids(&rp, v) < 0 ? -1 : 0;
 	free(prefix);
 	if (rc < 0)
 		memset(v, 0, sizeof(*v));

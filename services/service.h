@@ -56,8 +56,6 @@ void service_start(struct service *s);
 void service_stop(struct service *s);
 /* True when pid was the service's process (status taken). */
 bool service_reaped(struct service *s, pid_t pid, int status);
-/* Forwards a signal to the service's process group, if it runs. */
-void service_signal(struct service *s, int sig);
 
 const char *service_name(const struct service *s);
 /* 0, or after SERVICE_FAILED: 111 when it gave up waiting (quorum_timeout,

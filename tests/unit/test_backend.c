@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "services/backend.h"
+#include "lib/exitcode.h"
 #include "lib/loop.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -1625,12 +1626,75 @@ test_patroni_validate(void **state)
 	assert_non_null(strstr(f->out, "not reachable"));
 }
 
+/* Every backend config knows has its operations under the same name,
+ * and custom runs OnStart, or nothing without one. */
+static void
+test_backend_table(void **state)
+{
+	struct be_member m[1] = { { .id = 1, .ip = "10.0.0.1" } };
+	struct be_set set = { .m = m, .n = 1, .self_id = 1 };
+	char *start[] = { (char *)"/bin/true", (char *)"-x", NULL };
+	struct svc_cfg c = { .name = (char *)"c", .backend = SVC_CUSTOM,
+	    .size = 1 };
+	struct be_env e = { .cfg = &c, .set = &set, .uid = (uid_t)-1 };
+	struct fx *f = *state;
+	struct stat st;
+	char err[256] = "", **argv = (char **)&argv;
+	int code = 0, rc;
+	mode_t mask;
+
+	for (int b = 0; b < SVC_NBACKENDS; b++) {
+		const struct backend_ops *ops =
+		    backend_of((enum svc_backend)b);
+
+		assert_string_equal(ops->name,
+		    svc_backend_name((enum svc_backend)b));
+		assert_non_null(ops->prepare);
+	}
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, err,
+	    sizeof(err)), 0);
+	assert_null(argv);
+	c.hooks[HOOK_START] = start;
+	assert_int_equal(backend_prepare(&e, true, &argv, &code, err,
+	    sizeof(err)), 0);
+	assert_non_null(argv);
+	assert_string_equal(argv[0], "/bin/true");
+	assert_string_equal(argv[1], "-x");
+	assert_null(argv[2]);
+	strv_free(argv);
+	/* etcd has no standbys: a standby runs nothing, before any check
+	 * of its data dir or program. */
+	c.hooks[HOOK_START] = NULL;
+	c.backend = SVC_ETCD;
+	c.bin = (char *)"/nonexistent/etcd";
+	make_dir(f);
+	f->s1 = xasprintf("%s/a/etcd", f->dir);
+	c.data_dir = f->s1;
+	argv = (char **)&argv;
+	assert_int_equal(backend_prepare(&e, true, &argv, &code, err,
+	    sizeof(err)), 0);
+	assert_null(argv);
+	mask = umask(022);
+	rc = backend_prepare(&e, false, &argv, &code, err, sizeof(err));
+	umask(mask);
+	assert_int_equal(rc, -1);
+	assert_int_equal(code, EXIT_NOTFOUND);
+	assert_non_null(strstr(err, "etcd-server"));
+	/* The data dir came first: 0700, its new parent 0755. */
+	assert_int_equal(stat(f->s1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	*strrchr(f->s1, '/') = '\0';
+	assert_int_equal(stat(f->s1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_set_check),
+		T(test_backend_table),
 		T(test_zk_render_three),
 		T(test_zk_render_observers),
 		T(test_zk_render_ipv6),

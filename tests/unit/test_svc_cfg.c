@@ -450,9 +450,10 @@ test_passwords(void **state)
 	    "not UTF-8");
 
 	bad_text("service = {\n p = { backend = \"patroni\"; size = 3; };\n"
-	    "};\n", 2, "service.p: backend \"patroni\" needs su_password and "
-	    "repl_password, the passwords of PostgreSQL's superuser and "
-	    "replication user; set them in this group");
+	    "};\n", 2, "service.p: backend \"patroni\" needs su_password, the "
+	    "password of PostgreSQL's superuser, and repl_password, the "
+	    "password of PostgreSQL's replication user; set them in this "
+	    "group");
 	bad_text("service = {\n p = { backend = \"patroni\"; size = 3;\n"
 	    " repl_password = \"r\"; };\n};\n", 2, "service.p: backend "
 	    "\"patroni\" needs su_password, the password of PostgreSQL's "
