@@ -36,7 +36,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test test-unit test-integ test-docker test-docker-zk docker-images demo demo-stop \
-	install clean valgrind deps bench etcd-versions
+	install clean valgrind deps bench etcd-versions check-layout
 
 all: $(BIN)
 
@@ -61,10 +61,15 @@ deps:
 	@tests/deps.sh
 
 test: deps
+	@tests/layout.sh
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory test-integ
 	@$(MAKE) --no-print-directory test-docker
+
+# Layers include only downward, files and functions stay short.
+check-layout:
+	@tests/layout.sh
 
 test-unit: $(BIN) $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)

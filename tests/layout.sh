@@ -1,0 +1,89 @@
+#!/bin/bash
+# Checks the layout rules of docs/layout.md on the tree: layers include only
+# downward, no file outside tests/ and fuzz/ over MAX_LINES lines, no
+# function over MAX_FUNC lines. Prints one line per breach and
+# "layout: N problems" last; exits 1 when there is any.
+set -u
+cd "$(dirname "$0")/.."
+MAX_LINES=1000
+MAX_FUNC=120
+bad=0
+
+# The layers, lowest first; a file may include headers of its own layer or
+# of the layers below (config may use resolver's name checks).
+rank() {
+	case $1 in
+	lib/*) echo 0 ;;
+	resolver/*) echo 1 ;;
+	etcd/*) echo 1 ;;
+	config/*) echo 2 ;;
+	services/*) echo 3 ;;
+	agent/*) echo 4 ;;
+	*) echo 9 ;;
+	esac
+}
+
+problem() {
+	echo "layout: $*"
+	bad=$((bad + 1))
+}
+
+for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] config/*.[ch] \
+	services/*.[ch] agent/*.[ch]; do
+	r=$(rank "$f")
+	while IFS= read -r inc; do
+		ir=$(rank "$inc")
+		if [ "$ir" -gt "$r" ]; then
+			problem "$f includes $inc, a layer above it"
+		fi
+		# resolver and etcd sit side by side: neither uses config.
+		case $f:$inc in
+		resolver/*:etcd/* | etcd/*:resolver/dns.h)
+			problem "$f includes $inc across the lower floor" ;;
+		esac
+	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
+	n=$(wc -l <"$f")
+	[ "$n" -le "$MAX_LINES" ] || problem "$f has $n lines (at most $MAX_LINES)"
+done
+
+# No include cycle between modules (a module is NAME.c + NAME.h): tsort
+# names every loop it finds.
+for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] config/*.[ch] \
+	services/*.[ch] agent/*.[ch]; do
+	# A module's private header (NAME_int.h, NAME_impl.h) is part of it.
+	m=${f%.*}
+	m=${m%_int}
+	m=${m%_impl}
+	sed -n 's/^#include "\([^"]*\)\.h".*/\1/p' "$f" |
+		while IFS= read -r inc; do
+			inc=${inc%_int}
+			inc=${inc%_impl}
+			[ "$inc" != "$m" ] && echo "$m $inc"
+		done
+done | tsort 2>&1 >/dev/null | grep -v '^tsort: -: input contains a loop:' |
+	sed 's/^tsort: /layout: include cycle through /' >"${TMPDIR:-/tmp}/layout.$$"
+if [ -s "${TMPDIR:-/tmp}/layout.$$" ]; then
+	cat "${TMPDIR:-/tmp}/layout.$$"
+	bad=$((bad + 1))
+fi
+
+# Function bodies: from a line that starts a definition at column 0 to the
+# closing brace at column 0 (the style of this tree).
+for f in lib/*.c resolver/*.c etcd/*.c config/*.c services/*.c agent/*.c; do
+	awk -v max="$MAX_FUNC" -v file="$f" '
+		/^[a-z_][a-z0-9_]*\(/ { name = $0; sub(/\(.*/, "", name); start = NR }
+		/^\{/ { if (start) open = NR }
+		/^\}/ { if (open && NR - open - 1 > max)
+				printf "layout: %s: %s() is %d lines (at most %d)\n",
+				    file, name, NR - open - 1, max
+			open = 0; start = 0 }
+	' "$f"
+done >"${TMPDIR:-/tmp}/layout.$$"
+if [ -s "${TMPDIR:-/tmp}/layout.$$" ]; then
+	cat "${TMPDIR:-/tmp}/layout.$$"
+	bad=$((bad + $(wc -l <"${TMPDIR:-/tmp}/layout.$$")))
+fi
+rm -f "${TMPDIR:-/tmp}/layout.$$"
+
+echo "layout: $bad problems"
+[ "$bad" -eq 0 ]
