@@ -176,7 +176,7 @@ check_svcs(const struct cfg *c)
 
 		FUZZ_CHECK(s->name != NULL && svc_name_ok(s->name));
 		FUZZ_CHECK(s->where != NULL && s->where[0] != '\0');
-		FUZZ_CHECK(svc_find(c, s->name) == s);
+		FUZZ_CHECK(svc_find(c->svcs, c->n_svcs, s->name) == s);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcasecmp(c->svcs[j].name, s->name) != 0);
 		FUZZ_CHECK((unsigned)s->backend < SVC_NBACKENDS);
@@ -238,7 +238,8 @@ check_svcs(const struct cfg *c)
 	FUZZ_CHECK(c->n_services <= SVC_MAX);
 	for (size_t i = 0; i < c->n_services; i++) {
 		FUZZ_CHECK(c->services[i] != NULL);
-		FUZZ_CHECK(svc_find(c, c->services[i]) != NULL);
+		FUZZ_CHECK(svc_find(c->svcs, c->n_svcs, c->services[i]) !=
+		    NULL);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(c->services[j],
 			    c->services[i]) != 0);
