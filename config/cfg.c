@@ -160,10 +160,12 @@ static const struct key table[] = {
 	  .meta = "NAME=URL,...", .help = "static members, the last source" },
 	{ .name = "seed_client_port", .type = KT_INT,
 	  .off = OFF(seed_client_port), .min = 1, .max = 65535,
-	  .def = CFG_STR(CFG_SEED_CLIENT_PORT), .meta = "PORT", .help = "client port of the seed discovery etcd" },
+	  .def = CFG_STR(CFG_SEED_CLIENT_PORT), .meta = "PORT",
+	  .help = "client port of the seed discovery etcd" },
 	{ .name = "seed_peer_port", .type = KT_INT,
 	  .off = OFF(seed_peer_port), .min = 1, .max = 65535,
-	  .def = CFG_STR(CFG_SEED_PEER_PORT), .meta = "PORT", .help = "peer port of the seed discovery etcd" },
+	  .def = CFG_STR(CFG_SEED_PEER_PORT), .meta = "PORT",
+	  .help = "peer port of the seed discovery etcd" },
 	{ .name = "seed_data_dir", .type = KT_STR, .off = OFF(seed_data_dir),
 	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
 	  .def = CFG_SEED_DATA_DIR, .meta = "DIR",
@@ -367,8 +369,8 @@ cfg_ld_check_count(struct load *ld, const struct key *k, size_t n,
     const char *where)
 {
 	if (n > (size_t)k->max)
-		return cfg_ld_fail(ld, "%s: expected at most %d values, found %zu",
-		    where, k->max, n);
+		return cfg_ld_fail(ld, "%s: expected at most %d values, found "
+		    "%zu", where, k->max, n);
 	return 0;
 }
 
@@ -435,7 +437,8 @@ load_defaults(struct load *ld)
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		if (cfg_keys[i].def == NULL)
 			continue;
-		if (cfg_ld_set_text(ld, &cfg_keys[i], cfg_keys[i].def, "default") == -1)
+		if (cfg_ld_set_text(ld, &cfg_keys[i], cfg_keys[i].def,
+		    "default") == -1)
 			return -1;
 	}
 	return 0;
@@ -464,7 +467,8 @@ file_list(struct load *ld, const struct cfg_file *fx, const struct key *k,
 
 	cfg_list_clear(&ld->c, k);
 	if (type == CONFIG_TYPE_STRING)
-		return cfg_ld_set_text(ld, k, config_setting_get_string(s), where);
+		return cfg_ld_set_text(ld, k, config_setting_get_string(s),
+		    where);
 	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
 		cfg_describe(s, found, sizeof(found));
 		return bad_value(ld, k, where, found);
@@ -480,8 +484,8 @@ file_list(struct load *ld, const struct cfg_file *fx, const struct key *k,
 		int rc;
 
 		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
-			rc = cfg_ld_set_text(ld, k, config_setting_get_string(e),
-			    ewhere);
+			rc = cfg_ld_set_text(ld, k,
+			    config_setting_get_string(e), ewhere);
 		} else {
 			cfg_describe(e, found, sizeof(found));
 			rc = bad_value(ld, k, ewhere, found);
@@ -545,8 +549,8 @@ file_setting(struct load *ld, const struct cfg_file *fx,
 		break;
 	default:
 		if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-			rc = cfg_ld_set_text(ld, k, config_setting_get_string(s),
-			    where);
+			rc = cfg_ld_set_text(ld, k,
+			    config_setting_get_string(s), where);
 		} else {
 			cfg_describe(s, found, sizeof(found));
 			rc = bad_value(ld, k, where, found);

@@ -273,7 +273,8 @@ cfg_file_int(const struct cfg_file *fx, const config_setting_t *s,
 	snprintf(found, foundlen, "%lld", v);
 	if (type == CONFIG_TYPE_INT && name != NULL) {
 		if (config_setting_source_file(s) != NULL) {
-			path = cfg_file_source(fx, config_setting_source_file(s));
+			path = cfg_file_source(fx,
+			    config_setting_source_file(s));
 			if (cfg_file_read(path, &other, why, sizeof(why)) == 0)
 				text = other;
 			else

@@ -159,8 +159,8 @@ unknown_flag(struct load *ld, const char *arg, size_t len)
 		cfg_key_flag_name(k, fn, sizeof(fn));
 		snprintf(hint, sizeof(hint), " (did you mean %s?)", fn);
 	}
-	cfg_ld_fail(ld, "unknown flag %s%s; run \"zooinit help\" for the list of "
-	    "flags", cfg_quote(name, q, sizeof(q)), hint);
+	cfg_ld_fail(ld, "unknown flag %s%s; run \"zooinit help\" for the "
+	    "list of flags", cfg_quote(name, q, sizeof(q)), hint);
 	free(name);
 	return -1;
 }
@@ -231,7 +231,8 @@ cfg_flags_parse(struct load *ld, struct flags *f, int argc, char **argv)
 			f->file = val != NULL ? val :
 			    next_value(argc, argv, &i);
 			if (f->file == NULL || f->file[0] == '\0')
-				return cfg_ld_fail(ld, "--config needs a value");
+				return cfg_ld_fail(ld,
+				    "--config needs a value");
 			continue;
 		}
 		k = key_by_flag(name, len, false);
@@ -240,7 +241,8 @@ cfg_flags_parse(struct load *ld, struct flags *f, int argc, char **argv)
 		if (val == NULL)
 			val = next_value(argc, argv, &i);
 		if (val == NULL)
-			return cfg_ld_fail(ld, "--%.*s needs a value", (int)len, name);
+			return cfg_ld_fail(ld, "--%.*s needs a value",
+			    (int)len, name);
 		f->key[f->n] = cfg_key_index(k);
 		f->val[f->n] = val;
 		f->n++;

@@ -66,7 +66,8 @@ local_addrs_get(const struct local_addr_opts *o, struct local_addrs *a,
 	memset(a, 0, sizeof(*a));
 	if (o->ip != NULL) {
 		if (addr_normalise(o->ip, text, sizeof(text)) < 0) {
-			snprintf(err, errlen, "--ip %s is not an IP address", o->ip);
+			snprintf(err, errlen, "--ip %s is not an IP address",
+			    o->ip);
 			return -1;
 		}
 		add(a, text);
@@ -81,9 +82,11 @@ local_addrs_get(const struct local_addr_opts *o, struct local_addrs *a,
 		const struct sockaddr *sa = p->ifa_addr;
 		const void *bytes;
 
-		if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		if (sa == NULL || (sa->sa_family != AF_INET &&
+		    sa->sa_family != AF_INET6))
 			continue;
-		if (o->interface != NULL && strcmp(p->ifa_name, o->interface) != 0)
+		if (o->interface != NULL &&
+		    strcmp(p->ifa_name, o->interface) != 0)
 			continue;
 		if (o->netmask != NULL && !in_subnet(sa, o->hint, o->netmask))
 			continue;
@@ -91,7 +94,8 @@ local_addrs_get(const struct local_addr_opts *o, struct local_addrs *a,
 			bytes = &((const struct sockaddr_in *)sa)->sin_addr;
 		else
 			bytes = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (inet_ntop(sa->sa_family, bytes, text, sizeof(text)) != NULL)
+		if (inet_ntop(sa->sa_family, bytes, text,
+		    sizeof(text)) != NULL)
 			add(a, text);
 	}
 	freeifaddrs(ifa);
@@ -105,7 +109,8 @@ local_addrs_get(const struct local_addr_opts *o, struct local_addrs *a,
 			return -1;
 		}
 	} else if (o->netmask != NULL) {
-		a->how = xasprintf("--hint %s --netmask %s", o->hint, o->netmask);
+		a->how = xasprintf("--hint %s --netmask %s", o->hint,
+		    o->netmask);
 		if (a->n != 1) {
 			snprintf(err, errlen, "%s local addresses lie in %s/%s; "
 			    "exactly one must, to tell which address is this "

@@ -954,7 +954,8 @@ test_discovery_token_url_safe(void **state)
 		expect_error(ARGV("--discovery-token", (char *)bad[i]), no_env,
 		    want);
 
-		snprintf(var, sizeof(var), "ZOOINIT_DISCOVERY_TOKEN=%s", bad[i]);
+		snprintf(var, sizeof(var), "ZOOINIT_DISCOVERY_TOKEN=%s",
+		    bad[i]);
 		expect_error_has(no_args, ENV(var),
 		    "environment ZOOINIT_DISCOVERY_TOKEN: expected 1 to 128 "
 		    "letters, digits, '-', '.', '_' or '~'", NULL);
