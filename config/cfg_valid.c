@@ -172,18 +172,16 @@ cfg_valid_token(const char *s)
  * Escaping it would give a key other etcds (and the public discovery
  * service's tokens, which are hex) do not expect, and '/', '?', '#' or
  * '%' would change what the URL or key means; so only the characters a
- * URL carries as they are. "." and ".." would be dot segments that
- * libcurl and proxies fold away. */
+ * URL carries as they are. Dots alone ("." and "..") would be dot
+ * segments that libcurl and proxies fold away. */
 bool
 cfg_valid_url_token(const char *s)
 {
-	size_t len = strlen(s);
+	size_t len = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~");
 
-	if (len == 0 || len > 128 || strcmp(s, ".") == 0 ||
-	    strcmp(s, "..") == 0)
-		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~") == len;
+	return s[len] == '\0' && len >= 1 && len <= 128 &&
+	    strspn(s, ".") != len;
 }
 
 bool

@@ -22,12 +22,12 @@ bool cfg_valid_token(const char *s);
 #define CFG_TOKEN_EXPECT "1 to 128 printable ASCII characters without " \
 	"spaces"
 /* 1 to 128 of the characters a URL carries as they are (RFC 3986
- * unreserved: letters, digits, '-', '.', '_', '~'), "." and ".." not
- * allowed: a token that becomes a URL path segment and an etcd key
- * segment (the discovery token). */
+ * unreserved: letters, digits, '-', '.', '_', '~'), not dots alone: a
+ * token that becomes a URL path segment and an etcd key segment (the
+ * discovery token). */
 bool cfg_valid_url_token(const char *s);
 #define CFG_URL_TOKEN_EXPECT "1 to 128 letters, digits, '-', '.', '_' " \
-	"or '~' (the token goes into URLs as it is)"
+	"or '~', not dots alone (the token goes into URLs as it is)"
 
 /* A DNS domain: letters, digits and hyphens in dot-separated labels. */
 bool cfg_valid_domain(const char *s);

@@ -922,6 +922,7 @@ test_discovery_token_url_safe(void **state)
 	static const char *const bad[] = {
 		"a#b", "a?b", "a/b", "a%41", "a&b", "a=b", "a+b", "a:b",
 		"a@b", "a;b", "a!b", "a*b", "a'b", "a\"b", "a[b]", ".", "..",
+		"...", "a b", "caf\xc3\xa9",
 	};
 	char want[256], path[64], text[128], var[64];
 	char t129[130];
@@ -946,11 +947,13 @@ test_discovery_token_url_safe(void **state)
 		/* Quoted as the message quotes it: '"' and '\\' escaped. */
 		if (strcmp(bad[i], "a\"b") == 0)
 			snprintf(q, sizeof(q), "\"a\\x22b\"");
+		else if (strcmp(bad[i], "caf\xc3\xa9") == 0)
+			snprintf(q, sizeof(q), "\"caf\\xc3\\xa9\"");
 		else
 			snprintf(q, sizeof(q), "\"%s\"", bad[i]);
 		snprintf(want, sizeof(want), "--discovery-token: expected 1 to "
-		    "128 letters, digits, '-', '.', '_' or '~' (the token goes "
-		    "into URLs as it is), found %s", q);
+		    "128 letters, digits, '-', '.', '_' or '~', not dots alone "
+		    "(the token goes into URLs as it is), found %s", q);
 		expect_error(ARGV("--discovery-token", (char *)bad[i]), no_env,
 		    want);
 
