@@ -67,10 +67,6 @@ struct flags {
 /* The key of that file name, or NULL; borrowed from the table. */
 const struct key *cfg_key_by_name(const char *name);
 size_t cfg_key_index(const struct key *k);
-/* The key's environment variable ("ZOOINIT_DATA_DIR") and flag
- * ("--data-dir"), written into out. */
-void cfg_key_env_name(const struct key *k, char *out, size_t outlen);
-void cfg_key_flag_name(const struct key *k, char *out, size_t outlen);
 
 /* Writes the message into ld's error buffer; returns -1. */
 int cfg_ld_fail(struct load *ld, const char *fmt, ...)
@@ -89,6 +85,11 @@ int cfg_ld_check_count(struct load *ld, const struct key *k, size_t n,
 void cfg_list_clear(struct cfg *c, const struct key *k);
 
 /* ---- cfg_flags.c: environment and command line ----------------------- */
+
+/* The key's environment variable ("ZOOINIT_DATA_DIR") and flag
+ * ("--data-dir"), written into out. */
+void cfg_key_env_name(const struct key *k, char *out, size_t outlen);
+void cfg_key_flag_name(const struct key *k, char *out, size_t outlen);
 
 /* The first non-empty value of name in envp, or NULL; borrowed. */
 const char *cfg_env_get(char **envp, const char *name);
