@@ -449,6 +449,18 @@ start_static(struct agent *a)
 
 /* ---- token discovery ------------------------------------------------- */
 
+/* This host's addresses, found the way c says (resolver/ knows no
+ * struct cfg). */
+static int
+self_addrs(const struct cfg *c, struct local_addrs *a, char *err,
+    size_t errlen)
+{
+	const struct local_addr_opts o = { .ip = c->ip,
+	    .interface = c->interface, .netmask = c->netmask, .hint = c->hint };
+
+	return local_addrs_get(&o, a, err, errlen);
+}
+
 /* The token, for messages and the derived cluster token. */
 static const char *
 token_label(const struct cfg *c)
@@ -845,7 +857,7 @@ begin(struct agent *a)
 		return -1;
 	}
 	a->existing_data = data_dir_has_member(a->c->data_dir);
-	if (local_addrs_get(a->c, &a->self, err, sizeof(err)) < 0) {
+	if (self_addrs(a->c, &a->self, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EXIT_PERMANENT;
 	}
@@ -1240,7 +1252,7 @@ start_services(struct agent *a)
 			eps[n++] = p->m[i].client_url;
 	}
 	for (size_t i = 0; i < c->n_services; i++)
-		cfgs[i] = svc_find(c, c->services[i]);
+		cfgs[i] = svc_find(c->svcs, c->n_svcs, c->services[i]);
 	a->svcs = services_new(a->loop, a->http, cfgs, c->n_services,
 	    plan_me(p)->addr, eps, n, on_services_done, a);
 	free(eps);
@@ -1300,7 +1312,8 @@ static int
 begin_cluster(struct agent *a)
 {
 	const struct cfg *c = a->c;
-	const struct svc_cfg *svc = svc_find(c, c->args[0]);
+	const struct svc_cfg *svc = svc_find(c->svcs, c->n_svcs,
+	    c->args[0]);
 	char *const dflt[] = { (char *)"http://127.0.0.1:2379" };
 	char *const *eps = c->n_endpoints > 0 ? c->endpoints : dflt;
 	size_t n_eps = c->n_endpoints > 0 ? c->n_endpoints : 1;
@@ -1318,7 +1331,7 @@ begin_cluster(struct agent *a)
 		return EXIT_USAGE;
 	}
 	if (c->ip != NULL || c->interface != NULL || c->hint != NULL) {
-		if (local_addrs_get(c, &a->self, err, sizeof(err)) < 0) {
+		if (self_addrs(c, &a->self, err, sizeof(err)) < 0) {
 			log_error("%s", err);
 			return EXIT_USAGE;
 		}
@@ -1507,7 +1520,7 @@ begin_serve(struct agent *a)
 		    "is for)");
 		return EXIT_USAGE;
 	}
-	if (local_addrs_get(c, &a->self, err, sizeof(err)) < 0 ||
+	if (self_addrs(c, &a->self, err, sizeof(err)) < 0 ||
 	    token_addr(a, NULL, addr, sizeof(addr), err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EXIT_USAGE;

@@ -11,7 +11,8 @@
  * the one before: built-in defaults, a libconfig file (-f FILE, --config
  * FILE or ZOOINIT_CONFIG), environment variables ZOOINIT_<KEY> and command
  * line flags --<key-with-dashes>. One table in cfg.c describes every key
- * once; the file key, the env variable and the flag all derive from it. */
+ * once; the file key, the env variable and the flag all derive from it.
+ * The etcd defaults below are config/defaults.h's. */
 
 #define CFG_MAX_MEMBERS 64
 #define CFG_MAX_DNS_SERVERS 8
@@ -35,7 +36,7 @@ struct cfg {
 	int size;		/* expected voting members; 0 = from DNS */
 	char *ip;		/* this host's address, an IPv4/IPv6 literal */
 	char *name;		/* this member's name; NULL = from SRV */
-	char *interface;	/* take this host's address from this interface */
+	char *interface;	/* this host's address from this interface */
 	char *netmask;		/* with hint: pick the local address in */
 	char *hint;		/*   hint/netmask (the original tool's way) */
 	char *data_dir;		/* default "/var/lib/zooinit/etcd" */
@@ -50,7 +51,7 @@ struct cfg {
 	int remove_after;	/* seconds a voter may stay unreachable before
 				   the leader's agent removes it; 0 never */
 	int quorum_floor;	/* removals never leave fewer voters; 2 */
-	int stop_timeout;	/* seconds from SIGTERM to SIGKILL; default 10 */
+	int stop_timeout;	/* s from SIGTERM to SIGKILL; default 10 */
 	enum log_level log_level; /* default info */
 
 	/* Where peers come from, tried in order: "dns", "token", "static".
@@ -60,7 +61,7 @@ struct cfg {
 	char *discovery;	/* v2 discovery URL .../v2/keys/PREFIX/TOKEN */
 	char **discovery_endpoints; /* v3 discovery: etcd client URLs */
 	size_t n_discovery_endpoints;
-	char *discovery_token;	/* v3 discovery: the token */
+	char *discovery_token;	/* v3 discovery: the token; URL-safe */
 	char *initial_cluster;	/* static: "name=peerURL,..." */
 	int seed_client_port;	/* the seed discovery etcd; default 4001 */
 	int seed_peer_port;	/* default 7001 */
@@ -89,7 +90,8 @@ struct cfg {
 	 * "service" group, in file order, checked and with defaults filled
 	 * in (file only). services: the names bootstrap starts once etcd is
 	 * healthy, in order (at most SVC_MAX, a key like the others); each
-	 * names one of svcs, once. Find one with svc_find(). */
+	 * names one of svcs, once. Find one with
+	 * svc_find(c->svcs, c->n_svcs, name). */
 	struct svc_cfg *svcs;
 	size_t n_svcs;
 	char **services;

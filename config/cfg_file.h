@@ -2,14 +2,12 @@
 #define ZOOINIT_CFG_FILE_H
 
 #include <libconfig.h>
-#include <stdbool.h>
 #include <stddef.h>
 
-/* Internal to config/: what cfg.c (the flat keys, the layers) shares with
- * svc.c (the "service" group) while a file is read, so both read values
- * and word messages the same way. Not for the rest of zooinit. */
-
-struct cfg;
+/* Internal to config/: reading a libconfig file, shared by cfg.c (the
+ * flat keys) and svc.c (the "service" group) so both read values and
+ * word messages the same way. Knows nothing of either's structs. Not for
+ * the rest of zooinit. */
 
 /* Room for a quoted hostile value in a message; str_quote() truncates. */
 #define CFG_QUOTE_MAX 96
@@ -21,6 +19,21 @@ struct cfg_file {
 	const char *text;	/* the main file's contents */
 	const config_setting_t *root;
 };
+
+/* Reads the whole text file at path into *out (a new string; free with
+ * free()). Refuses a directory, a file with a NUL byte and one over
+ * 1 MiB. Returns 0, or -1 with the reason in why. */
+int cfg_file_read(const char *path, char **out, char *why, size_t whylen);
+
+/* libconfig 1.5 exits the process on an @include of a directory, so the
+ * main file's text (and what it includes) is checked first. Returns 0, or
+ * -1 with "FILE:LINE: @include ...: not a regular file" in err. */
+int cfg_file_check_includes(const char *file, const char *text,
+    const char *dir, char *err, size_t errlen);
+
+/* Returns the path of the file libconfig calls file (NULL for the main
+ * one, read from a string), as the user would open it; a new string. */
+char *cfg_file_source(const struct cfg_file *fx, const char *file);
 
 /* Returns "FILE:LINE" of s, FILE as the user would open it (an included
  * file relative to the main one's directory); a new string. */
@@ -42,45 +55,5 @@ void cfg_describe(const config_setting_t *s, char *out, size_t outlen);
 /* Writes s into out in double quotes with anything unprintable escaped;
  * returns out. */
 char *cfg_quote(const char *s, char *out, size_t outlen);
-
-/* Non-empty printable UTF-8 (no control characters, no overlong or
- * surrogate forms): the rule for paths and program names. */
-bool cfg_valid_path(const char *s);
-/* The same rule, the empty string allowed (a hook's argument). */
-bool cfg_valid_text(const char *s);
-/* Well-formed UTF-8, control characters allowed (a password). */
-bool cfg_valid_utf8(const char *s);
-/* 1 to 128 printable ASCII characters without spaces (a cluster token). */
-bool cfg_valid_token(const char *s);
-
-/* ---- svc.c ------------------------------------------------------------ */
-
-/* A service's name (the group's, and each entry of "services"): an
- * RFC 1035 label of at most SVC_NAME_MAX bytes. */
-bool svc_name_valid(const char *s);
-#define SVC_NAME_EXPECT "a service name (a letter, then letters, digits " \
-	"and hyphens, at most 63 bytes, not ending in a hyphen)"
-
-/* Reads the file's top-level "service" setting into c->svcs and
- * c->n_svcs (replacing nothing: c has none yet). Returns 0, or -1 with
- * one sentence in err ("FILE:LINE: service.zk.size: ..."); c's services
- * are then unchanged. */
-int svc_load_file(struct cfg *c, const struct cfg_file *fx,
-    const config_setting_t *group, char *err, size_t errlen);
-
-/* Where each key that svc_check() relates came from ("FILE:LINE",
- * "environment ZOOINIT_SERVICES", "--services"), NULL when it kept its
- * default. Borrowed. */
-struct svc_srcs {
-	const char *services;
-	const char *data_dir;
-	const char *seed_data_dir;
-};
-
-/* The checks that need every layer: each of c->services names a group
- * of c->svcs, once; no service shares etcd's or the seed's data_dir.
- * Returns 0, or -1 with one sentence in err. */
-int svc_check(const struct cfg *c, const struct svc_srcs *src, char *err,
-    size_t errlen);
 
 #endif

@@ -10,9 +10,11 @@
 #include "config/hook_event.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "config/cfg.h"
 #include "config/cfg_file.h"
+#include "config/cfg_valid.h"
+#include "config/defaults.h"
 #include "config/svc.h"
+#include "config/svc_file.h"
 
 /* The "service" group of the config file: one group per service, read
  * field by field from a table like cfg.c's keys, every value checked and
@@ -20,7 +22,7 @@
 
 #define SECRET_MAX 256
 #define PATRONI_PG_BIN_DIR "/usr/lib/postgresql/15/bin"
-#define DATA_ROOT "/var/lib/zooinit/services/"
+#define DATA_ROOT CFG_SVC_DATA_ROOT
 
 enum ftype {
 	F_BACKEND,	/* one of backends[]' names */
@@ -198,11 +200,11 @@ svc_backend_name(enum svc_backend b)
 }
 
 const struct svc_cfg *
-svc_find(const struct cfg *c, const char *name)
+svc_find(const struct svc_cfg *v, size_t n, const char *name)
 {
-	for (size_t i = 0; i < c->n_svcs; i++) {
-		if (strcmp(c->svcs[i].name, name) == 0)
-			return &c->svcs[i];
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
 	}
 	return NULL;
 }
@@ -747,8 +749,8 @@ check_dirs(struct sload *sl, const struct svc_cfg *v, size_t n)
 }
 
 int
-svc_load_file(struct cfg *c, const struct cfg_file *fx,
-    const config_setting_t *group, char *err, size_t errlen)
+svc_load_file(const struct cfg_file *fx, const config_setting_t *group,
+    struct svc_cfg **out, size_t *n_out, char *err, size_t errlen)
 {
 	struct sload sl = { .fx = fx, .err = err, .errlen = errlen };
 	char found[CFG_QUOTE_MAX + 16];
@@ -773,12 +775,8 @@ svc_load_file(struct cfg *c, const struct cfg_file *fx,
 	}
 	if (check_dirs(&sl, v, n) == -1)
 		goto bad;
-	/* libconfig allows one "service" per file; this is for safety. */
-	for (size_t i = 0; i < c->n_svcs; i++)
-		svc_cfg_free(&c->svcs[i]);
-	free(c->svcs);
-	c->svcs = v;
-	c->n_svcs = n;
+	*out = v;
+	*n_out = n;
 	return 0;
 bad:
 	/* Zeroed entries past the failing one free as nothing. */
@@ -790,45 +788,46 @@ bad:
 
 /* "the file F defines \"a\", \"b\" and \"c\"" */
 static void
-defined_names(const struct cfg *c, char *out, size_t outlen)
+defined_names(const struct svc_cfg *v, size_t n, const char *config_file,
+    char *out, size_t outlen)
 {
 	size_t o;
 
-	if (c->config_file == NULL) {
+	if (config_file == NULL) {
 		snprintf(out, outlen, "no config file was read, and services "
 		    "are defined only in a file's service group");
 		return;
 	}
-	if (c->n_svcs == 0) {
-		snprintf(out, outlen, "%s defines no services", c->config_file);
+	if (n == 0) {
+		snprintf(out, outlen, "%s defines no services", config_file);
 		return;
 	}
-	o = (size_t)snprintf(out, outlen, "%s defines ", c->config_file);
-	for (size_t i = 0; i < c->n_svcs && o < outlen; i++)
+	o = (size_t)snprintf(out, outlen, "%s defines ", config_file);
+	for (size_t i = 0; i < n && o < outlen; i++)
 		o += (size_t)snprintf(out + o, outlen - o, "%s\"%s\"",
-		    i == 0 ? "" : (i + 1 == c->n_svcs ? " and " : ", "),
-		    c->svcs[i].name);
+		    i == 0 ? "" : (i + 1 == n ? " and " : ", "), v[i].name);
 }
 
 int
-svc_check(const struct cfg *c, const struct svc_srcs *src, char *err,
-    size_t errlen)
+svc_check(const struct svc_cfg *v, size_t n, const struct svc_flat *f,
+    char *err, size_t errlen)
 {
-	const char *from = src->services != NULL ? src->services : "default";
+	const char *from = f->services_src != NULL ? f->services_src :
+	    "default";
 
-	for (size_t i = 0; i < c->n_services; i++) {
-		const char *name = c->services[i];
+	for (size_t i = 0; i < f->n_services; i++) {
+		const char *name = f->services[i];
 		char names[1024];
 
 		for (size_t j = 0; j < i; j++) {
-			if (strcmp(c->services[j], name) == 0)
+			if (strcmp(f->services[j], name) == 0)
 				return fail(err, errlen, "services (from %s) "
 				    "names \"%s\" twice; list each service "
 				    "once", from, name);
 		}
-		if (svc_find(c, name) != NULL)
+		if (svc_find(v, n, name) != NULL)
 			continue;
-		defined_names(c, names, sizeof(names));
+		defined_names(v, n, f->config_file, names, sizeof(names));
 		return fail(err, errlen, "services (from %s) names \"%s\", "
 		    "which is not a group in service; %s", from, name, names);
 	}
@@ -838,12 +837,12 @@ svc_check(const struct cfg *c, const struct svc_srcs *src, char *err,
 	const struct {
 		const char *key, *owner, *dir, *src;
 	} dirs[] = {
-		{ "data_dir", "etcd's", c->data_dir, src->data_dir },
-		{ "seed_data_dir", "the seed etcd's", c->seed_data_dir,
-		  src->seed_data_dir },
+		{ "data_dir", "etcd's", f->data_dir, f->data_dir_src },
+		{ "seed_data_dir", "the seed etcd's", f->seed_data_dir,
+		  f->seed_data_dir_src },
 	};
-	for (size_t i = 0; i < c->n_svcs; i++) {
-		const struct svc_cfg *s = &c->svcs[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct svc_cfg *s = &v[i];
 
 		for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 			char q[CFG_QUOTE_MAX + 2], dfrom[512];

@@ -80,10 +80,10 @@ struct svc_cfg {
  * values give "unknown". */
 const char *svc_backend_name(enum svc_backend b);
 
-/* Finds a service by name (exact, case-sensitive) in c->svcs; NULL when
- * absent. Borrowed: valid until cfg_free(c). */
-struct cfg;
-const struct svc_cfg *svc_find(const struct cfg *c, const char *name);
+/* Finds a service by name (exact, case-sensitive) among the n at v (a
+ * struct cfg's svcs, n_svcs); NULL when absent. Borrowed from v. */
+const struct svc_cfg *svc_find(const struct svc_cfg *v, size_t n,
+    const char *name);
 
 /* Frees everything s owns (the passwords wiped first) and zeroes it; safe
  * on a zeroed struct. cfg_free() calls it for every service. */

@@ -25,6 +25,7 @@
 #include "config/svc.h"
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_plan.h"
+#include "lib/url.h"
 #include "resolver/dnsname.h"
 #include "resolver/localaddr.h"
 
@@ -92,6 +93,15 @@ includes_stay_inside(const uint8_t *d, size_t n)
 }
 
 /* The promises of cfg.h about a loaded configuration. */
+static bool
+url_check(const char *url)
+{
+	struct url_parts u;
+	char err[128];
+
+	return url_split(url, &u, err, sizeof(err)) == 0;
+}
+
 static void
 check_cfg(const struct cfg *c)
 {
@@ -124,6 +134,21 @@ check_cfg(const struct cfg *c)
 		FUZZ_CHECK(inet_pton(AF_INET, c->ip, b) == 1 ||
 		    inet_pton(AF_INET6, c->ip, b) == 1);
 	}
+	/* The discovery token goes into URLs unescaped: escaping must be a
+	 * no-op on it. */
+	if (c->discovery_token != NULL) {
+		char *e = url_escape(c->discovery_token);
+
+		FUZZ_CHECK(strcmp(e, c->discovery_token) == 0);
+		free(e);
+	}
+	/* Every URL key splits as its users split it. */
+	for (size_t i = 0; i < c->n_endpoints; i++)
+		FUZZ_CHECK(url_check(c->endpoints[i]));
+	for (size_t i = 0; i < c->n_discovery_endpoints; i++)
+		FUZZ_CHECK(url_check(c->discovery_endpoints[i]));
+	FUZZ_CHECK(c->discovery == NULL || url_check(c->discovery));
+	FUZZ_CHECK(c->endpoint == NULL || url_check(c->endpoint));
 	FUZZ_CHECK(c->n_dns_servers <= CFG_MAX_DNS_SERVERS);
 	FUZZ_CHECK(c->n_sources <= 3);
 	FUZZ_CHECK(c->n_discovery_endpoints <= CFG_MAX_URLS);
@@ -176,7 +201,7 @@ check_svcs(const struct cfg *c)
 
 		FUZZ_CHECK(s->name != NULL && svc_name_ok(s->name));
 		FUZZ_CHECK(s->where != NULL && s->where[0] != '\0');
-		FUZZ_CHECK(svc_find(c, s->name) == s);
+		FUZZ_CHECK(svc_find(c->svcs, c->n_svcs, s->name) == s);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcasecmp(c->svcs[j].name, s->name) != 0);
 		FUZZ_CHECK((unsigned)s->backend < SVC_NBACKENDS);
@@ -238,7 +263,8 @@ check_svcs(const struct cfg *c)
 	FUZZ_CHECK(c->n_services <= SVC_MAX);
 	for (size_t i = 0; i < c->n_services; i++) {
 		FUZZ_CHECK(c->services[i] != NULL);
-		FUZZ_CHECK(svc_find(c, c->services[i]) != NULL);
+		FUZZ_CHECK(svc_find(c->svcs, c->n_svcs, c->services[i]) !=
+		    NULL);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(c->services[j],
 			    c->services[i]) != 0);

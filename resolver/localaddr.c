@@ -57,16 +57,17 @@ in_subnet(const struct sockaddr *sa, const char *hint, const char *mask)
 }
 
 int
-local_addrs_get(const struct cfg *c, struct local_addrs *a, char *err,
-    size_t errlen)
+local_addrs_get(const struct local_addr_opts *o, struct local_addrs *a,
+    char *err, size_t errlen)
 {
 	struct ifaddrs *ifa, *p;
 	char text[INET6_ADDRSTRLEN];
 
 	memset(a, 0, sizeof(*a));
-	if (c->ip != NULL) {
-		if (addr_normalise(c->ip, text, sizeof(text)) < 0) {
-			snprintf(err, errlen, "--ip %s is not an IP address", c->ip);
+	if (o->ip != NULL) {
+		if (addr_normalise(o->ip, text, sizeof(text)) < 0) {
+			snprintf(err, errlen, "--ip %s is not an IP address",
+			    o->ip);
 			return -1;
 		}
 		add(a, text);
@@ -81,36 +82,40 @@ local_addrs_get(const struct cfg *c, struct local_addrs *a, char *err,
 		const struct sockaddr *sa = p->ifa_addr;
 		const void *bytes;
 
-		if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		if (sa == NULL || (sa->sa_family != AF_INET &&
+		    sa->sa_family != AF_INET6))
 			continue;
-		if (c->interface != NULL && strcmp(p->ifa_name, c->interface) != 0)
+		if (o->interface != NULL &&
+		    strcmp(p->ifa_name, o->interface) != 0)
 			continue;
-		if (c->netmask != NULL && !in_subnet(sa, c->hint, c->netmask))
+		if (o->netmask != NULL && !in_subnet(sa, o->hint, o->netmask))
 			continue;
 		if (sa->sa_family == AF_INET)
 			bytes = &((const struct sockaddr_in *)sa)->sin_addr;
 		else
 			bytes = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (inet_ntop(sa->sa_family, bytes, text, sizeof(text)) != NULL)
+		if (inet_ntop(sa->sa_family, bytes, text,
+		    sizeof(text)) != NULL)
 			add(a, text);
 	}
 	freeifaddrs(ifa);
 
-	if (c->interface != NULL) {
-		a->how = xasprintf("interface %s", c->interface);
+	if (o->interface != NULL) {
+		a->how = xasprintf("interface %s", o->interface);
 		if (a->n == 0) {
 			snprintf(err, errlen, "interface %s has no IP address; "
-			    "check --interface", c->interface);
+			    "check --interface", o->interface);
 			local_addrs_free(a);
 			return -1;
 		}
-	} else if (c->netmask != NULL) {
-		a->how = xasprintf("--hint %s --netmask %s", c->hint, c->netmask);
+	} else if (o->netmask != NULL) {
+		a->how = xasprintf("--hint %s --netmask %s", o->hint,
+		    o->netmask);
 		if (a->n != 1) {
 			snprintf(err, errlen, "%s local addresses lie in %s/%s; "
 			    "exactly one must, to tell which address is this "
 			    "host's: fix --hint/--netmask or use --ip",
-			    a->n == 0 ? "no" : "several", c->hint, c->netmask);
+			    a->n == 0 ? "no" : "several", o->hint, o->netmask);
 			local_addrs_free(a);
 			return -1;
 		}

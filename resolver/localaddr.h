@@ -3,8 +3,6 @@
 
 #include <stddef.h>
 
-#include "config/cfg.h"
-
 /* The addresses this host may be known by, as normalised literals. */
 struct local_addrs {
 	char **v;
@@ -12,11 +10,22 @@ struct local_addrs {
 	char *how;	/* how they were chosen, for messages: "--ip", ... */
 };
 
-/* Fills a from the configured method: ip, interface, netmask + hint, or
- * every address of every interface. Returns -1 with err set when the
- * method finds nothing (or, for netmask + hint, more than one). */
-int local_addrs_get(const struct cfg *c, struct local_addrs *a, char *err,
-    size_t errlen);
+/* How to find this host's address; the caller fills it from its
+ * configuration (at most one way set). Every string is borrowed, NULL
+ * when unset. */
+struct local_addr_opts {
+	const char *ip;		/* this literal */
+	const char *interface;	/* the addresses of this interface */
+	const char *netmask;	/* with hint: the one address inside */
+	const char *hint;	/*   hint/netmask */
+};
+
+/* Fills a from the method o sets: ip, interface, netmask + hint, or
+ * (none set) every address of every interface. Returns -1 with err set
+ * when the method finds nothing (or, for netmask + hint, more than one).
+ * Free a with local_addrs_free(). */
+int local_addrs_get(const struct local_addr_opts *o, struct local_addrs *a,
+    char *err, size_t errlen);
 
 /* Returns 0 and writes the normalised form (inet_ntop of inet_pton) of s
  * into out, or -1 if s is not an IPv4 or IPv6 literal. */

@@ -911,6 +911,74 @@ test_tls_usage(void **state)
 	free(buf);
 }
 
+/* The discovery token becomes a URL path segment (discovery new and
+ * serve build .../v2/keys/_etcd/registry/TOKEN) and a segment of the v3
+ * key prefix /_etcd/registry/TOKEN/, unescaped: anything a URL does not
+ * carry as it is must fail at load, naming the key where it was set
+ * (issue #11, item 6). */
+static void
+test_discovery_token_url_safe(void **state)
+{
+	static const char *const bad[] = {
+		"a#b", "a?b", "a/b", "a%41", "a&b", "a=b", "a+b", "a:b",
+		"a@b", "a;b", "a!b", "a*b", "a'b", "a\"b", "a[b]", ".", "..",
+		"...", "a b", "caf\xc3\xa9",
+	};
+	char want[256], path[64], text[128], var[64];
+	char t129[130];
+	struct cfg c;
+
+	(void)state;
+	expect_ok(&c, ARGV("--discovery-token", "Tok-1.2_3~x"), no_env);
+	assert_string_equal(c.discovery_token, "Tok-1.2_3~x");
+	cfg_free(&c);
+	memset(t129, 'a', 128);
+	t129[128] = '\0';
+	expect_ok(&c, ARGV("--discovery-token", t129), no_env);
+	cfg_free(&c);
+	t129[128] = 'a';
+	t129[129] = '\0';
+	expect_error_has(ARGV("--discovery-token", t129), no_env,
+	    "--discovery-token: expected 1 to 128 letters", NULL);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char q[64];
+
+		/* Quoted as the message quotes it: '"' and '\\' escaped. */
+		if (strcmp(bad[i], "a\"b") == 0)
+			snprintf(q, sizeof(q), "\"a\\x22b\"");
+		else if (strcmp(bad[i], "caf\xc3\xa9") == 0)
+			snprintf(q, sizeof(q), "\"caf\\xc3\\xa9\"");
+		else
+			snprintf(q, sizeof(q), "\"%s\"", bad[i]);
+		snprintf(want, sizeof(want), "--discovery-token: expected 1 to "
+		    "128 letters, digits, '-', '.', '_' or '~', not dots alone "
+		    "(the token goes into URLs as it is), found %s", q);
+		expect_error(ARGV("--discovery-token", (char *)bad[i]), no_env,
+		    want);
+
+		snprintf(var, sizeof(var), "ZOOINIT_DISCOVERY_TOKEN=%s",
+		    bad[i]);
+		expect_error_has(no_args, ENV(var),
+		    "environment ZOOINIT_DISCOVERY_TOKEN: expected 1 to 128 "
+		    "letters, digits, '-', '.', '_' or '~'", NULL);
+	}
+
+	/* In a file: FILE:LINE and the key. */
+	snprintf(text, sizeof(text), "size = 3;\ndiscovery_token = "
+	    "\"t#frag\";\n");
+	write_tmp(path, sizeof(path), text);
+	snprintf(want, sizeof(want), "%s:2: discovery_token: expected 1 to "
+	    "128 letters, digits, '-', '.', '_' or '~'", path);
+	expect_error_has(ARGV("-f", path), no_env, want, "found \"t#frag\"");
+	unlink(path);
+
+	/* The etcd token only reaches etcd's argv: it keeps its rule. */
+	expect_ok(&c, ARGV("--token", "a/b?c#d"), no_env);
+	assert_string_equal(c.token, "a/b?c#d");
+	cfg_free(&c);
+}
+
 int
 main(void)
 {
@@ -934,6 +1002,7 @@ main(void)
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_tls_keys),
 		cmocka_unit_test(test_tls_usage),
+		cmocka_unit_test(test_discovery_token_url_safe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -177,7 +177,7 @@ test_full_round_trip(void **state)
 	assert_string_equal(c.svcs[3].name, "pg");
 	assert_string_equal(c.svcs[4].name, "app");
 
-	s = svc_find(&c, "zk");
+	s = svc_find(c.svcs, c.n_svcs, "zk");
 	assert_ptr_equal(s, &c.svcs[0]);
 	snprintf(where, sizeof(where), "%s:4", c.config_file);
 	assert_string_equal(s->where, where);
@@ -214,7 +214,7 @@ test_full_round_trip(void **state)
 	assert_string_equal(s->hooks[HOOK_STOP][0], "/e");
 	assert_string_equal(s->hooks[HOOK_LEADER_CHANGE][0], "/f");
 
-	s = svc_find(&c, "kv");
+	s = svc_find(c.svcs, c.n_svcs, "kv");
 	assert_int_equal(s->backend, SVC_ETCD);
 	assert_int_equal(s->size, 5);
 	assert_string_equal(s->token, "tok-1");
@@ -223,13 +223,13 @@ test_full_round_trip(void **state)
 	assert_int_equal(s->client_port, 0);
 	assert_int_equal(s->peer_port, 65535);
 
-	s = svc_find(&c, "registry");
+	s = svc_find(c.svcs, c.n_svcs, "registry");
 	assert_int_equal(s->backend, SVC_CONSUL);
 	assert_string_equal(s->datacenter, "dc-2");
 	assert_string_equal(s->bin, "consul");
 	assert_string_equal(s->user, "consul");
 
-	s = svc_find(&c, "pg");
+	s = svc_find(c.svcs, c.n_svcs, "pg");
 	assert_int_equal(s->backend, SVC_PATRONI);
 	assert_string_equal(s->scope, "main");
 	assert_string_equal(s->pg_bin_dir, "/usr/lib/postgresql/16/bin");
@@ -238,14 +238,14 @@ test_full_round_trip(void **state)
 	assert_string_equal(s->repl_password, "r");
 	assert_string_equal(s->bin, "patroni");
 
-	s = svc_find(&c, "app");
+	s = svc_find(c.svcs, c.n_svcs, "app");
 	assert_int_equal(s->backend, SVC_CUSTOM);
 	assert_int_equal(s->size, 255);
 	assert_null(s->bin);
 	assert_argv(s->hooks[HOOK_START], app);
 
-	assert_null(svc_find(&c, "ZK"));
-	assert_null(svc_find(&c, "nope"));
+	assert_null(svc_find(c.svcs, c.n_svcs, "ZK"));
+	assert_null(svc_find(c.svcs, c.n_svcs, "nope"));
 	cfg_free(&c);
 	assert_null(c.svcs);
 	assert_int_equal(c.n_svcs, 0);
@@ -292,20 +292,20 @@ test_defaults(void **state)
 		for (int ev = 0; ev < HOOK_NEVENTS; ev++)
 			assert_null(s->hooks[ev]);
 	}
-	s = svc_find(&c, "a");
+	s = svc_find(c.svcs, c.n_svcs, "a");
 	assert_int_equal(s->backend, SVC_CUSTOM);
 	assert_null(s->bin);
 	assert_null(s->token);
-	s = svc_find(&c, "z");
+	s = svc_find(c.svcs, c.n_svcs, "z");
 	assert_string_equal(s->bin, "java");
 	assert_null(s->token);
-	s = svc_find(&c, "e");
+	s = svc_find(c.svcs, c.n_svcs, "e");
 	assert_string_equal(s->bin, "etcd");
 	assert_string_equal(s->token, "zooinit-e");
-	s = svc_find(&c, "k");
+	s = svc_find(c.svcs, c.n_svcs, "k");
 	assert_string_equal(s->bin, "consul");
 	assert_null(s->datacenter);
-	s = svc_find(&c, "p");
+	s = svc_find(c.svcs, c.n_svcs, "p");
 	assert_string_equal(s->bin, "patroni");
 	assert_string_equal(s->scope, "p");
 	assert_string_equal(s->pg_bin_dir, "/usr/lib/postgresql/15/bin");
