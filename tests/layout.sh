@@ -46,21 +46,28 @@ for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] config/*.[ch] \
 	[ "$n" -le "$MAX_LINES" ] || problem "$f has $n lines (at most $MAX_LINES)"
 done
 
-# No include cycle between modules (a module is NAME.c + NAME.h): tsort
-# names every loop it finds.
-for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] config/*.[ch] \
-	services/*.[ch] agent/*.[ch]; do
-	# A module's private header (NAME_int.h, NAME_impl.h) is part of it.
-	m=${f%.*}
-	m=${m%_int}
+# No include cycle between modules. A module is NAME.c with its NAME.h (and
+# a private NAME_int.h / NAME_impl.h); a header without a .c of its own
+# only passes on what it includes. tsort names every loop it finds.
+incs() { sed -n 's/^#include "\([^"]*\)\.h".*/\1/p' "$1.h" "$1.c" 2>/dev/null; }
+modname() {
+	local m=${1%_int}
 	m=${m%_impl}
-	sed -n 's/^#include "\([^"]*\)\.h".*/\1/p' "$f" |
-		while IFS= read -r inc; do
-			inc=${inc%_int}
-			inc=${inc%_impl}
-			[ "$inc" != "$m" ] && echo "$m $inc"
-		done
-done | tsort 2>&1 >/dev/null | grep -v '^tsort: -: input contains a loop:' |
+	echo "$m"
+}
+for f in lib/*.c resolver/*.c etcd/*.c config/*.c services/*.c agent/*.c; do
+	m=$(modname "${f%.c}")
+	for inc in $(incs "${f%.c}"); do
+		if [ -f "$inc.c" ]; then
+			echo "$m $(modname "$inc")"
+		elif [ "$(modname "$inc")" = "$inc" ]; then
+			for inc2 in $(incs "$inc"); do
+				[ -f "$inc2.c" ] && echo "$m $(modname "$inc2")"
+			done
+		fi
+	done
+done | awk '$1 != $2' | tsort 2>&1 >/dev/null |
+	grep -v '^tsort: -: input contains a loop:' |
 	sed 's/^tsort: /layout: include cycle through /' >"${TMPDIR:-/tmp}/layout.$$"
 if [ -s "${TMPDIR:-/tmp}/layout.$$" ]; then
 	cat "${TMPDIR:-/tmp}/layout.$$"
