@@ -106,13 +106,13 @@ check(struct loop *l, void *arg)
 
 static void
 on_sup(void *arg, struct sup *sup, enum sup_state from, enum sup_state to,
-    int status)
+    const struct sup_exit *ex)
 {
 	struct seed *s = arg;
 
 	(void)sup;
 	(void)from;
-	(void)status;
+	(void)ex;
 	if (to == SUP_DONE)
 		s->cb(s->arg, SEED_STOPPED, NULL);
 }
@@ -203,12 +203,6 @@ seed_stopped(const struct seed *s)
 {
 	return s == NULL || sup_state(s->sup) == SUP_DONE ||
 	    sup_state(s->sup) == SUP_IDLE;
-}
-
-const char *
-seed_token_url(const struct seed *s)
-{
-	return s->token_url;
 }
 
 void

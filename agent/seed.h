@@ -44,8 +44,6 @@ void seed_stop(struct seed *s);
 bool seed_reaped(struct seed *s, pid_t pid, int status);
 /* True when the seed's etcd is not running any more. */
 bool seed_stopped(const struct seed *s);
-/* The token's URL, .../v2/keys/_etcd/registry/TOKEN; borrowed. */
-const char *seed_token_url(const struct seed *s);
 void seed_free(struct seed *s);
 
 #endif

@@ -29,7 +29,7 @@ struct tok_result {
 	char **urls;		/* their peer URLs */
 	size_t n;
 	bool was_registered;	/* this host's entry predates this run */
-	int exit_code;		/* TOK_FAIL: 100 permanent, 111 temporary */
+	int exit_code;		/* TOK_FAIL: EXIT_PERMANENT or EXIT_TEMPORARY */
 	char msg[1024];
 };
 
