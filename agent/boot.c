@@ -752,11 +752,9 @@ on_reaped(void *arg, pid_t pid, int status)
 struct boot *
 boot_new(struct actx *x, bool plan_only)
 {
-	struct boot *b = xcalloc(1, sizeof(*b));
+	struct boot *b = xmalloc(sizeof(*b));
 
-	b->x = x;
-	b->c = x->c;
-	b->plan_only = plan_only;
+	*b = (struct boot){ .x = x, .c = x->c, .plan_only = plan_only };
 	x->stop = on_stop;
 	x->other = on_other;
 	x->reaped = on_reaped;
