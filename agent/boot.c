@@ -492,6 +492,10 @@ act_resolve_again(struct boot *b)
 {
 	join_free(b->join);
 	b->join = NULL;
+	/* Both hold this host's old URLs; start_etcd makes them again. */
+	upkeep_free(b->upkeep);
+	b->upkeep = NULL;
+	grow_free(b);
 	resolve_free(b);
 	plan_free(&b->plan);
 	memset(&b->plan, 0, sizeof(b->plan));
