@@ -30,7 +30,6 @@
 #define RETRY_MAX_MS 8000
 #define CONFIRM_MS 1000		/* size 0: the second look at the zone */
 
-
 static bool
 data_dir_has_member(const char *dir)
 {
@@ -54,9 +53,11 @@ source_planned(struct boot *b)
 	for (size_t i = 0; i < b->rs.n_skipped; i++)
 		plan_add_skipped(&b->plan, b->rs.skipped[i]);
 	if (b->rs.existing_data && !b->plan.proxy)
-		plan_set_existing(&b->plan, "the data dir holds a member "
-		    "(member/) but no zooinit journal; etcd restarts it from its "
-		    "own data");
+		plan_set_existing(&b->plan, b->rs.skip_journal ?
+		    "the data dir holds a member (member/); planning again "
+		    "without the journal, etcd restarts it from its own data" :
+		    "the data dir holds a member (member/) but no zooinit "
+		    "journal; etcd restarts it from its own data");
 	boot_post(b, EV_PLANNED);
 }
 
