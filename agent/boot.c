@@ -392,15 +392,27 @@ act_etcd_up(struct boot *b)
 }
 
 /* etcd exited and restarts after a backoff. An exit at once during the
- * first start of an argv is etcd refusing its flags, not a crash: the
- * supervisor says which, for a policy that plans again. */
+ * first start of an argv is etcd refusing its flags (a member list or a
+ * membership gone stale while this host planned), not a crash: the same
+ * flags cannot work, so plan again. A plan that gives the same argv
+ * counts on (sup_set_argv), so this happens once per argv and the
+ * backoff takes over. A plan from the journal is this member's identity
+ * and is kept (its checks belong to the journal's reader). */
 static void
 act_etcd_exited(struct boot *b)
 {
+	char how[96];
+
 	stop_health(b);
-	if (b->exit.starts == 1 && b->exit.ran_ms < AT_ONCE_MS)
-		log_debug("etcd exited at once during its first start: its "
-		    "flags may be stale (a re-plan candidate)");
+	if (b->exit.starts != 1 || b->exit.ran_ms >= AT_ONCE_MS ||
+	    !WIFEXITED(b->exit.status) ||
+	    strcmp(b->plan.source, "journal") == 0)
+		return;
+	free(b->replan_why);
+	b->replan_why = xasprintf("etcd %s at once during its first start "
+	    "with these flags", proc_status_str(b->exit.status, how,
+	    sizeof(how)));
+	boot_post(b, EV_REPLAN);
 }
 
 static void
@@ -476,7 +488,7 @@ act_switch(struct boot *b)
 static void
 act_replan(struct boot *b)
 {
-	log_info("planning again: %s", b->replan_why ? b->replan_why :
+	log_warn("planning again: %s", b->replan_why ? b->replan_why :
 	    "asked to");
 	stop_health(b);
 	if (etcd_runs(b))

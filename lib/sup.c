@@ -83,11 +83,11 @@ sweep_group(struct sup *s)
 	s->pid = 0;
 }
 
+/* From SUP_DONE too: the backoff delay carries over, so an owner that
+ * stops and starts its child again does not hammer with it. */
 static enum sup_state
 act_start(struct sup *s)
 {
-	/* Started again after a stop: the backoff of the old runs is over. */
-	s->delay_ms = s->o.backoff_min_ms;
 	return spawn(s) == 0 ? SUP_RUNNING : SUP_IDLE;
 }
 
@@ -233,15 +233,29 @@ sup_free(struct sup *s)
 	free(s);
 }
 
+static bool
+same_argv(char *const *a, char *const *b)
+{
+	size_t i;
+
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return a[i] == NULL && b[i] == NULL;
+}
+
 void
 sup_set_argv(struct sup *s, const char *label, char *const *argv)
 {
-	strv_free(s->argv);
-	s->argv = strv_dup(argv);
 	if (label != NULL) {
 		free((char *)s->o.label);
 		s->o.label = xstrdup(label);
 	}
+	/* The same flags again are no fresh start: the count goes on. */
+	if (same_argv(s->argv, argv))
+		return;
+	strv_free(s->argv);
+	s->argv = strv_dup(argv);
 	s->starts = 0;
 }
 

@@ -55,7 +55,8 @@ void sup_free(struct sup *s);
 
 /* The argv (copied) and, unless label is NULL, the log label (copied) of
  * every later start, restarts included: a plan made again gives the child
- * new flags. Counts starts afresh. */
+ * new flags. A different argv counts starts afresh (struct sup_exit);
+ * the same argv again does not. */
 void sup_set_argv(struct sup *s, const char *label, char *const *argv);
 
 /* The environment of every later start (copied; NULL: the agent's). */
@@ -64,7 +65,8 @@ void sup_set_env(struct sup *s, char *const *envp);
 /* Runs every later start as uid/gid ((uid_t)-1: as the agent). */
 void sup_set_user(struct sup *s, uid_t uid, gid_t gid);
 
-/* Starts the child, from SUP_IDLE or again from SUP_DONE. Returns -1 with
+/* Starts the child, from SUP_IDLE or again from SUP_DONE (keeping the
+ * backoff delay reached). Returns -1 with
  * errno set when it cannot be spawned at all (ENOENT, EACCES); the state
  * is then SUP_IDLE. */
 int sup_start(struct sup *s);
