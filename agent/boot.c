@@ -401,18 +401,17 @@ act_etcd_up(struct boot *b)
 static void
 act_etcd_exited(struct boot *b)
 {
-	char how[96];
+	char how[96], why[192];
 
 	stop_health(b);
 	if (b->exit.starts != 1 || b->exit.ran_ms >= AT_ONCE_MS ||
 	    !WIFEXITED(b->exit.status) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;
-	free(b->replan_why);
-	b->replan_why = xasprintf("etcd %s at once during its first start "
+	snprintf(why, sizeof(why), "etcd %s at once during its first start "
 	    "with these flags", proc_status_str(b->exit.status, how,
 	    sizeof(how)));
-	boot_post(b, EV_REPLAN);
+	boot_replan(b, why);
 }
 
 static void
