@@ -1,28 +1,28 @@
 #ifndef ZOOINIT_BOOT_H
 #define ZOOINIT_BOOT_H
 
-#include "config/cfg.h"
+#include <stdbool.h>
 
-/* `zooinit plan`: resolves and validates exactly as bootstrap does, prints
- * the plan (JSON with c->json) and starts nothing. Returns an exit code. */
-int boot_plan(const struct cfg *c);
+#include "agent/actx.h"
 
-/* `zooinit bootstrap`: plans, starts etcd, supervises it until SIGTERM or
- * SIGINT. Returns an exit code (agent/exitcode.h). */
-int boot_run(const struct cfg *c);
+/* The bootstrap machine: plans (journal, DNS SRV, token, static), asks
+ * the peers whether a cluster runs, starts etcd under a supervisor, checks
+ * its health, runs the dependent services, and can go back and plan again
+ * while it runs, giving the supervisor a new argv. Its states and events
+ * are one table in agent/boot.c. */
 
-/* `zooinit cluster -f FILE SERVICE`: brings up the service c->args[0]
- * through the etcd at c->endpoints (default http://127.0.0.1:2379) and
- * runs it until SIGTERM or SIGINT, or until it fails. */
-int boot_cluster(const struct cfg *c);
+struct boot;
 
-/* `zooinit discovery serve`: runs a seed discovery etcd on this host,
- * creates a token of c->size (c->discovery_token, else random), prints its
- * URL and serves until SIGTERM or SIGINT. */
-int boot_discovery_serve(const struct cfg *c);
-
-/* `zooinit discovery new`: creates a token of c->size in the v2 keys API of
- * c->endpoint and prints its URL. */
-int boot_discovery_new(const struct cfg *c);
+/* A machine on x (borrowed; it takes x's signal and reaping hooks).
+ * plan_only: stop once the plan is settled and print it (zooinit plan). */
+struct boot *boot_new(struct actx *x, bool plan_only);
+/* Begins planning; the loop then runs the machine. */
+void boot_start(struct boot *b);
+/* Plans again from the sources (not the journal) and restarts etcd with
+ * the new argv: this host's membership, address or flags went stale. why
+ * is copied, for the log. */
+void boot_replan(struct boot *b, const char *why);
+/* Stops what still runs (etcd, the seed: at once), reaps and frees b. */
+void boot_free(struct boot *b);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/join.h"
+#include "lib/exitcode.h"
 #include "lib/log.h"
 #include "agent/plan.h"
 #include "lib/xmalloc.h"
@@ -115,7 +116,8 @@ on_status(void *arg, const struct etcd_http_result *r)
 	}
 	if (found != NULL) {
 		if (!j->allow_replace) {
-			done(j, JOIN_FAIL, 100, "cluster %016" PRIx64 " has member %s "
+			done(j, JOIN_FAIL, EXIT_PERMANENT,
+			    "cluster %016" PRIx64 " has member %s "
 			    "at %s started already, but %s holds none of its data",
 			    j->ms.cluster_id, found->name, m->peer_url,
 			    j->p->data_dir);
@@ -208,7 +210,8 @@ probe(struct join *j)
 		 * quorum of both the old and the new membership. */
 		size_t need = j->voters / 2 + 1;
 		if (j->healthy < need) {
-			done(j, JOIN_FAIL, 111, "this host's data dir is empty but "
+			done(j, JOIN_FAIL, EXIT_TEMPORARY,
+			    "this host's data dir is empty but "
 			    "cluster %016" PRIx64 " has its member started; "
 			    "replacing it needs %zu healthy voters besides it and "
 			    "only %zu of %zu are: wait for them, or restore the "
@@ -259,7 +262,8 @@ on_removed(void *arg, const struct etcd_http_result *r)
 	j->req = 0;
 	if (r->status != 200) {
 		error_text(r, why, sizeof(why));
-		done(j, JOIN_FAIL, 111, "removing this host's stale member %016"
+		done(j, JOIN_FAIL, EXIT_TEMPORARY,
+		    "removing this host's stale member %016"
 		    PRIx64 " from cluster %016" PRIx64 " failed: %s", j->stale,
 		    j->ms.cluster_id, why);
 		return;
@@ -345,7 +349,8 @@ on_added(void *arg, const struct etcd_http_result *r)
 			j->timer = loop_timer(j->loop, ADD_RETRY_MS, on_add_retry, j);
 			return;
 		}
-		done(j, JOIN_FAIL, 111, "could not add this host to cluster %016"
+		done(j, JOIN_FAIL, EXIT_TEMPORARY,
+		    "could not add this host to cluster %016"
 		    PRIx64 " as a learner: %s", j->ms.cluster_id, why);
 		return;
 	}

@@ -35,7 +35,7 @@ struct join_result {
 	uint64_t member_id;	/* JOIN_LEARNER: this member's new ID (0 in a
 				   dry run) */
 	uint64_t cluster_id;	/* of the running cluster, 0 if none */
-	int exit_code;		/* JOIN_FAIL: 100 or 111 */
+	int exit_code;		/* JOIN_FAIL: EXIT_PERMANENT or EXIT_TEMPORARY */
 	char reason[768];	/* why, for the plan's state_reason or the log */
 };
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/boot.h"
+#include "agent/cmd.h"
 #include "lib/exitcode.h"
 #include "agent/status.h"
 #include "config/cfg.h"
@@ -23,13 +23,13 @@ static const struct command {
 	size_t args;
 	int (*run)(const struct cfg *c);
 } commands[] = {
-	{ "bootstrap", NULL, false, 0, boot_run },
-	{ "boot", NULL, false, 0, boot_run },
-	{ "plan", NULL, true, 0, boot_plan },
+	{ "bootstrap", NULL, false, 0, cmd_bootstrap },
+	{ "boot", NULL, false, 0, cmd_bootstrap },
+	{ "plan", NULL, true, 0, cmd_plan },
 	{ "status", NULL, true, 0, status_run },
-	{ "cluster", NULL, false, 1, boot_cluster },
-	{ "discovery", "serve", false, 0, boot_discovery_serve },
-	{ "discovery", "new", false, 0, boot_discovery_new },
+	{ "cluster", NULL, false, 1, cmd_cluster },
+	{ "discovery", "serve", false, 0, cmd_discovery_serve },
+	{ "discovery", "new", false, 0, cmd_discovery_new },
 };
 
 static void

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/exitcode.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "agent/seed.h"
 #include "lib/sup.h"
 #include "lib/xmalloc.h"
@@ -106,13 +108,13 @@ check(struct loop *l, void *arg)
 
 static void
 on_sup(void *arg, struct sup *sup, enum sup_state from, enum sup_state to,
-    int status)
+    const struct sup_exit *ex)
 {
 	struct seed *s = arg;
 
 	(void)sup;
 	(void)from;
-	(void)status;
+	(void)ex;
 	if (to == SUP_DONE)
 		s->cb(s->arg, SEED_STOPPED, NULL);
 }
@@ -177,6 +179,33 @@ seed_start(struct loop *l, struct etcd_http *h, const struct seed_opts *o,
 	return s;
 }
 
+int
+seed_start_cfg(struct loop *l, struct etcd_http *h, const struct cfg *c,
+    const char *addr, int client_port, const char *token, seed_cb cb,
+    void *arg, struct seed **out)
+{
+	char err[512], *etcd = proc_find_binary(c->etcd, err, sizeof(err));
+	struct seed_opts o = {
+		.etcd = etcd, .addr = addr, .client_port = client_port,
+		.peer_port = c->seed_peer_port, .data_dir = c->seed_data_dir,
+		.token = token, .size = c->size,
+		.stop_timeout_ms = c->stop_timeout * 1000,
+	};
+
+	*out = NULL;
+	if (etcd == NULL) {
+		log_error("%s", err);
+		return EXIT_NOTFOUND;
+	}
+	*out = seed_start(l, h, &o, cb, arg, err, sizeof(err));
+	free(etcd);
+	if (*out == NULL) {
+		log_error("%s", err);
+		return EXIT_NOEXEC;
+	}
+	return 0;
+}
+
 void
 seed_stop(struct seed *s)
 {
@@ -203,12 +232,6 @@ seed_stopped(const struct seed *s)
 {
 	return s == NULL || sup_state(s->sup) == SUP_DONE ||
 	    sup_state(s->sup) == SUP_IDLE;
-}
-
-const char *
-seed_token_url(const struct seed *s)
-{
-	return s->token_url;
 }
 
 void

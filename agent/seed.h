@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "config/cfg.h"
 #include "lib/loop.h"
 
 struct etcd_http;
@@ -37,6 +38,13 @@ typedef void (*seed_cb)(void *arg, enum seed_event ev, const char *msg);
 struct seed *seed_start(struct loop *l, struct etcd_http *h,
     const struct seed_opts *o, seed_cb cb, void *arg, char *err,
     size_t errlen);
+/* Starts the seed as c configures it (the etcd binary, seed_peer_port,
+ * seed_data_dir, size, stop_timeout) on addr:client_port for token. Returns
+ * 0 with *out set, or an exit code (EXIT_NOTFOUND, EXIT_NOEXEC) with the
+ * reason logged. */
+int seed_start_cfg(struct loop *l, struct etcd_http *h, const struct cfg *c,
+    const char *addr, int client_port, const char *token, seed_cb cb,
+    void *arg, struct seed **out);
 /* Stops it: SIGTERM, the stop timeout, SIGKILL; SEED_STOPPED follows. A
  * second call kills at once. */
 void seed_stop(struct seed *s);
@@ -44,8 +52,6 @@ void seed_stop(struct seed *s);
 bool seed_reaped(struct seed *s, pid_t pid, int status);
 /* True when the seed's etcd is not running any more. */
 bool seed_stopped(const struct seed *s);
-/* The token's URL, .../v2/keys/_etcd/registry/TOKEN; borrowed. */
-const char *seed_token_url(const struct seed *s);
 void seed_free(struct seed *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/exitcode.h"
 #include "lib/log.h"
 #include "agent/token.h"
 #include "lib/xmalloc.h"
@@ -90,7 +91,7 @@ finish(struct tok *t, struct tok_result *r)
 }
 
 static void __attribute__((format(printf, 3, 4)))
-fail(struct tok *t, int code, const char *fmt, ...)
+give_up(struct tok *t, int code, const char *fmt, ...)
 {
 	struct tok_result *r = xcalloc(1, sizeof(*r));
 	va_list ap;
@@ -146,7 +147,8 @@ on_deadline(struct loop *l, void *arg)
 	(void)l;
 	t->deadline_timer = 0;
 	cancel_io(t);
-	fail(t, 111, "gave up on discovery token %s: %s", t->token,
+	give_up(t, EXIT_TEMPORARY,
+	    "gave up on discovery token %s: %s", t->token,
 	    t->last[0] ? t->last : "no answer in time");
 }
 
@@ -179,7 +181,8 @@ got_size(struct tok *t, const char *value)
 			retry(t, "the token has no _config/size key yet");
 			return;
 		}
-		fail(t, 100, "token %s has no _config/size key at %s; create "
+		give_up(t, EXIT_PERMANENT,
+		    "token %s has no _config/size key at %s; create "
 		    "the token with zooinit discovery new --size N --endpoint "
 		    "URL", t->token, t->url ? t->url : t->prefix);
 		return;
@@ -189,13 +192,15 @@ got_size(struct tok *t, const char *value)
 	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
 	    n < 1 || n > CFG_MAX_MEMBERS) {
 		char q[64];
-		fail(t, 100, "token %s has size \"%s\"; expected a number from 1 "
+		give_up(t, EXIT_PERMANENT,
+		    "token %s has size \"%s\"; expected a number from 1 "
 		    "to %d", t->token, str_quote(value, q, sizeof(q)),
 		    CFG_MAX_MEMBERS);
 		return;
 	}
 	if (t->want_size > 0 && n != t->want_size) {
-		fail(t, 100, "token %s is for %ld members but size is set to %d; "
+		give_up(t, EXIT_PERMANENT,
+		    "token %s is for %ld members but size is set to %d; "
 		    "use a token made for %d or change size", t->token, n,
 		    t->want_size, t->want_size);
 		return;
@@ -251,7 +256,8 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 		bool same_url = strcmp(e[i].url, t->peer_url) == 0;
 
 		if (same_name && !same_url) {
-			fail(t, 100, "member %s already registered under token %s "
+			give_up(t, EXIT_PERMANENT,
+			    "member %s already registered under token %s "
 			    "with peer URL %s; names must be unique: set --name",
 			    t->name, t->token, str_quote(e[i].url, q, sizeof(q)));
 			return;
@@ -260,7 +266,8 @@ got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 			char nm[80];
 			snprintf(nm, sizeof(nm), "%.*s", (int)(e[i].name_len < 64 ?
 			    e[i].name_len : 64), e[i].name);
-			fail(t, 100, "peer URL %s is already registered under token "
+			give_up(t, EXIT_PERMANENT,
+			    "peer URL %s is already registered under token "
 			    "%s as member %s; this host would be %s: use one name "
 			    "per host", t->peer_url, t->token,
 			    str_quote(nm, q, sizeof(q)), t->name);
@@ -357,7 +364,8 @@ v2_answer(struct tok *t, const struct etcd_http_result *r, const char *what,
 		return false;
 	}
 	if (etcd_v2_parse(r->body, r->len, v, err, sizeof(err)) < 0) {
-		fail(t, 100, "discovery service at %s gave a bad answer (HTTP "
+		give_up(t, EXIT_PERMANENT,
+		    "discovery service at %s gave a bad answer (HTTP "
 		    "%ld): %s", t->url, r->status, err);
 		return false;
 	}
@@ -383,7 +391,8 @@ v2_reply(void *arg, const struct etcd_http_result *r)
 		if (v.error_code == ETCD_V2_KEY_NOT_FOUND)
 			got_size(t, NULL);
 		else if (v.error_code != 0 || v.node.value == NULL)
-			fail(t, 100, "reading %s/_config/size: %s", t->url,
+			give_up(t, EXIT_PERMANENT,
+			    "reading %s/_config/size: %s", t->url,
 			    v.message ? v.message : "not a key with a value");
 		else
 			got_size(t, v.node.value);
@@ -393,7 +402,8 @@ v2_reply(void *arg, const struct etcd_http_result *r)
 		size_t n = 0;
 
 		if (v.error_code != 0) {
-			fail(t, 100, "listing %s: %s", t->url, v.message);
+			give_up(t, EXIT_PERMANENT,
+			    "listing %s: %s", t->url, v.message);
 			break;
 		}
 		e = xcalloc(v.n + 1, sizeof(*e));
@@ -408,7 +418,8 @@ v2_reply(void *arg, const struct etcd_http_result *r)
 	}
 	case S_REGISTER:
 		if (v.error_code != 0 && v.error_code != ETCD_V2_NODE_EXIST)
-			fail(t, 100, "registering %s under %s: %s", t->name, t->url,
+			give_up(t, EXIT_PERMANENT,
+			    "registering %s under %s: %s", t->name, t->url,
 			    v.message);
 		else
 			registered(t, v.error_code == 0);
@@ -467,7 +478,8 @@ v3_failed(struct tok *t, const struct etcd_kv_result *r, const char *what)
 		    what, r->error);
 		unreachable(t, why);
 	} else {
-		fail(t, 100, "discovery service: %s: %s", what, r->error);
+		give_up(t, EXIT_PERMANENT,
+		    "discovery service: %s: %s", what, r->error);
 	}
 	return true;
 }

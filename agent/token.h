@@ -32,7 +32,7 @@ struct tok_result {
 	size_t size;		/* the token's; n < size: TOK_WAITING */
 	char *peer_url;		/* this host's, as registered or to be */
 	bool was_registered;	/* this host's entry predates this run */
-	int exit_code;		/* TOK_FAIL: 100 permanent, 111 temporary */
+	int exit_code;		/* TOK_FAIL: EXIT_PERMANENT or EXIT_TEMPORARY */
 	char msg[1024];
 };
 

@@ -33,20 +33,10 @@ struct sup {
 	int64_t started_at;
 	int delay_ms;		/* next restart delay */
 	uint64_t timer;
-	unsigned restarts;
-	int status;		/* wait status of the last exit, or -1 */
+	unsigned starts;	/* since the argv was set */
+	struct sup_exit last;	/* the exit being handled */
 	int spawn_errno;
 };
-
-static const char *const state_names[SUP_NSTATES] = {
-	"idle", "running", "backoff", "stopping", "done",
-};
-
-const char *
-sup_state_name(enum sup_state st)
-{
-	return state_names[st];
-}
 
 /* Each action returns the next state. */
 typedef enum sup_state (*sup_action)(struct sup *s);
@@ -64,6 +54,7 @@ spawn(struct sup *s)
 		return -1;
 	}
 	s->started_at = loop_now_ms();
+	s->starts++;
 	log_info("started %s (pid %d)", s->o.label, (int)s->pid);
 	return 0;
 }
@@ -95,6 +86,8 @@ sweep_group(struct sup *s)
 	s->pid = 0;
 }
 
+/* From SUP_DONE too: the backoff delay carries over, so an owner that
+ * stops and starts its child again does not hammer with it. */
 static enum sup_state
 act_start(struct sup *s)
 {
@@ -105,14 +98,14 @@ static enum sup_state
 act_exited(struct sup *s)
 {
 	char how[96];
-	int64_t ran = loop_now_ms() - s->started_at;
+	int64_t ran = s->last.ran_ms;
 
 	sweep_group(s);
 	if (ran >= s->o.stable_ms)
 		s->delay_ms = s->o.backoff_min_ms;
 	log_warn("%s %s after %lld s; restarting in %d.%d s", s->o.label,
-	    proc_status_str(s->status, how, sizeof(how)), (long long)ran / 1000,
-	    s->delay_ms / 1000, s->delay_ms % 1000 / 100);
+	    proc_status_str(s->last.status, how, sizeof(how)),
+	    (long long)ran / 1000, s->delay_ms / 1000, s->delay_ms % 1000 / 100);
 	arm(s, s->delay_ms);
 	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
 	    s->o.backoff_max_ms : s->delay_ms * 2;
@@ -123,7 +116,6 @@ static enum sup_state
 act_restart(struct sup *s)
 {
 	s->timer = 0;
-	s->restarts++;
 	if (spawn(s) == 0)
 		return SUP_RUNNING;
 	/* The binary may come back (a package upgrade); keep trying. */
@@ -167,7 +159,8 @@ act_stopped(struct sup *s)
 
 	disarm(s);
 	sweep_group(s);
-	log_info("%s %s", s->o.label, proc_status_str(s->status, how, sizeof(how)));
+	log_info("%s %s", s->o.label,
+	    proc_status_str(s->last.status, how, sizeof(how)));
 	return SUP_DONE;
 }
 
@@ -185,20 +178,21 @@ static const sup_action table[SUP_NSTATES][SUP_NEVENTS] = {
 	[SUP_BACKOFF] = { [EV_TIMER] = act_restart, [EV_STOP] = act_cancel },
 	[SUP_STOPPING] = { [EV_EXIT] = act_stopped, [EV_TIMER] = act_kill,
 	    [EV_STOP] = act_kill_now },
-	[SUP_DONE] = { 0 },
+	[SUP_DONE] = { [EV_START] = act_start },
 };
 
 static void
 dispatch(struct sup *s, enum sup_event ev)
 {
 	enum sup_state from = s->state, to;
+	struct sup_exit none = { .status = -1, .starts = s->starts };
 
 	if (table[from][ev] == NULL)
 		return;
 	to = table[from][ev](s);
 	s->state = to;
 	if (to != from && s->cb != NULL)
-		s->cb(s->arg, s, from, to, ev == EV_EXIT ? s->status : -1);
+		s->cb(s->arg, s, from, to, ev == EV_EXIT ? &s->last : &none);
 }
 
 static void
@@ -226,7 +220,7 @@ sup_new(struct loop *l, const struct sup_opts *o, char *const *argv,
 	s->delay_ms = o->backoff_min_ms;
 	s->uid = (uid_t)-1;
 	s->gid = (gid_t)-1;
-	s->status = -1;
+	s->last.status = -1;
 	return s;
 }
 
@@ -240,6 +234,32 @@ sup_free(struct sup *s)
 	strv_free(s->envp);
 	free((char *)s->o.label);
 	free(s);
+}
+
+static bool
+same_argv(char *const *a, char *const *b)
+{
+	size_t i;
+
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return a[i] == NULL && b[i] == NULL;
+}
+
+void
+sup_set_argv(struct sup *s, const char *label, char *const *argv)
+{
+	if (label != NULL) {
+		free((char *)s->o.label);
+		s->o.label = xstrdup(label);
+	}
+	/* The same flags again are no fresh start: the count goes on. */
+	if (same_argv(s->argv, argv))
+		return;
+	strv_free(s->argv);
+	s->argv = strv_dup(argv);
+	s->starts = 0;
 }
 
 void
@@ -260,7 +280,7 @@ int
 sup_start(struct sup *s)
 {
 	dispatch(s, EV_START);
-	if (s->state == SUP_IDLE) {
+	if (s->state == SUP_IDLE || s->state == SUP_DONE) {
 		errno = s->spawn_errno;
 		return -1;
 	}
@@ -285,7 +305,8 @@ sup_reaped(struct sup *s, pid_t pid, int status)
 {
 	if (s->pid <= 0 || pid != s->pid)
 		return false;
-	s->status = status;
+	s->last = (struct sup_exit){ .status = status,
+	    .ran_ms = loop_now_ms() - s->started_at, .starts = s->starts };
 	dispatch(s, EV_EXIT);
 	return true;
 }
@@ -300,10 +321,4 @@ pid_t
 sup_pid(const struct sup *s)
 {
 	return s->state == SUP_RUNNING || s->state == SUP_STOPPING ? s->pid : 0;
-}
-
-unsigned
-sup_restarts(const struct sup *s)
-{
-	return s->restarts;
 }

@@ -2,6 +2,7 @@
 #define ZOOINIT_SUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/loop.h"
@@ -24,10 +25,19 @@ enum sup_state {
 
 struct sup;
 
-/* Told of every state change; status is the wait status of the exit that
- * caused it, or -1. */
+/* What the owner needs to judge an exit: a crash after a long run is
+ * not the same as a child that refused its flags at once. */
+struct sup_exit {
+	int status;		/* wait status of the exit, or -1: no exit */
+	int64_t ran_ms;		/* how long that run lasted */
+	unsigned starts;	/* starts since the argv was last set, this one
+				 * included: 1 is the first start */
+};
+
+/* Told of every state change; ex describes the exit that caused it (its
+ * status is -1 when no exit did). ex is borrowed for the call. */
 typedef void (*sup_notify_cb)(void *arg, struct sup *s, enum sup_state from,
-    enum sup_state to, int status);
+    enum sup_state to, const struct sup_exit *ex);
 
 struct sup_opts {
 	const char *label;	/* for logs: "etcd" */
@@ -43,14 +53,22 @@ struct sup *sup_new(struct loop *l, const struct sup_opts *o,
 /* Frees s; the child, if any, is left alone (call sup_stop() first). */
 void sup_free(struct sup *s);
 
+/* The argv (copied) and, unless label is NULL, the log label (copied) of
+ * every later start, restarts included: a plan made again gives the child
+ * new flags. A different argv counts starts afresh (struct sup_exit);
+ * the same argv again does not. */
+void sup_set_argv(struct sup *s, const char *label, char *const *argv);
+
 /* The environment of every later start (copied; NULL: the agent's). */
 void sup_set_env(struct sup *s, char *const *envp);
 
 /* Runs every later start as uid/gid ((uid_t)-1: as the agent). */
 void sup_set_user(struct sup *s, uid_t uid, gid_t gid);
 
-/* Starts the child. Returns -1 with errno set when it cannot be spawned
- * at all (ENOENT, EACCES); the state stays SUP_IDLE. */
+/* Starts the child, from SUP_IDLE or again from SUP_DONE (keeping the
+ * backoff delay reached). Returns -1 with
+ * errno set when it cannot be spawned at all (ENOENT, EACCES); the state
+ * is then SUP_IDLE. */
 int sup_start(struct sup *s);
 /* Stops the child (and cancels restarts); a second call while stopping
  * sends SIGKILL at once. Ends in SUP_DONE. */
@@ -62,8 +80,5 @@ bool sup_reaped(struct sup *s, pid_t pid, int status);
 
 enum sup_state sup_state(const struct sup *s);
 pid_t sup_pid(const struct sup *s);
-const char *sup_state_name(enum sup_state st);
-/* How many times the child was restarted after an exit. */
-unsigned sup_restarts(const struct sup *s);
 
 #endif

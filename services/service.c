@@ -372,13 +372,13 @@ static void stop_hook(struct service *s);
 
 static void
 on_sup(void *arg, struct sup *sp, enum sup_state from, enum sup_state to,
-    int status)
+    const struct sup_exit *ex)
 {
 	struct service *s = arg;
 
 	(void)sp;
 	(void)from;
-	(void)status;	/* the supervisor logs exits and restarts */
+	(void)ex;	/* the supervisor logs exits and restarts */
 	if (to == SUP_DONE && s->phase == PH_STOP_PROC)
 		stop_hook(s);
 }

@@ -1,0 +1,139 @@
+#ifndef ZOOINIT_BOOT_INT_H
+#define ZOOINIT_BOOT_INT_H
+
+/* The bootstrap machine's insides, shared by agent/boot.c (the table and
+ * running etcd), agent/resolve.c (planning) and agent/grow.c (a learner's
+ * promotion, an extra taking a removed member's place). Nothing else
+ * includes this header. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/actx.h"
+#include "agent/join.h"
+#include "agent/plan.h"
+#include "etcd/api.h"
+#include "lib/sup.h"
+#include "resolver/localaddr.h"
+
+#define HEALTH_TIMEOUT_MS 3000
+
+enum boot_state {
+	BS_IDLE = 0,	/* not begun */
+	BS_RESOLVING,	/* asking the sources (journal, DNS, token, static) */
+	BS_SETTLING,	/* a plan is made; asking the peers new or existing */
+	BS_STARTING,	/* etcd supervised, not healthy (or restarting) */
+	BS_UP,		/* etcd healthy */
+	BS_SWITCHING,	/* etcd stopping to start with the settled plan */
+	BS_REPLANNING,	/* etcd stopping to plan again from the sources */
+	BS_STOPPING,	/* SIGTERM: the services, then etcd and the seed */
+	BS_DONE,	/* the loop is told to end with b->exit_code */
+	BS_NSTATES
+};
+
+enum boot_event {
+	EV_BEGIN = 0,	/* the command starts the machine */
+	EV_PLANNED,	/* a source gave a plan (b->plan) */
+	EV_SETTLED,	/* new or existing is decided: the plan is final */
+	EV_FINISH,	/* end with b->exit_code (a failure, or plan printed) */
+	EV_ETCD_UP,	/* the supervisor started etcd */
+	EV_ETCD_EXITED,	/* etcd exited; a restart is scheduled (b->exit) */
+	EV_ETCD_DONE,	/* the supervisor stopped for good */
+	EV_HEALTHY,	/* a health check passed (b->check) */
+	EV_UNHEALTHY,	/* a health check failed (b->check) */
+	EV_PROMOTED,	/* this learner became a voter */
+	EV_REPLAN,	/* plan again: members, address or flags went stale */
+	EV_STOP,	/* SIGTERM or SIGINT (b->stop_sig) */
+	EV_SERVICES_DONE, /* no dependent service runs any more */
+	EV_SEED_STOPPED, /* this host's seed discovery etcd stopped */
+	BS_NEVENTS
+};
+
+/* Planning: what the sources are asked, and what they said so far. */
+struct resolve {
+	struct dns_resolver *dns;
+	struct local_addrs self;
+	int64_t deadline;
+	int retry_ms;
+	uint64_t retry_timer;
+	char *candidate;	/* size 0: the member set seen last time */
+	bool existing_data;	/* the data dir holds a member already */
+	bool skip_journal;	/* planning again: the journal is what failed */
+	const char *const *sources; /* the order to try them in */
+	size_t n_sources, src;	/* src: the one being tried */
+	char **skipped;		/* why earlier sources were passed over */
+	size_t n_skipped;
+	/* Token discovery. */
+	struct tok *tok;
+	char *my_name, *my_addr;	/* this host, for the token */
+	bool seed_owner;		/* this host owns the discovery address */
+	int seed_port;			/* the discovery URL's port */
+	uint64_t reuse_req;		/* token reuse check in flight */
+	size_t reuse_next;		/* next member to ask */
+};
+
+/* An extra host (grpc-proxy) watching for a removed member to replace,
+ * and a learner asking for its promotion. */
+struct grow {
+	size_t target;		/* an extra's idea of the cluster size */
+	uint64_t list_req;	/* an extra's member list request */
+	size_t list_next;	/* the member an extra asks next */
+	struct etcd_kv *kv;	/* an extra's lock, to replace a member */
+	uint64_t kv_req;
+	uint64_t promote_req;	/* a learner's promotion request */
+	size_t promote_next;	/* the member to ask next */
+};
+
+struct boot {
+	struct actx *x;
+	const struct cfg *c;
+	enum boot_state state;
+	bool plan_only;		/* zooinit plan: stop once settled */
+	int exit_code;
+	enum boot_event queue[8];	/* posted while an action runs */
+	size_t q_head, q_len;
+	bool dispatching;
+
+	struct resolve rs;
+	struct plan plan;
+	struct join *join;	/* the new-or-existing probe */
+	struct seed *seed;	/* this host's seed discovery etcd */
+	uint64_t seed_timer;	/* seed_grace after the cluster is up */
+	struct upkeep *upkeep;	/* the leader's membership upkeep */
+	struct grow gr;
+
+	struct sup *sup;	/* etcd (or its grpc-proxy) */
+	bool running_proxy;	/* the supervised process is grpc-proxy */
+	struct sup_exit exit;	/* EV_ETCD_EXITED: how it went */
+	char *replan_why;	/* EV_REPLAN: what went stale */
+	uint64_t health_timer;
+	uint64_t check_id;
+	uint64_t proxy_req;	/* a /health check in flight */
+	struct etcd_check_result check;	/* EV_HEALTHY, EV_UNHEALTHY */
+	int64_t last_wait_log;
+
+	struct services *svcs;	/* the services that depend on the cluster */
+	bool svcs_begun;
+	int stop_sig;		/* the signal a stop waits on services for */
+};
+
+/* Queues ev for the machine; handled at once unless an action runs. */
+void boot_post(struct boot *b, enum boot_event ev);
+/* Ends the machine with code (posts EV_FINISH). */
+void boot_finish(struct boot *b, int code);
+
+/* agent/resolve.c: asks the journal, else the sources in order; ends in
+ * EV_PLANNED or a failure. */
+void resolve_begin(struct boot *b);
+/* Frees what planning holds (not the plan). */
+void resolve_free(struct boot *b);
+
+/* agent/grow.c: once per health check. */
+void grow_extra_check(struct boot *b);
+void grow_try_promote(struct boot *b);
+void grow_free(struct boot *b);
+
+/* agent/boot.c: the join probe's answer lands here. */
+void boot_on_join(void *arg, struct join_result *r);
+
+#endif

@@ -1,0 +1,31 @@
+#ifndef ZOOINIT_CMD_H
+#define ZOOINIT_CMD_H
+
+#include "config/cfg.h"
+
+/* The commands, each a small driver; every one returns an exit code
+ * (lib/exitcode.h). */
+
+/* `zooinit bootstrap`: plans, starts etcd, supervises it until SIGTERM or
+ * SIGINT. */
+int cmd_bootstrap(const struct cfg *c);
+
+/* `zooinit plan`: resolves and validates exactly as bootstrap does, prints
+ * the plan (JSON with c->json) and starts nothing. */
+int cmd_plan(const struct cfg *c);
+
+/* `zooinit cluster -f FILE SERVICE`: brings up the service c->args[0]
+ * through the etcd at c->endpoints (default http://127.0.0.1:2379) and
+ * runs it until SIGTERM or SIGINT, or until it fails. */
+int cmd_cluster(const struct cfg *c);
+
+/* `zooinit discovery serve`: runs a seed discovery etcd on this host,
+ * creates a token of c->size (c->discovery_token, else random), prints its
+ * URL and serves until SIGTERM or SIGINT. */
+int cmd_discovery_serve(const struct cfg *c);
+
+/* `zooinit discovery new`: creates a token of c->size in the v2 keys API of
+ * c->endpoint and prints its URL. */
+int cmd_discovery_new(const struct cfg *c);
+
+#endif
