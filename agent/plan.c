@@ -14,15 +14,6 @@
  * live in plan_dns.c and plan_pairs.c, etcd's flags in plan_argv.c, the
  * output in plan_json.c and the journal in plan_journal.c. */
 
-void
-plan_setmsg(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-}
 
 char *
 plan_make_url(const char *scheme, const char *addr, unsigned port)
@@ -129,7 +120,7 @@ plan_tls_configured(const struct cfg *c, const char *what, char *msg,
 {
 	if (c->cert_file != NULL && c->key_file != NULL)
 		return true;
-	plan_setmsg(msg, msglen, "%s asks for https peers; set cert_file and "
+	str_seterr(msg, msglen, "%s asks for https peers; set cert_file and "
 	    "key_file (and trusted_ca_file) to give etcd its certificates",
 	    what);
 	return false;
@@ -143,7 +134,7 @@ plan_check_endpoints(const struct plan *p, char *msg, size_t msglen)
 
 		if (strcmp(a->peer_url + strcspn(a->peer_url, ":"),
 		    a->client_url + strcspn(a->client_url, ":")) == 0) {
-			plan_setmsg(msg, msglen, "member %s would use %s for "
+			str_seterr(msg, msglen, "member %s would use %s for "
 			    "both peer and client traffic; give client_port a "
 			    "value other than %u", a->name, a->peer_url,
 			    a->peer_port);
@@ -158,7 +149,7 @@ plan_check_endpoints(const struct plan *p, char *msg, size_t msglen)
 			else if (strcmp(a->client_url, b->client_url) == 0)
 				what = a->client_url;
 			if (what != NULL) {
-				plan_setmsg(msg, msglen, "%s and %s both "
+				str_seterr(msg, msglen, "%s and %s both "
 				    "resolve to %s; each member needs its own "
 				    "address or port",
 				    b->host ? b->host : b->name,

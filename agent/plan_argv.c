@@ -34,7 +34,7 @@ tls_file_ok(const char *key, const char *path, char *msg, size_t msglen)
 		close(fd);
 	if (err == 0)
 		return true;
-	plan_setmsg(msg, msglen, "%s is set to \"%s\", which cannot be read: "
+	str_seterr(msg, msglen, "%s is set to \"%s\", which cannot be read: "
 	    "%s; point %s at a readable PEM file", key,
 	    str_quote(path, q, sizeof(q)),
 	    err == EINVAL ? "not a regular file" : strerror(err), key);
@@ -64,7 +64,7 @@ plan_check_tls(struct plan *p, const struct cfg *c, char *msg,
 	if (!plan_tls_configured(c, p->source_detail, msg, msglen))
 		return PLAN_FAIL;
 	if (c->client_cert_auth == CFG_ON && c->trusted_ca_file == NULL) {
-		plan_setmsg(msg, msglen, "client_cert_auth is on but "
+		str_seterr(msg, msglen, "client_cert_auth is on but "
 		    "trusted_ca_file is not set; etcd checks client "
 		    "certificates against that CA, so set it");
 		return PLAN_FAIL;

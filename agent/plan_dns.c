@@ -49,7 +49,7 @@ check_records(const struct dns_result *r, char *msg, size_t msglen)
 		const struct dns_target *t = &r->t[i];
 
 		if (!dns_hostname_valid(t->target)) {
-			plan_setmsg(msg, msglen, "SRV %s has target \"%s\", "
+			str_seterr(msg, msglen, "SRV %s has target \"%s\", "
 			    "which is not a valid host name (letters, digits, "
 			    "hyphens and dots only); fix the record",
 			    srvname(r, t->svc, sn, sizeof(sn)),
@@ -57,7 +57,7 @@ check_records(const struct dns_result *r, char *msg, size_t msglen)
 			return PLAN_FAIL;
 		}
 		if (t->port == 0) {
-			plan_setmsg(msg, msglen, "SRV %s gives %s port 0; "
+			str_seterr(msg, msglen, "SRV %s gives %s port 0; "
 			    "publish the member's peer port (usually 2380)",
 			    srvname(r, t->svc, sn, sizeof(sn)), t->target);
 			return PLAN_FAIL;
@@ -88,14 +88,14 @@ merge_records(const struct dns_result *r, bool *keep, char *msg, size_t msglen)
 			srvname(r, a->svc, s1, sizeof(s1));
 			srvname(r, b->svc, s2, sizeof(s2));
 			if (a->svc == b->svc) {
-				plan_setmsg(msg, msglen, "SRV %s lists %s "
+				str_seterr(msg, msglen, "SRV %s lists %s "
 				    "twice (ports %u and %u); each member must "
 				    "appear once", s1, a->target, a->port,
 				    b->port);
 				return PLAN_FAIL;
 			}
 			if (a->svc == DNS_SRV_SSL || b->svc == DNS_SRV_SSL) {
-				plan_setmsg(msg, msglen, "scheme mismatch: %s "
+				str_seterr(msg, msglen, "scheme mismatch: %s "
 				    "is published under both %s (%s) and %s "
 				    "(%s); publish each member under one "
 				    "record set", a->target, s1,
@@ -104,7 +104,7 @@ merge_records(const struct dns_result *r, bool *keep, char *msg, size_t msglen)
 				return PLAN_FAIL;
 			}
 			if (a->port != b->port) {
-				plan_setmsg(msg, msglen, "%s has peer port %u "
+				str_seterr(msg, msglen, "%s has peer port %u "
 				    "under %s but %u under %s; make the two "
 				    "records agree", a->target, a->port, s1,
 				    b->port, s2);
@@ -137,7 +137,7 @@ check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		sb_printf(b, "%s%s", b->len ? ", " : "", r->t[i].target);
 	}
 	if (ssl.len > 0 && plain.len > 0) {
-		plan_setmsg(msg, msglen, "scheme mismatch: %s (https) lists %s "
+		str_seterr(msg, msglen, "scheme mismatch: %s (https) lists %s "
 		    "while %s (http) lists %s; a cluster uses one scheme, so "
 		    "publish every member under one of them",
 		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)), sb_str(&ssl),
@@ -148,7 +148,7 @@ check_scheme(const struct cfg *c, const struct dns_result *r, const bool *keep,
 	*scheme = ssl.len > 0 ? "https" : "http";
 	if (c->scheme != CFG_SCHEME_AUTO &&
 	    strcmp(cfg_scheme_name(c->scheme), *scheme) != 0) {
-		plan_setmsg(msg, msglen, "scheme mismatch: scheme is set to %s but the "
+		str_seterr(msg, msglen, "scheme mismatch: scheme is set to %s but the "
 		    "zone publishes its members under %s (%s); publish %s or set "
 		    "scheme = \"%s\"", cfg_scheme_name(c->scheme),
 		    srvname(r, ssl.len ? DNS_SRV_SSL : plain_svc, s1, sizeof(s1)),
@@ -178,7 +178,7 @@ check_names(const struct dns_result *r, const bool *keep, char **names,
 			continue;
 		for (size_t j = 0; j < i; j++) {
 			if (keep[j] && strcmp(names[i], names[j]) == 0) {
-				plan_setmsg(msg, msglen, "%s and %s both give "
+				str_seterr(msg, msglen, "%s and %s both give "
 				    "member name %s; set member_names = "
 				    "\"fqdn\" or rename a host", r->t[j].target,
 				    r->t[i].target, names[i]);
@@ -209,7 +209,7 @@ progress(const struct dns_result *r, const bool *keep, char **names,
 			    r->t[i].why ? r->t[i].why : "no A/AAAA record");
 		}
 	}
-	plan_setmsg(msg, msglen, "%zu/%zu resolved (%s)%s%s", *resolved, need,
+	str_seterr(msg, msglen, "%zu/%zu resolved (%s)%s%s", *resolved, need,
 	    ok.len ? sb_str(&ok) : "none", bad.len ? "; " : "", sb_str(&bad));
 	sb_free(&ok);
 	sb_free(&bad);
@@ -240,7 +240,7 @@ find_self(const struct dns_result *r, const bool *keep,
 		if (!keep[i] || !any_local(self, &r->t[i]))
 			continue;
 		if (found != r->n) {
-			plan_setmsg(msg, msglen, "this host matches two "
+			str_seterr(msg, msglen, "this host matches two "
 			    "targets, %s and %s (by %s); set --ip or "
 			    "--interface to say which one it is",
 			    r->t[found].target, r->t[i].target, self->how);
@@ -254,7 +254,7 @@ find_self(const struct dns_result *r, const bool *keep,
 		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
 			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
-		plan_setmsg(msg, msglen, "this host (%s, by %s) is not among "
+		str_seterr(msg, msglen, "this host (%s, by %s) is not among "
 		    "the targets of %s (%s); publish a record for it or set "
 		    "--ip", sb_str(&mine), self->how, srv, sb_str(&b));
 		sb_free(&mine);
@@ -264,7 +264,7 @@ find_self(const struct dns_result *r, const bool *keep,
 	/* Every host builds URLs from a target's first address; if that
 	 * one is not ours, our etcd could not listen where the others call. */
 	if (!plan_is_local(self, r->t[found].addrs[0])) {
-		plan_setmsg(msg, msglen, "%s resolves to %s first, which is "
+		str_seterr(msg, msglen, "%s resolves to %s first, which is "
 		    "not this host's address; every host uses a target's first "
 		    "address, so publish one address per member",
 		    r->t[found].target, r->t[found].addrs[0]);
@@ -293,7 +293,7 @@ check_set(const struct cfg *c, const struct dns_result *r, bool *keep,
 	for (size_t i = 0; i < r->n; i++)
 		*n += keep[i];
 	if (*n > CFG_MAX_MEMBERS || (c->size > 0 && *n > (size_t)c->size)) {
-		plan_setmsg(msg, msglen, "the zone publishes %zu members but "
+		str_seterr(msg, msglen, "the zone publishes %zu members but "
 		    "%s %d; remove the extra SRV records or raise size", *n,
 		    c->size > 0 ? "size is" : "at most",
 		    c->size > 0 ? c->size : CFG_MAX_MEMBERS);
@@ -310,14 +310,14 @@ check_me(const struct cfg *c, const struct dns_result *r, char **names,
 	char sn[320];
 
 	if (c->name != NULL && strcmp(c->name, names[me]) != 0) {
-		plan_setmsg(msg, msglen, "name is set to %s, but every other "
+		str_seterr(msg, msglen, "name is set to %s, but every other "
 		    "host derives the name %s from SRV target %s; drop the name "
 		    "setting or rename the target", c->name, names[me],
 		    r->t[me].target);
 		return PLAN_FAIL;
 	}
 	if (c->peer_port != 0 && (unsigned)c->peer_port != r->t[me].port) {
-		plan_setmsg(msg, msglen, "port mismatch: SRV %s gives %s peer "
+		str_seterr(msg, msglen, "port mismatch: SRV %s gives %s peer "
 		    "port %u but peer_port is set to %d; fix the record or the "
 		    "setting", srvname(r, r->t[me].svc, sn, sizeof(sn)),
 		    r->t[me].target, r->t[me].port, c->peer_port);
@@ -364,7 +364,7 @@ fill(const struct cfg *c, const struct dns_result *r, const bool *keep,
 	token = xasprintf("zooinit-etcd-%s", r->domain);
 	plan_set_new(p, c, token);
 	free(token);
-	plan_setmsg(msg, msglen, "%zu members from %s", p->n, sn);
+	str_seterr(msg, msglen, "%zu members from %s", p->n, sn);
 	return PLAN_OK;
 }
 
@@ -386,7 +386,7 @@ plan_from_dns(const struct cfg *c, const struct dns_result *r,
 	 * otherwise leave out: ask again rather than plan without it. */
 	for (int s = 0; s < DNS_SRV_N; s++) {
 		if (r->status[s] == DNS_FAILED) {
-			plan_setmsg(msg, msglen, "DNS lookup failed: %s",
+			str_seterr(msg, msglen, "DNS lookup failed: %s",
 			    r->error[s]);
 			return PLAN_WAIT;
 		}
@@ -394,7 +394,7 @@ plan_from_dns(const struct cfg *c, const struct dns_result *r,
 			used = s;
 	}
 	if (r->n == 0) {
-		plan_setmsg(msg, msglen, "no SRV records for %s: %s.%s, %s.%s "
+		str_seterr(msg, msglen, "no SRV records for %s: %s.%s, %s.%s "
 		    "and %s.%s do not exist", r->domain,
 		    dns_service_label(DNS_SRV_SSL), r->domain,
 		    dns_service_label(DNS_SRV_PLAIN), r->domain,

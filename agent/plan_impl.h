@@ -13,10 +13,6 @@
 #include "config/cfg.h"
 #include "resolver/localaddr.h"
 
-/* snprintf into a caller's message buffer. */
-void plan_setmsg(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Returns scheme://addr:port (IPv6 in brackets) as a new string. */
 char *plan_make_url(const char *scheme, const char *addr, unsigned port);
 

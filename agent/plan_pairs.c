@@ -21,7 +21,7 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 
 	memset(p, 0, sizeof(*p));
 	if (n == 0 || n > CFG_MAX_MEMBERS) {
-		plan_setmsg(msg, msglen, "%s lists %zu members; between 1 and "
+		str_seterr(msg, msglen, "%s lists %zu members; between 1 and "
 		    "%d are needed", detail, n, CFG_MAX_MEMBERS);
 		return PLAN_FAIL;
 	}
@@ -32,21 +32,21 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 		struct plan_member *m;
 
 		if (!dns_member_name_valid(names[i], true)) {
-			plan_setmsg(msg, msglen, "%s has member name \"%s\", "
+			str_seterr(msg, msglen, "%s has member name \"%s\", "
 			    "which is not valid (letters, digits, hyphens and "
 			    "dots)", detail, str_quote(names[i], q, sizeof(q)));
 			goto fail;
 		}
 		if (plan_parse_url(urls[i], sch, sizeof(sch), addr, sizeof(addr),
 		    &port) < 0) {
-			plan_setmsg(msg, msglen, "%s gives %s the peer URL "
+			str_seterr(msg, msglen, "%s gives %s the peer URL "
 			    "\"%s\"; expected http://ADDR:PORT with an IP "
 			    "address (IPv6 in brackets)", detail, names[i],
 			    str_quote(urls[i], q, sizeof(q)));
 			goto fail;
 		}
 		if (scheme != NULL && strcmp(scheme, sch) != 0) {
-			plan_setmsg(msg, msglen, "scheme mismatch: %s mixes "
+			str_seterr(msg, msglen, "scheme mismatch: %s mixes "
 			    "http and https peer URLs (%s is %s); a cluster "
 			    "uses one scheme", detail, names[i], sch);
 			goto fail;
@@ -54,7 +54,7 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 		scheme = strcmp(sch, "https") == 0 ? "https" : "http";
 		for (size_t j = 0; j < p->n; j++) {
 			if (strcmp(p->m[j].name, names[i]) == 0) {
-				plan_setmsg(msg, msglen, "%s lists member %s "
+				str_seterr(msg, msglen, "%s lists member %s "
 				    "twice; member names must be unique",
 				    detail, names[i]);
 				goto fail;
@@ -70,7 +70,7 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 	}
 	if (c->scheme != CFG_SCHEME_AUTO &&
 	    strcmp(cfg_scheme_name(c->scheme), scheme) != 0) {
-		plan_setmsg(msg, msglen, "scheme mismatch: scheme is set to %s "
+		str_seterr(msg, msglen, "scheme mismatch: scheme is set to %s "
 		    "but %s gives %s peer URLs; use %s URLs or set scheme = "
 		    "\"%s\"", cfg_scheme_name(c->scheme), detail, scheme,
 		    cfg_scheme_name(c->scheme), scheme);
@@ -86,13 +86,13 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 	if (self_name == NULL)
 		goto checked;
 	if (me == p->n) {
-		plan_setmsg(msg, msglen, "this host (%s) is not among the "
+		str_seterr(msg, msglen, "this host (%s) is not among the "
 		    "members of %s; add it or set --name to its member name",
 		    self_name ? self_name : "no name", detail);
 		goto fail;
 	}
 	if (c->peer_port != 0 && (unsigned)c->peer_port != p->m[me].peer_port) {
-		plan_setmsg(msg, msglen, "port mismatch: %s gives %s peer port "
+		str_seterr(msg, msglen, "port mismatch: %s gives %s peer port "
 		    "%u but peer_port is set to %d; fix one of them", detail,
 		    p->m[me].name, p->m[me].peer_port, c->peer_port);
 		goto fail;
@@ -105,7 +105,7 @@ checked:
 	p->scheme = scheme;
 	plan_finish(p);
 	plan_set_new(p, c, token);
-	plan_setmsg(msg, msglen, "%zu members from %s", p->n, detail);
+	str_seterr(msg, msglen, "%zu members from %s", p->n, detail);
 	return PLAN_OK;
 fail:
 	plan_free(p);
@@ -130,7 +130,7 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		if (n == CFG_MAX_MEMBERS + 1)
 			break;
 		if (eq == NULL || eq == tok) {
-			plan_setmsg(msg, msglen, "initial_cluster entry \"%s\" "
+			str_seterr(msg, msglen, "initial_cluster entry \"%s\" "
 			    "is not NAME=URL", tok);
 			goto out;
 		}
@@ -139,7 +139,7 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		urls[n++] = eq + 1;
 	}
 	if (c->size > 0 && n != (size_t)c->size) {
-		plan_setmsg(msg, msglen, "initial_cluster lists %zu members "
+		str_seterr(msg, msglen, "initial_cluster lists %zu members "
 		    "but size is %d; make them agree", n, c->size);
 		goto out;
 	}
@@ -154,7 +154,7 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 				char a2[64];
 				if (plan_parse_url(urls[j], sch, sizeof(sch), a2,
 				    sizeof(a2), &port) == 0 && plan_is_local(self, a2)) {
-					plan_setmsg(msg, msglen, "this host "
+					str_seterr(msg, msglen, "this host "
 					    "matches two members of "
 					    "initial_cluster, %s and %s; set "
 					    "--name or --ip to say which one "
@@ -175,7 +175,7 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
 			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
-		plan_setmsg(msg, msglen, "this host (%s, by %s) is not among "
+		str_seterr(msg, msglen, "this host (%s, by %s) is not among "
 		    "the members of initial_cluster; add it or set --name to "
 		    "its member name", sb_str(&mine),
 		    self->how ? self->how : "addresses");

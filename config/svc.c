@@ -157,24 +157,6 @@ struct sload {
 	const config_setting_t *dir_set[SVC_MAX];
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int failat(struct sload *sl, const config_setting_t *at,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Fails with "FILE:LINE: " of at, then the message. */
 static int
 failat(struct sload *sl, const config_setting_t *at, const char *fmt, ...)
@@ -186,7 +168,7 @@ failat(struct sload *sl, const config_setting_t *at, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	where = cfg_file_where(sl->fx, at);
-	fail(sl->err, sl->errlen, "%s: %s", where, msg);
+	str_seterr(sl->err, sl->errlen, "%s: %s", where, msg);
 	free(where);
 	return -1;
 }
@@ -733,7 +715,7 @@ check_dirs(struct sload *sl, const struct svc_cfg *v, size_t n)
 				continue;
 			wi = dir_where(sl, v, i);
 			wj = dir_where(sl, v, j);
-			rc = fail(sl->err, sl->errlen, "%s: service.%s."
+			rc = str_seterr(sl->err, sl->errlen, "%s: service.%s."
 			    "data_dir: %s%s is also service.%s's data_dir "
 			    "(%s%s); give each service its own directory",
 			    wi, v[i].name,
@@ -821,14 +803,14 @@ svc_check(const struct svc_cfg *v, size_t n, const struct svc_flat *f,
 
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(f->services[j], name) == 0)
-				return fail(err, errlen, "services (from %s) "
+				return str_seterr(err, errlen, "services (from %s) "
 				    "names \"%s\" twice; list each service "
 				    "once", from, name);
 		}
 		if (svc_find(v, n, name) != NULL)
 			continue;
 		defined_names(v, n, f->config_file, names, sizeof(names));
-		return fail(err, errlen, "services (from %s) names \"%s\", "
+		return str_seterr(err, errlen, "services (from %s) names \"%s\", "
 		    "which is not a group in service; %s", from, name, names);
 	}
 
@@ -855,7 +837,7 @@ svc_check(const struct svc_cfg *v, size_t n, const struct svc_flat *f,
 				    dirs[d].src);
 			else
 				snprintf(dfrom, sizeof(dfrom), "the default");
-			return fail(err, errlen, "%s: service.%s.data_dir: %s "
+			return str_seterr(err, errlen, "%s: service.%s.data_dir: %s "
 			    "is also %s (%s), %s own directory; give the "
 			    "service a directory of its own", s->where,
 			    s->name, cfg_quote(s->data_dir, q, sizeof(q)),

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "lib/loop.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
@@ -26,12 +27,12 @@ get_header(const char *what, json_t *root, uint64_t *cluster_id,
 	 * say that rather than "missing header". */
 	if (hdr == NULL) {
 		if (ej_etcd_error(what, root, err, errlen) < 0)
-			ej_seterr(err, errlen, "%s: no \"header\" object in the "
+			str_seterr(err, errlen, "%s: no \"header\" object in the "
 			    "answer", what);
 		return -1;
 	}
 	if (!json_is_object(hdr)) {
-		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
+		str_seterr(err, errlen, "%s: \"header\" should be an object, "
 		    "found %s", what, ej_type_name(hdr));
 		return -1;
 	}
@@ -53,19 +54,19 @@ get_str(const char *what, json_t *obj, const char *key, bool required,
 
 	if (v == NULL) {
 		if (required) {
-			ej_seterr(err, errlen, "%s: missing \"%s\"", what, key);
+			str_seterr(err, errlen, "%s: missing \"%s\"", what, key);
 			return -1;
 		}
 		*out = "";
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be a string, found %s",
+		str_seterr(err, errlen, "%s: \"%s\" should be a string, found %s",
 		    what, key, ej_type_name(v));
 		return -1;
 	}
 	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		ej_seterr(err, errlen, "%s: \"%s\" contains a NUL byte", what,
+		str_seterr(err, errlen, "%s: \"%s\" contains a NUL byte", what,
 		    key);
 		return -1;
 	}
@@ -86,13 +87,13 @@ get_urls(const char *what, json_t *obj, const char *key, char ***v, size_t *n,
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be an array of URLs, "
+		str_seterr(err, errlen, "%s: \"%s\" should be an array of URLs, "
 		    "found %s", what, key, ej_type_name(a));
 		return -1;
 	}
 	size = json_array_size(a);
 	if (size > ETCD_MAX_MEMBER_URLS) {
-		ej_seterr(err, errlen, "%s: \"%s\" lists %zu URLs, more than the "
+		str_seterr(err, errlen, "%s: \"%s\" lists %zu URLs, more than the "
 		    "%d supported", what, key, size, ETCD_MAX_MEMBER_URLS);
 		return -1;
 	}
@@ -104,7 +105,7 @@ get_urls(const char *what, json_t *obj, const char *key, char ***v, size_t *n,
 
 		if (!json_is_string(u) || json_string_length(u) == 0 ||
 		    strlen(json_string_value(u)) != json_string_length(u)) {
-			ej_seterr(err, errlen, "%s: \"%s\"[%zu] should be a "
+			str_seterr(err, errlen, "%s: \"%s\"[%zu] should be a "
 			    "non-empty string, found %s", what, key, i,
 			    json_is_string(u) ? "an empty or NUL-holding one" :
 			    ej_type_name(u));
@@ -125,7 +126,7 @@ parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
 
 	snprintf(what, sizeof(what), "member list: member %zu", i);
 	if (!json_is_object(o)) {
-		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		str_seterr(err, errlen, "%s should be an object, found %s", what,
 		    ej_type_name(o));
 		return -1;
 	}
@@ -133,7 +134,7 @@ parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
 	    errlen) < 0)
 		return -1;
 	if (m->id == 0) {
-		ej_seterr(err, errlen, "%s: \"ID\" is 0, which no member has",
+		str_seterr(err, errlen, "%s: \"ID\" is 0, which no member has",
 		    what);
 		return -1;
 	}
@@ -188,7 +189,7 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 		goto fail;
 	a = json_object_get(root, "members");
 	if (a != NULL && !json_is_array(a)) {
-		ej_seterr(err, errlen, "%s: \"members\" should be an array, "
+		str_seterr(err, errlen, "%s: \"members\" should be an array, "
 		    "found %s", what, ej_type_name(a));
 		goto fail;
 	}
@@ -196,11 +197,11 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 	 * this is not a member list. */
 	size = a != NULL ? json_array_size(a) : 0;
 	if (size == 0) {
-		ej_seterr(err, errlen, "%s: no members listed", what);
+		str_seterr(err, errlen, "%s: no members listed", what);
 		goto fail;
 	}
 	if (size > ETCD_MAX_MEMBERS) {
-		ej_seterr(err, errlen, "%s: %zu members, more than the %d "
+		str_seterr(err, errlen, "%s: %zu members, more than the %d "
 		    "supported", what, size, ETCD_MAX_MEMBERS);
 		goto fail;
 	}
@@ -212,7 +213,7 @@ etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
 			goto fail;
 		for (size_t j = 0; j < i; j++) {
 			if (m.v[j].id == m.v[i].id) {
-				ej_seterr(err, errlen, "%s: members %zu and %zu "
+				str_seterr(err, errlen, "%s: members %zu and %zu "
 				    "have the same ID %" PRIu64, what, j, i,
 				    m.v[i].id);
 				goto fail;
@@ -256,7 +257,7 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	if (ver[0] == '\0' || strlen(ver) >= sizeof(st.version)) {
 		char q[EJ_QUOTE_MAX];
 
-		ej_seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
+		str_seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
 		    "bytes, found \"%s\"", what, sizeof(st.version) - 1,
 		    ej_quote(ver, strlen(ver), q, sizeof(q)));
 		goto fail;
@@ -299,14 +300,14 @@ etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
 		return 0;
 	}
 	if (v == NULL)
-		ej_seterr(err, errlen, "%s: missing \"health\"", what);
+		str_seterr(err, errlen, "%s: missing \"health\"", what);
 	else if (json_is_string(v))
-		ej_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
+		str_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
 		    "\"false\", found \"%s\"", what,
 		    ej_quote(json_string_value(v), json_string_length(v), q,
 		    sizeof(q)));
 	else
-		ej_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
+		str_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
 		    "\"false\", found %s", what, ej_type_name(v));
 	json_decref(root);
 	return -1;

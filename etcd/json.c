@@ -8,17 +8,6 @@
 #include "etcd/json.h"
 #include "lib/str.h"
 
-void
-ej_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *
 ej_quote(const char *s, size_t n, char *out, size_t outlen)
@@ -59,7 +48,7 @@ ej_load(const char *what, const char *body, size_t len, char *err,
 	char q[120];
 
 	if (len == 0) {
-		ej_seterr(err, errlen, "%s: empty answer, expected a JSON object",
+		str_seterr(err, errlen, "%s: empty answer, expected a JSON object",
 		    what);
 		return NULL;
 	}
@@ -69,12 +58,12 @@ ej_load(const char *what, const char *body, size_t len, char *err,
 	    &je);
 	if (root == NULL) {
 		/* jansson's text quotes the input: untrusted bytes. */
-		ej_seterr(err, errlen, "%s: invalid JSON at line %d column %d: %s",
+		str_seterr(err, errlen, "%s: invalid JSON at line %d column %d: %s",
 		    what, je.line, je.column, str_quote(je.text, q, sizeof(q)));
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		ej_seterr(err, errlen, "%s: expected a JSON object, found %s",
+		str_seterr(err, errlen, "%s: expected a JSON object, found %s",
 		    what, ej_type_name(root));
 		json_decref(root);
 		return NULL;
@@ -92,7 +81,7 @@ digits(const char *what, const char *key, const char *s, size_t n,
 	char q[EJ_QUOTE_MAX];
 
 	if (from == n) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be decimal digits, "
+		str_seterr(err, errlen, "%s: \"%s\" should be decimal digits, "
 		    "found \"%s\"", what, key, ej_quote(s, n, q, sizeof(q)));
 		return -1;
 	}
@@ -100,13 +89,13 @@ digits(const char *what, const char *key, const char *s, size_t n,
 		unsigned d = (unsigned char)s[i] - (unsigned)'0';
 
 		if (d > 9) {
-			ej_seterr(err, errlen, "%s: \"%s\" should be decimal "
+			str_seterr(err, errlen, "%s: \"%s\" should be decimal "
 			    "digits, found \"%s\"", what, key,
 			    ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
 		if (x > (max - d) / 10) {
-			ej_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
+			str_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
 			    what, key, ej_quote(s, n, q, sizeof(q)));
 			return -1;
 		}
@@ -127,18 +116,18 @@ num_text(const char *what, json_t *obj, const char *key, bool required,
 	if (v == NULL) {
 		if (!required)
 			return 0;
-		ej_seterr(err, errlen, "%s: missing \"%s\"", what, key);
+		str_seterr(err, errlen, "%s: missing \"%s\"", what, key);
 		return -1;
 	}
 	if (!json_is_string(v)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
+		str_seterr(err, errlen, "%s: \"%s\" should be a string of decimal "
 		    "digits, found %s", what, key, ej_type_name(v));
 		return -1;
 	}
 	*s = json_string_value(v);
 	*n = json_string_length(v);
 	if (*n == 0) {
-		ej_seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
+		str_seterr(err, errlen, "%s: \"%s\" is an empty string, expected "
 		    "decimal digits", what, key);
 		return -1;
 	}
@@ -181,7 +170,7 @@ ej_get_i64(const char *what, json_t *obj, const char *key, int64_t min,
 	else
 		*out = (int64_t)x;
 	if (*out < min) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be at least %" PRId64
+		str_seterr(err, errlen, "%s: \"%s\" should be at least %" PRId64
 		    ", found %" PRId64, what, key, min, *out);
 		*out = 0;
 		return -1;
@@ -199,7 +188,7 @@ ej_get_bool(const char *what, json_t *obj, const char *key, bool *out,
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be true or false, "
+		str_seterr(err, errlen, "%s: \"%s\" should be true or false, "
 		    "found %s", what, key, ej_type_name(v));
 		return -1;
 	}
@@ -237,9 +226,9 @@ ej_etcd_error(const char *what, json_t *o, char *err, size_t errlen)
 	if (c == -2)
 		return -1;
 	if (c < 0)
-		ej_seterr(err, errlen, "%s: etcd error: %s", what, q);
+		str_seterr(err, errlen, "%s: etcd error: %s", what, q);
 	else
-		ej_seterr(err, errlen, "%s: etcd error: %s (gRPC code %d)", what,
+		str_seterr(err, errlen, "%s: etcd error: %s (gRPC code %d)", what,
 		    q, c);
 	return c < 0 ? 0 : c;
 }

@@ -12,10 +12,6 @@
 /* How much of a hostile string a message may quote. */
 #define EJ_QUOTE_MAX 64
 
-/* snprintf into err (errlen bytes; err may be NULL). */
-void ej_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Quotes the n bytes at s as printable ASCII into out; returns out. */
 const char *ej_quote(const char *s, size_t n, char *out, size_t outlen);
 

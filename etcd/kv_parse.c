@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "etcd/json.h"
 #include "etcd/kv.h"
@@ -127,20 +128,20 @@ get_bytes(const char *what, json_t *obj, const char *key, size_t max,
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be a base64 string, "
+		str_seterr(err, errlen, "%s: \"%s\" should be a base64 string, "
 		    "found %s", what, key, ej_type_name(v));
 		return -1;
 	}
 	*out = etcd_kv_b64_decode(json_string_value(v), json_string_length(v),
 	    len);
 	if (*out == NULL) {
-		ej_seterr(err, errlen, "%s: \"%s\" is not valid base64: \"%s\"",
+		str_seterr(err, errlen, "%s: \"%s\" is not valid base64: \"%s\"",
 		    what, key, ej_quote(json_string_value(v),
 		    json_string_length(v), q, sizeof(q)));
 		return -1;
 	}
 	if (*len > max) {
-		ej_seterr(err, errlen, "%s: \"%s\" is %zu bytes, more than the "
+		str_seterr(err, errlen, "%s: \"%s\" is %zu bytes, more than the "
 		    "%zu allowed", what, key, *len, max);
 		free(*out);
 		*out = NULL;
@@ -163,7 +164,7 @@ parse_pair(const char *what, json_t *o, struct etcd_kv_pair *p, char *err,
     size_t errlen)
 {
 	if (!json_is_object(o)) {
-		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		str_seterr(err, errlen, "%s should be an object, found %s", what,
 		    ej_type_name(o));
 		return -1;
 	}
@@ -171,7 +172,7 @@ parse_pair(const char *what, json_t *o, struct etcd_kv_pair *p, char *err,
 	    err, errlen) < 0)
 		return -1;
 	if (p->key_len == 0) {
-		ej_seterr(err, errlen, "%s: no \"key\"", what);
+		str_seterr(err, errlen, "%s: no \"key\"", what);
 		return -1;
 	}
 	if (get_bytes(what, o, "value", SIZE_MAX, &p->value, &p->value_len,
@@ -197,7 +198,7 @@ parse_pairs(const char *what, json_t *obj, const char *key,
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a)) {
-		ej_seterr(err, errlen, "%s: \"%s\" should be an array, found %s",
+		str_seterr(err, errlen, "%s: \"%s\" should be an array, found %s",
 		    what, key, ej_type_name(a));
 		return -1;
 	}
@@ -244,7 +245,7 @@ parse_resp(const char *what, enum etcd_kv_op_type type, json_t *o,
 {
 	r->type = type;
 	if (!json_is_object(o)) {
-		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		str_seterr(err, errlen, "%s should be an object, found %s", what,
 		    ej_type_name(o));
 		return -1;
 	}
@@ -256,7 +257,7 @@ parse_resp(const char *what, enum etcd_kv_op_type type, json_t *o,
 		    ej_get_i64(what, o, "count", 0, &r->count, err, errlen) < 0)
 			return -1;
 		if ((uint64_t)r->count < r->n_kvs) {
-			ej_seterr(err, errlen, "%s: \"count\" is %" PRId64 " but "
+			str_seterr(err, errlen, "%s: \"count\" is %" PRId64 " but "
 			    "%zu pairs came", what, r->count, r->n_kvs);
 			return -1;
 		}
@@ -291,13 +292,13 @@ parse_txn(const char *what, json_t *root, struct etcd_kv_result *out,
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a)) {
-		ej_seterr(err, errlen, "%s: \"responses\" should be an array, "
+		str_seterr(err, errlen, "%s: \"responses\" should be an array, "
 		    "found %s", what, ej_type_name(a));
 		return -1;
 	}
 	size = json_array_size(a);
 	if (size > EKV_MAX_TXN_OPS) {
-		ej_seterr(err, errlen, "%s: %zu responses, more than the %d ops "
+		str_seterr(err, errlen, "%s: %zu responses, more than the %d ops "
 		    "a transaction may have", what, size, EKV_MAX_TXN_OPS);
 		return -1;
 	}
@@ -313,7 +314,7 @@ parse_txn(const char *what, json_t *root, struct etcd_kv_result *out,
 		out->n_resp = i + 1;
 		snprintf(w, sizeof(w), "%s: responses[%zu]", what, i);
 		if (!json_is_object(o)) {
-			ej_seterr(err, errlen, "%s should be an object, found %s",
+			str_seterr(err, errlen, "%s should be an object, found %s",
 			    w, ej_type_name(o));
 			return -1;
 		}
@@ -325,7 +326,7 @@ parse_txn(const char *what, json_t *root, struct etcd_kv_result *out,
 			}
 		}
 		if (found != 1 || json_object_size(o) != 1) {
-			ej_seterr(err, errlen, "%s should hold exactly one of "
+			str_seterr(err, errlen, "%s should hold exactly one of "
 			    "response_range, response_put, "
 			    "response_delete_range", w);
 			return -1;
@@ -348,14 +349,14 @@ parse_header(const char *what, json_t *root, int64_t *revision,
 		int c = ej_etcd_error(what, root, err, errlen);
 
 		if (c < 0)
-			ej_seterr(err, errlen, "%s: no \"header\" object in the "
+			str_seterr(err, errlen, "%s: no \"header\" object in the "
 			    "answer", what);
 		else
 			*grpc_code = c;
 		return -1;
 	}
 	if (!json_is_object(hdr)) {
-		ej_seterr(err, errlen, "%s: \"header\" should be an object, "
+		str_seterr(err, errlen, "%s: \"header\" should be an object, "
 		    "found %s", what, ej_type_name(hdr));
 		return -1;
 	}
@@ -404,7 +405,7 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 			int c = ej_etcd_error(what, e, err, errlen);
 
 			if (c < 0)
-				ej_seterr(err, errlen, "%s: an \"error\" without "
+				str_seterr(err, errlen, "%s: an \"error\" without "
 				    "a message", what);
 			out->grpc_code = c < 0 ? 0 : c;
 			goto fail;
@@ -412,7 +413,7 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 		if (obj == NULL)
 			obj = root;	/* may be the gateway's error form */
 		else if (!json_is_object(obj)) {
-			ej_seterr(err, errlen, "%s: \"result\" should be an "
+			str_seterr(err, errlen, "%s: \"result\" should be an "
 			    "object, found %s", what, ej_type_name(obj));
 			goto fail;
 		}
@@ -440,7 +441,7 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 		if (json_is_string(e) && json_string_length(e) > 0) {
 			char q[EJ_QUOTE_MAX];
 
-			ej_seterr(err, errlen, "%s: etcd error: %s", what,
+			str_seterr(err, errlen, "%s: etcd error: %s", what,
 			    ej_quote(json_string_value(e), json_string_length(e),
 			    q, sizeof(q)));
 			goto fail;
@@ -451,11 +452,11 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 		    ej_get_i64(what, obj, "TTL", 0, &r.ttl, err, errlen) < 0)
 			goto fail;
 		if (r.lease_id == 0) {
-			ej_seterr(err, errlen, "%s: no lease \"ID\"", what);
+			str_seterr(err, errlen, "%s: no lease \"ID\"", what);
 			goto fail;
 		}
 		if (kind == ETCD_KV_ANS_LEASE_GRANT && r.ttl == 0) {
-			ej_seterr(err, errlen, "%s: no \"TTL\"", what);
+			str_seterr(err, errlen, "%s: no \"TTL\"", what);
 			goto fail;
 		}
 		break;
@@ -494,7 +495,7 @@ parse_event(const char *what, json_t *o, struct etcd_kv_event *ev, char *err,
 	json_t *t, *kv;
 
 	if (!json_is_object(o)) {
-		ej_seterr(err, errlen, "%s should be an object, found %s", what,
+		str_seterr(err, errlen, "%s should be an object, found %s", what,
 		    ej_type_name(o));
 		return -1;
 	}
@@ -509,7 +510,7 @@ parse_event(const char *what, json_t *o, struct etcd_kv_event *ev, char *err,
 	else {
 		char q[EJ_QUOTE_MAX];
 
-		ej_seterr(err, errlen, "%s: \"type\" should be \"PUT\" or "
+		str_seterr(err, errlen, "%s: \"type\" should be \"PUT\" or "
 		    "\"DELETE\", found %s%s%s", what, json_is_string(t) ?
 		    "\"" : "", json_is_string(t) ? ej_quote(json_string_value(t),
 		    json_string_length(t), q, sizeof(q)) : ej_type_name(t),
@@ -518,7 +519,7 @@ parse_event(const char *what, json_t *o, struct etcd_kv_event *ev, char *err,
 	}
 	kv = json_object_get(o, "kv");
 	if (kv == NULL) {
-		ej_seterr(err, errlen, "%s: no \"kv\"", what);
+		str_seterr(err, errlen, "%s: no \"kv\"", what);
 		return -1;
 	}
 	return parse_pair(what, kv, &ev->kv, err, errlen);
@@ -548,13 +549,13 @@ etcd_kv_parse_watch(const char *line, size_t len,
 		    errlen);
 
 		if (c < 0)
-			ej_seterr(err, errlen, "%s: neither \"result\" nor an "
+			str_seterr(err, errlen, "%s: neither \"result\" nor an "
 			    "etcd error", what);
 		out->grpc_code = c < 0 ? 0 : c;
 		goto fail;
 	}
 	if (!json_is_object(res)) {
-		ej_seterr(err, errlen, "%s: \"result\" should be an object, "
+		str_seterr(err, errlen, "%s: \"result\" should be an object, "
 		    "found %s", what, ej_type_name(res));
 		goto fail;
 	}
@@ -568,7 +569,7 @@ etcd_kv_parse_watch(const char *line, size_t len,
 		goto fail;
 	e = json_object_get(res, "cancel_reason");
 	if (e != NULL && !json_is_string(e)) {
-		ej_seterr(err, errlen, "%s: \"cancel_reason\" should be a string, "
+		str_seterr(err, errlen, "%s: \"cancel_reason\" should be a string, "
 		    "found %s", what, ej_type_name(e));
 		goto fail;
 	}
@@ -576,7 +577,7 @@ etcd_kv_parse_watch(const char *line, size_t len,
 	    json_string_length(e)) : xstrdup("");
 	a = json_object_get(res, "events");
 	if (a != NULL && !json_is_array(a)) {
-		ej_seterr(err, errlen, "%s: \"events\" should be an array, found "
+		str_seterr(err, errlen, "%s: \"events\" should be an array, found "
 		    "%s", what, ej_type_name(a));
 		goto fail;
 	}
@@ -593,7 +594,7 @@ etcd_kv_parse_watch(const char *line, size_t len,
 			goto fail;
 		if (i > 0 && m.events[i].kv.mod_revision <
 		    m.events[i - 1].kv.mod_revision) {
-			ej_seterr(err, errlen, "%s: events out of revision order "
+			str_seterr(err, errlen, "%s: events out of revision order "
 			    "(%" PRId64 " after %" PRId64 ")", w,
 			    m.events[i].kv.mod_revision,
 			    m.events[i - 1].kv.mod_revision);

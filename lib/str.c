@@ -260,3 +260,16 @@ str_utf8_valid(const char *s, bool printable)
 	}
 	return true;
 }
+
+int
+str_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}

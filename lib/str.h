@@ -57,6 +57,12 @@ char *str_quote(const char *s, char *out, size_t outlen);
 /* The same for the n bytes at s, which may hold NULs. */
 char *str_quote_n(const char *s, size_t n, char *out, size_t outlen);
 
+/* Formats a message into err (size errlen; nothing when errlen is 0) and
+ * returns -1, for the failure sites of functions that report into a
+ * caller's buffer. */
+int str_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* True when s is well-formed UTF-8 (no overlong forms, no surrogates,
  * nothing above U+10FFFF); with printable, also without control
  * characters (C0, DEL and C1). */

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "services/registry.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "etcd/json.h"
 
@@ -90,7 +91,7 @@ reg_parse_sealed(const char *value, size_t len, unsigned *ids,
 	if (!json_is_array(mem) || json_array_size(mem) == 0 ||
 	    json_array_size(mem) > max || sz < 1 || sz > REG_ID_MAX ||
 	    (size_t)sz != json_array_size(mem)) {
-		ej_seterr(err, errlen, "sealed: expected {\"size\":N,"
+		str_seterr(err, errlen, "sealed: expected {\"size\":N,"
 		    "\"members\":[N members]}");
 		goto out;
 	}
@@ -104,7 +105,7 @@ reg_parse_sealed(const char *value, size_t len, unsigned *ids,
 		 * beside a good address used to be reported as "found
 		 * 10.0.0.1", and an empty address as "found ". */
 		if (!json_is_object(e)) {
-			ej_seterr(err, errlen, "sealed: member %zu: expected "
+			str_seterr(err, errlen, "sealed: member %zu: expected "
 			    "an object {\"id\":N,\"ip\":\"...\"}, found %s",
 			    i + 1, ej_type_name(e));
 			goto out;
@@ -116,13 +117,13 @@ reg_parse_sealed(const char *value, size_t len, unsigned *ids,
 			else
 				snprintf(q, sizeof(q), "%s", jid == NULL ?
 				    "no id" : ej_type_name(jid));
-			ej_seterr(err, errlen, "sealed: member %zu: expected "
+			str_seterr(err, errlen, "sealed: member %zu: expected "
 			    "an id from 1 to %d, found %s", i + 1, REG_ID_MAX,
 			    q);
 			goto out;
 		}
 		if (ip == NULL || !reg_valid_ip(ip)) {
-			ej_seterr(err, errlen, "sealed: member %zu: expected "
+			str_seterr(err, errlen, "sealed: member %zu: expected "
 			    "a unicast IP address as ip, found %s", i + 1,
 			    ip == NULL ? "no ip" : ip[0] == '\0' ?
 			    "an empty string" : ej_quote(ip, strlen(ip), q,
@@ -131,7 +132,7 @@ reg_parse_sealed(const char *value, size_t len, unsigned *ids,
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (ids[j] == (unsigned)id || strcmp(ips[j], ip) == 0) {
-				ej_seterr(err, errlen, "sealed: member %zu "
+				str_seterr(err, errlen, "sealed: member %zu "
 				    "repeats id %u or address %s", i + 1,
 				    ids[j], ips[j]);
 				goto out;
@@ -164,7 +165,7 @@ bad_key(const char *key, size_t klen, const char *why, char *err,
 {
 	char q[128];
 
-	ej_seterr(err, errlen, "registry key %s: %s",
+	str_seterr(err, errlen, "registry key %s: %s",
 	    ej_quote(key, klen, q, sizeof(q)), why);
 	return -1;
 }
