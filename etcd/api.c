@@ -259,7 +259,7 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 
 		str_seterr(err, errlen, "%s: \"version\" should be 1 to %zu "
 		    "bytes, found \"%s\"", what, sizeof(st.version) - 1,
-		    ej_quote(ver, strlen(ver), q, sizeof(q)));
+		    str_quote_n(ver, strlen(ver), q, sizeof(q)));
 		goto fail;
 	}
 	memcpy(st.version, ver, strlen(ver) + 1);
@@ -304,7 +304,7 @@ etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
 	else if (json_is_string(v))
 		str_seterr(err, errlen, "%s: \"health\" should be \"true\" or "
 		    "\"false\", found \"%s\"", what,
-		    ej_quote(json_string_value(v), json_string_length(v), q,
+		    str_quote_n(json_string_value(v), json_string_length(v), q,
 		    sizeof(q)));
 	else
 		str_seterr(err, errlen, "%s: \"health\" should be \"true\" or "

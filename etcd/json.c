@@ -9,11 +9,6 @@
 #include "lib/str.h"
 
 
-const char *
-ej_quote(const char *s, size_t n, char *out, size_t outlen)
-{
-	return str_quote_n(s, n, out, outlen);
-}
 
 const char *
 ej_type_name(const json_t *v)
@@ -82,7 +77,7 @@ digits(const char *what, const char *key, const char *s, size_t n,
 
 	if (from == n) {
 		str_seterr(err, errlen, "%s: \"%s\" should be decimal digits, "
-		    "found \"%s\"", what, key, ej_quote(s, n, q, sizeof(q)));
+		    "found \"%s\"", what, key, str_quote_n(s, n, q, sizeof(q)));
 		return -1;
 	}
 	for (size_t i = from; i < n; i++) {
@@ -91,12 +86,12 @@ digits(const char *what, const char *key, const char *s, size_t n,
 		if (d > 9) {
 			str_seterr(err, errlen, "%s: \"%s\" should be decimal "
 			    "digits, found \"%s\"", what, key,
-			    ej_quote(s, n, q, sizeof(q)));
+			    str_quote_n(s, n, q, sizeof(q)));
 			return -1;
 		}
 		if (x > (max - d) / 10) {
 			str_seterr(err, errlen, "%s: \"%s\" is out of range: %s",
-			    what, key, ej_quote(s, n, q, sizeof(q)));
+			    what, key, str_quote_n(s, n, q, sizeof(q)));
 			return -1;
 		}
 		x = x * 10 + d;
@@ -213,7 +208,7 @@ ej_error_parts(json_t *o, char *q, size_t qlen)
 	c = json_is_integer(code) ? json_integer_value(code) : -1;
 	if (c < 0 || c > 100)
 		c = -1;
-	ej_quote(json_string_value(msg), json_string_length(msg), q, qlen);
+	str_quote_n(json_string_value(msg), json_string_length(msg), q, qlen);
 	return (int)c;
 }
 
@@ -250,6 +245,6 @@ ej_http_detail(long status, const char *body, size_t len, char *out,
 		snprintf(out, outlen, "etcd error: %s (HTTP %ld)", q, status);
 	else
 		snprintf(out, outlen, "HTTP %ld%s%s", status,
-		    len > 0 ? ": " : "", ej_quote(body, len, q, sizeof(q)));
+		    len > 0 ? ": " : "", str_quote_n(body, len, q, sizeof(q)));
 	return c < 0 ? 0 : c;
 }

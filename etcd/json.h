@@ -12,8 +12,6 @@
 /* How much of a hostile string a message may quote. */
 #define EJ_QUOTE_MAX 64
 
-/* Quotes the n bytes at s as printable ASCII into out; returns out. */
-const char *ej_quote(const char *s, size_t n, char *out, size_t outlen);
 
 /* "an object", "a string", ...: what v is, for messages. */
 const char *ej_type_name(const json_t *v);

@@ -136,7 +136,7 @@ get_bytes(const char *what, json_t *obj, const char *key, size_t max,
 	    len);
 	if (*out == NULL) {
 		str_seterr(err, errlen, "%s: \"%s\" is not valid base64: \"%s\"",
-		    what, key, ej_quote(json_string_value(v),
+		    what, key, str_quote_n(json_string_value(v),
 		    json_string_length(v), q, sizeof(q)));
 		return -1;
 	}
@@ -442,7 +442,7 @@ etcd_kv_parse(enum etcd_kv_answer kind, const char *body, size_t len,
 			char q[EJ_QUOTE_MAX];
 
 			str_seterr(err, errlen, "%s: etcd error: %s", what,
-			    ej_quote(json_string_value(e), json_string_length(e),
+			    str_quote_n(json_string_value(e), json_string_length(e),
 			    q, sizeof(q)));
 			goto fail;
 		}
@@ -512,7 +512,7 @@ parse_event(const char *what, json_t *o, struct etcd_kv_event *ev, char *err,
 
 		str_seterr(err, errlen, "%s: \"type\" should be \"PUT\" or "
 		    "\"DELETE\", found %s%s%s", what, json_is_string(t) ?
-		    "\"" : "", json_is_string(t) ? ej_quote(json_string_value(t),
+		    "\"" : "", json_is_string(t) ? str_quote_n(json_string_value(t),
 		    json_string_length(t), q, sizeof(q)) : ej_type_name(t),
 		    json_is_string(t) ? "\"" : "");
 		return -1;

@@ -10,6 +10,7 @@
 
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "etcd/json.h"
 #include "etcd/kv.h"
@@ -103,7 +104,7 @@ ekv_watch_line(void *arg, const char *line, size_t len)
 		else
 			snprintf(o->msg, sizeof(o->msg), "POST %s: etcd "
 			    "cancelled the %s: %s", o->url, o->what,
-			    m.cancel_reason[0] != '\0' ? ej_quote(m.cancel_reason,
+			    m.cancel_reason[0] != '\0' ? str_quote_n(m.cancel_reason,
 			    strlen(m.cancel_reason), q, sizeof(q)) :
 			    "no reason given");
 		u.compact_revision = m.compact_revision;
@@ -188,7 +189,7 @@ etcd_kv_watch(struct etcd_kv *kv, const void *key, size_t key_len,
 	if (key == NULL && key_len > 0)
 		return ekv_op_reject(o, "watch: NULL key");
 	snprintf(o->what, sizeof(o->what), "watch of %s\"%s\"",
-	    prefix ? "prefix " : "key ", ej_quote(key, key_len, q, sizeof(q)));
+	    prefix ? "prefix " : "key ", str_quote_n(key, key_len, q, sizeof(q)));
 	if (key_len == 0 && !prefix)
 		return ekv_op_reject(o, "%s: empty key", o->what);
 	if (key_len > ETCD_KV_MAX_KEY)

@@ -126,7 +126,7 @@ reg_parse_sealed(const char *value, size_t len, unsigned *ids,
 			str_seterr(err, errlen, "sealed: member %zu: expected "
 			    "a unicast IP address as ip, found %s", i + 1,
 			    ip == NULL ? "no ip" : ip[0] == '\0' ?
-			    "an empty string" : ej_quote(ip, strlen(ip), q,
+			    "an empty string" : str_quote_n(ip, strlen(ip), q,
 			    sizeof(q)));
 			goto out;
 		}
@@ -166,7 +166,7 @@ bad_key(const char *key, size_t klen, const char *why, char *err,
 	char q[128];
 
 	str_seterr(err, errlen, "registry key %s: %s",
-	    ej_quote(key, klen, q, sizeof(q)), why);
+	    str_quote_n(key, klen, q, sizeof(q)), why);
 	return -1;
 }
 
