@@ -88,6 +88,17 @@ sweep_group(struct sup *s)
 
 /* From SUP_DONE too: the backoff delay carries over, so an owner that
  * stops and starts its child again does not hammer with it. */
+/* Waits the current delay before the next start and doubles it, up to
+ * the maximum. */
+static enum sup_state
+backoff(struct sup *s)
+{
+	arm(s, s->delay_ms);
+	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
+	    s->o.backoff_max_ms : s->delay_ms * 2;
+	return SUP_BACKOFF;
+}
+
 static enum sup_state
 act_start(struct sup *s)
 {
@@ -106,10 +117,7 @@ act_exited(struct sup *s)
 	log_warn("%s %s after %lld s; restarting in %d.%d s", s->o.label,
 	    proc_status_str(s->last.status, how, sizeof(how)),
 	    (long long)ran / 1000, s->delay_ms / 1000, s->delay_ms % 1000 / 100);
-	arm(s, s->delay_ms);
-	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
-	    s->o.backoff_max_ms : s->delay_ms * 2;
-	return SUP_BACKOFF;
+	return backoff(s);
 }
 
 static enum sup_state
@@ -119,10 +127,7 @@ act_restart(struct sup *s)
 	if (spawn(s) == 0)
 		return SUP_RUNNING;
 	/* The binary may come back (a package upgrade); keep trying. */
-	arm(s, s->delay_ms);
-	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
-	    s->o.backoff_max_ms : s->delay_ms * 2;
-	return SUP_BACKOFF;
+	return backoff(s);
 }
 
 static enum sup_state
