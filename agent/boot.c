@@ -14,6 +14,7 @@
 #include "agent/seed.h"
 #include "agent/token.h"
 #include "agent/upkeep.h"
+#include "etcd/diag.h"
 #include "etcd/http.h"
 #include "lib/exitcode.h"
 #include "lib/file.h"
@@ -25,7 +26,6 @@
 
 #define STARTING_CHECK_MS 1000	/* health checks while not yet healthy */
 #define WAITING_LOG_MS 10000	/* how often to say we still wait */
-#define AT_ONCE_MS 1000		/* an exit this soon: etcd refused to start */
 
 /* ---- etcd's data dir and start ---------------------------------------- */
 
@@ -79,6 +79,10 @@ on_sup(void *arg, struct sup *s, enum sup_state from, enum sup_state to,
 		break;
 	case SUP_BACKOFF:
 		b->exit = *ex;
+		/* ex->output is borrowed: judge it now. */
+		b->complaint = etcd_first_start_complaint(ex, b->complaint_msg,
+		    sizeof(b->complaint_msg));
+		b->exit.output = NULL;
 		boot_post(b, EV_ETCD_EXITED);
 		break;
 	case SUP_DONE:
@@ -120,6 +124,7 @@ start_etcd(struct boot *b)
 		.backoff_min_ms = 1000,
 		.backoff_max_ms = 30000,
 		.stable_ms = 60000,
+		.capture_output = true,
 	};
 
 	if (make_data_dir(p->data_dir) < 0) {
@@ -392,25 +397,36 @@ act_etcd_up(struct boot *b)
 }
 
 /* etcd exited and restarts after a backoff. An exit at once during the
- * first start of an argv is etcd refusing its flags (a member list or a
- * membership gone stale while this host planned), not a crash: the same
- * flags cannot work, so plan again. A plan that gives the same argv
- * counts on (sup_set_argv), so this happens once per argv and the
- * backoff takes over. A plan from the journal is this member's identity
- * and is kept (its checks belong to the journal's reader). */
+ * first start of an argv is etcd refusing what it was given, not a crash.
+ * A command line it does not take (a flag this release lacks) will never
+ * work: stop with etcd's own words. Anything else (a member list or a
+ * membership gone stale while this host planned, an address that is no
+ * longer this host's) may be cured by planning again. A plan that gives
+ * the same argv counts on (sup_set_argv), so this happens once per argv
+ * and the backoff takes over. A plan from the journal is this member's
+ * identity and is kept (its checks belong to the journal's reader). */
 static void
 act_etcd_exited(struct boot *b)
 {
-	char how[96], why[192];
+	char how[96], why[768];
 
 	stop_health(b);
-	if (b->exit.starts != 1 || b->exit.ran_ms >= AT_ONCE_MS ||
+	if (b->complaint == ETCD_COMPLAINT_FLAGS) {
+		log_error("%s (%s) refused the command line zooinit gave it: "
+		    "\"%s\"; use an etcd release zooinit supports (3.4 to "
+		    "3.7) or report the flag", b->plan.proxy ?
+		    "etcd grpc-proxy" : "etcd", b->plan.etcd,
+		    b->complaint_msg);
+		boot_finish(b, EXIT_PERMANENT);
+		return;
+	}
+	if (b->exit.starts != 1 || b->exit.ran_ms >= ETCD_AT_ONCE_MS ||
 	    !WIFEXITED(b->exit.status) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;
 	snprintf(why, sizeof(why), "etcd %s at once during its first start "
-	    "with these flags", proc_status_str(b->exit.status, how,
-	    sizeof(how)));
+	    "with these flags%s%s", proc_status_str(b->exit.status, how,
+	    sizeof(how)), b->complaint_msg[0] ? ": " : "", b->complaint_msg);
 	boot_replan(b, why);
 }
 

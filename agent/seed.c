@@ -12,6 +12,7 @@
 #include "agent/seed.h"
 #include "lib/sup.h"
 #include "lib/xmalloc.h"
+#include "etcd/diag.h"
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "etcd/v2.h"
@@ -23,6 +24,7 @@ struct seed {
 	struct loop *loop;
 	struct etcd_http *http;
 	struct sup *sup;
+	char *etcd;		/* the binary, for messages */
 	char *client_url;
 	char *token_url;
 	int size;
@@ -111,10 +113,20 @@ on_sup(void *arg, struct sup *sup, enum sup_state from, enum sup_state to,
     const struct sup_exit *ex)
 {
 	struct seed *s = arg;
+	char what[512];
 
 	(void)sup;
 	(void)from;
-	(void)ex;
+	if (to == SUP_BACKOFF && etcd_first_start_complaint(ex, what,
+	    sizeof(what)) == ETCD_COMPLAINT_FLAGS) {
+		char *msg = xasprintf("the seed etcd (%s) refused the command "
+		    "line zooinit gave it: \"%s\"; use an etcd release zooinit "
+		    "supports (3.4 to 3.7) for the seed", s->etcd, what);
+
+		s->cb(s->arg, SEED_FAILED, msg);
+		free(msg);
+		return;
+	}
 	if (to == SUP_DONE)
 		s->cb(s->arg, SEED_STOPPED, NULL);
 }
@@ -141,6 +153,7 @@ seed_start(struct loop *l, struct etcd_http *h, const struct seed_opts *o,
 		.backoff_min_ms = 1000,
 		.backoff_max_ms = 30000,
 		.stable_ms = 60000,
+		.capture_output = true,
 	};
 	char *argv[] = {
 		(char *)o->etcd, "--name", "zooinit-seed",
@@ -156,6 +169,7 @@ seed_start(struct loop *l, struct etcd_http *h, const struct seed_opts *o,
 	s->cb = cb;
 	s->arg = arg;
 	s->size = o->size;
+	s->etcd = xstrdup(o->etcd);
 	s->client_url = url_for(o->addr, o->client_port);
 	s->token_url = xasprintf("%s/v2/keys/_etcd/registry/%s", s->client_url,
 	    o->token);
@@ -243,6 +257,7 @@ seed_free(struct seed *s)
 	if (s->req != 0)
 		etcd_http_cancel(s->http, s->req);
 	sup_free(s->sup);
+	free(s->etcd);
 	free(s->client_url);
 	free(s->token_url);
 	free(s);

@@ -1,5 +1,7 @@
 /* etcd/version.c: the version line of `etcd --version` as each release
- * prints it, and probing a program for it. */
+ * prints it, and probing a program for it. etcd/diag.c: what each release
+ * prints when it refuses to start (lines copied from real runs of 3.4.23,
+ * 3.5.21 and 3.7.3). */
 #include "lib/fmacros.h"
 
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "etcd/diag.h"
 #include "etcd/version.h"
 
 static void
@@ -93,6 +96,64 @@ test_probe(void **state)
 	assert_non_null(strstr(err, "/nonexistent/etcd"));
 }
 
+static void
+test_complaints(void **state)
+{
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(etcd_complaint("flag provided but not defined: "
+	    "-enable-v2\nUsage:\n\n  etcd [flags]\n", msg, sizeof(msg)),
+	    ETCD_COMPLAINT_FLAGS);
+	assert_string_equal(msg, "flag provided but not defined: -enable-v2");
+	assert_int_equal(etcd_complaint("2026-12-04 13:04:46.032620 C | "
+	    "etcdmain: listen tcp 10.9.9.9:2380: bind: cannot assign "
+	    "requested address\n", msg, sizeof(msg)), ETCD_COMPLAINT_BIND);
+	assert_string_equal(msg, "etcdmain: listen tcp 10.9.9.9:2380: bind: "
+	    "cannot assign requested address");
+	assert_int_equal(etcd_complaint("{\"level\":\"info\",\"msg\":"
+	    "\"failed to detect default host\"}\n{\"level\":\"error\","
+	    "\"msg\":\"creating peer listener failed\",\"error\":\"listen "
+	    "tcp 10.9.9.9:2380: bind: cannot assign requested address\"}\n"
+	    "{\"level\":\"warn\",\"msg\":\"failed to start etcd\","
+	    "\"error\":\"listen tcp 10.9.9.9:2380: bind: cannot assign "
+	    "requested address\"}\n", msg, sizeof(msg)), ETCD_COMPLAINT_BIND);
+	assert_string_equal(msg, "failed to start etcd: listen tcp "
+	    "10.9.9.9:2380: bind: cannot assign requested address");
+	assert_int_equal(etcd_complaint("{\"level\":\"fatal\",\"msg\":"
+	    "\"discovery failed\",\"error\":\"member 8e9e05c52164694d has "
+	    "already been bootstrapped\"}\n", msg, sizeof(msg)),
+	    ETCD_COMPLAINT_FATAL);
+	assert_string_equal(msg, "discovery failed: member 8e9e05c52164694d "
+	    "has already been bootstrapped");
+	/* Hostile bytes are escaped; ordinary logs are no complaint. */
+	assert_int_equal(etcd_complaint("x C | bad\x1b[2J\n", msg,
+	    sizeof(msg)), ETCD_COMPLAINT_FATAL);
+	assert_string_equal(msg, "bad\\x1b[2J");
+	assert_int_equal(etcd_complaint("{\"level\":\"info\",\"msg\":"
+	    "\"ready\"}\nnot json {\n", msg, sizeof(msg)), ETCD_COMPLAINT_NONE);
+	assert_string_equal(msg, "");
+}
+
+static void
+test_first_start_only(void **state)
+{
+	char msg[256];
+	struct sup_exit ex = { .status = 2 << 8, .ran_ms = 30, .starts = 1,
+	    .output = "flag provided but not defined: -x\n" };
+
+	(void)state;
+	assert_int_equal(etcd_first_start_complaint(&ex, msg, sizeof(msg)),
+	    ETCD_COMPLAINT_FLAGS);
+	ex.starts = 2;
+	assert_int_equal(etcd_first_start_complaint(&ex, msg, sizeof(msg)),
+	    ETCD_COMPLAINT_NONE);
+	ex.starts = 1;
+	ex.ran_ms = ETCD_AT_ONCE_MS;
+	assert_int_equal(etcd_first_start_complaint(&ex, msg, sizeof(msg)),
+	    ETCD_COMPLAINT_NONE);
+}
+
 int
 main(void)
 {
@@ -100,6 +161,8 @@ main(void)
 		cmocka_unit_test(test_parse_releases),
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_complaints),
+		cmocka_unit_test(test_first_start_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
