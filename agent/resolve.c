@@ -555,6 +555,16 @@ resolve_begin(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
+	/* The journal lives beside the data dir, so it can outlive it (a
+	 * lost volume, a wiped directory): without etcd's member data it is
+	 * no member to restart, and this host plans as a new one. */
+	if (rc == 0 && !data_dir_has_member(b->c->data_dir)) {
+		log_warn("journal %s found, but the data dir %s holds no etcd "
+		    "member: its data is lost; planning again from the sources",
+		    b->plan.source_detail, b->c->data_dir);
+		plan_free(&b->plan);
+		rc = 1;
+	}
 	if (rc == 0) {
 		log_info("journal found: restarting member %s",
 		    plan_me(&b->plan)->name);
