@@ -381,15 +381,12 @@ on_fill(void *arg, const struct etcd_kv_result *r)
 	struct service *s = arg;
 
 	s->fill_req = 0;
-	if (r->error != NULL) {
+	if (r->error != NULL)
 		log_warn("%s: writing the sealed ids: %s", s->label, r->error);
-		retry(s);
-		return;
-	}
-	/* Written, or someone else was first: the read says what is left.
-	 * A compare that failed wrote nothing, so no watch event comes;
+	/* Written: the read says what is left. Someone else was first: a
+	 * compare that failed wrote nothing, so no watch event comes, and
 	 * reading again at once could spin on a view that is behind. */
-	if (r->succeeded)
+	if (r->error == NULL && r->succeeded)
 		service_read_registry(s);
 	else
 		retry(s);
