@@ -23,9 +23,12 @@ file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
 	size_t len = strlen(data), off = 0;
 	int fd, rc = -1;
 
-	/* A temp file left by a crash may have another mode: start afresh. */
+	/* A temp file left by a crash may have another mode: start afresh.
+	 * In a dir someone else can write, a link planted as PATH.tmp must
+	 * not be followed: O_EXCL (and O_NOFOLLOW) fail on one. */
 	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));

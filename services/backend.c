@@ -1,9 +1,12 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "etcd/http.h"
@@ -41,25 +44,130 @@ backend_of(enum svc_backend b)
 	return backends[b];
 }
 
+/* Hands a file the agent wrote in the data dir to the service's user.
+ * The data dir is the user's: by now the file may have been swapped for a
+ * link to anything. So it is opened without following a link, must be a
+ * regular file no other name shares, and is changed through the open
+ * descriptor, never by path. */
 int
 be_give(const struct be_env *e, const char *path, char *err, size_t errlen)
 {
-	if (e->uid == (uid_t)-1 || chown(path, e->uid, e->gid) == 0)
+	struct stat st;
+	int fd, rc = -1;
+
+	if (e->uid == (uid_t)-1)
 		return 0;
-	snprintf(err, errlen, "chown %s to %s: %s", path, e->cfg->user,
-	    strerror(errno));
-	return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot hand %s to %s: %s%s", path,
+		    e->cfg->user, strerror(errno), errno == ELOOP ?
+		    " (a symbolic link was put in its place; remove it)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		snprintf(err, errlen, "will not hand %s to %s: it is not a "
+		    "regular file with a single name (something was put in "
+		    "its place); remove it", path, e->cfg->user);
+	else if (fchown(fd, e->uid, e->gid) < 0)
+		snprintf(err, errlen, "chown %s to %s: %s", path, e->cfg->user,
+		    strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+/* Whether the service's user (uid, groups) can rename entries of the
+ * directory st: as its owner, or by write access through a group or
+ * others. In a sticky directory only the user's own entries can be
+ * renamed; sticky_ok says the entry below is none of those. */
+static bool
+can_swap(const struct stat *st, uid_t uid, const gid_t *groups, int n,
+    bool sticky_ok)
+{
+	if (st->st_uid == uid)
+		return true;
+	if ((st->st_mode & S_ISVTX) && sticky_ok)
+		return false;
+	if (st->st_mode & S_IWOTH)
+		return true;
+	for (int i = 0; i < n && (st->st_mode & S_IWGRP); i++) {
+		if (groups[i] == st->st_gid)
+			return true;
+	}
+	return false;
+}
+
+/* Refuses a data dir one of whose parents the service's user could
+ * change: it could swap the data dir (or a parent) for a link, and root
+ * would then create, write and chown files wherever the link points.
+ * Parents that do not exist yet are root's once made. */
+static int
+parents_safe(const struct be_env *e, const char *dir, char *err,
+    size_t errlen)
+{
+	size_t last = (size_t)(strrchr(dir, '/') - dir);
+	int n = 32, rc = 0;
+	gid_t *groups = xcalloc((size_t)n, sizeof(*groups));
+	struct stat st;
+
+	/* Too small a list fails and says how many there are. */
+	if (e->cfg->user == NULL)
+		n = 0;
+	else if (getgrouplist(e->cfg->user, e->gid, groups, &n) < 0 &&
+	    n > 0) {
+		groups = xreallocarray(groups, (size_t)n, sizeof(*groups));
+		if (getgrouplist(e->cfg->user, e->gid, groups, &n) < 0)
+			n = 0;
+	}
+	for (size_t i = 0; i <= last && rc == 0; i++) {
+		char *p;
+
+		if (dir[i] != '/')
+			continue;
+		p = i == 0 ? xstrdup("/") : xstrndup(dir, i);
+		if (stat(p, &st) < 0) {
+			if (errno != ENOENT) {
+				snprintf(err, errlen, "cannot check %s: %s", p,
+				    strerror(errno));
+				rc = -1;
+			}
+			free(p);
+			break;
+		}
+		if (can_swap(&st, e->uid, groups, n, i != last)) {
+			snprintf(err, errlen, "data_dir %s of service %s is "
+			    "under %s, which user %s %s: that user could swap "
+			    "the data dir for a link and have zooinit write or "
+			    "hand over files elsewhere; put the data dir in a "
+			    "directory only root can change (e.g. "
+			    "/var/lib/zooinit/%s)", e->cfg->data_dir,
+			    e->cfg->name, p, e->cfg->user, st.st_uid == e->uid ?
+			    "owns" : "can write", e->cfg->name);
+			rc = -1;
+		}
+		free(p);
+	}
+	free(groups);
+	return rc;
 }
 
 /* The data dir 0700 and the service's user's; its parents 0755, so that
- * user can reach it. */
+ * user can reach it. With a user, the dir's parents (as written and as
+ * they resolve) must be out of its reach, and the dir is handed over
+ * through a descriptor opened without following a link. */
 static int
 make_data_dir(const struct be_env *e, char *err, size_t errlen)
 {
 	const char *dir = e->cfg->data_dir;
 	const char *slash = strrchr(dir, '/');
-	int rc = 0;
+	bool guard = e->uid != (uid_t)-1 && e->uid != 0;
+	char *real;
+	int fd, rc = 0;
 
+	if (guard && parents_safe(e, dir, err, errlen) < 0)
+		return -1;
 	if (slash != NULL && slash != dir) {
 		char *parent = xstrndup(dir, (size_t)(slash - dir));
 
@@ -68,7 +176,28 @@ make_data_dir(const struct be_env *e, char *err, size_t errlen)
 	}
 	if (rc < 0 || file_mkdirs(dir, 0700, err, errlen) < 0)
 		return -1;
-	return be_give(e, dir, err, errlen);
+	if (e->uid == (uid_t)-1)
+		return 0;
+	real = realpath(dir, NULL);
+	if (real == NULL) {
+		snprintf(err, errlen, "cannot resolve %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (guard && parents_safe(e, real, err, errlen) < 0) {
+		free(real);
+		return -1;
+	}
+	fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, e->uid, e->gid) < 0) {
+		snprintf(err, errlen, "cannot hand %s to %s: %s", dir,
+		    e->cfg->user, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(real);
+	return rc;
 }
 
 int

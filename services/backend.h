@@ -114,7 +114,8 @@ const struct backend_ops *backend_of(enum svc_backend b);
 
 /* Everything but the backend's own prepare(): a standby of a backend
  * without standbys runs nothing; a backend with a program (cfg->bin set)
- * gets its data dir (0700, owned by e->uid) and its program found in
+ * gets its data dir (0700, owned by e->uid; refused when a directory
+ * above it is one e->uid owns or can write) and its program found in
  * PATH (*code set to EXIT_NOTFOUND when it is not); then prepare(), with
  * e->bin the program found (e->bin as given is ignored). Sets *argv as
  * prepare() does. Returns 0, or -1 with err set. */
@@ -128,8 +129,10 @@ void backend_check(struct be_check *c);
 /* Drops c's pending request: done never runs. Safe when none is. */
 void backend_check_cancel(struct be_check *c);
 
-/* For the backends: hands path to e->uid, if set. Returns 0, or -1 with
- * err set. */
+/* For the backends: hands path, a file in the data dir, to e->uid, if
+ * set: through a descriptor opened without following a link, and only
+ * when it is a regular file with a single name. Returns 0, or -1 with err
+ * set. */
 int be_give(const struct be_env *e, const char *path, char *err,
     size_t errlen);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/file.h"
@@ -113,19 +114,32 @@ be_zk_render(const struct be_set *s, const struct be_zk_opts *o,
 	return 0;
 }
 
-/* Fails when path holds a myid other than id. A missing file is fine. */
+/* Fails when path holds a myid other than id. A missing file is fine.
+ * The data dir belongs to the service's user, who may have put a link
+ * (to /etc/shadow, say) or a FIFO there: only a regular file of its own,
+ * reached without following a link, is read, and nothing else of it
+ * reaches a message. */
 static int
 myid_matches(const char *path, unsigned id, char *err, size_t errlen)
 {
 	char buf[32], q[64];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s%s", path,
+		    strerror(errno), errno == ELOOP ? " (it is a symbolic "
+		    "link; zooinit writes myid itself: remove the link)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		snprintf(err, errlen, "%s is not a regular file with a single "
+		    "name; zooinit writes myid itself: remove it", path);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

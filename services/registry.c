@@ -348,6 +348,8 @@ parse_per_node(const struct rparse *rp, const struct etcd_kv_pair *p,
 	} else {
 		nd->id = num;
 	}
+	if (!started && !booted)
+		nd->id_key = true;
 	return 0;
 }
 

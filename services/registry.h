@@ -17,7 +17,9 @@
  *   nodes/<ip>      <ip>, lease-bound: the node is registered and alive
  *   sealed          JSON {"size":N,"members":[{"id":1,"ip":"..."},...]},
  *                   written once by transaction: the participants
- *   ids/<ip>        decimal id, permanent: participants and standbys
+ *   ids/<ip>        decimal id, permanent: participants and standbys;
+ *                   the seal writes the first ones, any node the rest
+ *                   (create-if-absent): the sealed value is the truth
  *   next_id         decimal: the next id for a standby; only grows, so an
  *                   id is never given to another host
  *   leader          <ip>, lease-bound: the live leader
@@ -38,6 +40,7 @@
 struct reg_node {
 	char ip[REG_IP_MAX];
 	unsigned id;		/* 0: none (yet) */
+	bool id_key;		/* ids/<ip> exists */
 	bool alive;		/* nodes/<ip> exists */
 	bool participant;	/* in the sealed set */
 	bool started;		/* started/<ip> exists */

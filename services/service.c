@@ -575,7 +575,7 @@ quiesce(struct service *s)
 {
 	uint64_t *reqs[] = { &s->lease_req, &s->reg_req, &s->read_req,
 	    &s->seal_req, &s->id_req, &s->leader_req, &s->started_req,
-	    &s->booted_req, &s->watch };
+	    &s->booted_req, &s->fill_req, &s->watch };
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(*reqs); i++) {
 		if (*reqs[i] != 0)

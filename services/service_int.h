@@ -56,6 +56,7 @@ struct service {
 	/* The registry. */
 	int64_t lease;		/* 0: none */
 	uint64_t lease_req, keeper, reg_req, read_req, seal_req, id_req;
+	uint64_t fill_req;	/* fill_ids() */
 	uint64_t leader_req, started_req, booted_req, watch;
 	bool reread;		/* read again when the current read ends */
 	bool registered;	/* nodes/<ip> written with the current lease */

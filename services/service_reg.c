@@ -316,15 +316,36 @@ on_seal(void *arg, const struct etcd_kv_result *r)
 	service_read_registry(s);
 }
 
+/* Puts for one transaction: etcd takes at most 128 operations in a
+ * branch and as many compares by default (--max-txn-ops), and so does
+ * etcd/kv.c; stay clear of that. */
+#define TXN_OPS 100
+
+/* ops[k] puts ids/<ip> = id; *key is a new string for the caller to free,
+ * val (16 bytes) holds the value. */
+static void
+id_op(const struct service *s, const char *ip, unsigned id, char **key,
+    char *val, struct etcd_kv_op *op)
+{
+	char *rest = xasprintf("ids/%s", ip);
+
+	*key = reg_key(s->cfg->name, rest);
+	free(rest);
+	snprintf(val, 16, "%u", id);
+	*op = (struct etcd_kv_op){ .type = ETCD_KV_PUT, .key = *key,
+	    .key_len = strlen(*key), .value = val, .value_len = strlen(val) };
+}
+
 /* Seals the first size registrants: one transaction that only succeeds
- * while no sealed key exists, writing it, every participant's id and the
- * next id for standbys. */
+ * while no sealed key exists, writing it (which holds every participant's
+ * id), the next id for standbys, and as many participants' ids/<ip> as
+ * one transaction takes; fill_ids() writes the rest. */
 static void
 seal(struct service *s)
 {
 	const char *ips[REG_MAX_NODES];
-	struct etcd_kv_op ops[REG_MAX_NODES + 2];
-	char *keys[REG_MAX_NODES + 2], vals[REG_MAX_NODES + 1][24];
+	struct etcd_kv_op ops[TXN_OPS];
+	char *keys[TXN_OPS], vals[TXN_OPS][16];
 	size_t n = 0, k = 0;
 	char *value = reg_seal_value(&s->view, ips, &n);
 	struct etcd_kv_cmp cmp;
@@ -339,26 +360,69 @@ seal(struct service *s)
 	    .key_len = strlen(keys[k]), .value = value,
 	    .value_len = strlen(value) };
 	k++;
-	for (size_t i = 0; i < n; i++, k++) {
-		char *rest = xasprintf("ids/%s", ips[i]);
-		keys[k] = reg_key(s->cfg->name, rest);
-		free(rest);
-		snprintf(vals[i], sizeof(vals[i]), "%zu", i + 1);
-		ops[k] = (struct etcd_kv_op){ .type = ETCD_KV_PUT,
-		    .key = keys[k], .key_len = strlen(keys[k]),
-		    .value = vals[i], .value_len = strlen(vals[i]) };
-	}
 	keys[k] = reg_key(s->cfg->name, "next_id");
-	snprintf(vals[n], sizeof(vals[n]), "%zu", n + 1);
+	snprintf(vals[k], sizeof(vals[k]), "%zu", n + 1);
 	ops[k] = (struct etcd_kv_op){ .type = ETCD_KV_PUT, .key = keys[k],
-	    .key_len = strlen(keys[k]), .value = vals[n],
-	    .value_len = strlen(vals[n]) };
+	    .key_len = strlen(keys[k]), .value = vals[k],
+	    .value_len = strlen(vals[k]) };
 	k++;
+	for (size_t i = 0; i < n && k < TXN_OPS; i++, k++)
+		id_op(s, ips[i], (unsigned)i + 1, &keys[k], vals[k], &ops[k]);
 	s->seal_req = etcd_kv_txn(s->kv, &cmp, 1, ops, k, NULL, 0, on_seal, s);
 	for (size_t i = 0; i < k; i++)
 		free(keys[i]);
 out:
 	free(value);
+}
+
+static void
+on_fill(void *arg, const struct etcd_kv_result *r)
+{
+	struct service *s = arg;
+
+	s->fill_req = 0;
+	if (r->error != NULL)
+		log_warn("%s: writing the sealed ids: %s", s->label, r->error);
+	/* Written: the read says what is left. Someone else was first: a
+	 * compare that failed wrote nothing, so no watch event comes, and
+	 * reading again at once could spin on a view that is behind. */
+	if (r->error == NULL && r->succeeded)
+		service_read_registry(s);
+	else
+		retry(s);
+}
+
+/* The ids/<ip> of participants that the seal's transaction had no room
+ * for (or that its writer did not live to write): any node that sees
+ * them missing writes them from the sealed value, a batch per
+ * transaction, each key only if it does not exist. */
+static void
+fill_ids(struct service *s)
+{
+	struct etcd_kv_cmp cmp[TXN_OPS];
+	struct etcd_kv_op ops[TXN_OPS];
+	char *keys[TXN_OPS], vals[TXN_OPS][16];
+	size_t k = 0;
+
+	if (s->fill_req != 0 || !s->view.sealed)
+		return;
+	for (size_t i = 0; i < s->view.n_sealed && k < TXN_OPS; i++) {
+		const struct reg_node *nd = &s->view.nodes[i];
+
+		if (nd->id_key)
+			continue;
+		id_op(s, nd->ip, nd->id, &keys[k], vals[k], &ops[k]);
+		cmp[k] = (struct etcd_kv_cmp){ .target = ETCD_KV_CMP_CREATE,
+		    .result = ETCD_KV_EQUAL, .key = keys[k],
+		    .key_len = strlen(keys[k]) };
+		k++;
+	}
+	if (k == 0)
+		return;
+	log_debug("%s: writing %zu ids of the sealed set", s->label, k);
+	s->fill_req = etcd_kv_txn(s->kv, cmp, k, ops, k, NULL, 0, on_fill, s);
+	for (size_t i = 0; i < k; i++)
+		free(keys[i]);
 }
 
 static void
@@ -484,6 +548,7 @@ evaluate(struct service *s)
 		do_register(s);
 		return;
 	}
+	fill_ids(s);
 	if (s->view.leader[0] == '\0')
 		service_campaign(s);
 	if (s->phase >= PH_RUNNING && s->phase < PH_STOP_PROC)

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1688,6 +1689,134 @@ test_backend_table(void **state)
 	assert_int_equal(st.st_mode & 07777, 0755);
 }
 
+/* ---- a data dir in the service user's hands -------------------------- */
+
+/* Asserts that path is root's and still holds text. */
+static void
+assert_root_file(const char *path, const char *text)
+{
+	struct stat st;
+	char *got = read_all(path);
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_uid, 0);
+	assert_non_null(got);
+	assert_string_equal(got, text);
+	free(got);
+}
+
+/* The data dir belongs to the service's user, who can plant links in it.
+ * Preparing ZooKeeper as root must not read a myid that is a link (or a
+ * second name) of a root-only file into a message, nor chown or overwrite
+ * what a planted zoo.cfg (or zoo.cfg.tmp) points at. And a data dir under
+ * a directory that user owns or can write is refused, before anything is
+ * made there. */
+static void
+test_data_dir_links(void **state)
+{
+	struct fx *f = *state;
+	struct be_member m[1] = { { .id = 1, .ip = "10.0.0.1" } };
+	struct be_set set = { .m = m, .n = 1, .self_id = 1 };
+	struct svc_cfg c = { .name = (char *)"zk", .backend = SVC_ZOOKEEPER,
+	    .size = 1, .bin = (char *)"/bin/true", .user = (char *)"nobody" };
+	struct be_env e = { .cfg = &c, .set = &set };
+	char secret[128], target[128], data[128], path[160];
+	struct passwd *pw = getpwnam("nobody");
+	struct stat st;
+	char **argv = NULL;
+	int code = 0;
+
+	if (geteuid() != 0 || pw == NULL)
+		skip();
+	e.uid = pw->pw_uid;
+	e.gid = pw->pw_gid;
+	make_dir(f);
+	snprintf(secret, sizeof(secret), "%s/secret", f->dir);
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	snprintf(data, sizeof(data), "%s/srv/zk", f->dir);
+	write_file(secret, "TOPSECRET\n");
+	assert_int_equal(chmod(secret, 0600), 0);
+	write_file(target, "KEEP\n");
+	c.data_dir = data;
+	/* First start: the data dir is made and handed over (without
+	 * ZooKeeper's jars that is where it stops). */
+	if (backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)) < 0)
+		assert_non_null(strstr(f->err, "zookeeper.jar"));
+	strv_free(argv);
+	argv = NULL;
+	assert_int_equal(stat(data, &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	snprintf(path, sizeof(path), "%s/myid", data);
+	assert_int_equal(unlink(path), 0);
+
+	/* myid a link to a root-only file: refused, unread, untouched. */
+	assert_int_equal(symlink(secret, path), 0);
+	snprintf(path, sizeof(path), "%s/zoo.cfg", data);
+	(void)unlink(path);
+	assert_int_equal(symlink(target, path), 0);
+	snprintf(path, sizeof(path), "%s/zoo.cfg.tmp", data);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)), -1);
+	assert_null(strstr(f->err, "TOPSECRET"));
+	assert_non_null(strstr(f->err, "myid"));
+	assert_root_file(secret, "TOPSECRET\n");
+	assert_root_file(target, "KEEP\n");
+
+	/* myid a second name of it: the same. */
+	snprintf(path, sizeof(path), "%s/myid", data);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(link(secret, path), 0);
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)), -1);
+	assert_null(strstr(f->err, "TOPSECRET"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(stat(secret, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_nlink, 1);
+
+	/* Without the myid trap the links are replaced, not followed. */
+	if (backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)) < 0)
+		assert_non_null(strstr(f->err, "zookeeper.jar"));
+	strv_free(argv);
+	argv = NULL;
+	assert_root_file(target, "KEEP\n");
+	assert_root_file(secret, "TOPSECRET\n");
+	snprintf(path, sizeof(path), "%s/zoo.cfg", data);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_uid, pw->pw_uid);
+
+	/* A data dir under a directory the user owns, or can write. */
+	snprintf(path, sizeof(path), "%s/home", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(chown(path, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(data, sizeof(data), "%s/home/zk", f->dir);
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, path));
+	assert_non_null(strstr(f->err, "nobody owns"));
+	assert_int_equal(access(data, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/pub", f->dir);
+	assert_int_equal(mkdir(path, 0777), 0);
+	assert_int_equal(chmod(path, 0777), 0);
+	snprintf(data, sizeof(data), "%s/pub/a/zk", f->dir);
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "nobody can write"));
+	/* Through a link to it, too. */
+	snprintf(path, sizeof(path), "%s/lnk", f->dir);
+	snprintf(data, sizeof(data), "%s/home", f->dir);
+	assert_int_equal(symlink(data, path), 0);
+	snprintf(data, sizeof(data), "%s/lnk/zk", f->dir);
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "under"));
+}
+
 int
 main(void)
 {
@@ -1695,6 +1824,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_set_check),
 		T(test_backend_table),
+		T(test_data_dir_links),
 		T(test_zk_render_three),
 		T(test_zk_render_observers),
 		T(test_zk_render_ipv6),

@@ -263,6 +263,7 @@ test_sealed_set(void **state)
 		assert_int_equal(nd->participant, i < 3);
 		assert_int_equal(nd->started, i < 3);
 		assert_int_equal(nd->booted, i == 0);
+		assert_true(nd->id_key);
 	}
 	assert_true(v->nodes[0].create_revision == 5);
 	assert_true(v->nodes[1].create_revision == 7);
@@ -278,6 +279,19 @@ test_sealed_set(void **state)
 	/* Sealed already: nothing to seal. */
 	assert_null(reg_seal_value(v, ips, &n));
 	assert_int_equal(n, 99);
+
+	/* A participant's ids/<ip> missing (the seal had no room for it,
+	 * or its writer died): the id still comes from the sealed value,
+	 * and the view says the key is missing, whatever other keys of
+	 * that node (started/, booted/, sorting after ids/) say. */
+	drop(&b, ZK "ids/10.0.0.3");
+	assert_int_equal(parse(&b, v), 0);
+	nd = must_find(v, "10.0.0.3");
+	assert_false(nd->id_key);
+	assert_int_equal(nd->id, 1);
+	assert_true(nd->participant);
+	assert_true(must_find(v, "10.0.0.2")->id_key);
+	put(&b, ZK "ids/10.0.0.3", "1", 11);
 
 	/* A standby not started does not matter; a participant does. */
 	drop(&b, ZK "started/10.0.0.2");
