@@ -19,7 +19,6 @@
 #include "lib/fmacros.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +33,6 @@
 #define REGISTRY "/_etcd/registry/"
 #define TOKEN_MAX 128
 #define QUOTE_MAX 160
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* The first 8 bytes of the SHA-1 of p, big-endian, as etcd takes them. */
 static uint64_t
@@ -149,8 +136,8 @@ etcd_member_peer_url_valid(const char *url, char *err, size_t errlen)
 
 	str_quote(url, q, sizeof(q));
 	if (strlen(url) > ETCD_MEMBER_URL_MAX) {
-		seterr(err, errlen, "peer URL \"%s\" is longer than %d bytes",
-		    q, ETCD_MEMBER_URL_MAX);
+		str_seterr(err, errlen, "peer URL \"%s\" is longer than %d "
+		    "bytes", q, ETCD_MEMBER_URL_MAX);
 		return false;
 	}
 	if (strncmp(url, "http://", 7) == 0) {
@@ -158,7 +145,7 @@ etcd_member_peer_url_valid(const char *url, char *err, size_t errlen)
 	} else if (strncmp(url, "https://", 8) == 0) {
 		a = url + 8;
 	} else {
-		seterr(err, errlen, "peer URL \"%s\" does not start with "
+		str_seterr(err, errlen, "peer URL \"%s\" does not start with "
 		    "http:// or https:// (in lower case)", q);
 		return false;
 	}
@@ -173,10 +160,10 @@ etcd_member_peer_url_valid(const char *url, char *err, size_t errlen)
 		ok = colon != NULL && host_valid(a, (size_t)(colon - a));
 	}
 	if (!ok || !port_valid(colon + 1)) {
-		seterr(err, errlen, "peer URL \"%s\" is not SCHEME://HOST:PORT "
-		    "(a host name or IP address, a port 1..65535, nothing "
-		    "after it); etcd derives member IDs from the exact bytes, "
-		    "so write it in that form", q);
+		str_seterr(err, errlen, "peer URL \"%s\" is not "
+		    "SCHEME://HOST:PORT (a host name or IP address, a port "
+		    "1..65535, nothing after it); etcd derives member IDs "
+		    "from the exact bytes, so write it in that form", q);
 		return false;
 	}
 	return true;
@@ -189,8 +176,8 @@ urls_check(char *const *urls, size_t n, char *err, size_t errlen)
 	char q[QUOTE_MAX];
 
 	if (n == 0 || n > ETCD_MEMBER_MAX_URLS) {
-		seterr(err, errlen, "a member needs 1 to %d peer URLs, not %zu",
-		    ETCD_MEMBER_MAX_URLS, n);
+		str_seterr(err, errlen, "a member needs 1 to %d peer URLs, "
+		    "not %zu", ETCD_MEMBER_MAX_URLS, n);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -198,8 +185,8 @@ urls_check(char *const *urls, size_t n, char *err, size_t errlen)
 			return -1;
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(urls[i], urls[j]) == 0) {
-				seterr(err, errlen, "peer URL \"%s\" is given "
-				    "twice; etcd refuses duplicate URLs",
+				str_seterr(err, errlen, "peer URL \"%s\" is "
+				    "given twice; etcd refuses duplicate URLs",
 				    str_quote(urls[i], q, sizeof(q)));
 				return -1;
 			}
@@ -314,7 +301,7 @@ etcd_member_token_valid(const char *token, char *err, size_t errlen)
 		ok = c > 0x20 && c < 0x7f && c != '/';
 	}
 	if (!ok)
-		seterr(err, errlen, "discovery token \"%s\" is not 1 to %d "
+		str_seterr(err, errlen, "discovery token \"%s\" is not 1 to %d "
 		    "printable ASCII characters without space or \"/\" (and "
 		    "not \".\" or \"..\"); etcd would file it under another "
 		    "key", str_quote(token, q, sizeof(q)), TOKEN_MAX);
@@ -359,8 +346,8 @@ etcd_member_size_parse(const char *v, size_t len, unsigned *size, char *err,
 			n = n * 10 + (unsigned)(v[i] - '0');
 	}
 	if (!ok || n < 1 || n > ETCD_MEMBER_SIZE_MAX) {
-		seterr(err, errlen, "discovery size key holds \"%s\"; expected "
-		    "a member count from 1 to %d in decimal digits",
+		str_seterr(err, errlen, "discovery size key holds \"%s\"; "
+		    "expected a member count from 1 to %d in decimal digits",
 		    str_quote_n(v, len, q, sizeof(q)), ETCD_MEMBER_SIZE_MAX);
 		return -1;
 	}
@@ -377,8 +364,8 @@ name_check(const char *name, char *err, size_t errlen)
 
 	if (dns_member_name_valid(name, true))
 		return true;
-	seterr(err, errlen, "member name \"%s\" is not a host name or one DNS "
-	    "label (letters, digits, hyphens, dots)",
+	str_seterr(err, errlen, "member name \"%s\" is not a host name or "
+	    "one DNS label (letters, digits, hyphens, dots)",
 	    str_quote(name, q, sizeof(q)));
 	return false;
 }
@@ -428,16 +415,16 @@ split_pairs(char *copy, const char *q, struct etcd_member_entry *e,
 			*comma = '\0';
 		eq = strchr(p, '=');
 		if (eq == NULL) {
-			seterr(err, errlen, "member value \"%s\" has a part "
-			    "without \"=\"; expected NAME=PEER_URL[,NAME="
-			    "PEER_URL...]", q);
+			str_seterr(err, errlen, "member value \"%s\" has a "
+			    "part without \"=\"; expected NAME=PEER_URL[,"
+			    "NAME=PEER_URL...]", q);
 			break;
 		}
 		*eq = '\0';
 		if (name != NULL && strcmp(name, p) != 0) {
-			seterr(err, errlen, "member value \"%s\" names more "
-			    "than one member; expected one NAME throughout",
-			    q);
+			str_seterr(err, errlen, "member value \"%s\" names "
+			    "more than one member; expected one NAME "
+			    "throughout", q);
 			break;
 		}
 		name = p;
@@ -474,7 +461,7 @@ parse_value(const char *v, size_t len, struct etcd_member_entry *e,
 	str_quote_n(v, len, q, sizeof(q));
 	if (len == 0 || len > ETCD_MEMBER_VALUE_MAX ||
 	    memchr(v, '\0', len) != NULL) {
-		seterr(err, errlen, "member value \"%s\" is empty, over %d "
+		str_seterr(err, errlen, "member value \"%s\" is empty, over %d "
 		    "bytes or holds a NUL byte; expected NAME=PEER_URL[,NAME="
 		    "PEER_URL...]", q, ETCD_MEMBER_VALUE_MAX);
 		return -1;
@@ -503,19 +490,20 @@ etcd_member_entry_parse(const char *token, const char *key, size_t klen,
 	str_quote_n(key, klen, q, sizeof(q));
 	if (klen <= plen || memcmp(key, prefix, plen) != 0 ||
 	    etcd_member_id_parse(key + plen, klen - plen, &id) != 0) {
-		seterr(err, errlen, "discovery key \"%s\" is not %sID with ID "
-		    "a member ID in lower-case hex as etcd 3.6 writes it "
-		    "(an older zooinit filed members by name)", q, prefix);
+		str_seterr(err, errlen, "discovery key \"%s\" is not %sID "
+		    "with ID a member ID in lower-case hex as etcd 3.6 "
+		    "writes it (an older zooinit filed members by name)", q,
+		    prefix);
 	} else if (parse_value(value, vlen, e, err, errlen) == 0 &&
 	    etcd_member_id(e->peer_urls, e->n_peer_urls, token, &derived, err,
 	    errlen) == 0) {
 		if (derived == id)
 			rc = 0;
 		else
-			seterr(err, errlen, "discovery key \"%s\" names member "
-			    "%s, but etcd derives %s from its peer URLs and "
-			    "the token; every member on a token must use the "
-			    "token as its initial-cluster token",
+			str_seterr(err, errlen, "discovery key \"%s\" names "
+			    "member %s, but etcd derives %s from its peer "
+			    "URLs and the token; every member on a token must "
+			    "use the token as its initial-cluster token",
 			    q, etcd_member_id_str(id, have),
 			    etcd_member_id_str(derived, want));
 	}
