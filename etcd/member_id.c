@@ -317,9 +317,10 @@ etcd_member_size_key(const char *token)
 char *
 etcd_member_prefix(const char *token)
 {
-	/* etcd lists ".../members" without the slash; with it, a token
-	 * "t" cannot see the keys of a token "t/members-x". */
-	return xasprintf(REGISTRY "%s/members/", token);
+	/* Without a slash, as etcd lists and watches: whatever etcd counts
+	 * as a member, zooinit must see too. A valid token has no "/", so
+	 * no other token's keys start with it. */
+	return xasprintf(REGISTRY "%s/members", token);
 }
 
 char *
@@ -488,9 +489,10 @@ etcd_member_entry_parse(const char *token, const char *key, size_t klen,
 
 	memset(e, 0, sizeof(*e));
 	str_quote_n(key, klen, q, sizeof(q));
-	if (klen <= plen || memcmp(key, prefix, plen) != 0 ||
-	    etcd_member_id_parse(key + plen, klen - plen, &id) != 0) {
-		str_seterr(err, errlen, "discovery key \"%s\" is not %sID "
+	if (klen <= plen + 1 || memcmp(key, prefix, plen) != 0 ||
+	    key[plen] != '/' ||
+	    etcd_member_id_parse(key + plen + 1, klen - plen - 1, &id) != 0) {
+		str_seterr(err, errlen, "discovery key \"%s\" is not %s/ID "
 		    "with ID a member ID in lower-case hex as etcd 3.6 "
 		    "writes it (an older zooinit filed members by name)", q,
 		    prefix);
@@ -513,6 +515,14 @@ etcd_member_entry_parse(const char *token, const char *key, size_t klen,
 	else
 		etcd_member_entry_free(e);
 	return rc;
+}
+
+bool
+etcd_member_counted(const char *value, size_t vlen)
+{
+	/* strings.ContainsRune(strings.TrimSpace(v), '='): trimming never
+	 * removes a "=". */
+	return memchr(value, '=', vlen) != NULL;
 }
 
 void

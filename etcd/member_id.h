@@ -68,7 +68,9 @@ bool etcd_member_token_valid(const char *token, char *err, size_t errlen);
 /* The keys etcd's v3 discovery reads and writes for token (which must
  * pass etcd_member_token_valid()); each a new string, free with free():
  * "/_etcd/registry/TOKEN/_config/size",
- * "/_etcd/registry/TOKEN/members/" (the prefix to list and watch),
+ * "/_etcd/registry/TOKEN/members" (the prefix etcd lists and watches:
+ * etcd counts every key under it whose value holds "=", even
+ * ".../membersX", so a reader must see the same keys),
  * "/_etcd/registry/TOKEN/members/ID" (ID as etcd_member_id_str()). */
 char *etcd_member_size_key(const char *token);
 char *etcd_member_prefix(const char *token);
@@ -96,17 +98,25 @@ struct etcd_member_entry {
 };
 
 /* Parses the key (klen bytes) and value (vlen bytes) of one entry under
- * etcd_member_prefix(token), as etcd or zooinit wrote it: the key must end
- * in an ID as etcd_member_id_str() writes it; the value (surrounding
- * white space trimmed, as etcd trims it) must be "NAME=URL" pairs joined
- * by "," with one valid member name throughout and valid, distinct peer
- * URLs; and the ID must be the one etcd derives from those URLs and token
+ * etcd_member_prefix(token), as etcd or zooinit wrote it: the key must be
+ * the prefix, "/" and an ID as etcd_member_id_str() writes it; the value
+ * (surrounding white space trimmed, as etcd trims it) must be "NAME=URL"
+ * pairs joined by "," with one valid member name throughout and valid,
+ * distinct peer URLs; and the ID must be the one etcd derives from those URLs and token
  * (etcd_member_id()), as it is for every member etcd's v3 discovery
  * registers. Returns 0 with e filled (free with etcd_member_entry_free()),
  * or -1 with e zeroed and err set to one sentence quoting what is wrong. */
 int etcd_member_entry_parse(const char *token, const char *key, size_t klen,
     const char *value, size_t vlen, struct etcd_member_entry *e, char *err,
     size_t errlen);
+
+/* True when etcd's v3 discovery counts an entry under the prefix with
+ * this value as a registered member (clusterInfo.add(): the value holds
+ * "="), whatever its key. An entry etcd counts but
+ * etcd_member_entry_parse() refuses must stop a reader rather than be
+ * skipped, or it and etcd would disagree on who the first size members
+ * are. */
+bool etcd_member_counted(const char *value, size_t vlen);
 
 /* Frees what e holds and zeroes it; a zeroed e is fine. */
 void etcd_member_entry_free(struct etcd_member_entry *e);

@@ -94,6 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_err_reset(err);
 		if (etcd_member_entry_parse(token, key, cut[1][1] - cut[1][0],
 		    value, cut[2][1] - cut[2][0], &e, err, sizeof(err)) == 0) {
+			FUZZ_CHECK(etcd_member_counted(value,
+			    cut[2][1] - cut[2][0]));
 			check_entry(token, &e, key, cut[1][1] - cut[1][0]);
 			etcd_member_entry_free(&e);
 		} else {

@@ -143,7 +143,7 @@ test_discovery_vectors(void **state)
 	assert_string_equal(s, "/_etcd/registry/zi-disc/_config/size");
 	free(s);
 	s = etcd_member_prefix("zi-disc");
-	assert_string_equal(s, "/_etcd/registry/zi-disc/members/");
+	assert_string_equal(s, "/_etcd/registry/zi-disc/members");
 	free(s);
 }
 
@@ -304,6 +304,12 @@ test_entries_refused(void **state)
 	assert_string_equal(e.peer_urls[1], P381);
 	etcd_member_entry_free(&e);
 
+	/* Entries etcd counts as members, valid or not. */
+	assert_true(etcd_member_counted(good, strlen(good)));
+	assert_true(etcd_member_counted("x\0=", 3));
+	assert_false(etcd_member_counted("node-1", 6));
+	assert_false(etcd_member_counted("", 0));
+
 	refuse("/_etcd/registry/zi-disc/members/node-1", good, strlen(good),
 	    "older zooinit");
 	refuse("/_etcd/registry/other/members/a7a5e243abc02859", good,
@@ -312,6 +318,8 @@ test_entries_refused(void **state)
 	    strlen(good), "lower-case hex");
 	refuse("/_etcd/registry/zi-disc/members/", good, strlen(good),
 	    "is not");
+	refuse("/_etcd/registry/zi-disc/membersa7a5e243abc02859", good,
+	    strlen(good), "is not");
 	refuse(key, "", 0, "empty");
 	refuse(key, "node-1.example", 14, "without \"=\"");
 	refuse(key, "a=http://127.0.0.1:42380,b=http://127.0.0.1:42381",
