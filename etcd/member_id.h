@@ -102,10 +102,11 @@ struct etcd_member_entry {
  * the prefix, "/" and an ID as etcd_member_id_str() writes it; the value
  * (surrounding white space trimmed, as etcd trims it) must be "NAME=URL"
  * pairs joined by "," with one valid member name throughout and valid,
- * distinct peer URLs; and the ID must be the one etcd derives from those URLs and token
- * (etcd_member_id()), as it is for every member etcd's v3 discovery
- * registers. Returns 0 with e filled (free with etcd_member_entry_free()),
- * or -1 with e zeroed and err set to one sentence quoting what is wrong. */
+ * distinct peer URLs; and the ID must be the one etcd derives from those
+ * URLs and token (etcd_member_id()), as it is for every member etcd's v3
+ * discovery registers. Returns 0 with e filled (free with
+ * etcd_member_entry_free()), or -1 with e zeroed and err set to one
+ * sentence quoting what is wrong. */
 int etcd_member_entry_parse(const char *token, const char *key, size_t klen,
     const char *value, size_t vlen, struct etcd_member_entry *e, char *err,
     size_t errlen);
