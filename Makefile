@@ -9,7 +9,7 @@ MANDIR := $(PREFIX)/share/man
 UNITDIR := $(PREFIX)/lib/systemd/system
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libcares libcurl jansson libconfig
+PKGS := libcares libcurl jansson libconfig libcrypto
 
 # SANITIZE=address,undefined builds everything with those sanitizers into
 # its own tree, so a sanitized and a plain build can live side by side.
