@@ -318,14 +318,19 @@ seed_start_cfg(struct loop *l, struct etcd_http *h, const struct cfg *c,
 	return 0;
 }
 
+/* The request in flight goes to the client of the seed's layout. */
 static void
 cancel_req(struct seed *s)
 {
-	if (s->req != 0 && s->kv != NULL)
-		etcd_kv_cancel(s->kv, s->req);
-	else if (s->req != 0)
-		etcd_http_cancel(s->http, s->req);
+	uint64_t id = s->req;
+
 	s->req = 0;
+	if (id == 0)
+		return;
+	if (s->kv != NULL)
+		etcd_kv_cancel(s->kv, id);
+	else
+		etcd_http_cancel(s->http, id);
 }
 
 void
