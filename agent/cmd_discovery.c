@@ -11,6 +11,7 @@
 #include "agent/hostaddr.h"
 #include "agent/seed.h"
 #include "etcd/http.h"
+#include "etcd/kv.h"
 #include "etcd/v2.h"
 #include "lib/exitcode.h"
 #include "lib/log.h"
@@ -20,14 +21,19 @@
 #define REQUEST_TIMEOUT_MS 3000
 
 /* zooinit discovery serve (a seed discovery etcd on this host) and
- * zooinit discovery new (a token in an etcd that runs already). */
+ * zooinit discovery new (a token in an etcd that runs already). Both print
+ * one line for bootstrap: a v2 token URL where the etcd has the v2 keys
+ * API, else "--discovery-endpoints URL --discovery-token TOKEN" for the
+ * v3 layout (etcd 3.6 and later have no v2 API). */
 
 struct disc {
 	struct actx *x;
 	char *token;		/* the token made; freed at the end */
 	struct seed *seed;	/* serve */
 	bool stopping;
-	uint64_t req;		/* new: the PUT in flight */
+	char *base;		/* new: the endpoint, no trailing '/' */
+	struct etcd_kv *kv;	/* new: v3 fallback */
+	uint64_t req;		/* new: the request in flight */
 };
 
 /* A fresh token: 128 random bits in hex. Returns a new string. */
@@ -118,7 +124,8 @@ begin_serve(struct disc *d)
 	d->token = c->discovery_token ? xstrdup(c->discovery_token) :
 	    random_token();
 	rc = seed_start_cfg(d->x->loop, d->x->http, c, addr,
-	    c->seed_client_port, d->token, on_serve_seed, d, &d->seed);
+	    c->seed_client_port, d->token, SEED_ANY, on_serve_seed, d,
+	    &d->seed);
 	return rc == 0 ? -1 : rc;
 }
 
@@ -148,6 +155,51 @@ cmd_discovery_serve(const struct cfg *c)
 	return code;
 }
 
+/* v3 fallback: the create-if-absent transaction's answer. */
+static void
+on_new_v3(void *arg, const struct etcd_kv_result *r)
+{
+	struct disc *d = arg;
+
+	d->req = 0;
+	if (r->error != NULL) {
+		log_error("creating the token in the v3 keyspace at %s: %s",
+		    d->base, r->error);
+		actx_finish(d->x, r->http_status == 0 || r->http_status >= 500 ?
+		    EXIT_TEMPORARY : EXIT_PERMANENT);
+		return;
+	}
+	if (!r->succeeded) {
+		log_error("token %s exists already at %s; choose another "
+		    "--discovery-token (or none for a random one)", d->token,
+		    d->base);
+		actx_finish(d->x, EXIT_PERMANENT);
+		return;
+	}
+	printf("--discovery-endpoints %s --discovery-token %s\n", d->base,
+	    d->token);
+	fflush(stdout);
+	actx_finish(d->x, EXIT_OK);
+}
+
+/* The endpoint has no v2 keys API (3.6+, or 3.4/3.5 without --enable-v2):
+ * the token goes in the v3 keyspace, as etcd's own v3 discovery keeps it. */
+static void
+new_v3(struct disc *d)
+{
+	char *key = xasprintf("/_etcd/registry/%s/_config/size", d->token);
+	char *val = xasprintf("%d", d->x->c->size);
+
+	log_info("%s has no v2 keys API: creating the token in the v3 "
+	    "keyspace", d->base);
+	d->kv = etcd_kv_new(d->x->http, &d->base, 1);
+	etcd_kv_set_timeout(d->kv, REQUEST_TIMEOUT_MS);
+	d->req = etcd_kv_txn_create(d->kv, key, strlen(key), val, strlen(val),
+	    0, on_new_v3, d);
+	free(key);
+	free(val);
+}
+
 static void
 on_new(void *arg, const struct etcd_http_result *r)
 {
@@ -163,9 +215,7 @@ on_new(void *arg, const struct etcd_http_result *r)
 		return;
 	}
 	if (r->status == 404 && (r->len == 0 || r->body[0] != '{')) {
-		log_error("%s does not serve etcd's v2 keys API; start that etcd "
-		    "with --enable-v2 (or use zooinit discovery serve)", ep);
-		actx_finish(d->x, EXIT_PERMANENT);
+		new_v3(d);
 		return;
 	}
 	if (etcd_v2_parse(r->body, r->len, &v, err, sizeof(err)) < 0 ||
@@ -178,7 +228,7 @@ on_new(void *arg, const struct etcd_http_result *r)
 		return;
 	}
 	etcd_v2_reply_free(&v);
-	printf("%s/v2/keys/_etcd/registry/%s\n", ep, d->token);
+	printf("%s/v2/keys/_etcd/registry/%s\n", d->base, d->token);
 	fflush(stdout);
 	actx_finish(d->x, EXIT_OK);
 }
@@ -193,19 +243,21 @@ on_new_stop(void *arg, int sig)
 }
 
 /* zooinit discovery new: a token in an existing etcd, like the public
- * discovery service's /new. */
+ * discovery service's /new. v2 first (PUT with prevExist=false); an
+ * endpoint that answers that with a plain 404, not etcd's JSON, has no v2
+ * API, and the token is made in the v3 keyspace instead. */
 int
 cmd_discovery_new(const struct cfg *c)
 {
 	struct actx x;
 	struct disc d = { .x = &x };
-	char *url, *base;
+	char *url;
 	int code;
 
 	if (c->size < 1 || c->endpoint == NULL) {
 		log_set_level(c->log_level);
-		log_error("discovery new needs --size N and --endpoint URL (an "
-		    "etcd with the v2 keys API)");
+		log_error("discovery new needs --size N and --endpoint URL (the "
+		    "client URL of a running etcd)");
 		return EXIT_USAGE;
 	}
 	code = actx_open(&x, c, true);
@@ -213,20 +265,23 @@ cmd_discovery_new(const struct cfg *c)
 		return code;
 	x.stop = on_new_stop;
 	x.arg = &d;
-	base = xstrdup(c->endpoint);
-	while (strlen(base) > 8 && base[strlen(base) - 1] == '/')
-		base[strlen(base) - 1] = '\0';
+	d.base = xstrdup(c->endpoint);
+	while (strlen(d.base) > 8 && d.base[strlen(d.base) - 1] == '/')
+		d.base[strlen(d.base) - 1] = '\0';
 	d.token = c->discovery_token ? xstrdup(c->discovery_token) :
 	    random_token();
 	url = xasprintf("%s/v2/keys/_etcd/registry/%s/_config/size?prevExist="
-	    "false&value=%d", base, d.token, c->size);
+	    "false&value=%d", d.base, d.token, c->size);
 	d.req = etcd_http_put(x.http, url, REQUEST_TIMEOUT_MS, on_new, &d);
 	free(url);
-	free(base);
 	code = actx_run(&x);
-	if (d.req != 0)
+	if (d.req != 0 && d.kv != NULL)
+		etcd_kv_cancel(d.kv, d.req);
+	else if (d.req != 0)
 		etcd_http_cancel(x.http, d.req);
+	etcd_kv_free(d.kv);
 	free(d.token);
+	free(d.base);
 	actx_close(&x);
 	return code;
 }

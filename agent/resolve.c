@@ -305,9 +305,12 @@ on_tok_unreachable(void *arg, const char *why)
 		return;
 	}
 	log_info("no discovery service answers at %s, which is this host's "
-	    "address: starting the seed", b->c->discovery);
+	    "address: starting the seed", b->c->discovery ? b->c->discovery :
+	    b->c->discovery_endpoints[0]);
+	/* A v2 URL needs a seed with the v2 API; v3 works on any etcd. */
 	code = seed_start_cfg(b->x->loop, b->x->http, b->c, b->rs.my_addr,
-	    b->rs.seed_port, token_label(b->c), on_seed, b, &b->seed);
+	    b->rs.seed_port, token_label(b->c),
+	    b->c->discovery ? SEED_V2 : SEED_V3, on_seed, b, &b->seed);
 	if (code != 0) {
 		boot_finish(b, code);
 		return;
@@ -466,9 +469,9 @@ start_token(struct boot *b)
 		return;
 	}
 	b->rs.my_addr = xstrdup(addr);
-	/* Only a v2 token URL can be served by this host's own seed. */
-	b->rs.seed_owner = c->discovery != NULL && disc_addr[0] != '\0' &&
-	    strcmp(disc_addr, addr) == 0;
+	/* This host's own seed serves a v2 token URL or, with v3 discovery,
+	 * the first endpoint. */
+	b->rs.seed_owner = disc_addr[0] != '\0' && strcmp(disc_addr, addr) == 0;
 	b->rs.seed_port = (int)disc_port;
 	if (b->rs.seed_owner && ((int)disc_port == c->client_port ||
 	    (int)disc_port == (c->peer_port ? c->peer_port : 2380) ||
@@ -480,8 +483,8 @@ start_token(struct boot *b)
 		boot_finish(b, EXIT_USAGE);
 		return;
 	}
-	if (!b->rs.seed_owner) {
-		/* Nothing to do here: someone else owns the service. */
+	if (!b->rs.seed_owner || c->discovery == NULL) {
+		/* Someone else owns the service, or v3: any token works. */
 	} else if (strstr(c->discovery, "/v2/keys/_etcd/registry/") == NULL) {
 		log_error("this host owns the discovery address of %s, but the "
 		    "seed keeps tokens under /v2/keys/_etcd/registry/; use such a "

@@ -363,6 +363,19 @@ v2_answer(struct tok *t, const struct etcd_http_result *r, const char *what,
 		unreachable(t, why);
 		return false;
 	}
+	if (r->status == 404 && (r->len == 0 || r->body[0] != '{')) {
+		/* Not etcd's v2 "key not found" (JSON): no v2 API at all. */
+		char *origin = url_origin(t->url);
+
+		give_up(t, EXIT_PERMANENT,
+		    "the discovery token URL %s needs etcd's v2 keys API, which "
+		    "the etcd there does not serve (3.4 and 3.5 need --enable-v2, "
+		    "3.6 and later have none); use v3 discovery instead: "
+		    "discovery_endpoints = %s and discovery_token = %s", t->url,
+		    origin ? origin : "(its client URL)", t->token);
+		free(origin);
+		return false;
+	}
 	if (etcd_v2_parse(r->body, r->len, v, err, sizeof(err)) < 0) {
 		give_up(t, EXIT_PERMANENT,
 		    "discovery service at %s gave a bad answer (HTTP "

@@ -411,9 +411,12 @@ run_serve() {
 	# shellcheck disable=SC2034 # read by the tests that source this file
 	SERVE_PID=$!
 }
-serve_url() { # I TAG: the token URL serve printed (fails while there is none)
+# serve_url I TAG: the line serve printed for bootstrap (fails while there
+# is none): a v2 token URL, or on an etcd without the v2 API (3.6+)
+# "--discovery-endpoints URL --discovery-token TOKEN".
+serve_url() {
 	local u
-	u=$(grep -m1 '^http://' "$WORK/h$1/$2.out" 2>/dev/null) || return 1
+	u=$(grep -m1 -E '^(http://|--discovery-endpoints )' "$WORK/h$1/$2.out" 2>/dev/null) || return 1
 	[ -n "$u" ] && printf '%s\n' "$u"
 }
 serve_printed_url() { # I TAG PID: for wait_for; also stops when serve exited
@@ -423,8 +426,57 @@ serve_printed_url() { # I TAG PID: for wait_for; also stops when serve exited
 	}
 	serve_url "$1" "$2" >/dev/null
 }
+# disc_parse LINE: what serve_url printed (or discovery new), as the
+# discovery settings of bootstrap: DISC (--discovery URL, or
+# --discovery-endpoints EP --discovery-token TOK), TOK, DISC_EP (the
+# discovery etcd's client URL) and DISC_DETAIL (the journal's and plan's
+# source_detail: the URL, or "token TOK at EP").
+disc_parse() {
+	case $1 in
+	--discovery-endpoints\ *)
+		read -r _ DISC_EP _ TOK <<<"$1"
+		DISC=(--discovery-endpoints "$DISC_EP" --discovery-token "$TOK")
+		DISC_DETAIL="token $TOK at $DISC_EP"
+		;;
+	*)
+		TOK=${1##*/}
+		DISC=(--discovery "$1")
+		DISC_EP=${1%%/v2/*}
+		DISC_DETAIL=$1
+		;;
+	esac
+}
+# etcd_has_v2: the etcd on PATH has the v2 keys API (3.4, 3.5), so the seed
+# serves v2 token URLs; 3.6 and later serve the v3 layout.
+etcd_has_v2() { etcd --version 2>/dev/null | grep -qE '^etcd Version: 3\.[0-5]\.'; }
+# token_get I KEY: the value of KEY (relative to the token, e.g.
+# _config/size) in the token DISC_EP/TOK of either layout, read from inside
+# host I.
+token_get() {
+	if [ "${DISC[0]}" = --discovery ]; then
+		timeout -k 2 10 ip netns exec "$(host_ns "$1")" curl -sf --max-time 5 \
+			"${DISC[1]}/$2" | jq -r .node.value
+	else
+		timeout -k 2 10 ip netns exec "$(host_ns "$1")" etcdctl \
+			--endpoints "$DISC_EP" get --print-value-only "/_etcd/registry/$TOK/$2"
+	fi
+}
+# token_members I: the registrations under the token, one "name=url" per
+# line, sorted, read from inside host I.
+token_members() {
+	if [ "${DISC[0]}" = --discovery ]; then
+		timeout -k 2 10 ip netns exec "$(host_ns "$1")" curl -sf --max-time 5 \
+			"${DISC[1]}?recursive=true" |
+			jq -r '.node.nodes[]? | select(.dir != true) | .value' | sort
+	else
+		timeout -k 2 10 ip netns exec "$(host_ns "$1")" etcdctl \
+			--endpoints "$DISC_EP" get --prefix --print-value-only \
+			"/_etcd/registry/$TOK/members/" | grep . | sort
+	fi
+}
 # start_seed I ARGS...: run_serve I serve ARGS... and waits (60 s) for the
-# token URL it prints; sets URL and TOK (the URL's last component).
+# line it prints; sets URL (that line) and, through disc_parse, TOK, DISC,
+# DISC_EP and DISC_DETAIL.
 start_seed() {
 	local i=$1
 	shift
@@ -432,7 +484,7 @@ start_seed() {
 	WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
 		serve_printed_url "$i" serve "$SERVE_PID" || fail "discovery serve printed no URL"
 	URL=$(serve_url "$i" serve) || fail "discovery serve exited without a URL (see h$i/serve.log)"
-	TOK=${URL##*/}
+	disc_parse "$URL"
 }
 
 agent_pid() { printf '%s\n' "${AGENT_PID[$1]:-}"; }

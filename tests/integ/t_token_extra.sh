@@ -1,6 +1,7 @@
 #!/bin/bash
 # More agents than the token's size: host 5 runs `zooinit discovery serve
-# --size 3`; four agents in h1..h4 start together with the token URL. The
+# --size 3`; four agents in h1..h4 start together with the token URL (or
+# the v3 endpoint and token it prints on an etcd without v2, 3.6+). The
 # first three to register become the members: exactly 3 voting members and
 # one leader; the fourth logs that the cluster is full without it, runs
 # `etcd grpc-proxy` on its client port and logs "proxy healthy"; it has no
@@ -39,15 +40,11 @@ proxy_answers() { # I: a quorum read through the extra's gRPC proxy
 
 net_up 5
 
-run_serve "$SEED" serve --size 3
-WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
-	serve_printed_url "$SEED" serve "$SERVE_PID" || fail "discovery serve printed no URL"
-URL=$(serve_url "$SEED" serve) || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
-TOK=${URL##*/}
-ok "token URL $URL"
+start_seed "$SEED" --size 3
+ok "token $URL"
 
 for i in 1 2 3 4; do
-	run_agent "$i" --sources token --discovery "$URL" --name "h$i" \
+	run_agent "$i" --sources token "${DISC[@]}" --name "h$i" \
 		--health-interval 1
 done
 

@@ -7,13 +7,24 @@
 # starts a seed, and SEED_GRACE seconds after the cluster is healthy h1
 # stops it: nothing listens on 4001/7001 in h1 and no seed etcd runs there,
 # while h1's agent and member keep running and the cluster stays healthy.
+# On an etcd without the v2 API (3.6+) the agents use v3 discovery instead
+# (--discovery-endpoints http://10.99.0.1:4001 --discovery-token tok1) and
+# the seed keeps the token in the v3 keyspace.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
 
 SEED_GRACE=5
 TOK=tok1
-URL="http://$(host_ip 1):4001/v2/keys/_etcd/registry/$TOK"
+EP="http://$(host_ip 1):4001"
+if etcd_has_v2; then
+	URL="$EP/v2/keys/_etcd/registry/$TOK"
+	READY="seed ready: discovery token $URL (size 3)"
+else
+	URL="--discovery-endpoints $EP --discovery-token $TOK"
+	READY="seed ready: discovery token $TOK at $EP (size 3, v3 keys)"
+fi
+disc_parse "$URL"
 
 # ns_listens I PORT: something listens on TCP PORT in host I.
 ns_listens() {
@@ -44,16 +55,16 @@ no_seed_in() { # I
 
 net_up 3
 for i in 1 2 3; do
-	run_agent "$i" --sources token --discovery "$URL" --name "h$i" \
+	run_agent "$i" --sources token "${DISC[@]}" --name "h$i" \
 		--size 3 --seed-grace "$SEED_GRACE" \
 		--seed-data-dir "$WORK/h$i/seed" --health-interval 1
 done
 
 wait_for "h1 starts the seed" 30 \
-	grep -qF "seed ready: discovery token $URL (size 3)" "$WORK/h1/agent.log" ||
+	grep -qF "$READY" "$WORK/h1/agent.log" ||
 	fail "h1 did not report the seed ready"
 assert_contains "$WORK/h1/agent.log" \
-	"no discovery service answers at $URL, which is this host's address: starting the seed"
+	"no discovery service answers at ${DISC[1]}, which is this host's address: starting the seed"
 assert_contains "$WORK/h1/agent.log" \
 	"starting the seed discovery etcd on http://$(host_ip 1):4001 (data in $WORK/h1/seed)"
 [ -n "$(seed_pids 1)" ] || fail "no seed etcd (zooinit-seed) runs in h1"

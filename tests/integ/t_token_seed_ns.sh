@@ -1,7 +1,9 @@
 #!/bin/bash
 # Discovery through a token in a seed that runs in its own host: host 4 runs
-# `zooinit discovery serve --size 3`, which prints the token URL; agents in
-# h1..h3 with --sources token --discovery URL --name hI register under it
+# `zooinit discovery serve --size 3`, which prints the token URL (on an
+# etcd without the v2 API, 3.6+: "--discovery-endpoints URL
+# --discovery-token TOKEN", and the token lives in the v3 keyspace); agents
+# in h1..h3 with --sources token and those settings, --name hI, register
 # and form one etcd cluster: 3 voting members named h1..h3 with their
 # 10.99.0.I peer URLs, one leader, a key put through h1 reads back through
 # h3. Each agent logs "plan: 3 of 3 registered under token T" and journals
@@ -17,42 +19,44 @@ need_zooinit
 SEED=4 # the host running the seed
 PLANNER=5
 
-# token_entries URL: the registrations under the token, one "name=url" per
-# line, sorted, read with curl from inside the seed's host.
-token_entries() {
-	timeout -k 2 10 ip netns exec "$(host_ns "$SEED")" curl -sf --max-time 5 \
-		"$1?recursive=true" | jq -r '.node.nodes[]? | select(.dir != true) | .value' | sort
-}
+# token_entries: the registrations under the token, one "name=url" per
+# line, sorted, read from inside the seed's host.
+token_entries() { token_members "$SEED"; }
 
 net_up 5
 
-run_serve "$SEED" serve --size 3
-WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints the token URL" 60 \
-	serve_printed_url "$SEED" serve "$SERVE_PID" || fail "discovery serve printed no URL"
-URL=$(serve_url "$SEED" serve) || fail "discovery serve exited without a URL (see h$SEED/serve.log)"
-TOK=${URL##*/}
-case $URL in
-"http://$(host_ip "$SEED"):4001/v2/keys/_etcd/registry/"?*) ok "token URL $URL" ;;
-*) fail "discovery serve printed '$URL', want http://$(host_ip "$SEED"):4001/v2/keys/_etcd/registry/TOKEN" ;;
-esac
-assert_contains "$WORK/h$SEED/serve.log" "seed ready: discovery token $URL (size 3)"
-assert_eq "$(timeout -k 2 10 ip netns exec "$(host_ns "$SEED")" curl -sf --max-time 5 \
-	"$URL/_config/size" | jq -r .node.value)" 3 "the token's _config/size is 3"
+start_seed "$SEED" --size 3
+EP="http://$(host_ip "$SEED"):4001"
+if etcd_has_v2; then
+	case $URL in
+	"$EP/v2/keys/_etcd/registry/"?*) ok "token URL $URL" ;;
+	*) fail "discovery serve printed '$URL', want $EP/v2/keys/_etcd/registry/TOKEN" ;;
+	esac
+	assert_contains "$WORK/h$SEED/serve.log" "seed ready: discovery token $URL (size 3)"
+else
+	case $URL in
+	"--discovery-endpoints $EP --discovery-token "?*) ok "v3 token: $URL" ;;
+	*) fail "discovery serve printed '$URL', want --discovery-endpoints $EP --discovery-token TOKEN" ;;
+	esac
+	assert_contains "$WORK/h$SEED/serve.log" "seed ready: discovery token $TOK at $EP (size 3, v3 keys)"
+	assert_not_contains "$WORK/h$SEED/serve.log" "enable-v2"
+fi
+assert_eq "$(token_get "$SEED" _config/size)" 3 "the token's _config/size is 3"
 
 # zooinit plan in h1 before any agent: it must not register, and it
 # answers at once that the token waits (it used to wait for the others).
 start=$SECONDS
 rc=0
-run_plan 1 --json --sources token --discovery "$URL" --name h1 || rc=$?
+run_plan 1 --json --sources token "${DISC[@]}" --name h1 || rc=$?
 assert_eq "$rc" 0 "zooinit plan --json in h1 (before the agents) exits 0"
 [ $((SECONDS - start)) -le 10 ] || fail "plan in h1 took $((SECONDS - start)) s; it must answer at once"
 sed -n '/^{/,/^}/p' "$WORK/h1/plan.log" >"$WORK/h1/plan-before.out"
 assert_eq "$(jq -r '[.source, .state, .name, .registered, .size] | join(" ")' "$WORK/h1/plan-before.out")" \
 	"token waiting h1 0 3" "h1's plan: source token, waiting, this host h1, 0 of 3 registered"
-assert_eq "$(token_entries "$URL" | wc -l)" 0 "plan registered nothing under the token"
+assert_eq "$(token_entries | wc -l)" 0 "plan registered nothing under the token"
 
 for i in 1 2 3; do
-	run_agent "$i" --sources token --discovery "$URL" --name "h$i" \
+	run_agent "$i" --sources token "${DISC[@]}" --name "h$i" \
 		--health-interval 1
 done
 
@@ -83,10 +87,10 @@ for i in 1 2 3; do
 	assert_eq "$(jq -r .source "$WORK/h$i/data.zooinit/journal.json")" token \
 		"h$i's journal says source token"
 done
-assert_eq "$(jq -r .source_detail "$WORK/h1/data.zooinit/journal.json")" "$URL" \
-	"the journal's source_detail is the token URL"
+assert_eq "$(jq -r .source_detail "$WORK/h1/data.zooinit/journal.json")" "$DISC_DETAIL" \
+	"the journal's source_detail names the token"
 
-token_entries "$URL" >"$WORK/entries.txt"
+token_entries >"$WORK/entries.txt"
 assert_eq "$(tr '\n' ' ' <"$WORK/entries.txt")" \
 	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 " \
 	"the token holds exactly the three registrations"
@@ -94,20 +98,20 @@ assert_eq "$(tr '\n' ' ' <"$WORK/entries.txt")" \
 # A plan from a host that is not registered: the token is full, so it
 # would be an extra; plan prints and registers nothing.
 rc=0
-run_plan "$PLANNER" --json --sources token --discovery "$URL" --name "h$PLANNER" \
+run_plan "$PLANNER" --json --sources token "${DISC[@]}" --name "h$PLANNER" \
 	--resolve-timeout 20 || rc=$?
 assert_eq "$rc" 0 "zooinit plan --json in h$PLANNER exits 0"
 sed -n '/^{/,/^}/p' "$WORK/h$PLANNER/plan.log" >"$WORK/plan.json"
 jq -e . "$WORK/plan.json" >/dev/null || fail "plan --json printed no JSON object (see h$PLANNER/plan.log)"
 assert_eq "$(jq -r .source "$WORK/plan.json")" token "the plan's source is token"
-assert_eq "$(jq -r .source_detail "$WORK/plan.json")" "$URL" "the plan's source_detail is the token URL"
+assert_eq "$(jq -r .source_detail "$WORK/plan.json")" "$DISC_DETAIL" "the plan's source_detail names the token"
 assert_eq "$(jq -r .role "$WORK/plan.json")" proxy "the unregistered host's role is proxy"
 assert_eq "$(jq -r '[.members[].name] | join(" ")' "$WORK/plan.json")" "h1 h2 h3" \
 	"the plan lists h1 h2 h3"
 assert_eq "$(jq -r '.initial_cluster' "$WORK/plan.json")" \
 	"h1=http://$NET.1:2380,h2=http://$NET.2:2380,h3=http://$NET.3:2380" \
 	"the plan's initial cluster"
-token_entries "$URL" >"$WORK/entries2.txt"
+token_entries >"$WORK/entries2.txt"
 cmp -s "$WORK/entries.txt" "$WORK/entries2.txt" ||
 	fail "zooinit plan changed the token: $(tr '\n' ' ' <"$WORK/entries2.txt")"
 ok "zooinit plan registered nothing"
