@@ -79,10 +79,6 @@ on_sup(void *arg, struct sup *s, enum sup_state from, enum sup_state to,
 		break;
 	case SUP_BACKOFF:
 		b->exit = *ex;
-		/* ex->output is borrowed: judge it now. */
-		b->complaint = etcd_first_start_complaint(ex, b->complaint_msg,
-		    sizeof(b->complaint_msg));
-		b->exit.output = NULL;
 		boot_post(b, EV_ETCD_EXITED);
 		break;
 	case SUP_DONE:
@@ -124,7 +120,6 @@ start_etcd(struct boot *b)
 		.backoff_min_ms = 1000,
 		.backoff_max_ms = 30000,
 		.stable_ms = 60000,
-		.capture_output = true,
 	};
 
 	if (make_data_dir(p->data_dir) < 0) {
@@ -398,8 +393,8 @@ act_etcd_up(struct boot *b)
 
 /* etcd exited and restarts after a backoff. An exit at once during the
  * first start of an argv is etcd refusing what it was given, not a crash.
- * A command line it does not take (a flag this release lacks) will never
- * work: stop with etcd's own words. Anything else (a member list or a
+ * A command line it does not take (a flag this release lacks: exit 2)
+ * will never work: stop. Anything else (a member list or a
  * membership gone stale while this host planned, an address that is no
  * longer this host's) may be cured by planning again. A plan that gives
  * the same argv counts on (sup_set_argv), so this happens once per argv
@@ -408,25 +403,24 @@ act_etcd_up(struct boot *b)
 static void
 act_etcd_exited(struct boot *b)
 {
-	char how[96], why[768];
+	char how[96], why[192];
 
 	stop_health(b);
-	if (b->complaint == ETCD_COMPLAINT_FLAGS) {
+	if (etcd_refused_flags(&b->exit)) {
 		log_error("%s (%s) refused the command line zooinit gave it: "
-		    "\"%s\"; use an etcd release zooinit supports (3.4 to "
-		    "3.7) or report the flag", b->plan.proxy ?
-		    "etcd grpc-proxy" : "etcd", b->plan.etcd,
-		    b->complaint_msg);
+		    "it exited with status 2 (a usage error) at once, after "
+		    "printing why (above); use an etcd release zooinit "
+		    "supports (3.4 to 3.7)", b->plan.proxy ?
+		    "etcd grpc-proxy" : "etcd", b->plan.etcd);
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
-	if (b->exit.starts != 1 || b->exit.ran_ms >= ETCD_AT_ONCE_MS ||
-	    !WIFEXITED(b->exit.status) ||
+	if (!etcd_exited_at_once(&b->exit) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;
 	snprintf(why, sizeof(why), "etcd %s at once during its first start "
-	    "with these flags%s%s", proc_status_str(b->exit.status, how,
-	    sizeof(how)), b->complaint_msg[0] ? ": " : "", b->complaint_msg);
+	    "with these flags", proc_status_str(b->exit.status, how,
+	    sizeof(how)));
 	boot_replan(b, why);
 }
 

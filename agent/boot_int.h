@@ -12,7 +12,6 @@
 #include "agent/actx.h"
 #include "agent/join.h"
 #include "agent/plan.h"
-#include "etcd/diag.h"
 #include "etcd/api.h"
 #include "lib/sup.h"
 #include "resolver/localaddr.h"
@@ -106,8 +105,6 @@ struct boot {
 	struct sup *sup;	/* etcd (or its grpc-proxy) */
 	bool running_proxy;	/* the supervised process is grpc-proxy */
 	struct sup_exit exit;	/* EV_ETCD_EXITED: how it went */
-	enum etcd_complaint complaint;	/* and what etcd said about it */
-	char complaint_msg[512];
 	char *replan_why;	/* EV_REPLAN: what went stale */
 	uint64_t health_timer;
 	uint64_t check_id;

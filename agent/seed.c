@@ -159,15 +159,15 @@ on_sup(void *arg, struct sup *sup, enum sup_state from, enum sup_state to,
     const struct sup_exit *ex)
 {
 	struct seed *s = arg;
-	char what[512];
 
 	(void)sup;
 	(void)from;
-	if (to == SUP_BACKOFF && etcd_first_start_complaint(ex, what,
-	    sizeof(what)) == ETCD_COMPLAINT_FLAGS) {
+	if (to == SUP_BACKOFF && etcd_refused_flags(ex)) {
 		char *msg = xasprintf("the seed etcd (%s) refused the command "
-		    "line zooinit gave it: \"%s\"; use an etcd release zooinit "
-		    "supports (3.4 to 3.7) for the seed", s->etcd, what);
+		    "line zooinit gave it: it exited with status 2 (a usage "
+		    "error) at once, after printing why (above); use an etcd "
+		    "release zooinit supports (3.4 to 3.7) for the seed",
+		    s->etcd);
 
 		s->cb(s->arg, SEED_FAILED, msg);
 		free(msg);
@@ -199,7 +199,6 @@ seed_start(struct loop *l, struct etcd_http *h, const struct seed_opts *o,
 		.backoff_min_ms = 1000,
 		.backoff_max_ms = 30000,
 		.stable_ms = 60000,
-		.capture_output = true,
 	};
 	char *argv[] = {
 		(char *)o->etcd, "--name", "zooinit-seed",

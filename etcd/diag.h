@@ -1,32 +1,26 @@
 #ifndef ZOOINIT_ETCD_DIAG_H
 #define ZOOINIT_ETCD_DIAG_H
 
-#include <stddef.h>
+#include <stdbool.h>
 
 #include "lib/sup.h"
 
-/* Why an etcd exited, read from what it printed (etcd 3.4's capnslog
- * "C | ..." lines, 3.5+'s JSON log lines, Go's flag package). */
-enum etcd_complaint {
-	ETCD_COMPLAINT_NONE = 0,	/* nothing recognised */
-	ETCD_COMPLAINT_FLAGS,		/* it refused its command line */
-	ETCD_COMPLAINT_BIND,		/* it cannot listen on an address */
-	ETCD_COMPLAINT_FATAL,		/* another fatal line */
-};
-
-/* Scans output (an etcd's stdout and stderr, NUL-terminated, possibly cut)
- * for its complaint and writes the first one as printable text into msg
- * (hostile bytes escaped; "" for NONE). */
-enum etcd_complaint etcd_complaint(const char *output, char *msg,
-    size_t msglen);
+/* Why a supervised etcd exited, from how it exited. */
 
 /* An exit this soon after the first start of an argv is etcd refusing
  * what it was given, not a crash. */
 #define ETCD_AT_ONCE_MS 1000
 
-/* The complaint of an etcd that exited within ETCD_AT_ONCE_MS of the first
- * start of its argv (supervised with capture_output), else NONE. */
-enum etcd_complaint etcd_first_start_complaint(const struct sup_exit *ex,
-    char *msg, size_t msglen);
+/* True when etcd exited with status 2 within ETCD_AT_ONCE_MS of the first
+ * start of its argv: Go's flag parsing (an unknown flag, as etcd 3.6+
+ * answers --enable-v2, or a bad value) exits 2, every later failure of
+ * etcd (a port taken, a stale member) exits 1. etcd's own message goes to
+ * the agent's stderr just before. A restart with the same flags cannot
+ * help. */
+bool etcd_refused_flags(const struct sup_exit *ex);
+
+/* True when etcd exited within ETCD_AT_ONCE_MS of the first start of its
+ * argv, with any status (it refused something in its flags). */
+bool etcd_exited_at_once(const struct sup_exit *ex);
 
 #endif

@@ -1,12 +1,9 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -39,9 +36,6 @@ struct sup {
 	unsigned starts;	/* since the argv was set */
 	struct sup_exit last;	/* the exit being handled */
 	int spawn_errno;
-	int out_fd;		/* capture_output: the pipe's read end, or -1 */
-	char head[SUP_OUTPUT_HEAD + 1];	/* what this run printed first */
-	size_t head_len;
 };
 
 /* Each action returns the next state. */
@@ -49,94 +43,11 @@ typedef enum sup_state (*sup_action)(struct sup *s);
 
 static void on_timer(struct loop *l, void *arg);
 
-static void
-output_close(struct sup *s)
-{
-	if (s->out_fd < 0)
-		return;
-	loop_unwatch(s->loop, s->out_fd);
-	close(s->out_fd);
-	s->out_fd = -1;
-}
-
-/* Copies what the child printed to the agent's stderr as it comes and
- * keeps the head of the run; stops at EOF (every writer gone). */
-static void
-output_drain(struct sup *s)
-{
-	char buf[4096];
-
-	while (s->out_fd >= 0) {
-		ssize_t n = read(s->out_fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			output_close(s);
-			return;
-		}
-		size_t room = SUP_OUTPUT_HEAD - s->head_len;
-		size_t keep = (size_t)n < room ? (size_t)n : room;
-
-		memcpy(s->head + s->head_len, buf, keep);
-		s->head_len += keep;
-		s->head[s->head_len] = '\0';
-		for (ssize_t w = 0; w < n; ) {
-			ssize_t k = write(STDERR_FILENO, buf + w,
-			    (size_t)(n - w));
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break;	/* no stderr: the output is dropped */
-			w += k;
-		}
-	}
-}
-
-static void
-on_output(struct loop *l, int fd, int events, void *arg)
-{
-	(void)l;
-	(void)fd;
-	(void)events;
-	output_drain(arg);
-}
-
-/* Returns the descriptor the child writes to (-1: the agent's own). */
-static int
-output_open(struct sup *s)
-{
-	int p[2];
-
-	output_close(s);
-	s->head_len = 0;
-	s->head[0] = '\0';
-	if (!s->o.capture_output)
-		return -1;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		log_warn("%s: no pipe for its output (%s); it goes to stderr "
-		    "unread", s->o.label, strerror(errno));
-		return -1;
-	}
-	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	s->out_fd = p[0];
-	loop_watch(s->loop, p[0], POLLIN, on_output, s);
-	return p[1];
-}
-
 static int
 spawn(struct sup *s)
 {
-	int w = output_open(s);
-
-	s->pid = proc_spawn_as(s->argv, s->envp, w, w, s->uid, s->gid);
-	if (w >= 0)
-		close(w);
+	s->pid = proc_spawn_as(s->argv, s->envp, -1, -1, s->uid, s->gid);
 	if (s->pid < 0) {
-		output_close(s);
 		s->spawn_errno = errno;
 		log_error("cannot start %s (%s): %s", s->o.label, s->argv[0],
 		    strerror(errno));
@@ -175,6 +86,8 @@ sweep_group(struct sup *s)
 	s->pid = 0;
 }
 
+/* From SUP_DONE too: the backoff delay carries over, so an owner that
+ * stops and starts its child again does not hammer with it. */
 /* Waits the current delay before the next start and doubles it, up to
  * the maximum. */
 static enum sup_state
@@ -186,8 +99,6 @@ backoff(struct sup *s)
 	return SUP_BACKOFF;
 }
 
-/* From SUP_DONE too: the backoff delay carries over, so an owner that
- * stops and starts its child again does not hammer with it. */
 static enum sup_state
 act_start(struct sup *s)
 {
@@ -279,8 +190,7 @@ static void
 dispatch(struct sup *s, enum sup_event ev)
 {
 	enum sup_state from = s->state, to;
-	struct sup_exit none = { .status = -1, .starts = s->starts,
-	    .output = "" };
+	struct sup_exit none = { .status = -1, .starts = s->starts };
 
 	if (table[from][ev] == NULL)
 		return;
@@ -316,8 +226,6 @@ sup_new(struct loop *l, const struct sup_opts *o, char *const *argv,
 	s->uid = (uid_t)-1;
 	s->gid = (gid_t)-1;
 	s->last.status = -1;
-	s->last.output = "";
-	s->out_fd = -1;
 	return s;
 }
 
@@ -327,7 +235,6 @@ sup_free(struct sup *s)
 	if (s == NULL)
 		return;
 	disarm(s);
-	output_close(s);
 	strv_free(s->argv);
 	strv_free(s->envp);
 	free((char *)s->o.label);
@@ -403,11 +310,8 @@ sup_reaped(struct sup *s, pid_t pid, int status)
 {
 	if (s->pid <= 0 || pid != s->pid)
 		return false;
-	/* The child is gone: all it wrote is in the pipe already. */
-	output_drain(s);
 	s->last = (struct sup_exit){ .status = status,
-	    .ran_ms = loop_now_ms() - s->started_at, .starts = s->starts,
-	    .output = s->head };
+	    .ran_ms = loop_now_ms() - s->started_at, .starts = s->starts };
 	dispatch(s, EV_EXIT);
 	return true;
 }

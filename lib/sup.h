@@ -32,12 +32,7 @@ struct sup_exit {
 	int64_t ran_ms;		/* how long that run lasted */
 	unsigned starts;	/* starts since the argv was last set, this one
 				 * included: 1 is the first start */
-	const char *output;	/* with capture_output: the first
-				 * SUP_OUTPUT_HEAD bytes the run printed
-				 * ("" without); borrowed for the call */
 };
-
-#define SUP_OUTPUT_HEAD 8192
 
 /* Told of every state change; ex describes the exit that caused it (its
  * status is -1 when no exit did). ex is borrowed for the call. */
@@ -50,9 +45,6 @@ struct sup_opts {
 	int backoff_min_ms;	/* first restart delay */
 	int backoff_max_ms;	/* ceiling */
 	int stable_ms;		/* a run this long resets the delay */
-	bool capture_output;	/* the child's stdout and stderr go through a
-				 * pipe the loop copies to the agent's stderr,
-				 * keeping the head of each run for the exit */
 };
 
 /* Returns a new supervisor for argv (copied; argv[0] a path). */

@@ -2,7 +2,8 @@
 # An etcd that refuses the command line zooinit gives it (a release without
 # a flag zooinit passes) is a configuration error, not a crash: the seed of
 # `discovery serve` and the etcd of `bootstrap` each stop with exit 100 and
-# one line quoting etcd's complaint, instead of restarting it for ever.
+# one line saying so, right after etcd's own complaint in the same log,
+# instead of restarting it for ever.
 # Every supported etcd takes the flags zooinit passes (the seed on 3.6+
 # goes without --enable-v2), so the etcd here is a stand-in that refuses
 # every start as etcd 3.6+ refused --enable-v2.
