@@ -63,39 +63,22 @@ else
 	"$here/build.sh" || die "docker/build.sh failed"
 fi
 
-# --- rootfs helpers (as in build.sh) -----------------------------------------
-copy_file() { # SRC ROOT [DEST]
-	local src=$1 root=$2 dest=${3:-$1}
-	mkdir -p "$root$(dirname "$dest")"
-	cp -L --preserve=mode "$src" "$root$dest"
-}
+# --- rootfs helpers (shared with build.sh) -----------------------------------
+# shellcheck source=rootfs.sh
+. "$here/rootfs.sh"
 
-# copy_libs BINARY ROOT: every shared object ldd lists for BINARY, at the
-# path ldd gives. The JRE's own libraries (libjvm.so, libjli.so, ...) are
-# found through its RUNPATH and are in the tree already.
-copy_libs() {
-	local bin=$1 root=$2 out line path
-	out=$(ldd "$bin" 2>&1) || {
-		case $out in *"not a dynamic executable"*) return 0 ;; esac
-		die "ldd $bin failed: $out"
-	}
-	while read -r line; do
-		case $line in
-		*"=> not found"*)
-			# libjvm.so from lib/*.so: found at run time, already loaded
-			case $line in libjvm.so* | libjava.so* | libjli.so* | libnet.so* | libnio.so*) continue ;; esac
-			die "ldd $bin: a library is missing: $line"
-			;;
-		*"=> /"*) path=${line#*=> } ;;
-		/*) path=$line ;;
-		*) continue ;;
-		esac
-		path=${path%% (*}
-		case $path in "$jre"/*) continue ;; esac
-		# already in the base image's layer (libc, libm, ...)
-		[ -z "${in_base[$path]:-}" ] || continue
-		[ -e "$root$path" ] || copy_file "$path" "$root"
-	done <<<"$out"
+# The JRE's own libraries (libjvm.so, libjli.so, ...) are found through its
+# RUNPATH and are in the tree already; libc, libm, ... are in the base
+# image's layer.
+rootfs_missing_ok() {
+	case $1 in
+	*libjvm.so* | *libjava.so* | *libjli.so* | *libnet.so* | *libnio.so*) return 0 ;;
+	esac
+	return 1
+}
+rootfs_skip() {
+	case $1 in "$jre"/*) return 0 ;; esac
+	[ -n "${in_base[$1]:-}" ]
 }
 
 # class_path JAR: the jars JAR's manifest names in Class-Path, one per

@@ -51,35 +51,8 @@ if ! timeout 20 "$DOCKER" info >/dev/null 2>&1; then
 fi
 
 # --- rootfs helpers --------------------------------------------------------
-# copy_file SRC ROOT [DEST]: copy SRC (symlinks followed) to ROOT/DEST
-# (default: the same path), creating parent directories.
-copy_file() {
-	local src=$1 root=$2 dest=${3:-$1}
-	mkdir -p "$root$(dirname "$dest")"
-	cp -L --preserve=mode "$src" "$root$dest"
-}
-
-# copy_libs BINARY ROOT: every shared object ldd lists for BINARY, at the
-# path ldd gives (so the loader finds it in its default directories), and
-# the dynamic loader itself at the path the binary names as interpreter.
-copy_libs() {
-	local bin=$1 root=$2 out line path
-	out=$(ldd "$bin" 2>&1) || {
-		# a static binary: "not a dynamic executable"
-		case $out in *"not a dynamic executable"*) return 0 ;; esac
-		die "ldd $bin failed: $out"
-	}
-	case $out in *"not found"*) die "ldd $bin: a library is missing: $out" ;; esac
-	while read -r line; do
-		case $line in
-		*"=> /"*) path=${line#*=> } ;;
-		/*) path=$line ;;
-		*) continue ;; # linux-vdso.so.1 and the like
-		esac
-		path=${path%% (*}
-		[ -e "$root$path" ] || copy_file "$path" "$root"
-	done <<<"$out"
-}
+# shellcheck source=rootfs.sh
+. "$here/rootfs.sh"
 
 # base_rootfs ROOT: directories and /etc files both images share.
 base_rootfs() {
