@@ -485,7 +485,11 @@ s_kill_agent() {
 	reap 1 10 || return 1
 	waitok "h1's etcd stops with its agent (PR_SET_PDEATHSIG)" 20 no_etcd 1 || return 1
 	# etcd shares its agent's log: it got SIGTERM (a clean stop), not SIGKILL.
-	waitlog 1 10 "received terminated signal" || return 1
+	# etcd 3.4 logs "received terminated signal", 3.5+ JSON with
+	# "signal":"terminated".
+	waitok "h1's etcd logs that it got SIGTERM" 10 grep -qE \
+		'received terminated signal|"signal":"terminated"' \
+		"$WORK/h1/agent.log" || return 1
 	waitok "h2 and h3 keep a quorum" 30 serve_quorum 2 3 || return 1
 	run_agent 1 "${A_FLAGS[@]}"
 	waitlog 1 30 "journal found: restarting member h1" || return 1
