@@ -13,6 +13,8 @@
 # otherwise the test is skipped. The same binary runs every etcd here.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_disc.sh
+. "$(dirname "$0")/lib_disc.sh"
 need_zooinit
 
 # etcd_minor BIN: prints "MAJOR MINOR" of `BIN --version`.
@@ -42,17 +44,7 @@ TOK=mixtok
 net_up 4
 
 D=$(host_ip "$DISC")
-mkdir -p "$WORK/h$DISC"
-ip netns exec "$(host_ns "$DISC")" "$E36" --name disc \
-	--data-dir "$WORK/h$DISC/disc" \
-	--listen-client-urls "http://$D:2379" --advertise-client-urls "http://$D:2379" \
-	--listen-peer-urls "http://$D:2380" --initial-advertise-peer-urls "http://$D:2380" \
-	--initial-cluster "disc=http://$D:2380" >"$WORK/h$DISC/disc.log" 2>&1 </dev/null &
-wait_for "the discovery etcd answers" 60 ectl "$DISC" endpoint health ||
-	fail "the discovery etcd did not start"
-ectl "$DISC" put "/_etcd/registry/$TOK/_config/size" 3 >/dev/null ||
-	fail "cannot create the token's size key"
-ok "token $TOK of size 3 at http://$D:2379"
+disc_etcd_up "$DISC" "$TOK" 3 "$E36"
 
 for i in 1 2; do
 	run_agent "$i" --sources token --discovery-endpoints "http://$D:2379" \
@@ -76,16 +68,8 @@ for i in 1 2 3; do
 done
 
 # One registration each, under the IDs the cluster gave its members.
-ectl "$DISC" get --prefix "/_etcd/registry/$TOK/members" --print-value-only |
-	sed '/^$/d' | sort >"$WORK/entries.txt"
-assert_eq "$(tr '\n' ' ' <"$WORK/entries.txt")" \
-	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 " \
-	"the token holds the three registrations"
-ectl "$DISC" get --prefix "/_etcd/registry/$TOK/members" --keys-only |
-	sed -n "s|^/_etcd/registry/$TOK/members/||p" | sort >"$WORK/keys.txt"
-ectl 1 member list | awk -F', ' '{ print $1 }' | sort >"$WORK/ids.txt"
-assert_eq "$(cat "$WORK/keys.txt")" "$(cat "$WORK/ids.txt")" \
-	"the registry keys are the cluster's member IDs"
+disc_registry_is "$DISC" "$TOK" \
+	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 "
 
 ectl 3 put mixed-key "hello from plain h3" >/dev/null ||
 	fail "put through the plain member h3 failed"

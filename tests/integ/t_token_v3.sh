@@ -10,9 +10,13 @@
 # was given the discovery token as its initial cluster token). A fourth
 # agent (h5) becomes the extra and serves reads through etcd's grpc-proxy.
 # Refused with a clear message: a token in zooinit's old layout
-# (members/NAME), and a token setting other than the discovery token.
+# (members/NAME), a token setting other than the discovery token, a
+# member with two peer URLs among the first size, an entry etcd counts
+# that is not a registration etcd writes.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_disc.sh
+. "$(dirname "$0")/lib_disc.sh"
 need_zooinit
 
 DISC=4
@@ -21,17 +25,7 @@ net_up 5
 
 # The discovery etcd: its own ports on host 4's address, data in $WORK.
 D=$(host_ip "$DISC")
-mkdir -p "$WORK/h$DISC"
-ip netns exec "$(host_ns "$DISC")" /usr/bin/etcd --name disc \
-	--data-dir "$WORK/h$DISC/disc" \
-	--listen-client-urls "http://$D:2379" --advertise-client-urls "http://$D:2379" \
-	--listen-peer-urls "http://$D:2380" --initial-advertise-peer-urls "http://$D:2380" \
-	--initial-cluster "disc=http://$D:2380" >"$WORK/h$DISC/disc.log" 2>&1 </dev/null &
-wait_for "the discovery etcd answers" 60 ectl "$DISC" endpoint health ||
-	fail "the discovery etcd did not start"
-ectl "$DISC" put "/_etcd/registry/$TOK/_config/size" 3 >/dev/null ||
-	fail "cannot create the token's size key"
-ok "token $TOK of size 3 in the v3 layout at http://$D:2379"
+disc_etcd_up "$DISC" "$TOK" 3
 
 for i in 1 2 3; do
 	run_agent "$i" --sources token --discovery-endpoints "http://$D:2379" \
@@ -45,20 +39,9 @@ ectl 1 put v3-key "hello from h1" >/dev/null || fail "put through h1 failed"
 assert_eq "$(ectl 3 get v3-key --print-value-only)" "hello from h1" \
 	"a key put through h1 reads back through h3"
 
-# What the agents wrote: one key per member, "name=peerURL".
-ectl "$DISC" get --prefix "/_etcd/registry/$TOK/members" --print-value-only \
-	| sed '/^$/d' | sort >"$WORK/entries.txt"
-assert_eq "$(tr '\n' ' ' <"$WORK/entries.txt")" \
-	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 " \
-	"the token holds exactly the three registrations"
-# ... under the member IDs etcd computed itself (etcdctl prints them in
-# hex without leading zeros, as etcd names its discovery keys).
-ectl "$DISC" get --prefix "/_etcd/registry/$TOK/members" --keys-only |
-	sed -n "s|^/_etcd/registry/$TOK/members/||p" | sort >"$WORK/keys.txt"
-ectl 1 member list | awk -F', ' '{ print $1 }' | sort >"$WORK/ids.txt"
-assert_eq "$(wc -l <"$WORK/keys.txt")" 3 "three registry keys"
-assert_eq "$(cat "$WORK/keys.txt")" "$(cat "$WORK/ids.txt")" \
-	"the registry keys are the cluster's member IDs"
+# What the agents wrote: one key per member, etcd's layout.
+disc_registry_is "$DISC" "$TOK" \
+	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 "
 for i in 1 2 3; do
 	assert_contains "$WORK/h$i/agent.log" "discovery token $TOK (v3)"
 	assert_contains "$WORK/h$i/agent.log" "plan: 3 of 3 registered under token $TOK"
@@ -93,3 +76,32 @@ assert_eq "$RC" 2 "plan with token != the v3 discovery token exits 2"
 assert_contains "$WORK/h4/plan.log" \
 	"token is set to \"other\", but with v3 discovery etcd takes the discovery token $TOK"
 ok "old-layout tokens and a conflicting token setting are refused"
+
+# A plain etcd member with two peer URLs among the first size: zooinit plans
+# one peer URL per member, so it refuses, naming the member. The key is the
+# ID etcd derives: SHA-1 over the sorted URLs and the token, 8 bytes, hex.
+U="http://$NET.8:2380,http://$NET.9:2380"
+id=$(printf '%s' "http://$NET.8:2380http://$NET.9:2380multitok" | sha1sum |
+	cut -c1-16 | sed 's/^0*//')
+ectl "$DISC" put "/_etcd/registry/multitok/_config/size" 3 >/dev/null &&
+	ectl "$DISC" put "/_etcd/registry/multitok/members/$id" \
+		"hm=${U%%,*},hm=${U#*,}" >/dev/null ||
+	fail "cannot create the two-URL token"
+RC=0
+run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
+	--discovery-token multitok --name h4 || RC=$?
+assert_eq "$RC" 100 "plan on a token with a two-URL member exits 100"
+assert_contains "$WORK/h4/plan.log" \
+	"member hm registered 2 peer URLs under token multitok"
+# An entry etcd counts (its value holds "=") but that is no registration
+# etcd would write: never skipped, or zooinit and etcd could pick different
+# first members.
+ectl "$DISC" put "/_etcd/registry/badtok/_config/size" 3 >/dev/null &&
+	ectl "$DISC" put "/_etcd/registry/badtok/members/zzz" "a=b" >/dev/null ||
+	fail "cannot create the bad-entry token"
+RC=0
+run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
+	--discovery-token badtok --name h4 || RC=$?
+assert_eq "$RC" 100 "plan on a token with an unreadable entry exits 100"
+assert_contains "$WORK/h4/plan.log" "etcd counts it as a member, so zooinit cannot tell who the first 3 are"
+ok "two-URL members and unreadable entries are refused"
