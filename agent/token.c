@@ -215,8 +215,8 @@ got_size(struct tok *t, const char *value, size_t len)
 		    "URL", t->token, t->url ? t->url : t->size_key);
 		return;
 	}
-	if (t->kv == NULL ? v2_size_parse(t, value, &n, err, sizeof(err)) :
-	    etcd_member_size_parse(value, len, &n, err, sizeof(err))) {
+	if ((t->kv == NULL ? v2_size_parse(t, value, &n, err, sizeof(err)) :
+	    etcd_member_size_parse(value, len, &n, err, sizeof(err))) < 0) {
 		give_up(t, EXIT_PERMANENT, "%s", err);
 		return;
 	}
@@ -594,20 +594,20 @@ v3_list(struct tok *t, const struct etcd_kv_result *r)
 
 		if (!etcd_member_counted(kv->value, kv->value_len))
 			continue;
-		if (v3_old_layout(t, kv)) {
-			give_up(t, EXIT_PERMANENT, "token %s holds \"%s\" in "
-			    "zooinit's old layout (members/NAME); zooinit now "
-			    "registers members/ID as etcd 3.6+ does: create a "
-			    "fresh token", t->token,
-			    str_quote_n(kv->key, kv->key_len, q, sizeof(q)));
-			goto out;
-		}
 		if (etcd_member_entry_parse(t->token, kv->key, kv->key_len,
 		    kv->value, kv->value_len, &me[n], err, sizeof(err)) < 0) {
-			give_up(t, EXIT_PERMANENT, "token %s: %s; etcd counts "
-			    "it as a member, so zooinit cannot tell who the "
-			    "first %d are: remove it or use a fresh token",
-			    t->token, err, t->size);
+			if (v3_old_layout(t, kv))
+				give_up(t, EXIT_PERMANENT, "token %s holds \"%s\" "
+				    "in zooinit's old layout (members/NAME); "
+				    "zooinit now registers members/ID as etcd "
+				    "3.6+ does: create a fresh token", t->token,
+				    str_quote_n(kv->key, kv->key_len, q,
+				    sizeof(q)));
+			else
+				give_up(t, EXIT_PERMANENT, "token %s: %s; etcd "
+				    "counts it as a member, so zooinit cannot "
+				    "tell who the first %d are: remove it or use "
+				    "a fresh token", t->token, err, t->size);
 			goto out;
 		}
 		e[n] = (struct entry){ .name = me[n].name,
