@@ -57,51 +57,44 @@ assert_eq "$(ectl 5 get v3-key --print-value-only)" "hello from h1" \
 	"the extra serves the key through its local port"
 ok "v3 discovery: cluster formed, extra proxies"
 
-# A token in zooinit's old v3 layout: refused, a fresh token is needed.
-ectl "$DISC" put "/_etcd/registry/oldtok/_config/size" 3 >/dev/null &&
-	ectl "$DISC" put "/_etcd/registry/oldtok/members/h9" \
-		"h9=http://$NET.9:2380" >/dev/null ||
-	fail "cannot create the old-layout token"
-RC=0
-run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
-	--discovery-token oldtok --name h4 || RC=$?
-assert_eq "$RC" 100 "plan on an old-layout token exits 100"
-assert_contains "$WORK/h4/plan.log" \
-	"token oldtok holds \"/_etcd/registry/oldtok/members/h9\" in zooinit's old layout"
-# token set to something else than the v3 discovery token: refused.
-RC=0
-run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
-	--discovery-token "$TOK" --name h4 --token other || RC=$?
-assert_eq "$RC" 2 "plan with token != the v3 discovery token exits 2"
-assert_contains "$WORK/h4/plan.log" \
-	"token is set to \"other\", but with v3 discovery etcd takes the discovery token $TOK"
-ok "old-layout tokens and a conflicting token setting are refused"
+# refused TOKEN KEY VALUE CODE TEXT WHAT [PLAN ARGS...]: a token of size 3
+# holding KEY (under members/) = VALUE; `zooinit plan` in h4 on it exits
+# CODE and says TEXT. An empty KEY puts nothing.
+refused() {
+	local tok=$1 key=$2 value=$3 code=$4 text=$5 what=$6 rc=0
+	shift 6
+	ectl "$DISC" put "/_etcd/registry/$tok/_config/size" 3 >/dev/null ||
+		fail "cannot create token $tok"
+	if [ -n "$key" ]; then
+		ectl "$DISC" put "/_etcd/registry/$tok/members/$key" "$value" \
+			>/dev/null || fail "cannot put $key under token $tok"
+	fi
+	run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
+		--discovery-token "$tok" --name h4 "$@" || rc=$?
+	assert_eq "$rc" "$code" "plan on $what exits $code"
+	assert_contains "$WORK/h4/plan.log" "$text"
+}
 
+# A token in zooinit's old v3 layout: a fresh token is needed.
+refused oldtok h9 "h9=http://$NET.9:2380" 100 \
+	"token oldtok holds \"/_etcd/registry/oldtok/members/h9\" in zooinit's old layout" \
+	"an old-layout token"
+# token set to something else than the v3 discovery token.
+refused "$TOK" "" "" 2 \
+	"token is set to \"other\", but with v3 discovery etcd takes the discovery token $TOK" \
+	"a token setting other than the v3 discovery token" --token other
 # A plain etcd member with two peer URLs among the first size: zooinit plans
-# one peer URL per member, so it refuses, naming the member. The key is the
-# ID etcd derives: SHA-1 over the sorted URLs and the token, 8 bytes, hex.
-U="http://$NET.8:2380,http://$NET.9:2380"
+# one peer URL per member. The key is the ID etcd derives: SHA-1 over the
+# sorted URLs and the token, 8 bytes, hex without leading zeros.
 id=$(printf '%s' "http://$NET.8:2380http://$NET.9:2380multitok" | sha1sum |
 	cut -c1-16 | sed 's/^0*//')
-ectl "$DISC" put "/_etcd/registry/multitok/_config/size" 3 >/dev/null &&
-	ectl "$DISC" put "/_etcd/registry/multitok/members/$id" \
-		"hm=${U%%,*},hm=${U#*,}" >/dev/null ||
-	fail "cannot create the two-URL token"
-RC=0
-run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
-	--discovery-token multitok --name h4 || RC=$?
-assert_eq "$RC" 100 "plan on a token with a two-URL member exits 100"
-assert_contains "$WORK/h4/plan.log" \
-	"member hm registered 2 peer URLs under token multitok"
+refused multitok "$id" "hm=http://$NET.8:2380,hm=http://$NET.9:2380" 100 \
+	"member hm registered 2 peer URLs under token multitok" \
+	"a token with a two-URL member"
 # An entry etcd counts (its value holds "=") but that is no registration
 # etcd would write: never skipped, or zooinit and etcd could pick different
 # first members.
-ectl "$DISC" put "/_etcd/registry/badtok/_config/size" 3 >/dev/null &&
-	ectl "$DISC" put "/_etcd/registry/badtok/members/zzz" "a=b" >/dev/null ||
-	fail "cannot create the bad-entry token"
-RC=0
-run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
-	--discovery-token badtok --name h4 || RC=$?
-assert_eq "$RC" 100 "plan on a token with an unreadable entry exits 100"
-assert_contains "$WORK/h4/plan.log" "etcd counts it as a member, so zooinit cannot tell who the first 3 are"
-ok "two-URL members and unreadable entries are refused"
+refused badtok zzz "a=b" 100 \
+	"etcd counts it as a member, so zooinit cannot tell who the first 3 are" \
+	"a token with an unreadable entry"
+ok "old layout, a conflicting token, two-URL members, unreadable entries: refused"
