@@ -381,7 +381,7 @@ on_tok_done(void *arg, struct tok_result *r)
 {
 	struct boot *b = arg;
 	char msg[1024];
-	char *token = xasprintf("zooinit-etcd-%s", token_label(b->c));
+	char *token = tok_cluster_token(b->c);
 	char *detail = b->c->discovery ? xstrdup(b->c->discovery) :
 	    xasprintf("token %s at %s", b->c->discovery_token,
 	    b->c->discovery_endpoints[0]);
@@ -461,8 +461,8 @@ start_token(struct boot *b)
 	discovery_host(c->discovery ? c->discovery : c->discovery_endpoints[0],
 	    disc_addr, sizeof(disc_addr), &disc_port);
 	b->rs.my_name = token_member_name(c, err, sizeof(err));
-	if (b->rs.my_name == NULL ||
-	    hostaddr_for_token(&b->rs.self, disc_addr[0] ? disc_addr : NULL,
+	if (b->rs.my_name == NULL || !tok_cluster_token_check(c, err,
+	    sizeof(err)) || hostaddr_for_token(&b->rs.self, disc_addr[0] ? disc_addr : NULL,
 	    addr, sizeof(addr), err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		boot_finish(b, EXIT_USAGE);

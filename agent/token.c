@@ -14,6 +14,7 @@
 #include "config/cfg.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"
+#include "etcd/member_id.h"
 #include "etcd/v2.h"
 #include "lib/str.h"
 #include "lib/url.h"
@@ -31,8 +32,12 @@ struct tok {
 	struct loop *loop;
 	struct etcd_http *http;
 	struct etcd_kv *kv;	/* v3 layout; NULL for v2 */
-	char *prefix;		/* v3: /_etcd/registry/TOKEN */
-	char *token;		/* for messages */
+	char *prefix;		/* v3: /_etcd/registry/TOKEN/members */
+	char *size_key;		/* v3: /_etcd/registry/TOKEN/_config/size */
+	char *key;		/* v3: this member's, .../members/ID */
+	uint64_t id;		/* v3: this member's ID, as etcd derives it */
+	char bad[512];		/* v3: why this member cannot register */
+	char *token;		/* v2: for messages; v3: the token */
 	uint64_t watch;		/* v3 watch in flight */
 	char *url, *name, *peer_url, *value;
 	int want_size;		/* configured size, 0 = the token's */
@@ -164,12 +169,35 @@ unreachable(struct tok *t, const char *why)
 
 /* ---- the protocol, on answers of either layout ----------------------- */
 
-/* value: the size key's value, NULL when the key does not exist. */
-static void
-got_size(struct tok *t, const char *value)
+/* Parses a v2 size value (a C string); 0, or -1 with err set. */
+static int
+v2_size_parse(const struct tok *t, const char *value, unsigned *size,
+    char *err, size_t errlen)
 {
 	char *end;
 	long n;
+	char q[64];
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+	    n < 1 || n > CFG_MAX_MEMBERS) {
+		snprintf(err, errlen, "token %s has size \"%s\"; expected a "
+		    "number from 1 to %d", t->token, str_quote(value, q,
+		    sizeof(q)), CFG_MAX_MEMBERS);
+		return -1;
+	}
+	*size = (unsigned)n;
+	return 0;
+}
+
+/* value (len bytes): the size key's value, NULL when the key does not
+ * exist. */
+static void
+got_size(struct tok *t, const char *value, size_t len)
+{
+	char err[512];
+	unsigned n;
 
 	if (value == NULL) {
 		int64_t now = loop_now_ms();
@@ -184,23 +212,22 @@ got_size(struct tok *t, const char *value)
 		give_up(t, EXIT_PERMANENT,
 		    "token %s has no _config/size key at %s; create "
 		    "the token with zooinit discovery new --size N --endpoint "
-		    "URL", t->token, t->url ? t->url : t->prefix);
+		    "URL", t->token, t->url ? t->url : t->size_key);
 		return;
 	}
-	errno = 0;
-	n = strtol(value, &end, 10);
-	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
-	    n < 1 || n > CFG_MAX_MEMBERS) {
-		char q[64];
-		give_up(t, EXIT_PERMANENT,
-		    "token %s has size \"%s\"; expected a number from 1 "
-		    "to %d", t->token, str_quote(value, q, sizeof(q)),
-		    CFG_MAX_MEMBERS);
+	if ((t->kv == NULL ? v2_size_parse(t, value, &n, err, sizeof(err)) :
+	    etcd_member_size_parse(value, len, &n, err, sizeof(err))) < 0) {
+		give_up(t, EXIT_PERMANENT, "%s", err);
 		return;
 	}
-	if (t->want_size > 0 && n != t->want_size) {
+	if (n > CFG_MAX_MEMBERS) {
+		give_up(t, EXIT_PERMANENT, "token %s is for %u members; zooinit "
+		    "forms clusters of 1 to %d", t->token, n, CFG_MAX_MEMBERS);
+		return;
+	}
+	if (t->want_size > 0 && n != (unsigned)t->want_size) {
 		give_up(t, EXIT_PERMANENT,
-		    "token %s is for %ld members but size is set to %d; "
+		    "token %s is for %u members but size is set to %d; "
 		    "use a token made for %d or change size", t->token, n,
 		    t->want_size, t->want_size);
 		return;
@@ -211,12 +238,27 @@ got_size(struct tok *t, const char *value)
 	step(t);
 }
 
-/* One registration: a "name=url" value and its creation order. */
+/* One registration: a "name=url" value and its creation order; a v3
+ * entry also its ID and all its peer URLs. */
 struct entry {
-	const char *name, *url;
+	const char *name, *url;	/* url: the first */
 	size_t name_len;
+	char *const *urls;	/* v3: all n_urls, sorted; v2: NULL */
+	size_t n_urls;
+	uint64_t id;		/* v3 */
 	int64_t created;
 };
+
+static bool
+entry_has_url(const struct entry *e, const char *url)
+{
+	if (e->urls == NULL)
+		return strcmp(e->url, url) == 0;
+	for (size_t i = 0; i < e->n_urls; i++)
+		if (strcmp(e->urls[i], url) == 0)
+			return true;
+	return false;
+}
 
 static int
 entry_cmp(const void *a, const void *b)
@@ -237,7 +279,60 @@ entry_of(const char *val, int64_t created, struct entry *e)
 	e->name = val;
 	e->name_len = (size_t)(eq - val);
 	e->url = eq + 1;
+	e->n_urls = 1;
 	e->created = created;
+	return true;
+}
+
+/* Finds this host among the sorted entries (*mine, SIZE_MAX if absent)
+ * and refuses what would make zooinit and etcd disagree: false when it
+ * gave up. */
+static bool
+check_entries(struct tok *t, const struct entry *e, size_t n, size_t *mine)
+{
+	char q[160], nm[80];
+
+	*mine = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		bool same_name = e[i].name_len == strlen(t->name) &&
+		    strncmp(e[i].name, t->name, e[i].name_len) == 0;
+		bool same_url = entry_has_url(&e[i], t->peer_url);
+		/* v3: the ID stands for this peer URL under this token. */
+		bool is_mine = t->kv != NULL ? e[i].id == t->id :
+		    same_name && same_url;
+
+		snprintf(nm, sizeof(nm), "%.*s", (int)(e[i].name_len < 64 ?
+		    e[i].name_len : 64), e[i].name);
+		if (same_name && !is_mine) {
+			give_up(t, EXIT_PERMANENT,
+			    "member %s already registered under token %s "
+			    "with peer URL %s; names must be unique: set --name",
+			    t->name, t->token, str_quote(e[i].url, q, sizeof(q)));
+			return false;
+		}
+		if (same_url && !same_name) {
+			give_up(t, EXIT_PERMANENT,
+			    "peer URL %s is already registered under token "
+			    "%s as member %s; this host would be %s: use one name "
+			    "per host", t->peer_url, t->token,
+			    str_quote(nm, q, sizeof(q)), t->name);
+			return false;
+		}
+		/* A plan has one peer URL per member; an extra's do not
+		 * matter. */
+		if (e[i].n_urls > 1 && i < (size_t)t->size) {
+			give_up(t, EXIT_PERMANENT,
+			    "member %s registered %zu peer URLs under token %s "
+			    "(%s, ...); zooinit plans one peer URL per member: "
+			    "start that etcd with a single "
+			    "--initial-advertise-peer-urls and a fresh token",
+			    str_quote(nm, q, sizeof(q)), e[i].n_urls, t->token,
+			    e[i].url);
+			return false;
+		}
+		if (is_mine && *mine == SIZE_MAX)
+			*mine = i;
+	}
 	return true;
 }
 
@@ -246,36 +341,12 @@ entry_of(const char *val, int64_t created, struct entry *e)
 static void
 got_list(struct tok *t, struct entry *e, size_t n, uint64_t watch_from)
 {
-	size_t mine = SIZE_MAX;
+	size_t mine;
 	char q[160];
 
 	qsort(e, n, sizeof(*e), entry_cmp);
-	for (size_t i = 0; i < n; i++) {
-		bool same_name = e[i].name_len == strlen(t->name) &&
-		    strncmp(e[i].name, t->name, e[i].name_len) == 0;
-		bool same_url = strcmp(e[i].url, t->peer_url) == 0;
-
-		if (same_name && !same_url) {
-			give_up(t, EXIT_PERMANENT,
-			    "member %s already registered under token %s "
-			    "with peer URL %s; names must be unique: set --name",
-			    t->name, t->token, str_quote(e[i].url, q, sizeof(q)));
-			return;
-		}
-		if (same_url && !same_name) {
-			char nm[80];
-			snprintf(nm, sizeof(nm), "%.*s", (int)(e[i].name_len < 64 ?
-			    e[i].name_len : 64), e[i].name);
-			give_up(t, EXIT_PERMANENT,
-			    "peer URL %s is already registered under token "
-			    "%s as member %s; this host would be %s: use one name "
-			    "per host", t->peer_url, t->token,
-			    str_quote(nm, q, sizeof(q)), t->name);
-			return;
-		}
-		if (same_name && mine == SIZE_MAX)
-			mine = i;
-	}
+	if (!check_entries(t, e, n, &mine))
+		return;
 	if (!t->listed_once)
 		t->registered_before = mine != SIZE_MAX;
 	t->listed_once = true;
@@ -402,13 +473,13 @@ v2_reply(void *arg, const struct etcd_http_result *r)
 	switch (t->state) {
 	case S_SIZE:
 		if (v.error_code == ETCD_V2_KEY_NOT_FOUND)
-			got_size(t, NULL);
+			got_size(t, NULL, 0);
 		else if (v.error_code != 0 || v.node.value == NULL)
 			give_up(t, EXIT_PERMANENT,
 			    "reading %s/_config/size: %s", t->url,
 			    v.message ? v.message : "not a key with a value");
 		else
-			got_size(t, v.node.value);
+			got_size(t, v.node.value, strlen(v.node.value));
 		break;
 	case S_LIST: {
 		struct entry *e;
@@ -497,6 +568,75 @@ v3_failed(struct tok *t, const struct etcd_kv_result *r, const char *what)
 	return true;
 }
 
+/* True when kv is what zooinit wrote before it used etcd's layout:
+ * .../members/NAME = "NAME=URL". */
+static bool
+v3_old_layout(const struct tok *t, const struct etcd_kv_pair *kv)
+{
+	size_t pl = strlen(t->prefix), nl;
+
+	if (kv->key_len <= pl + 1 || memcmp(kv->key, t->prefix, pl) != 0 ||
+	    kv->key[pl] != '/')
+		return false;
+	nl = kv->key_len - pl - 1;
+	return kv->value_len > nl && memcmp(kv->value, kv->key + pl + 1,
+	    nl) == 0 && kv->value[nl] == '=';
+}
+
+/* Reads the entries etcd counts as members; one it cannot read ends the
+ * protocol, never skipped, or zooinit and etcd could pick different first
+ * size members. */
+static void
+v3_list(struct tok *t, const struct etcd_kv_result *r)
+{
+	struct etcd_member_entry *me;
+	struct entry *e;
+	size_t n = 0;
+	char err[512], q[160];
+
+	if (r->n_resp > 0 && r->resp[0].more) {
+		give_up(t, EXIT_PERMANENT, "token %s holds more than %d "
+		    "entries under %s; use a fresh token", t->token,
+		    ETCD_V2_MAX_NODES, t->prefix);
+		return;
+	}
+	me = xcalloc(r->n_kvs + 1, sizeof(*me));
+	e = xcalloc(r->n_kvs + 1, sizeof(*e));
+	for (size_t i = 0; i < r->n_kvs; i++) {
+		const struct etcd_kv_pair *kv = &r->kvs[i];
+
+		if (!etcd_member_counted(kv->value, kv->value_len))
+			continue;
+		if (etcd_member_entry_parse(t->token, kv->key, kv->key_len,
+		    kv->value, kv->value_len, &me[n], err, sizeof(err)) < 0) {
+			if (v3_old_layout(t, kv))
+				give_up(t, EXIT_PERMANENT, "token %s holds \"%s\" "
+				    "in zooinit's old layout (members/NAME); "
+				    "zooinit now registers members/ID as etcd "
+				    "3.6+ does: create a fresh token", t->token,
+				    str_quote_n(kv->key, kv->key_len, q,
+				    sizeof(q)));
+			else
+				give_up(t, EXIT_PERMANENT, "token %s: %s; etcd "
+				    "counts it as a member, so zooinit cannot "
+				    "tell who the first %d are: remove it or use "
+				    "a fresh token", t->token, err, t->size);
+			goto out;
+		}
+		e[n] = (struct entry){ .name = me[n].name,
+		    .name_len = strlen(me[n].name), .url = me[n].peer_urls[0],
+		    .urls = me[n].peer_urls, .n_urls = me[n].n_peer_urls,
+		    .id = me[n].id, .created = kv->create_revision };
+		n++;
+	}
+	got_list(t, e, n, (uint64_t)r->revision + 1);
+out:
+	for (size_t i = 0; i < n; i++)
+		etcd_member_entry_free(&me[i]);
+	free(me);
+	free(e);
+}
+
 static void
 v3_reply(void *arg, const struct etcd_kv_result *r)
 {
@@ -507,24 +647,13 @@ v3_reply(void *arg, const struct etcd_kv_result *r)
 	case S_SIZE:
 		if (v3_failed(t, r, "reading the size"))
 			return;
-		got_size(t, r->n_kvs > 0 ? r->kvs[0].value : NULL);
+		got_size(t, r->n_kvs > 0 ? r->kvs[0].value : NULL,
+		    r->n_kvs > 0 ? r->kvs[0].value_len : 0);
 		break;
-	case S_LIST: {
-		struct entry *e;
-		size_t n = 0;
-
-		if (v3_failed(t, r, "listing the members"))
-			return;
-		e = xcalloc(r->n_kvs + 1, sizeof(*e));
-		for (size_t i = 0; i < r->n_kvs; i++)
-			if (strlen(r->kvs[i].value) == r->kvs[i].value_len &&
-			    entry_of(r->kvs[i].value, r->kvs[i].create_revision,
-			    &e[n]))
-				n++;
-		got_list(t, e, n, (uint64_t)r->revision + 1);
-		free(e);
+	case S_LIST:
+		if (!v3_failed(t, r, "listing the members"))
+			v3_list(t, r);
 		break;
-	}
 	case S_REGISTER:
 		if (v3_failed(t, r, "registering"))
 			return;
@@ -552,33 +681,54 @@ v3_watch(void *arg, const struct etcd_kv_watch_update *u)
 static void
 v3_step(struct tok *t)
 {
-	char *key;
 
 	switch (t->state) {
 	case S_SIZE:
-		key = xasprintf("%s/_config/size", t->prefix);
-		t->req = etcd_kv_get(t->kv, key, strlen(key), false, 1, v3_reply,
-		    t);
+		if (t->bad[0] != '\0') {
+			give_up(t, EXIT_PERMANENT, "%s", t->bad);
+			break;
+		}
+		t->req = etcd_kv_get(t->kv, t->size_key, strlen(t->size_key),
+		    false, 1, v3_reply, t);
 		break;
 	case S_LIST:
-		key = xasprintf("%s/members/", t->prefix);
-		t->req = etcd_kv_get(t->kv, key, strlen(key), true,
+		/* No trailing "/": etcd lists exactly this prefix. */
+		t->req = etcd_kv_get(t->kv, t->prefix, strlen(t->prefix), true,
 		    ETCD_V2_MAX_NODES, v3_reply, t);
 		break;
 	case S_REGISTER:
-		key = xasprintf("%s/members/%s", t->prefix, t->name);
-		t->req = etcd_kv_txn_create(t->kv, key, strlen(key), t->value,
-		    strlen(t->value), 0, v3_reply, t);
+		t->req = etcd_kv_txn_create(t->kv, t->key, strlen(t->key),
+		    t->value, strlen(t->value), 0, v3_reply, t);
 		break;
 	case S_WAIT:
-		key = xasprintf("%s/members/", t->prefix);
-		t->watch = etcd_kv_watch(t->kv, key, strlen(key), true,
-		    (int64_t)t->wait_index, v3_watch, t);
+		t->watch = etcd_kv_watch(t->kv, t->prefix, strlen(t->prefix),
+		    true, (int64_t)t->wait_index, v3_watch, t);
 		break;
 	default:
+		break;
+	}
+}
+
+/* The v3 registration: this member's ID, key and value as etcd 3.6+
+ * writes them; a reason in t->bad when there can be none. */
+static void
+v3_init(struct tok *t, const char *token)
+{
+	char *const urls[1] = { t->peer_url };
+	char err[256];
+
+	t->size_key = etcd_member_size_key(token);
+	t->prefix = etcd_member_prefix(token);
+	if (etcd_member_id(urls, 1, token, &t->id, err, sizeof(err)) == 0)
+		t->value = etcd_member_value(t->name, urls, 1, err,
+		    sizeof(err));
+	if (t->value == NULL) {
+		snprintf(t->bad, sizeof(t->bad), "cannot register %s=%s under "
+		    "token %s: %s", t->name, t->peer_url, token, err);
+		t->value = xstrdup("");
 		return;
 	}
-	free(key);
+	t->key = etcd_member_key(token, t->id);
 }
 
 static void
@@ -604,11 +754,13 @@ tok_start(struct loop *l, struct etcd_http *h, const struct tok_opts *o,
 	} else {
 		t->kv = etcd_kv_new(h, o->endpoints, o->n_endpoints);
 		t->token = xstrdup(o->token);
-		t->prefix = xasprintf("/_etcd/registry/%s", o->token);
 	}
 	t->name = xstrdup(o->name);
 	t->peer_url = xstrdup(o->peer_url);
-	t->value = xasprintf("%s=%s", o->name, o->peer_url);
+	if (t->kv != NULL)
+		v3_init(t, o->token);
+	else
+		t->value = xasprintf("%s=%s", o->name, o->peer_url);
 	t->want_size = o->size;
 	t->deadline = o->deadline;
 	t->size_may_appear = o->size_may_appear;
@@ -620,8 +772,36 @@ tok_start(struct loop *l, struct etcd_http *h, const struct tok_opts *o,
 	t->state = S_SIZE;
 	t->deadline_timer = loop_timer(l, o->deadline - loop_now_ms(),
 	    on_deadline, t);
-	step(t);
+	/* The callback never runs before tok_start() has returned. */
+	if (t->bad[0] != '\0')
+		t->timer = loop_timer(l, 0, on_retry, t);
+	else
+		step(t);
 	return t;
+}
+
+char *
+tok_cluster_token(const struct cfg *c)
+{
+	if (c->discovery != NULL)
+		return xasprintf("zooinit-etcd-%s", tok_name(c->discovery));
+	return xstrdup(c->discovery_token);
+}
+
+bool
+tok_cluster_token_check(const struct cfg *c, char *err, size_t errlen)
+{
+	char q[160];
+
+	if (c->discovery != NULL || c->token == NULL ||
+	    strcmp(c->token, c->discovery_token) == 0)
+		return true;
+	snprintf(err, errlen, "token is set to \"%s\", but with v3 discovery "
+	    "etcd takes the discovery token %s as the initial cluster token "
+	    "of every member; leave token unset or set it to %s",
+	    str_quote(c->token, q, sizeof(q)), c->discovery_token,
+	    c->discovery_token);
+	return false;
 }
 
 void
@@ -640,6 +820,8 @@ tok_free(struct tok *t)
 	loop_cancel(t->loop, t->deadline_timer);
 	etcd_kv_free(t->kv);
 	free(t->prefix);
+	free(t->size_key);
+	free(t->key);
 	free(t->token);
 	free(t->url);
 	free(t->name);

@@ -8,14 +8,20 @@
 #include "lib/loop.h"
 
 struct etcd_http;
+struct cfg;
 
 /* The client side of etcd's discovery protocol, done by the agent itself:
  * read the token's _config/size, register "name=peerURL" with
  * create-if-absent, then wait (a watch, not a poll) until size members
  * have registered; the first size by creation order are the cluster.
  * Two layouts: v2 keys (URL .../v2/keys/PREFIX/TOKEN, members directly
- * under it) and etcd 3.6's v3 layout (/_etcd/registry/TOKEN/_config/size
- * and /_etcd/registry/TOKEN/members/NAME through the v3 JSON gateway). */
+ * under it) and etcd 3.6's own v3 layout through the v3 JSON gateway
+ * (etcd/member_id.h: /_etcd/registry/TOKEN/_config/size, and
+ * /_etcd/registry/TOKEN/members/ID = "NAME=PEER_URL" with the member ID
+ * etcd derives from the peer URL and the token), so zooinit agents and
+ * plain `etcd --discovery-token` members (3.6+) can share one v3 token.
+ * A v3 entry etcd counts but zooinit cannot read ends the protocol: both
+ * must agree on who the first size members are. */
 
 enum tok_outcome {
 	TOK_MEMBER,	/* this host is one of the first size registrants */
@@ -27,7 +33,7 @@ enum tok_outcome {
 struct tok_result {
 	enum tok_outcome outcome;
 	char **names;		/* the cluster's members, creation order */
-	char **urls;		/* their peer URLs */
+	char **urls;		/* their peer URLs (one each) */
 	size_t n;
 	size_t size;		/* the token's; n < size: TOK_WAITING */
 	char *peer_url;		/* this host's, as registered or to be */
@@ -74,5 +80,16 @@ void tok_size_may_appear(struct tok *t);
 /* The token: the last path component of a discovery URL; static storage
  * valid until the next call. */
 const char *tok_name(const char *url);
+
+/* etcd's --initial-cluster-token for a cluster formed through c's token:
+ * v2 (c->discovery) "zooinit-etcd-TOKEN" as ever, so existing clusters
+ * keep their member IDs; v3 the discovery token itself, which etcd's own
+ * v3 discovery puts in place of --initial-cluster-token. Returns a new
+ * string; free with free(). */
+char *tok_cluster_token(const struct cfg *c);
+/* False with err set when c sets token to something else than the v3
+ * discovery token: its members would get other IDs than plain etcd
+ * members of that token compute. */
+bool tok_cluster_token_check(const struct cfg *c, char *err, size_t errlen);
 
 #endif

@@ -2,13 +2,21 @@
 # Discovery through a token in etcd 3.6's v3 layout: host 4 runs a plain
 # one-member etcd (no v2 API) holding /_etcd/registry/T/_config/size = 3;
 # agents in h1..h3 with --discovery-endpoints http://HOST4:2379
-# --discovery-token T register /_etcd/registry/T/members/hI = hI=URL
-# (create-if-absent through the v3 JSON gateway), watch until three have
-# registered, and form one cluster: 3 voting members, one leader, a key put
-# through h1 reads back through h3. A fourth agent (h5) becomes the extra
-# and serves reads through etcd's grpc-proxy.
+# --discovery-token T register in etcd's own layout,
+# /_etcd/registry/T/members/<member ID> = hI=URL (create-if-absent through
+# the v3 JSON gateway), watch until three have registered, and form one
+# cluster: 3 voting members, one leader, a key put through h1 reads back
+# through h3; the registry keys name the member IDs the cluster has (etcd
+# was given the discovery token as its initial cluster token). A fourth
+# agent (h5) becomes the extra and serves reads through etcd's grpc-proxy.
+# Refused with a clear message: a token in zooinit's old layout
+# (members/NAME), a token setting other than the discovery token, a
+# member with two peer URLs among the first size, an entry etcd counts
+# that is not a registration etcd writes.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_disc.sh
+. "$(dirname "$0")/lib_disc.sh"
 need_zooinit
 
 DISC=4
@@ -17,17 +25,7 @@ net_up 5
 
 # The discovery etcd: its own ports on host 4's address, data in $WORK.
 D=$(host_ip "$DISC")
-mkdir -p "$WORK/h$DISC"
-ip netns exec "$(host_ns "$DISC")" /usr/bin/etcd --name disc \
-	--data-dir "$WORK/h$DISC/disc" \
-	--listen-client-urls "http://$D:2379" --advertise-client-urls "http://$D:2379" \
-	--listen-peer-urls "http://$D:2380" --initial-advertise-peer-urls "http://$D:2380" \
-	--initial-cluster "disc=http://$D:2380" >"$WORK/h$DISC/disc.log" 2>&1 </dev/null &
-wait_for "the discovery etcd answers" 60 ectl "$DISC" endpoint health ||
-	fail "the discovery etcd did not start"
-ectl "$DISC" put "/_etcd/registry/$TOK/_config/size" 3 >/dev/null ||
-	fail "cannot create the token's size key"
-ok "token $TOK of size 3 in the v3 layout at http://$D:2379"
+disc_etcd_up "$DISC" "$TOK" 3
 
 for i in 1 2 3; do
 	run_agent "$i" --sources token --discovery-endpoints "http://$D:2379" \
@@ -41,12 +39,9 @@ ectl 1 put v3-key "hello from h1" >/dev/null || fail "put through h1 failed"
 assert_eq "$(ectl 3 get v3-key --print-value-only)" "hello from h1" \
 	"a key put through h1 reads back through h3"
 
-# What the agents wrote: one key per member, "name=peerURL".
-ectl "$DISC" get --prefix "/_etcd/registry/$TOK/members/" --print-value-only \
-	| sort >"$WORK/entries.txt"
-assert_eq "$(tr '\n' ' ' <"$WORK/entries.txt")" \
-	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 " \
-	"the token holds exactly the three registrations"
+# What the agents wrote: one key per member, etcd's layout.
+disc_registry_is "$DISC" "$TOK" \
+	"h1=http://$NET.1:2380 h2=http://$NET.2:2380 h3=http://$NET.3:2380 "
 for i in 1 2 3; do
 	assert_contains "$WORK/h$i/agent.log" "discovery token $TOK (v3)"
 	assert_contains "$WORK/h$i/agent.log" "plan: 3 of 3 registered under token $TOK"
@@ -61,3 +56,45 @@ assert_eq "$(cluster_members 1)" 3 "still 3 voting members"
 assert_eq "$(ectl 5 get v3-key --print-value-only)" "hello from h1" \
 	"the extra serves the key through its local port"
 ok "v3 discovery: cluster formed, extra proxies"
+
+# refused TOKEN KEY VALUE CODE TEXT WHAT [PLAN ARGS...]: a token of size 3
+# holding KEY (under members/) = VALUE; `zooinit plan` in h4 on it exits
+# CODE and says TEXT. An empty KEY puts nothing.
+refused() {
+	local tok=$1 key=$2 value=$3 code=$4 text=$5 what=$6 rc=0
+	shift 6
+	ectl "$DISC" put "/_etcd/registry/$tok/_config/size" 3 >/dev/null ||
+		fail "cannot create token $tok"
+	if [ -n "$key" ]; then
+		ectl "$DISC" put "/_etcd/registry/$tok/members/$key" "$value" \
+			>/dev/null || fail "cannot put $key under token $tok"
+	fi
+	run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
+		--discovery-token "$tok" --name h4 "$@" || rc=$?
+	assert_eq "$rc" "$code" "plan on $what exits $code"
+	assert_contains "$WORK/h4/plan.log" "$text"
+}
+
+# A token in zooinit's old v3 layout: a fresh token is needed.
+refused oldtok h9 "h9=http://$NET.9:2380" 100 \
+	"token oldtok holds \"/_etcd/registry/oldtok/members/h9\" in zooinit's old layout" \
+	"an old-layout token"
+# token set to something else than the v3 discovery token.
+refused "$TOK" "" "" 2 \
+	"token is set to \"other\", but with v3 discovery etcd takes the discovery token $TOK" \
+	"a token setting other than the v3 discovery token" --token other
+# A plain etcd member with two peer URLs among the first size: zooinit plans
+# one peer URL per member. The key is the ID etcd derives: SHA-1 over the
+# sorted URLs and the token, 8 bytes, hex without leading zeros.
+id=$(printf '%s' "http://$NET.8:2380http://$NET.9:2380multitok" | sha1sum |
+	cut -c1-16 | sed 's/^0*//')
+refused multitok "$id" "hm=http://$NET.8:2380,hm=http://$NET.9:2380" 100 \
+	"member hm registered 2 peer URLs under token multitok" \
+	"a token with a two-URL member"
+# An entry etcd counts (its value holds "=") but that is no registration
+# etcd would write: never skipped, or zooinit and etcd could pick different
+# first members.
+refused badtok zzz "a=b" 100 \
+	"etcd counts it as a member, so zooinit cannot tell who the first 3 are" \
+	"a token with an unreadable entry"
+ok "old layout, a conflicting token, two-URL members, unreadable entries: refused"

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/token.h"
+#include "config/cfg.h"
 #include "lib/xmalloc.h"
 #include "etcd/v2.h"
 
@@ -916,6 +917,37 @@ test_tok_name(void **state)
 	assert_string_equal(tok_name(""), "");
 }
 
+/* ---- the initial cluster token of a token-formed cluster ------------ */
+
+static void
+test_tok_cluster_token(void **state)
+{
+	struct cfg c = { .discovery = "http://10.0.0.9:4001/v2/keys/_etcd/"
+	    "registry/abc" };
+	char err[512] = "", *t;
+
+	(void)state;
+	/* v2: unchanged, so clusters already formed keep their IDs. */
+	t = tok_cluster_token(&c);
+	assert_string_equal(t, "zooinit-etcd-abc");
+	free(t);
+	c.token = "mine";
+	assert_true(tok_cluster_token_check(&c, err, sizeof(err)));
+	/* v3: the discovery token itself, as etcd 3.6+ takes it. */
+	c = (struct cfg){ .discovery_token = "T1" };
+	t = tok_cluster_token(&c);
+	assert_string_equal(t, "T1");
+	free(t);
+	assert_true(tok_cluster_token_check(&c, err, sizeof(err)));
+	c.token = "T1";
+	assert_true(tok_cluster_token_check(&c, err, sizeof(err)));
+	assert_string_equal(err, "");
+	c.token = "other";
+	assert_false(tok_cluster_token_check(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "token is set to \"other\", but with v3 "
+	    "discovery etcd takes the discovery token T1"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -950,6 +982,7 @@ main(void)
 		T(test_small_error_buffer),
 		T(test_reply_free_twice),
 		T(test_tok_name),
+		T(test_tok_cluster_token),
 	};
 
 	return cmocka_run_group_tests_name("v2", tests, NULL, NULL);
