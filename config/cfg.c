@@ -107,7 +107,7 @@ static const struct key table[] = {
 	  .valid = cfg_valid_token, .expect = CFG_TOKEN_EXPECT,
 	  .meta = "TOKEN",
 	  .help = "etcd's initial-cluster-token (default "
-	    "zooinit-etcd-DOMAIN; a v3 discovery token is its own)" },
+	    "zooinit-etcd-DOMAIN)" },
 	{ .name = "scheme", .type = KT_ENUM, .off = OFF(scheme),
 	  .choices = scheme_choices, .def = "auto",
 	  .help = "scheme of etcd's URLs; auto follows the SRV records" },
