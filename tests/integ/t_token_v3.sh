@@ -58,8 +58,10 @@ assert_eq "$(ectl 5 get v3-key --print-value-only)" "hello from h1" \
 ok "v3 discovery: cluster formed, extra proxies"
 
 # refused TOKEN KEY VALUE CODE TEXT WHAT [PLAN ARGS...]: a token of size 3
-# holding KEY (under members/) = VALUE; `zooinit plan` in h4 on it exits
-# CODE and says TEXT. An empty KEY puts nothing.
+# holding KEY (under members/) = VALUE; `zooinit plan` in h5 on it exits
+# CODE and says TEXT. An empty KEY puts nothing. Not in h4: the discovery
+# etcd's address is h4's, so a plan there would be the seed's host, whose
+# port 2379 is also the member's (refused before any token is read).
 refused() {
 	local tok=$1 key=$2 value=$3 code=$4 text=$5 what=$6 rc=0
 	shift 6
@@ -69,10 +71,10 @@ refused() {
 		ectl "$DISC" put "/_etcd/registry/$tok/members/$key" "$value" \
 			>/dev/null || fail "cannot put $key under token $tok"
 	fi
-	run_plan 4 --sources token --discovery-endpoints "http://$D:2379" \
-		--discovery-token "$tok" --name h4 "$@" || rc=$?
+	run_plan 5 --sources token --discovery-endpoints "http://$D:2379" \
+		--discovery-token "$tok" --name h6 "$@" || rc=$?
 	assert_eq "$rc" "$code" "plan on $what exits $code"
-	assert_contains "$WORK/h4/plan.log" "$text"
+	assert_contains "$WORK/h5/plan.log" "$text"
 }
 
 # A token in zooinit's old v3 layout: a fresh token is needed.
