@@ -169,14 +169,14 @@ scale_costs() {
 # Returns 1 on timeout, 3 when an agent exited.
 scale_wait() {
 	local t0=$1 deadline i h
-	local -a todo
+	local -a unserved
 	deadline=$((t0 + SCALE_TIMEOUT * 1000000000))
 	VOTERS_NS="" ALL_NS="" WHY=""
 	FIRST=() VOTERS=() SCALE_POLLS=0
 	while :; do
-		todo=()
+		unserved=()
 		for ((i = SCALE_FROM + 1; i <= SCALE_TO; i++)); do
-			[ -n "${FIRST[i]:-}" ] || todo+=("$i")
+			[ -n "${FIRST[i]:-}" ] || unserved+=("$i")
 		done
 		# The voters' full check first (the hosts named by the member
 		# list of an earlier round), then every host's read.
@@ -184,10 +184,10 @@ scale_wait() {
 			poll_cluster "$SCALE_V" "${VOTERS[@]}" && etcdctl_health "${VOTERS[@]}"; then
 			VOTERS_NS=$POLL_NS
 		fi
-		scale_poll "${todo[@]}"
+		scale_poll "${unserved[@]}"
 		SCALE_POLLS=$((SCALE_POLLS + 1))
 		for h in "${SERVED[@]}"; do FIRST[h]=$POLL_NS; done
-		if [ -n "$VOTERS_NS" ] && [ "${#todo[@]}" = "${#SERVED[@]}" ]; then
+		if [ -n "$VOTERS_NS" ] && [ "${#unserved[@]}" = "${#SERVED[@]}" ]; then
 			ALL_NS=$(printf '%s\n' "${FIRST[@]}" | sort -n | tail -n 1)
 			return 0
 		fi
@@ -198,7 +198,7 @@ scale_wait() {
 			}
 		done
 		[ "$(now_ns)" -lt "$deadline" ] || {
-			WHY="$((${#todo[@]} - ${#SERVED[@]})) hosts serve no reads after $SCALE_TIMEOUT s${VOTERS_NS:+" (voters healthy)"}"
+			WHY="$((${#unserved[@]} - ${#SERVED[@]})) hosts serve no reads after $SCALE_TIMEOUT s${VOTERS_NS:+" (voters healthy)"}"
 			return 1
 		}
 		sleep "$SCALE_POLL"
