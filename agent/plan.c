@@ -15,13 +15,6 @@
  * output in plan_json.c and the journal in plan_journal.c. */
 
 
-char *
-plan_make_url(const char *scheme, const char *addr, unsigned port)
-{
-	if (strchr(addr, ':') != NULL)
-		return xasprintf("%s://[%s]:%u", scheme, addr, port);
-	return xasprintf("%s://%s:%u", scheme, addr, port);
-}
 
 /* libcurl splits the URL; what it accepts beyond what every host writes
  * itself is refused by the round trip at the end: member URLs end up
@@ -43,8 +36,8 @@ plan_parse_url(const char *url, char *scheme, size_t schemelen, char *addr,
 	    strcmp(u.host, norm) != 0)
 		return -1;
 	/* No user, path, query, fragment, leading zero or IPv4 in brackets:
-	 * the URL is exactly the one plan_make_url() gives for its parts. */
-	again = plan_make_url(u.scheme, norm, u.port);
+	 * the URL is exactly the one url_make() gives for its parts. */
+	again = url_make(u.scheme, norm, u.port);
 	same = strcmp(again, url) == 0;
 	free(again);
 	if (!same)
@@ -168,7 +161,7 @@ plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
 	p->proxy = true;
 	p->proxy_me.name = xstrdup(name);
 	p->proxy_me.addr = xstrdup(addr);
-	p->proxy_me.client_url = plan_make_url(p->scheme, addr,
+	p->proxy_me.client_url = url_make(p->scheme, addr,
 	    (unsigned)c->client_port);
 	p->proxy_me.self = true;
 	free(p->state_reason);
@@ -187,7 +180,7 @@ plan_proxy_to_member(struct plan *p, int peer_port)
 	*m = p->proxy_me;
 	memset(&p->proxy_me, 0, sizeof(p->proxy_me));
 	m->peer_port = (unsigned)peer_port;
-	m->peer_url = plan_make_url(p->scheme, m->addr, (unsigned)peer_port);
+	m->peer_url = url_make(p->scheme, m->addr, (unsigned)peer_port);
 	m->self = true;
 	p->proxy = false;
 	free(p->initial_cluster);

@@ -201,7 +201,7 @@ int plan_journal_read(const struct cfg *c, struct plan *p, char *err,
 void plan_free(struct plan *p);
 
 /* Parses "http://ADDR:PORT" or "https://[V6]:PORT" with an IP literal host,
- * written exactly as plan_make_url() would (normalised address, no user,
+ * written exactly as url_make() would (normalised address, no user,
  * path, query or leading zeros), through lib/url.h. Returns 0 with the
  * parts filled (addr without brackets), -1 otherwise. */
 int plan_parse_url(const char *url, char *scheme, size_t schemelen,

@@ -7,6 +7,7 @@
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
 #include "lib/str.h"
+#include "lib/url.h"
 #include "lib/xmalloc.h"
 #include "resolver/dnsname.h"
 
@@ -351,8 +352,8 @@ fill(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		m->host = xstrdup(t->target);
 		m->addr = xstrdup(t->addrs[0]);
 		m->peer_port = t->port;
-		m->peer_url = plan_make_url(scheme, m->addr, t->port);
-		m->client_url = plan_make_url(scheme, m->addr,
+		m->peer_url = url_make(scheme, m->addr, t->port);
+		m->client_url = url_make(scheme, m->addr,
 		    (unsigned)c->client_port);
 		m->self = i == me;
 	}

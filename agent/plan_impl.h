@@ -13,8 +13,6 @@
 #include "config/cfg.h"
 #include "resolver/localaddr.h"
 
-/* Returns scheme://addr:port (IPv6 in brackets) as a new string. */
-char *plan_make_url(const char *scheme, const char *addr, unsigned port);
 
 /* Whether addr is one of this host's addresses. */
 bool plan_is_local(const struct local_addrs *self, const char *addr);

@@ -6,6 +6,7 @@
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
 #include "lib/str.h"
+#include "lib/url.h"
 #include "lib/xmalloc.h"
 #include "resolver/dnsname.h"
 
@@ -65,7 +66,7 @@ plan_from_pairs(const struct cfg *c, const char *source, const char *detail,
 		m->addr = xstrdup(addr);
 		m->peer_port = port;
 		m->peer_url = xstrdup(urls[i]);
-		m->client_url = plan_make_url(scheme, addr, (unsigned)c->client_port);
+		m->client_url = url_make(scheme, addr, (unsigned)c->client_port);
 		m->self = self_name != NULL && strcmp(names[i], self_name) == 0;
 	}
 	if (c->scheme != CFG_SCHEME_AUTO &&

@@ -495,9 +495,7 @@ start_token(struct boot *b)
 	/* The token carries no scheme: scheme = "https" asks for TLS. */
 	const char *psch = c->scheme == CFG_SCHEME_HTTPS ? "https" : "http";
 	int pport = c->peer_port ? c->peer_port : 2380;
-	char *peer = strchr(addr, ':') ?
-	    xasprintf("%s://[%s]:%d", psch, addr, pport) :
-	    xasprintf("%s://%s:%d", psch, addr, pport);
+	char *peer = url_make(psch, addr, (unsigned)pport);
 	char *url = c->discovery ? xstrdup(c->discovery) : NULL;
 	while (url != NULL && strlen(url) > 8 && url[strlen(url) - 1] == '/')
 		url[strlen(url) - 1] = '\0';

@@ -11,6 +11,7 @@
 #include "lib/proc.h"
 #include "agent/seed.h"
 #include "lib/sup.h"
+#include "lib/url.h"
 #include "lib/xmalloc.h"
 #include "etcd/diag.h"
 #include "etcd/api.h"
@@ -177,20 +178,12 @@ on_sup(void *arg, struct sup *sup, enum sup_state from, enum sup_state to,
 		s->cb(s->arg, SEED_STOPPED, NULL);
 }
 
-static char *
-url_for(const char *addr, int port)
-{
-	if (strchr(addr, ':') != NULL)
-		return xasprintf("http://[%s]:%d", addr, port);
-	return xasprintf("http://%s:%d", addr, port);
-}
-
 struct seed *
 seed_start(struct loop *l, struct etcd_http *h, const struct seed_opts *o,
     seed_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct seed *s = xcalloc(1, sizeof(*s));
-	char *peer = url_for(o->addr, o->peer_port);
+	char *peer = url_make("http", o->addr, (unsigned)o->peer_port);
 	char *cluster = xasprintf("zooinit-seed=%s", peer);
 	char *ctoken = xasprintf("zooinit-seed-%s", o->token);
 	struct sup_opts so = {
@@ -215,7 +208,7 @@ seed_start(struct loop *l, struct etcd_http *h, const struct seed_opts *o,
 	s->arg = arg;
 	s->size = o->size;
 	s->etcd = xstrdup(o->etcd);
-	s->client_url = url_for(o->addr, o->client_port);
+	s->client_url = url_make("http", o->addr, (unsigned)o->client_port);
 	s->token = xstrdup(o->token);
 	if (o->layout == SEED_V2) {
 		s->token_url = xasprintf("%s/v2/keys/_etcd/registry/%s",
@@ -271,7 +264,7 @@ pick_layout(const char *etcd, enum seed_layout want, const char *addr,
 		    "token goes in the v3 keyspace", etcd, ver);
 		return SEED_V3;
 	}
-	char *ep = url_for(addr, client_port);
+	char *ep = url_make("http", addr, (unsigned)client_port);
 	snprintf(err, errlen, "the v2 token URL %s/v2/keys/_etcd/registry/%s "
 	    "needs the v2 keys API, which the seed etcd %s (%s) does not have "
 	    "(etcd 3.6 removed it); set discovery_endpoints = %s and "

@@ -106,15 +106,21 @@ url_origin(const char *url)
 {
 	struct url_parts u;
 	char err[128];
-	const char *lb, *rb;
 
 	if (url_split(url, &u, err, sizeof(err)) < 0)
 		return NULL;
-	lb = strchr(u.host, ':') ? "[" : "";
-	rb = *lb ? "]" : "";
-	if (u.port == 0)
-		return xasprintf("%s://%s%s%s", u.scheme, lb, u.host, rb);
-	return xasprintf("%s://%s%s%s:%u", u.scheme, lb, u.host, rb, u.port);
+	return url_make(u.scheme, u.host, u.port);
+}
+
+char *
+url_make(const char *scheme, const char *host, unsigned port)
+{
+	const char *lb = strchr(host, ':') ? "[" : "";
+	const char *rb = *lb ? "]" : "";
+
+	if (port == 0)
+		return xasprintf("%s://%s%s%s", scheme, lb, host, rb);
+	return xasprintf("%s://%s%s%s:%u", scheme, lb, host, rb, port);
 }
 
 char *

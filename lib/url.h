@@ -21,6 +21,10 @@ struct url_parts {
  * too long). */
 int url_split(const char *url, struct url_parts *u, char *err, size_t errlen);
 
+/* Returns "scheme://host:port" (an IPv6 literal host in brackets; no
+ * ":port" when port is 0) as a new string. */
+char *url_make(const char *scheme, const char *host, unsigned port);
+
 /* Returns the scheme://host:port part of url as a new string (IPv6 in
  * brackets, no path), or NULL when url does not split. */
 char *url_origin(const char *url);

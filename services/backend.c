@@ -14,6 +14,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/url.h"
 #include "lib/xmalloc.h"
 #include "services/backend.h"
 
@@ -292,11 +293,11 @@ be_check_http(struct be_check *c, int port,
     bool (*judge)(const struct etcd_http_result *r, char *why,
     size_t whylen))
 {
-	char *url;
+	char *base = url_make("http", c->ip, (unsigned)port);
+	char *url = xasprintf("%s/health", base);
 
+	free(base);
 	c->judge = judge;
-	url = xasprintf(strchr(c->ip, ':') ? "http://[%s]:%d/health" :
-	    "http://%s:%d/health", c->ip, port);
 	c->http_req = etcd_http_get(c->http, url, BE_CHECK_TIMEOUT_MS,
 	    on_http_check, c);
 	free(url);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/plan.h"
+#include "lib/url.h"
 #include "lib/xmalloc.h"
 #include "resolver/dns.h"
 #include "resolver/localaddr.h"
@@ -1334,7 +1335,7 @@ test_parse_url_needs_brackets_for_v6_only(void **state)
 
 /* libcurl splits more URLs than a member's URL may be: every host must
  * write the same --initial-cluster, so only the one spelling
- * plan_make_url() gives is taken. */
+ * url_make() gives is taken. */
 static void
 test_parse_url_only_the_canonical_spelling(void **state)
 {
