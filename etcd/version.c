@@ -4,14 +4,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "etcd/version.h"
+#include "lib/loop.h"
 #include "lib/proc.h"
 
 #define VERSION_OUT_MAX 4096
@@ -42,25 +43,16 @@ etcd_version_parse(const char *text, struct etcd_version *v)
 	return -1;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads fd until EOF, the cap or the deadline into buf (NUL-terminated).
  * Returns 0 at EOF, -1 on timeout. */
 static int
-read_all(int fd, char *buf, size_t cap, long long deadline)
+read_all(int fd, char *buf, size_t cap, int64_t deadline)
 {
 	size_t len = 0;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		int64_t left = deadline - loop_now_ms();
 		char discard[512];
 		ssize_t n;
 
@@ -112,7 +104,7 @@ etcd_version_probe(const char *bin, struct etcd_version *v, char *err,
 		return -1;
 	}
 	rc = read_all(pfd[0], out, sizeof(out),
-	    now_ms() + ETCD_VERSION_TIMEOUT_MS);
+	    loop_now_ms() + ETCD_VERSION_TIMEOUT_MS);
 	close(pfd[0]);
 	if (rc < 0)
 		kill(pid, SIGKILL);
