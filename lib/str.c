@@ -68,15 +68,12 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	if (n < 0)
 		return;
 	size_t fit = sb_room(b, (size_t)n);
-	char *tmp = xmalloc((size_t)n + 1);
 
+	/* vsnprintf cuts at fit bytes and ends them with the NUL. */
 	va_start(ap, fmt);
-	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	vsnprintf(b->p + b->len, fit + 1, fmt, ap);
 	va_end(ap);
-	memcpy(b->p + b->len, tmp, fit);
-	free(tmp);
 	b->len += fit;
-	b->p[b->len] = '\0';
 	if (fit < (size_t)n)
 		sb_cut(b);
 }
