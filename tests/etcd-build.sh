@@ -84,6 +84,8 @@ for v in "$@"; do
 	build "$d" etcdctl go.etcd.io/etcd/etcdctl/v3 \
 		go.etcd.io/etcd/etcdctl/v3/ctlv3 'tool.MustStart()' "$v"
 	build_main "$d" etcdutl go.etcd.io/etcd/etcdutl/v3 "$v"
-	"$d/etcd" --version | head -1 >&2
+	# sed reads to the end: `head -1` exits first and, under pipefail, the
+	# SIGPIPE etcd then gets fails the build (seen with 3.7.3).
+	"$d/etcd" --version | sed -n 1p >&2
 	echo "$d"
 done
