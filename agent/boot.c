@@ -415,7 +415,9 @@ act_etcd_exited(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
-	if (!etcd_exited_at_once(&b->exit) ||
+	/* Status 0 is a removed member's stop, which no plan cures; other
+	 * exits ask the peers too, alongside the restart. */
+	if (rejoin_on_exit(b) || !etcd_exited_at_once(&b->exit) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;
 	snprintf(why, sizeof(why), "etcd %s at once during its first start "
@@ -465,6 +467,7 @@ act_waiting(struct boot *b)
 		    b->check.error);
 		b->last_wait_log = now;
 	}
+	rejoin_on_unhealthy(b);
 	check_again(b, false);
 }
 
@@ -473,6 +476,7 @@ act_lost_health(struct boot *b)
 {
 	log_warn("cluster unhealthy: %s", b->check.error);
 	b->last_wait_log = loop_now_ms();
+	rejoin_on_unhealthy(b);
 	check_again(b, false);
 }
 
@@ -499,6 +503,18 @@ act_replan(struct boot *b)
 {
 	log_warn("planning again: %s", b->replan_why ? b->replan_why :
 	    "asked to");
+	stop_health(b);
+	if (etcd_runs(b))
+		sup_stop(b->sup);	/* EV_ETCD_DONE follows */
+	else
+		boot_post(b, EV_ETCD_DONE);
+}
+
+/* The cluster removed this member (agent/rejoin.c said why): etcd stops,
+ * then rejoin_keep_aside() moves its data dir aside and plans again. */
+static void
+act_removed(struct boot *b)
+{
 	stop_health(b);
 	if (etcd_runs(b))
 		sup_stop(b->sup);	/* EV_ETCD_DONE follows */
@@ -618,6 +634,7 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 		[EV_UNHEALTHY] = { act_waiting, BS_STARTING },
 		[EV_PROMOTED] = { act_nothing, BS_STARTING },
 		[EV_SETTLED] = { act_switch, BS_SWITCHING },
+		[EV_REMOVED] = { act_removed, BS_REMOVED },
 		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_STARTING),
 		STAY(EV_SERVICES_DONE, act_nothing, BS_STARTING),
 		REPLAN, FINISH, STOP,
@@ -655,18 +672,24 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 		[EV_UNHEALTHY] = { act_check_again, BS_STOPPING },
 		FINISH, STOP,
 	},
+	[BS_REMOVED] = {
+		[EV_ETCD_DONE] = { rejoin_keep_aside, BS_REMOVED },
+		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_REMOVED),
+		STAY(EV_SERVICES_DONE, act_nothing, BS_REMOVED),
+		REPLAN, FINISH, STOP,
+	},
 	[BS_DONE] = { { 0 } },
 };
 
 static const char *const state_names[BS_NSTATES] = {
 	"idle", "resolving", "settling", "starting", "up", "switching",
-	"replanning", "stopping", "done",
+	"replanning", "stopping", "removed", "done",
 };
 
 static const char *const event_names[BS_NEVENTS] = {
 	"begin", "planned", "settled", "finish", "etcd up", "etcd exited",
 	"etcd done", "healthy", "unhealthy", "promoted", "replan", "stop",
-	"services done", "seed stopped",
+	"services done", "seed stopped", "removed",
 };
 
 /* Runs the queue: each event's action, then its next state. Events that
@@ -826,6 +849,7 @@ boot_free(struct boot *b)
 	join_free(b->join);
 	upkeep_free(b->upkeep);
 	grow_free(b);
+	rejoin_free(b);
 	loop_cancel(b->x->loop, b->seed_timer);
 	seed_free(b->seed);
 	sup_free(b->sup);

@@ -27,6 +27,8 @@ enum boot_state {
 	BS_SWITCHING,	/* etcd stopping to start with the settled plan */
 	BS_REPLANNING,	/* etcd stopping to plan again from the sources */
 	BS_STOPPING,	/* SIGTERM: the services, then etcd and the seed */
+	BS_REMOVED,	/* the cluster removed this member: etcd stopping,
+			   then its data dir goes aside (agent/rejoin.c) */
 	BS_DONE,	/* the loop is told to end with b->exit_code */
 	BS_NSTATES
 };
@@ -46,6 +48,7 @@ enum boot_event {
 	EV_STOP,	/* SIGTERM or SIGINT (b->stop_sig) */
 	EV_SERVICES_DONE, /* no dependent service runs any more */
 	EV_SEED_STOPPED, /* this host's seed discovery etcd stopped */
+	EV_REMOVED,	/* the peers no longer list this member */
 	BS_NEVENTS
 };
 
@@ -101,6 +104,7 @@ struct boot {
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
 	struct grow gr;
+	struct rejoin *rj;	/* asking whether this member was removed */
 
 	struct sup *sup;	/* etcd (or its grpc-proxy) */
 	bool running_proxy;	/* the supervised process is grpc-proxy */
@@ -132,6 +136,17 @@ void resolve_free(struct boot *b);
 void grow_extra_check(struct boot *b);
 void grow_try_promote(struct boot *b);
 void grow_free(struct boot *b);
+
+/* agent/rejoin.c: this host's member removed from the cluster (see
+ * agent/rejoin.h). On an exit of etcd (b->exit) the peers are asked at
+ * once; returns true when the exit (status 0) is handled by that alone.
+ * While unhealthy they are asked now and then. A removal posts
+ * EV_REMOVED; once etcd has stopped, rejoin_keep_aside() moves the data
+ * dir aside and plans again. */
+bool rejoin_on_exit(struct boot *b);
+void rejoin_on_unhealthy(struct boot *b);
+void rejoin_keep_aside(struct boot *b);
+void rejoin_free(struct boot *b);
 
 /* agent/boot.c: the join probe's answer lands here. */
 void boot_on_join(void *arg, struct join_result *r);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "agent/plan.h"
+#include "agent/rejoin.h"
 #include "agent/status.h"
 #include "agent/status_impl.h"
 #include "lib/exitcode.h"
@@ -503,6 +504,7 @@ status_free(struct status *s)
 	}
 	free(s->svcs);
 	free(s->reg_error);
+	free(s->note);
 }
 
 int
@@ -555,6 +557,8 @@ status_run(const struct cfg *c)
 		status_print_no_answer(&s);
 		code = EXIT_TEMPORARY;
 	} else {
+		if (c->data_dir != NULL)
+			s.note = rejoin_note_read(c->data_dir);
 		status_judge(&s);
 		if (c->json)
 			status_print_json(&s, stdout);

@@ -93,6 +93,8 @@ struct status {
 
 	uint64_t leader_id;	/* 0: no leader known */
 	bool healthy;
+	char *note;		/* this host's rejoin note (agent/rejoin.h),
+				 * or NULL */
 };
 
 /* Returns a new copy of the n bytes at s fit for a terminal: bytes

@@ -341,6 +341,8 @@ status_print_json(const struct status *s, FILE *out)
 	json_object_set_new(o, "services", a);
 	json_object_set_new(o, "services_error", s->reg_error != NULL ?
 	    plan_json_string(s->reg_error) : json_null());
+	json_object_set_new(o, "this_host_note", s->note != NULL ?
+	    plan_json_string(s->note) : json_null());
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
@@ -371,5 +373,7 @@ status_print_text(const struct status *s, FILE *out)
 {
 	print_table(s, out);
 	print_summary(s, out);
+	if (s->note != NULL)
+		fprintf(out, "this host: %s\n", s->note);
 	print_services(s, out);
 }

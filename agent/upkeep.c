@@ -35,6 +35,12 @@ struct upkeep {
 	bool *up;		/* per member of ms */
 	uint64_t *reqs;
 	uint64_t list_req, remove_req;
+	/* The member due for removal, asked once more first. */
+	uint64_t recheck_req;
+	uint64_t cand_id;
+	char *cand_name;
+	long long cand_down_s;
+	size_t cand_left;	/* voters that remain */
 };
 
 static struct seen *
@@ -71,12 +77,103 @@ on_removed(void *arg, const struct etcd_http_result *r)
 		    r->error ? r->error : "");
 }
 
+/* Forgets the members no longer in the list (removed ones), so that the
+ * table keeps room for the members of today. */
+static void
+prune(struct upkeep *u)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < u->n_seen; i++) {
+		bool listed = false;
+
+		for (size_t j = 0; j < u->ms.n && !listed; j++)
+			listed = u->ms.v[j].id == u->seen[i].id;
+		if (listed)
+			u->seen[k++] = u->seen[i];
+	}
+	u->n_seen = k;
+}
+
+static void
+cand_clear(struct upkeep *u)
+{
+	free(u->cand_name);
+	u->cand_name = NULL;
+	u->cand_id = 0;
+}
+
+static void
+send_remove(struct upkeep *u)
+{
+	char *url = xasprintf("%s/v3/cluster/member/remove", u->self_url);
+	char *body = xasprintf("{\"ID\":\"%" PRIu64 "\"}", u->cand_id);
+
+	log_warn("removing member %s (%016" PRIx64 "): unreachable for "
+	    "%lld s, past remove_after; %zu voters remain", u->cand_name,
+	    u->cand_id, u->cand_down_s, u->cand_left);
+	u->remove_req = etcd_http_post_json(u->http, url, body,
+	    REQ_TIMEOUT_MS, on_removed, u);
+	free(url);
+	free(body);
+	cand_clear(u);
+}
+
+/* The member due for removal was asked once more, right before the
+ * removal: one that answers at all (its link is back) is not removed. */
+static void
+on_recheck(void *arg, const struct etcd_http_result *r)
+{
+	struct upkeep *u = arg;
+
+	u->recheck_req = 0;
+	u->busy = false;
+	if (r->status != 0) {
+		struct seen *s = track(u, u->cand_id);
+
+		log_info("member %s (%016" PRIx64 ") answers again (HTTP %ld) "
+		    "after %lld s unreachable: not removing it", u->cand_name,
+		    u->cand_id, r->status, u->cand_down_s);
+		if (s != NULL) {
+			s->down_since = 0;
+			s->said = false;
+		}
+		cand_clear(u);
+		return;
+	}
+	send_remove(u);
+}
+
+static void
+recheck(struct upkeep *u, const struct etcd_member *m, long long down_s,
+    size_t left)
+{
+	char *url;
+
+	u->cand_id = m->id;
+	u->cand_name = xstrdup(m->name[0] ? m->name : "(unnamed)");
+	u->cand_down_s = down_s;
+	u->cand_left = left;
+	if (m->n_client_urls == 0) {	/* never started: nothing to ask */
+		u->busy = false;
+		send_remove(u);
+		return;
+	}
+	url = xasprintf("%s/health", m->client_urls[0]);
+	u->recheck_req = etcd_http_get(u->http, url, REQ_TIMEOUT_MS,
+	    on_recheck, u);
+	free(url);
+}
+
 /* All answers are in: decide. */
 static void
 decide(struct upkeep *u)
 {
 	int64_t now = loop_now_ms();
 	size_t voters = 0, healthy = 0;
+	bool asking = false;
+
+	prune(u);
 
 	for (size_t i = 0; i < u->ms.n; i++) {
 		if (u->ms.v[i].learner)
@@ -114,19 +211,14 @@ decide(struct upkeep *u)
 			s->said = true;
 			continue;
 		}
-		log_warn("removing member %s (%016" PRIx64 "): unreachable for "
-		    "%lld s, past remove_after; %zu voters remain", name, m->id,
-		    (long long)(now - s->down_since) / 1000, voters - 1);
-		char *url = xasprintf("%s/v3/cluster/member/remove", u->self_url);
-		char *body = xasprintf("{\"ID\":\"%" PRIu64 "\"}", m->id);
-		u->remove_req = etcd_http_post_json(u->http, url, body,
-		    REQ_TIMEOUT_MS, on_removed, u);
-		free(url);
-		free(body);
+		recheck(u, m, (long long)(now - s->down_since) / 1000,
+		    voters - 1);
 		s->down_since = 0;
+		asking = u->recheck_req != 0;
 		break;		/* one change per round */
 	}
 	round_end(u);
+	u->busy = asking;	/* until the member is asked once more */
 }
 
 /* One health request: which member it asks about. */
@@ -213,7 +305,9 @@ upkeep_new(struct loop *l, struct etcd_http *h, const char *self_client_url,
 void
 upkeep_round(struct upkeep *u)
 {
-	if (u->busy || u->remove_after_ms <= 0)
+	/* A removal in flight is not committed yet: the next round would
+	 * still list that member. */
+	if (u->busy || u->remove_after_ms <= 0 || u->remove_req != 0)
 		return;
 	u->busy = true;
 	char *url = xasprintf("%s/v3/cluster/member/list", u->self_url);
@@ -231,6 +325,9 @@ upkeep_free(struct upkeep *u)
 		etcd_http_cancel(u->http, u->list_req);
 	if (u->remove_req != 0)
 		etcd_http_cancel(u->http, u->remove_req);
+	if (u->recheck_req != 0)
+		etcd_http_cancel(u->http, u->recheck_req);
+	cand_clear(u);
 	for (size_t i = 0; u->reqs != NULL && i < u->ms.n; i++)
 		if (u->reqs[i] != 0)
 			etcd_http_cancel(u->http, u->reqs[i]);

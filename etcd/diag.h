@@ -23,4 +23,15 @@ bool etcd_refused_flags(const struct sup_exit *ex);
  * argv, with any status (it refused something in its flags). */
 bool etcd_exited_at_once(const struct sup_exit *ex);
 
+/* True when etcd exited with status 0 within ETCD_AT_ONCE_MS of a start,
+ * the first one or any restart. etcd exits 0 on its own only when it
+ * stops cleanly, and a stop the agent did not ask for means its member
+ * was removed from the cluster ("the member has been permanently removed
+ * from the cluster"): a restart exits the same way at once. Restarting it
+ * cannot help; the membership must be asked for. */
+bool etcd_exited_zero_at_once(const struct sup_exit *ex);
+
+/* True when etcd exited with status 0 (after any run): see above. */
+bool etcd_exited_zero(const struct sup_exit *ex);
+
 #endif
