@@ -399,7 +399,10 @@ act_etcd_up(struct boot *b)
  * longer this host's) may be cured by planning again. A plan that gives
  * the same argv counts on (sup_set_argv), so this happens once per argv
  * and the backoff takes over. A plan from the journal is this member's
- * identity and is kept (its checks belong to the journal's reader). */
+ * identity and is kept (its checks belong to the journal's reader).
+ * Every exit of a member also asks the peers whether they still list it
+ * (agent/rejoin.c); status 0, a removed member's stop, is left to that
+ * answer alone. */
 static void
 act_etcd_exited(struct boot *b)
 {
@@ -415,8 +418,6 @@ act_etcd_exited(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
-	/* Status 0 is a removed member's stop, which no plan cures; other
-	 * exits ask the peers too, alongside the restart. */
 	if (rejoin_on_exit(b) || !etcd_exited_at_once(&b->exit) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;

@@ -94,6 +94,8 @@ comes_back() {
 		'[ "$(ectl '"$i"' get "$KEY" --print-value-only)" = "$VAL" ]' ||
 		fail "the key written while h$i was away does not read on h$i"
 	ok "the key written while h$i was away reads on h$i"
+	assert_eq "$(grep -cF "this member was removed from cluster" "$WORK/h$i/agent.log")" \
+		"$((SEEN + 1))" "h$i found its member removed once, not in a loop"
 	kept=$(find "$WORK/h$i" -maxdepth 1 -name 'data.removed-*' | sort | tail -n 1)
 	[ -n "$kept" ] && [ -d "$kept/member" ] ||
 		fail "h$i's old data dir was not kept aside (want $WORK/h$i/data.removed-*/member)"

@@ -123,6 +123,30 @@ test_refused_flags(void **state)
 	assert_false(etcd_refused_flags(&ex));
 }
 
+/* A removed member stops with status 0, on its first run after a long
+ * time and at once on every restart. */
+static void
+test_exited_zero(void **state)
+{
+	struct sup_exit ex = { .status = 0, .ran_ms = 35000, .starts = 1 };
+
+	(void)state;
+	assert_true(etcd_exited_zero(&ex));
+	assert_false(etcd_exited_zero_at_once(&ex));
+	ex.ran_ms = 200;
+	ex.starts = 7;
+	assert_true(etcd_exited_zero_at_once(&ex));
+	assert_false(etcd_exited_at_once(&ex));	/* not the first start */
+	ex.status = 1 << 8;
+	assert_false(etcd_exited_zero(&ex));
+	assert_false(etcd_exited_zero_at_once(&ex));
+	ex.status = 15;				/* SIGTERM */
+	assert_false(etcd_exited_zero(&ex));
+	ex.status = -1;
+	assert_false(etcd_exited_zero(&ex));
+	assert_false(etcd_exited_zero(NULL));
+}
+
 int
 main(void)
 {
@@ -131,6 +155,7 @@ main(void)
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_refused_flags),
+		cmocka_unit_test(test_exited_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
