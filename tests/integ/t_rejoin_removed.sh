@@ -107,6 +107,10 @@ comes_back() {
 	*"rejoined"*"$kept"*) ok "zooinit status on h$i says it rejoined and names $kept" ;;
 	*) fail "zooinit status on h$i does not say it rejoined" ;;
 	esac
+	in_host "$i" "$ZOOINIT" status --json --data-dir "$WORK/h$i/data" 2>&1 |
+		grep -q "\"this_host_note\": \"member h$i was removed" ||
+		fail "zooinit status --json on h$i has no this_host_note"
+	ok "zooinit status --json on h$i has this_host_note"
 }
 
 net_up 3
