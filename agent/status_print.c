@@ -309,6 +309,8 @@ status_print_json(const struct status *s, FILE *out)
 	json_object_set_new(o, "healthy", json_boolean(s->healthy));
 	json_object_set_new(o, "leader", plan_json_string(leader));
 	free(leader);
+	json_object_set_new(o, "this_host_note", s->note != NULL ?
+	    plan_json_string(s->note) : json_null());
 	for (size_t i = 0; i < s->members.n; i++) {
 		const struct mem *m = &s->mems[i];
 		const struct etcd_member *e = m->m;
@@ -341,8 +343,6 @@ status_print_json(const struct status *s, FILE *out)
 	json_object_set_new(o, "services", a);
 	json_object_set_new(o, "services_error", s->reg_error != NULL ?
 	    plan_json_string(s->reg_error) : json_null());
-	json_object_set_new(o, "this_host_note", s->note != NULL ?
-	    plan_json_string(s->note) : json_null());
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
