@@ -10,7 +10,10 @@ struct etcd_http;
 /* Membership upkeep, done by the agent whose etcd is the leader (so one
  * agent acts at a time): a voter that stays unreachable for remove_after
  * seconds is removed, unless that would leave fewer than floor voters or
- * the remaining healthy voters would not be a quorum. Its replacement is
+ * the remaining healthy voters would not be a quorum. Right before the
+ * removal the member is asked once more: one that answers at all (its
+ * link came back) is kept. A removed member's own agent notices and
+ * joins again as a new member (agent/rejoin.h). Its replacement is
  * an extra host's business (it joins as a learner when there are fewer
  * members than the target size). Removal comes first because etcd 3.4
  * refuses to add any member, even a learner, while a voter is down. */
