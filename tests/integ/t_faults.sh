@@ -312,6 +312,16 @@ voters_are() {
 		sort | tr '\n' ' ')
 	[ "${got% }" = "$2" ] && ! ectl "$1" member list | grep -q ', true$'
 }
+# status_voters I N: `zooinit status` through host I exits 0 and counts N
+# voters and no learner (a healthy learner is not a voter until promoted).
+status_voters() {
+	local out rc=0
+	out=$(timeout -k 5 30 ip netns exec "$(host_ns "$1")" "$ZOOINIT" status \
+		--endpoints "http://$(host_ip "$1"):2379" 2>&1) || rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" = 0 ] && grep -q "^cluster [0-9a-f]*: $2 members ($2 voters), leader " <<<"$out" &&
+		! grep -q '^learner ' <<<"$out"
+}
 # serve_quorum I...: each host answers /health and a linearizable read,
 # and one of them is the leader.
 serve_quorum() {
@@ -563,6 +573,7 @@ s_lost_data() {
 	waitlog 3 90 "promoted to a voting member" || return 1
 	waitok "3 voting members and one leader" 60 cluster_healthy 3 || return 1
 	waitok "the voters are h1 h2 h3, no learner" 30 voters_are 1 "h1 h2 h3" || return 1
+	waitok "zooinit status: 3 voters, no learner" 30 status_voters 1 3 || return 1
 	new=$(member_id 3)
 	if [ -z "$new" ] || [ "$new" = "$old" ]; then
 		bad "h3's member ID: got '$new', want a new one (old $old)"
