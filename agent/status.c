@@ -496,6 +496,7 @@ status_free(struct status *s)
 		free(m->detail);
 	}
 	free(s->mems);
+	free(s->by_version);
 	etcd_members_free(&s->members);
 	for (size_t i = 0; i < s->n_svcs; i++) {
 		free(s->svcs[i].name);

@@ -48,6 +48,7 @@ struct mem {
 	char *status_err;	/* short reason when no status */
 	/* The verdict, set by judge(). */
 	bool healthy, leader, self_status; /* self_status: st is its own */
+	bool catching_up;	/* a learner far behind the leader's log */
 	char *reason;		/* short, for the table; NULL when healthy */
 	char *detail;		/* with the request, for JSON; NULL if healthy */
 };
@@ -95,6 +96,11 @@ struct status {
 	bool healthy;
 	char *note;		/* this host's rejoin note (agent/rejoin.h),
 				 * or NULL */
+	/* The members that answered for themselves, by version (lowest
+	 * first); n_versions distinct versions among them, more than one
+	 * when the cluster runs mixed versions. */
+	size_t *by_version;	/* indexes into mems, n_by_version of them */
+	size_t n_by_version, n_versions;
 };
 
 /* Returns a new copy of the n bytes at s fit for a terminal: bytes
@@ -108,7 +114,21 @@ char *status_clean(const char *s, size_t max);
  * while it has none (added but not started). Returns a new string. */
 char *status_member_label(const struct etcd_member *m);
 
-/* Sets every member's verdict, the leader and s->healthy. */
+/* Compares two etcd versions as etcd numbers them: "3.4.23" < "3.5.0" <
+ * "3.10.1", each run of digits as a number, anything else byte by byte. */
+int status_version_cmp(const char *a, const char *b);
+
+/* Sorts order[0..n-1] (indexes into v, each version a string or NULL when
+ * unknown) by version, lowest first, equal versions in their given order,
+ * NULLs last; returns the number of distinct known versions. */
+size_t status_version_order(const char *const *v, size_t n, size_t *order);
+
+/* Whether a learner whose log ends at raft index learner is far enough
+ * behind the leader's (at leader) that etcd would not promote it yet:
+ * etcd promotes a learner whose log has 90% of the leader's. */
+bool status_learner_behind(uint64_t learner, uint64_t leader);
+
+/* Sets every member's verdict, the leader, s->healthy and the versions. */
 void status_judge(struct status *s);
 
 /* Returns a new string: the leader's name, its hex ID when it has no name

@@ -7,6 +7,7 @@
 
 #include "agent/plan.h"
 #include "agent/status_impl.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 
 /* zooinit status, the output: the member table, the summary line and the
@@ -95,7 +96,9 @@ print_table(const struct status *s, FILE *out)
 		cell[i][C_ID] = xasprintf("%016" PRIx64, e->id);
 		cell[i][C_ROLE] = xstrdup(e->learner ? "learner" : "voter");
 		cell[i][C_LEADER] = xstrdup(m->leader ? "*" : "");
-		if (m->healthy)
+		if (m->healthy && m->catching_up)
+			cell[i][C_HEALTH] = xstrdup("healthy, catching up");
+		else if (m->healthy)
 			cell[i][C_HEALTH] = xstrdup("healthy");
 		else if (m->base == NULL)
 			cell[i][C_HEALTH] = xstrdup("unstarted");
@@ -180,6 +183,82 @@ print_summary(const struct status *s, FILE *out)
 	if (bad > 0)
 		fprintf(out, " %s not healthy", bad == 1 ? "is" : "are");
 	fprintf(out, "\n");
+}
+
+/* "3.4.23 on h1, h2; 3.5.21 on h3": the members that answered, by
+ * version, into b. */
+static void
+versions_text(const struct status *s, struct sbuf *b)
+{
+	for (size_t i = 0; i < s->n_by_version; i++) {
+		const struct mem *m = &s->mems[s->by_version[i]];
+		bool first = i == 0 || status_version_cmp(s->mems[s->by_version[
+		    i - 1]].st.version, m->st.version) != 0;
+		char *name = status_member_label(m->m);
+
+		if (first) {
+			char *v = status_clean(m->st.version, CELL_MAX);
+
+			sb_printf(b, "%s%s on ", i > 0 ? "; " : "", v);
+			free(v);
+		} else {
+			sb_puts(b, ", ");
+		}
+		sb_puts(b, name);
+		free(name);
+	}
+}
+
+/* One line when the members run different etcd versions: etcd runs a
+ * cluster at its lowest member's version, so a mixed cluster is an
+ * upgrade (or a rollback) under way or left half done. */
+static void
+print_versions(const struct status *s, FILE *out)
+{
+	struct sbuf b = { .max = 4096 };
+
+	if (s->n_versions < 2)
+		return;
+	versions_text(s, &b);
+	fprintf(out, "mixed etcd versions: %s; the cluster keeps the features "
+	    "of the oldest until every member runs the same version: finish "
+	    "the upgrade (or the rollback)\n", sb_str(&b));
+	sb_free(&b);
+}
+
+/* One line per learner: it does not vote, however healthy, until it is
+ * promoted. */
+static void
+print_learners(const struct status *s, FILE *out)
+{
+	size_t listed = 0;
+
+	for (size_t i = 0; i < s->members.n; i++) {
+		const struct mem *m = &s->mems[i];
+		const struct mem *ldr = NULL;
+		char *name;
+
+		if (!m->m->learner)
+			continue;
+		if (listed++ == SUMMARY_NAMES) {
+			fprintf(out, "more learners: see the table\n");
+			break;
+		}
+		for (size_t j = 0; j < s->members.n; j++)
+			if (s->mems[j].leader && s->mems[j].self_status)
+				ldr = &s->mems[j];
+		name = status_member_label(m->m);
+		fprintf(out, "learner %s is not a voter until it is promoted", name);
+		free(name);
+		if (m->healthy && m->catching_up && ldr != NULL)
+			fprintf(out, ": catching up with the leader (raft index "
+			    "%" PRIu64 " of %" PRIu64 ")", m->st.raft_index,
+			    ldr->st.raft_index);
+		else if (m->healthy && ldr != NULL)
+			fprintf(out, ": in sync with the leader, ready to be "
+			    "promoted");
+		fprintf(out, "\n");
+	}
 }
 
 /* A node's role: in the sealed set or not; before the seal, neither. */
@@ -297,6 +376,32 @@ json_service(const struct svc *sv)
 	return j;
 }
 
+/* [{"version": "3.4.23", "members": ["h1", "h2"]}, ...], lowest first:
+ * the members that answered for themselves. */
+static json_t *
+json_versions(const struct status *s)
+{
+	json_t *a = json_array(), *g = NULL;
+
+	for (size_t i = 0; i < s->n_by_version; i++) {
+		const struct mem *m = &s->mems[s->by_version[i]];
+		char *name = status_member_label(m->m);
+
+		if (i == 0 || status_version_cmp(s->mems[s->by_version[i - 1]].
+		    st.version, m->st.version) != 0) {
+			g = json_object();
+			json_object_set_new(g, "version",
+			    plan_json_string(m->st.version));
+			json_object_set_new(g, "members", json_array());
+			json_array_append_new(a, g);
+		}
+		json_array_append_new(json_object_get(g, "members"),
+		    plan_json_string(name));
+		free(name);
+	}
+	return a;
+}
+
 void
 status_print_json(const struct status *s, FILE *out)
 {
@@ -328,6 +433,10 @@ status_print_json(const struct status *s, FILE *out)
 		    plan_json_string(m->st.version) : json_null());
 		json_object_set_new(j, "db_size", m->self_status ?
 		    json_integer(m->st.db_size) : json_null());
+		json_object_set_new(j, "raft_index", m->self_status ?
+		    json_integer((json_int_t)m->st.raft_index) : json_null());
+		json_object_set_new(j, "catching_up", e->learner ?
+		    json_boolean(m->catching_up) : json_null());
 		json_object_set_new(j, "peer_urls",
 		    jstrs(e->peer_urls, e->n_peer_urls));
 		json_object_set_new(j, "client_urls",
@@ -335,6 +444,8 @@ status_print_json(const struct status *s, FILE *out)
 		json_array_append_new(a, j);
 	}
 	json_object_set_new(o, "members", a);
+	json_object_set_new(o, "mixed_versions", json_boolean(s->n_versions > 1));
+	json_object_set_new(o, "versions", json_versions(s));
 	/* Always a list, empty when the registry could not be read:
 	 * services_error says so. */
 	a = json_array();
@@ -375,5 +486,7 @@ status_print_text(const struct status *s, FILE *out)
 	print_summary(s, out);
 	if (s->note != NULL)
 		fprintf(out, "this host: %s\n", s->note);
+	print_versions(s, out);
+	print_learners(s, out);
 	print_services(s, out);
 }

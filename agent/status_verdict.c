@@ -1,7 +1,9 @@
 #include "lib/fmacros.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent/status_impl.h"
 #include "lib/xmalloc.h"
@@ -100,6 +102,112 @@ pick_leader(const struct status *s)
 	return best;
 }
 
+int
+status_version_cmp(const char *a, const char *b)
+{
+	while (*a != '\0' && *b != '\0') {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			size_t la, lb;
+			int c;
+
+			while (*a == '0' && isdigit((unsigned char)a[1]))
+				a++;
+			while (*b == '0' && isdigit((unsigned char)b[1]))
+				b++;
+			la = strspn(a, "0123456789");
+			lb = strspn(b, "0123456789");
+			if (la != lb)
+				return la < lb ? -1 : 1;
+			c = memcmp(a, b, la);
+			if (c != 0)
+				return c < 0 ? -1 : 1;
+			a += la;
+			b += lb;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	return *a == *b ? 0 : *a == '\0' ? -1 : 1;
+}
+
+static int
+vcmp_null(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	return status_version_cmp(a, b);
+}
+
+size_t
+status_version_order(const char *const *v, size_t n, size_t *order)
+{
+	size_t distinct = 0;
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	/* Insertion sort: stable, and n is at most ETCD_MAX_MEMBERS. */
+	for (size_t i = 1; i < n; i++) {
+		size_t x = order[i], j = i;
+
+		while (j > 0 && vcmp_null(v[order[j - 1]], v[x]) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = x;
+	}
+	for (size_t i = 0; i < n && v[order[i]] != NULL; i++)
+		if (i == 0 || status_version_cmp(v[order[i - 1]],
+		    v[order[i]]) != 0)
+			distinct++;
+	return distinct;
+}
+
+bool
+status_learner_behind(uint64_t learner, uint64_t leader)
+{
+	/* etcd: learner match >= leader match * 0.9 (readyPercentThreshold) */
+	return (double)learner < (double)leader * 0.9;
+}
+
+/* The members that answered for themselves, by version. */
+static void
+judge_versions(struct status *s)
+{
+	const char **v = xcalloc(s->members.n + 1, sizeof(*v));
+	size_t *order = xcalloc(s->members.n + 1, sizeof(*order));
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->members.n; i++)
+		v[i] = s->mems[i].self_status ? s->mems[i].st.version : NULL;
+	s->n_versions = status_version_order(v, s->members.n, order);
+	while (n < s->members.n && v[order[n]] != NULL)
+		n++;
+	free(v);
+	s->by_version = order;
+	s->n_by_version = n;
+}
+
+/* A healthy learner is not a voter: say whether it still catches up. */
+static void
+judge_learners(struct status *s)
+{
+	const struct mem *ldr = NULL;
+
+	for (size_t i = 0; i < s->members.n; i++)
+		if (s->mems[i].leader && s->mems[i].self_status)
+			ldr = &s->mems[i];
+	for (size_t i = 0; i < s->members.n; i++) {
+		struct mem *m = &s->mems[i];
+
+		m->catching_up = m->m->learner && m->self_status &&
+		    ldr != NULL && status_learner_behind(m->st.raft_index,
+		    ldr->st.raft_index);
+	}
+}
+
 void
 status_judge(struct status *s)
 {
@@ -116,6 +224,8 @@ status_judge(struct status *s)
 		if (!m->healthy && !m->m->learner)
 			s->healthy = false;
 	}
+	judge_learners(s);
+	judge_versions(s);
 }
 
 char *

@@ -250,6 +250,9 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	    errlen) < 0 ||
 	    ej_get_u64(what, root, "raftTerm", false, UINT64_MAX, &st.raft_term,
 	    err, errlen) < 0 ||
+	    ej_get_u64(what, root, "raftIndex", false, UINT64_MAX,
+	    &st.raft_index, err, errlen) < 0 ||
+	    ej_get_bool(what, root, "isLearner", &st.learner, err, errlen) < 0 ||
 	    ej_get_u64(what, root, "dbSize", false, INT64_MAX, &db, err,
 	    errlen) < 0 ||
 	    get_str(what, root, "version", true, &ver, err, errlen) < 0)

@@ -44,6 +44,8 @@ struct etcd_status {
 	uint64_t cluster_id, member_id;	/* from the header */
 	uint64_t leader;		/* 0: this member knows no leader */
 	uint64_t raft_term;
+	uint64_t raft_index;		/* the last raft entry it holds */
+	bool learner;			/* isLearner (3.4+) */
 	char version[32];		/* server version, e.g. "3.4.23" */
 	int64_t db_size;
 };

@@ -58,7 +58,9 @@
 #
 # Hosts: 10.99.0.1..5 (lib.sh). The DNS scenarios publish h1..h3 (h4 for the
 # growing cluster); the token scenarios run `zooinit discovery serve` in h5,
-# except the seed-dies scenario, whose seed h1's agent starts itself.
+# except the seed-dies scenario, whose seed h1's agent starts itself. The
+# token is the one the seed prints: a v2 token URL on etcd 3.4 and 3.5, the
+# v3 endpoints and token on 3.6 and later (lib.sh disc_parse).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -310,6 +312,16 @@ voters_are() {
 		sort | tr '\n' ' ')
 	[ "${got% }" = "$2" ] && ! ectl "$1" member list | grep -q ', true$'
 }
+# status_voters I N: `zooinit status` through host I exits 0 and counts N
+# voters and no learner (a healthy learner is not a voter until promoted).
+status_voters() {
+	local out rc=0
+	out=$(timeout -k 5 30 ip netns exec "$(host_ns "$1")" "$ZOOINIT" status \
+		--endpoints "http://$(host_ip "$1"):2379" 2>&1) || rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" = 0 ] && grep -q "^cluster [0-9a-f]*: $2 members ($2 voters), leader " <<<"$out" &&
+		! grep -q '^learner ' <<<"$out"
+}
 # serve_quorum I...: each host answers /health and a linearizable read,
 # and one of them is the leader.
 serve_quorum() {
@@ -412,13 +424,15 @@ token_seed() {
 		bad "discovery serve exited without a URL: $(tail -n 3 "$WORK/h$n/serve.log")"
 		return 1
 	}
-	TOK=${URL##*/}
+	disc_parse "$URL"
 	ok "token $URL (seed in h$n)"
 }
-tok_agent() { # I NAME ARGS...
+# tok_agent I NAME ARGS...: an agent on the token of DISC (lib.sh's
+# disc_parse): a v2 token URL, or on etcd 3.6+ the v3 endpoints and token.
+tok_agent() {
 	local i=$1 name=$2
 	shift 2
-	run_agent "$i" --sources token --discovery "$URL" --name "$name" \
+	run_agent "$i" --sources token "${DISC[@]}" --name "$name" \
 		--health-interval 1 --stop-timeout 5 "$@"
 }
 # expect_exit I SECS CODE: agent I exits with CODE within SECS.
@@ -559,6 +573,7 @@ s_lost_data() {
 	waitlog 3 90 "promoted to a voting member" || return 1
 	waitok "3 voting members and one leader" 60 cluster_healthy 3 || return 1
 	waitok "the voters are h1 h2 h3, no learner" 30 voters_are 1 "h1 h2 h3" || return 1
+	waitok "zooinit status: 3 voters, no learner" 30 status_voters 1 3 || return 1
 	new=$(member_id 3)
 	if [ -z "$new" ] || [ "$new" = "$old" ]; then
 		bad "h3's member ID: got '$new', want a new one (old $old)"
@@ -820,13 +835,22 @@ s_remove_after() {
 # member die together; h2 and h3 keep a quorum and serve the key.
 s_seed_dies() {
 	setup seed 3
-	URL="http://$(host_ip 1):4001/v2/keys/_etcd/registry/tokseed"
-	TOK=tokseed
-	local i
+	local i ep ready
+	ep="http://$(host_ip 1):4001"
+	# The seed serves v2 token URLs where etcd has the v2 API (3.4, 3.5),
+	# else the v3 layout.
+	if etcd_has_v2; then
+		URL="$ep/v2/keys/_etcd/registry/tokseed"
+		ready="seed ready: discovery token $URL (size 3)"
+	else
+		URL="--discovery-endpoints $ep --discovery-token tokseed"
+		ready="seed ready: discovery token tokseed at $ep (size 3, v3 keys)"
+	fi
+	disc_parse "$URL"
 	for i in 1 2 3; do
 		tok_agent "$i" "h$i" --size 3 --seed-keep keep --seed-data-dir "$WORK/h$i/seed"
 	done
-	waitlog 1 30 "seed ready: discovery token $URL (size 3)" || return 1
+	waitlog 1 30 "$ready" || return 1
 	waitok "3 voting members and one leader" 90 cluster_healthy 3 || return 1
 	key_put 2 || return 1
 	seed_runs 1 || {

@@ -15,6 +15,10 @@
 #  (d) nothing listens at first (--resolve-timeout 60); about 5 s later
 #      `zooinit discovery serve --discovery-token T --size 3` starts there:
 #      the agents log "discovery service unreachable", then form the cluster
+# Every case runs in the layout the seed serves: v2 token URLs where etcd
+# has the v2 API (3.4, 3.5), else (3.6+) the v3 endpoints and token (the
+# agents then take --discovery-endpoints URL --discovery-token T); the
+# sentences are the same, but for where (c)'s size key was looked for.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -38,11 +42,22 @@ stop_serve() {
 	wait_for "no etcd left in h$SEED" 10 no_etcd || fail "the seed etcd still runs in h$SEED"
 }
 
-# tok_agent I NAME URL ARGS...: a token-only agent in host I.
+# tok_agent I NAME LINE ARGS...: a token-only agent in host I on the token
+# LINE (what discovery serve prints: lib.sh disc_parse).
 tok_agent() {
-	local i=$1 name=$2 url=$3
+	local i=$1 name=$2
+	disc_parse "$3"
 	shift 3
-	run_agent "$i" --sources token --discovery "$url" --name "$name" "$@"
+	run_agent "$i" --sources token "${DISC[@]}" --name "$name" "$@"
+}
+# tok_line TOKEN: the settings line for TOKEN at the seed, in the layout
+# the seed serves (V2=1: a v2 token URL).
+tok_line() {
+	if [ "$V2" = 1 ]; then
+		printf '%s\n' "$SEED_EP/v2/keys/_etcd/registry/$1"
+	else
+		printf '%s\n' "--discovery-endpoints $SEED_EP --discovery-token $1"
+	fi
 }
 
 # expect_exit I SECS CODE WHAT: agent I exits with CODE within SECS.
@@ -85,7 +100,10 @@ run_serve "$SEED" seed --size 3
 WAIT_IGNORE_AGENTS=1 wait_for "discovery serve prints a token URL" 60 \
 	serve_printed_url "$SEED" seed "$SERVE_PID" || fail "discovery serve printed no URL"
 URL_A=$(serve_url "$SEED" seed) || fail "discovery serve exited without a URL (see h$SEED/seed.log)"
-TOK_A=${URL_A##*/}
+disc_parse "$URL_A"
+TOK_A=$TOK
+V2=0
+[ "${DISC[0]}" = --discovery ] && V2=1
 ok "seed in h$SEED, token $URL_A"
 
 # ---------------------------------------------------------------- (a)
@@ -121,10 +139,11 @@ timeout -k 2 30 ip netns exec "$(host_ns 1)" "$ZOOINIT" discovery new --size 3 \
 	--endpoint "$SEED_EP" >"$WORK/new_b.out" 2>"$WORK/new_b.log" </dev/null || rc=$?
 assert_eq "$rc" 0 "(b) zooinit discovery new exits 0"
 URL_B=$(head -n 1 "$WORK/new_b.out")
-TOK_B=${URL_B##*/}
+disc_parse "$URL_B"
+TOK_B=$TOK
 case $URL_B in
-"$SEED_EP/v2/keys/_etcd/registry/"?*) ok "(b) discovery new printed $URL_B" ;;
-*) fail "(b) discovery new printed '$URL_B'" ;;
+"$(tok_line "")"?*) ok "(b) discovery new printed $URL_B" ;;
+*) fail "(b) discovery new printed '$URL_B', want $(tok_line TOKEN)" ;;
 esac
 [ "$TOK_B" != "$TOK_A" ] || fail "(b) discovery new gave the same token again"
 # A named token (README: discovery_token is "the token discovery serve and
@@ -134,8 +153,8 @@ timeout -k 2 30 ip netns exec "$(host_ns 1)" "$ZOOINIT" discovery new --size 3 \
 	--discovery-token tok-b-named --endpoint "$SEED_EP" \
 	>"$WORK/new_named.out" 2>"$WORK/new_named.log" </dev/null || rc=$?
 assert_eq "$rc" 0 "(b) zooinit discovery new --discovery-token tok-b-named exits 0"
-assert_eq "$(head -n 1 "$WORK/new_named.out")" "$SEED_EP/v2/keys/_etcd/registry/tok-b-named" \
-	"(b) discovery new prints the named token's URL"
+assert_eq "$(head -n 1 "$WORK/new_named.out")" "$(tok_line tok-b-named)" \
+	"(b) discovery new prints the named token's settings"
 for i in 1 2 3; do tok_agent "$i" "h$i" "$URL_B" --health-interval 1; done
 wait_for "(b) 3 voting members and one leader" 90 cluster_healthy 3 ||
 	fail "(b) the cluster did not form"
@@ -158,11 +177,15 @@ fresh_data 1 2 3
 # ---------------------------------------------------------------- (c)
 say "(c) a token without a size key"
 start=$SECONDS
-tok_agent 1 h1 "$SEED_EP/v2/keys/_etcd/registry/nosuchtoken"
+tok_agent 1 h1 "$(tok_line nosuchtoken)"
 expect_exit 1 45 100 "(c)"
 took=$((SECONDS - start))
-assert_contains "$WORK/h1/agent.log" \
-	"token nosuchtoken has no _config/size key at $SEED_EP/v2/keys/_etcd/registry/nosuchtoken"
+if [ "$V2" = 1 ]; then
+	where="$SEED_EP/v2/keys/_etcd/registry/nosuchtoken"
+else
+	where=/_etcd/registry/nosuchtoken/_config/size
+fi
+assert_contains "$WORK/h1/agent.log" "token nosuchtoken has no _config/size key at $where"
 [ "$took" -ge 9 ] || fail "(c) gave up after $took s, before the 10 s grace"
 ok "(c) the missing key was asked again for the grace ($took s)"
 no_member 1 "(c)"
@@ -172,7 +195,7 @@ stop_serve
 
 # ---------------------------------------------------------------- (e)
 say "(e) the discovery service never answers"
-URL_E="$SEED_EP/v2/keys/_etcd/registry/tok-e"
+URL_E=$(tok_line tok-e)
 start=$SECONDS
 tok_agent 1 h1 "$URL_E" --resolve-timeout 5
 expect_exit 1 30 111 "(e)"
@@ -189,7 +212,7 @@ fresh_data 1
 # ---------------------------------------------------------------- (d)
 say "(d) the discovery service comes up after the agents"
 TOK_D=tok-d
-URL_D="$SEED_EP/v2/keys/_etcd/registry/$TOK_D"
+URL_D=$(tok_line "$TOK_D")
 started=$SECONDS
 for i in 1 2 3; do
 	tok_agent "$i" "h$i" "$URL_D" --resolve-timeout 60 --health-interval 1

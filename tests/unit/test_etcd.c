@@ -364,11 +364,28 @@ test_status(void **state)
 	assert_true(st.raft_term == 2);
 	assert_string_equal(st.version, "3.4.23");
 	assert_true(st.db_size == 20480);
+	assert_true(st.raft_index == 5);
+	assert_false(st.learner);
 
 	assert_int_equal(etcd_parse_status(STATUS_NOLEADER,
 	    LEN(STATUS_NOLEADER), &st, err, sizeof(err)), 0);
 	assert_true(st.leader == 0);
 	assert_true(st.raft_term == 2);
+
+	/* A learner (etcd 3.6.16), with 3.6's extra fields. */
+	static const char learner[] = "{\"header\":{\"cluster_id\":"
+	    "\"15720457055163114908\", \"member_id\":\"15946436635456102587\","
+	    " \"revision\":\"2\", \"raft_term\":\"2\"}, \"version\":"
+	    "\"3.6.16\", \"dbSize\":\"20480\", \"leader\":"
+	    "\"829831840369890727\", \"raftIndex\":\"12\", \"raftTerm\":"
+	    "\"2\", \"raftAppliedIndex\":\"12\", \"dbSizeInUse\":\"16384\","
+	    " \"isLearner\":true, \"storageVersion\":\"3.5.0\", "
+	    "\"dbSizeQuota\":\"2147483648\", \"downgradeInfo\":{}}";
+	assert_int_equal(etcd_parse_status(learner, strlen(learner), &st, err,
+	    sizeof(err)), 0);
+	assert_true(st.learner);
+	assert_true(st.raft_index == 12);
+	assert_string_equal(st.version, "3.6.16");
 }
 
 static void
