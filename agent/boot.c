@@ -11,6 +11,7 @@
 #include "agent/boot.h"
 #include "agent/boot_int.h"
 #include "agent/join.h"
+#include "agent/readdress.h"
 #include "agent/seed.h"
 #include "agent/token.h"
 #include "agent/upkeep.h"
@@ -391,6 +392,24 @@ act_etcd_up(struct boot *b)
 	schedule_health(b, STARTING_CHECK_MS);
 }
 
+/* etcd cannot bind an address that is no longer this host's ("bind:
+ * cannot assign requested address"): a configuration problem that no
+ * restart cures, so plan again (a journal's member keeps its identity
+ * and moves, agent/readdress.c). Returns whether it did. */
+static bool
+replan_addr_gone(struct boot *b)
+{
+	char why[256];
+
+	if (b->state == BS_STOPPING || !readdress_addr_gone(b))
+		return false;
+	snprintf(why, sizeof(why), "etcd exited and cannot listen on %s "
+	    "(member %s): that address is no longer one of this host's",
+	    plan_me(&b->plan)->addr, plan_me(&b->plan)->name);
+	boot_replan(b, why);
+	return true;
+}
+
 /* etcd exited and restarts after a backoff. An exit at once during the
  * first start of an argv is etcd refusing what it was given, not a crash.
  * A command line it does not take (a flag this release lacks: exit 2)
@@ -415,6 +434,8 @@ act_etcd_exited(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
+	if (replan_addr_gone(b))
+		return;
 	if (!etcd_exited_at_once(&b->exit) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;
@@ -511,6 +532,11 @@ act_replan(struct boot *b)
 static void
 act_resolve_again(struct boot *b)
 {
+	/* A journal's member whose address went away is still this host's
+	 * member: its journal is read again, and the address moved. */
+	bool moved = b->plan.source != NULL &&
+	    strcmp(b->plan.source, "journal") == 0 && readdress_addr_gone(b);
+
 	join_free(b->join);
 	b->join = NULL;
 	/* Both hold this host's old URLs; start_etcd makes them again. */
@@ -520,7 +546,7 @@ act_resolve_again(struct boot *b)
 	resolve_free(b);
 	plan_free(&b->plan);
 	memset(&b->plan, 0, sizeof(b->plan));
-	b->rs.skip_journal = true;
+	b->rs.skip_journal = !moved;
 	resolve_begin(b);
 }
 
