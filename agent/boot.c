@@ -314,7 +314,7 @@ start_services(struct boot *b)
 	for (size_t i = 0; i < c->n_services; i++)
 		cfgs[i] = svc_find(c->svcs, c->n_svcs, c->services[i]);
 	b->svcs = services_new(b->x->loop, b->x->http, cfgs, c->n_services,
-	    plan_me(p)->addr, eps, n, on_services_done, b);
+	    plan_me(p)->addr, plan_me(p)->name, eps, n, on_services_done, b);
 	free(eps);
 	services_start(b->svcs);
 }
