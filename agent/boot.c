@@ -393,18 +393,19 @@ act_etcd_up(struct boot *b)
 }
 
 /* etcd cannot bind an address that is no longer this host's ("bind:
- * cannot assign requested address"): a configuration problem that no
- * restart cures, so plan again (a journal's member keeps its identity
- * and moves, agent/readdress.c). Returns whether it did. */
+ * cannot assign requested address"), nor serve there: a configuration
+ * problem that no restart cures, so plan again (a journal's member keeps
+ * its identity and moves, agent/readdress.c). what: "etcd exited", ...
+ * Returns whether it did. */
 static bool
-replan_addr_gone(struct boot *b)
+replan_addr_gone(struct boot *b, const char *what)
 {
 	char why[256];
 
 	if (b->state == BS_STOPPING || !readdress_addr_gone(b))
 		return false;
-	snprintf(why, sizeof(why), "etcd exited and cannot listen on %s "
-	    "(member %s): that address is no longer one of this host's",
+	snprintf(why, sizeof(why), "%s and cannot listen on %s (member %s): "
+	    "that address is no longer one of this host's", what,
 	    plan_me(&b->plan)->addr, plan_me(&b->plan)->name);
 	boot_replan(b, why);
 	return true;
@@ -434,7 +435,7 @@ act_etcd_exited(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
-	if (replan_addr_gone(b))
+	if (replan_addr_gone(b, "etcd exited"))
 		return;
 	if (!etcd_exited_at_once(&b->exit) ||
 	    strcmp(b->plan.source, "journal") == 0)
@@ -481,6 +482,8 @@ act_waiting(struct boot *b)
 {
 	int64_t now = loop_now_ms();
 
+	if (replan_addr_gone(b, "etcd is not healthy"))
+		return;
 	if (now - b->last_wait_log >= WAITING_LOG_MS) {
 		log_info("waiting for etcd to become healthy: %s",
 		    b->check.error);
@@ -492,6 +495,8 @@ act_waiting(struct boot *b)
 static void
 act_lost_health(struct boot *b)
 {
+	if (replan_addr_gone(b, "etcd is not healthy"))
+		return;
 	log_warn("cluster unhealthy: %s", b->check.error);
 	b->last_wait_log = loop_now_ms();
 	check_again(b, false);

@@ -249,9 +249,13 @@ on_dns(void *arg, struct dns_result *r)
 {
 	struct readdress *ra = arg;
 	const struct plan_member *me = plan_me(&ra->b->plan);
-	char addr[512], *mine, *what;
+	char addr[512], *mine, *what, failed[256] = "";
 	int rc = readdress_pick(r, me->host, &ra->self, addr, sizeof(addr));
 
+	for (int i = 0; i < DNS_SRV_N && rc < 0 && failed[0] == '\0'; i++)
+		if (r->status[i] == DNS_FAILED)
+			snprintf(failed, sizeof(failed), "%s",
+			    r->error[i] ? r->error[i] : "no answer");
 	dns_result_free(r);
 	free(r);
 	if (rc == 1) {
@@ -261,7 +265,11 @@ on_dns(void *arg, struct dns_result *r)
 		return;
 	}
 	mine = self_list(&ra->self);
-	if (rc < 0)
+	if (rc < 0 && failed[0] != '\0')
+		what = xasprintf("looking up the SRV records of %s to find the "
+		    "new address of %s (member %s) failed: %s", ra->b->c->domain,
+		    me->host, me->name, failed);
+	else if (rc < 0)
 		what = xasprintf("no SRV record under %s names %s (member %s) "
 		    "any more; this host has %s", ra->b->c->domain, me->host,
 		    me->name, mine);

@@ -7,9 +7,10 @@
 # written before read after, no member left at the old address. Then
 # again from .23 to .33 while DNS still publishes .23 for about 10 s: the
 # agent says so and waits, and never starts etcd on an address that is
-# not this host's. Last, h3's address moves under a running agent and
+# not this host's. Then h3's address moves under a running agent and
 # its etcd exits: the agent plans again instead of restarting etcd on an
-# address it cannot bind.
+# address it cannot bind. Last, it moves under a running etcd: the
+# failed health check finds the address gone, and the agent plans again.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -115,4 +116,14 @@ wait_for "h3 healthy at $NET.43" 90 h3_at 43 ||
 	fail "h3 did not come back after its etcd lost its address"
 assert_contains "$WORK/h3/agent.log" "planning again: etcd exited and cannot listen on $NET.33"
 assert_eq "$(cluster_id 1)" "$id1" "the same cluster ID after the third move"
+
+# ---- 4: the address moves under a running agent and a running etcd
+move_h3 43 63
+zone_h3 63
+wait_for "h3 healthy at $NET.63" 90 h3_at 63 ||
+	fail "h3 did not come back after its address moved under it"
+assert_contains "$WORK/h3/agent.log" "planning again: etcd is not healthy and cannot listen on $NET.43"
+assert_eq "$(cluster_id 1)" "$id1" "the same cluster ID after the fourth move"
+assert_eq "$(ectl_at 3 "$NET.63" get zl-key --print-value-only)" before-the-move \
+	"the key reads back through h3 after the fourth move"
 wait_for "one leader among the three" 30 one_leader || fail "not one leader"
