@@ -221,8 +221,10 @@ found(struct readdress *ra, const char *addr, const char *how)
 		done(ra);
 		return;
 	}
+	/* The update gets its own resolve_timeout, however long DNS took. */
 	ra->step = RA_LIST;
 	ra->retry_ms = RETRY_MIN_MS;
+	ra->deadline = loop_now_ms() + (int64_t)b->c->resolve_timeout * 1000;
 	ask_next(ra);
 }
 
