@@ -11,6 +11,7 @@
 #include "agent/boot.h"
 #include "agent/boot_int.h"
 #include "agent/join.h"
+#include "agent/readdress.h"
 #include "agent/seed.h"
 #include "agent/token.h"
 #include "agent/upkeep.h"
@@ -313,7 +314,7 @@ start_services(struct boot *b)
 	for (size_t i = 0; i < c->n_services; i++)
 		cfgs[i] = svc_find(c->svcs, c->n_svcs, c->services[i]);
 	b->svcs = services_new(b->x->loop, b->x->http, cfgs, c->n_services,
-	    plan_me(p)->addr, eps, n, on_services_done, b);
+	    plan_me(p)->addr, plan_me(p)->name, eps, n, on_services_done, b);
 	free(eps);
 	services_start(b->svcs);
 }
@@ -391,6 +392,25 @@ act_etcd_up(struct boot *b)
 	schedule_health(b, STARTING_CHECK_MS);
 }
 
+/* etcd cannot bind an address that is no longer this host's ("bind:
+ * cannot assign requested address"), nor serve there: a configuration
+ * problem that no restart cures, so plan again (a journal's member keeps
+ * its identity and moves, agent/readdress.c). what: "etcd exited", ...
+ * Returns whether it did. */
+static bool
+replan_addr_gone(struct boot *b, const char *what)
+{
+	char why[256];
+
+	if (b->state == BS_STOPPING || !readdress_addr_gone(b))
+		return false;
+	snprintf(why, sizeof(why), "%s and cannot listen on %s (member %s): "
+	    "that address is no longer one of this host's", what,
+	    plan_me(&b->plan)->addr, plan_me(&b->plan)->name);
+	boot_replan(b, why);
+	return true;
+}
+
 /* etcd exited and restarts after a backoff. An exit at once during the
  * first start of an argv is etcd refusing what it was given, not a crash.
  * A command line it does not take (a flag this release lacks: exit 2)
@@ -418,6 +438,8 @@ act_etcd_exited(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
+	if (replan_addr_gone(b, "etcd exited"))
+		return;
 	if (rejoin_on_exit(b) || !etcd_exited_at_once(&b->exit) ||
 	    strcmp(b->plan.source, "journal") == 0)
 		return;
@@ -463,6 +485,8 @@ act_waiting(struct boot *b)
 {
 	int64_t now = loop_now_ms();
 
+	if (replan_addr_gone(b, "etcd is not healthy"))
+		return;
 	if (now - b->last_wait_log >= WAITING_LOG_MS) {
 		log_info("waiting for etcd to become healthy: %s",
 		    b->check.error);
@@ -475,6 +499,8 @@ act_waiting(struct boot *b)
 static void
 act_lost_health(struct boot *b)
 {
+	if (replan_addr_gone(b, "etcd is not healthy"))
+		return;
 	log_warn("cluster unhealthy: %s", b->check.error);
 	b->last_wait_log = loop_now_ms();
 	rejoin_on_unhealthy(b);
@@ -528,6 +554,11 @@ act_removed(struct boot *b)
 static void
 act_resolve_again(struct boot *b)
 {
+	/* A journal's member whose address went away is still this host's
+	 * member: its journal is read again, and the address moved. */
+	bool moved = b->plan.source != NULL &&
+	    strcmp(b->plan.source, "journal") == 0 && readdress_addr_gone(b);
+
 	join_free(b->join);
 	b->join = NULL;
 	/* Both hold this host's old URLs; start_etcd makes them again. */
@@ -537,7 +568,7 @@ act_resolve_again(struct boot *b)
 	resolve_free(b);
 	plan_free(&b->plan);
 	memset(&b->plan, 0, sizeof(b->plan));
-	b->rs.skip_journal = true;
+	b->rs.skip_journal = !moved;
 	resolve_begin(b);
 }
 

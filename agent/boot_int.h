@@ -73,6 +73,8 @@ struct resolve {
 	int seed_port;			/* the discovery URL's port */
 	uint64_t reuse_req;		/* token reuse check in flight */
 	size_t reuse_next;		/* next member to ask */
+	/* A journal whose address is no longer this host's. */
+	struct readdress *ra;
 };
 
 /* An extra host (grpc-proxy) watching for a removed member to replace,

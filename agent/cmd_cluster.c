@@ -128,7 +128,7 @@ cmd_cluster(const struct cfg *c)
 		code = EXIT_USAGE;
 	} else {
 		log_set_name(svc->name);
-		cl.svcs = services_new(x.loop, x.http, &svc, 1, ip, eps, n_eps,
+		cl.svcs = services_new(x.loop, x.http, &svc, 1, ip, NULL, eps, n_eps,
 		    on_done, &cl);
 		services_start(cl.svcs);
 		code = actx_run(&x);

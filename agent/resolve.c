@@ -9,6 +9,7 @@
 
 #include "agent/boot_int.h"
 #include "agent/hostaddr.h"
+#include "agent/readdress.h"
 #include "agent/seed.h"
 #include "agent/token.h"
 #include "etcd/http.h"
@@ -569,7 +570,7 @@ resolve_begin(struct boot *b)
 	if (rc == 0) {
 		log_info("journal found: restarting member %s",
 		    plan_me(&b->plan)->name);
-		boot_post(b, EV_PLANNED);
+		readdress_check(b);
 		return;
 	}
 	b->rs.existing_data = data_dir_has_member(b->c->data_dir);
@@ -598,6 +599,7 @@ resolve_free(struct boot *b)
 		etcd_http_cancel(b->x->http, rs->reuse_req);
 	loop_cancel(b->x->loop, rs->retry_timer);
 	tok_free(rs->tok);
+	readdress_free(rs->ra);
 	free(rs->my_name);
 	free(rs->my_addr);
 	dns_resolver_free(rs->dns);

@@ -11,6 +11,7 @@
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "etcd/json.h"
+#include "resolver/dnsname.h"
 
 char *
 reg_key(const char *service, const char *rest)
@@ -226,6 +227,7 @@ parse_sealed(const struct rparse *rp, const struct etcd_kv_pair *kvs,
 		}
 		v->sealed = true;
 		v->sealed_revision = p->create_revision;
+		v->sealed_mod = p->mod_revision;
 		v->n_sealed = (size_t)m;
 		v->size = size;
 	}
@@ -353,6 +355,37 @@ parse_per_node(const struct rparse *rp, const struct etcd_kv_pair *p,
 	return 0;
 }
 
+/* hosts/<name> = <ip>: names the node at ip. Returns 1 when p was one,
+ * 0 when not, -1 with the error set when it is bad. */
+static int
+parse_host(const struct rparse *rp, const struct etcd_kv_pair *p,
+    const char *rest, struct reg_view *v)
+{
+	const char *name = key_ip(rest, "hosts/");
+	struct reg_node *nd;
+
+	if (name == NULL)
+		return 0;
+	if (strlen(p->key) != p->key_len || strlen(name) > REG_NAME_MAX ||
+	    !dns_member_name_valid(name, true))
+		return bad_key(p->key, p->key_len, "expected a member name "
+		    "after hosts/", rp->err, rp->errlen);
+	if (p->value_len >= REG_IP_MAX || strlen(p->value) != p->value_len ||
+	    !reg_valid_ip(p->value))
+		return bad_key(p->key, p->key_len, "expected an IP address",
+		    rp->err, rp->errlen);
+	nd = node_for(v, p->value);
+	if (nd == NULL)
+		return bad_key(p->key, p->key_len, "too many nodes", rp->err,
+		    rp->errlen);
+	/* Two names at one address: a host left and another took its
+	 * address. The first in key order keeps it; the other host's own
+	 * registration rewrites its key. */
+	if (nd->name[0] == '\0')
+		snprintf(nd->name, sizeof(nd->name), "%s", name);
+	return 1;
+}
+
 static int
 parse_rest(const struct rparse *rp, const struct etcd_kv_pair *kvs,
     size_t n, struct reg_view *v)
@@ -365,6 +398,11 @@ parse_rest(const struct rparse *rp, const struct etcd_kv_pair *kvs,
 		int rc;
 
 		if (rest == NULL)
+			continue;
+		rc = parse_host(rp, p, rest, v);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
 			continue;
 		ip_id = key_ip(rest, "ids/");
 		ip_started = key_ip(rest, "started/");
@@ -450,6 +488,17 @@ reg_find(const struct reg_view *v, const char *ip)
 {
 	for (size_t i = 0; i < v->n_nodes; i++) {
 		if (strcmp(v->nodes[i].ip, ip) == 0)
+			return &v->nodes[i];
+	}
+	return NULL;
+}
+
+const struct reg_node *
+reg_find_name(const struct reg_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->n_nodes; i++) {
+		if (v->nodes[i].name[0] != '\0' &&
+		    strcmp(v->nodes[i].name, name) == 0)
 			return &v->nodes[i];
 	}
 	return NULL;

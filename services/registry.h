@@ -26,6 +26,9 @@
  *   started/<ip>    decimal id, lease-bound: the service runs there and
  *                   passed OnPostStart
  *   booted/<ip>     "1", permanent: OnClusterBooted ran there
+ *   hosts/<name>    <ip>, permanent: the address the etcd member <name>
+ *                   registered from last; a host whose address changed
+ *                   finds its old id through it (services/reg_move.c)
  *
  * Everything read back is checked: an address that is not a canonical
  * unicast literal, an id out of 1..REG_ID_MAX, a duplicate or a sealed
@@ -36,6 +39,7 @@
 #define REG_ID_MAX 255
 #define REG_MAX_NODES 255
 #define REG_IP_MAX 46		/* INET6_ADDRSTRLEN */
+#define REG_NAME_MAX 254	/* a member name: a DNS name at most */
 
 struct reg_node {
 	char ip[REG_IP_MAX];
@@ -47,12 +51,14 @@ struct reg_node {
 	bool booted;		/* booted/<ip> exists */
 	int64_t create_revision; /* of nodes/<ip>; 0 when not alive */
 	int64_t mod_revision;	/* of nodes/<ip>: its last write */
+	char name[REG_NAME_MAX + 1];	/* hosts/<name> is this ip; "" none */
 };
 
 struct reg_view {
 	unsigned size;		/* 0: not set yet */
 	bool sealed;
 	int64_t sealed_revision;	/* create_revision of sealed */
+	int64_t sealed_mod;		/* its mod_revision: a host moved */
 	unsigned next_id;	/* 0: not set yet */
 	int64_t next_id_mod;	/* mod_revision of next_id; 0 absent */
 	char leader[REG_IP_MAX]; /* "" when none */
@@ -75,6 +81,10 @@ int reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 
 /* The node with address ip, or NULL. */
 const struct reg_node *reg_find(const struct reg_view *v, const char *ip);
+
+/* The node that hosts/<name> points at, or NULL. */
+const struct reg_node *reg_find_name(const struct reg_view *v,
+    const char *name);
 
 /* Registered nodes that are alive. */
 size_t reg_alive(const struct reg_view *v);

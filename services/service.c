@@ -295,6 +295,7 @@ health_result(struct service *s, bool ok, const char *what, const char *why)
 			log_info("%s: healthy again", s->label);
 		s->unhealthy = false;
 		s->failures = 0;
+		service_roll_healthy(s);
 		schedule_health(s);
 		return;
 	}
@@ -383,6 +384,17 @@ on_sup(void *arg, struct sup *sp, enum sup_state from, enum sup_state to,
 		stop_hook(s);
 }
 
+int
+service_rewrite(struct service *s, char *err, size_t errlen)
+{
+	char **argv;
+
+	if (prepare(s, &argv, err, errlen) < 0)
+		return -1;
+	strv_free(argv);
+	return 0;
+}
+
 /* Starts the service's process, if it has one. */
 static void
 start_process(struct service *s)
@@ -394,6 +406,8 @@ start_process(struct service *s)
 		service_fail(s, "%s", err);
 		return;
 	}
+	free(s->set_sig);
+	s->set_sig = service_set_sig(s);
 	if (argv == NULL) {
 		service_next(s);
 		return;
@@ -575,7 +589,8 @@ quiesce(struct service *s)
 {
 	uint64_t *reqs[] = { &s->lease_req, &s->reg_req, &s->read_req,
 	    &s->seal_req, &s->id_req, &s->leader_req, &s->started_req,
-	    &s->booted_req, &s->fill_req, &s->watch };
+	    &s->booted_req, &s->fill_req, &s->watch, &s->move_req,
+	    &s->host_req, &s->roll_req };
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(*reqs); i++) {
 		if (*reqs[i] != 0)
@@ -639,6 +654,7 @@ service_new(struct loop *l, struct etcd_http *h, const struct service_opts *o,
 	s->http = h;
 	s->cfg = o->cfg;
 	s->ip = xstrdup(o->ip);
+	s->name = o->name ? xstrdup(o->name) : NULL;
 	s->n_endpoints = o->n_endpoints;
 	s->endpoints = xcalloc(o->n_endpoints + 1, sizeof(*s->endpoints));
 	for (size_t i = 0; i < o->n_endpoints; i++)
@@ -708,6 +724,8 @@ service_free(struct service *s)
 		free(s->endpoints[i]);
 	free(s->endpoints);
 	free(s->ip);
+	free(s->name);
+	free(s->set_sig);
 	free(s->label);
 	free(s->prefix);
 	free(s->fail_why);

@@ -41,6 +41,9 @@ typedef void (*service_cb)(void *arg, struct service *s,
 struct service_opts {
 	const struct svc_cfg *cfg;	/* borrowed; outlives the service */
 	const char *ip;			/* this node's address (copied) */
+	const char *name;		/* this host's etcd member name, which
+					   outlives its address (copied);
+					   NULL: none */
 	char *const *endpoints;		/* etcd client URLs (copied) */
 	size_t n_endpoints;
 };

@@ -41,6 +41,7 @@ struct service {
 	struct etcd_kv *kv;
 	const struct svc_cfg *cfg;
 	char *ip;
+	char *name;		/* this host's member name, or NULL */
 	char **endpoints;
 	size_t n_endpoints;
 	service_cb cb;
@@ -57,6 +58,15 @@ struct service {
 	int64_t lease;		/* 0: none */
 	uint64_t lease_req, keeper, reg_req, read_req, seal_req, id_req;
 	uint64_t fill_req;	/* fill_ids() */
+	uint64_t move_req, host_req;	/* services/reg_move.c */
+	bool host_noted;	/* hosts/<name> written for this address */
+	bool move_waiting;	/* for the old address's lease to end */
+	char *set_sig;		/* the sealed set the files were written
+				   from (service_set_sig()) */
+	uint64_t roll_req;	/* the "restarting" key */
+	bool rolling;		/* restarting for a new set; holds the key */
+	bool roll_waiting;	/* another node restarts first */
+	pid_t roll_pid;		/* the process told to stop */
 	uint64_t leader_req, started_req, booted_req, watch;
 	bool reread;		/* read again when the current read ends */
 	bool registered;	/* nodes/<ip> written with the current lease */
@@ -114,5 +124,29 @@ void service_campaign(struct service *s);
 void service_put_started(struct service *s);
 /* Reads the registry (and watches it), then decides. */
 void service_read_registry(struct service *s);
+/* After a failed etcd request: the next step again in a second. */
+void service_retry(struct service *s);
+
+/* reg_move.c */
+/* This node has no id at its address, but the registry knows its member
+ * name at another one that is not alive: moves that node's id (and its
+ * place in the sealed set) here, then reads the registry again. Returns
+ * whether it did (or is doing) that. */
+bool service_move(struct service *s);
+/* Writes hosts/<name> = this node's address once it has an id there. */
+void service_note_host(struct service *s);
+/* The sealed set as "id=ip,..."; a new string. */
+char *service_set_sig(const struct service *s);
+/* Running, and the sealed set is no longer the one the files were
+ * written from (a host moved): restarts with new files once no other
+ * node restarts. */
+void service_follow_set(struct service *s);
+/* A health check passed: a restart for a new set is over. */
+void service_roll_healthy(struct service *s);
+
+/* service.c */
+/* Writes the backend's files again from the current view. Returns 0, or
+ * -1 with err set. */
+int service_rewrite(struct service *s, char *err, size_t errlen);
 
 #endif

@@ -112,6 +112,12 @@ retry(struct service *s)
 		s->retry_timer = loop_timer(s->loop, RETRY_MS, on_retry, s);
 }
 
+void
+service_retry(struct service *s)
+{
+	retry(s);
+}
+
 static void
 on_register(void *arg, const struct etcd_kv_result *r)
 {
@@ -549,10 +555,13 @@ evaluate(struct service *s)
 		return;
 	}
 	fill_ids(s);
+	service_note_host(s);
 	if (s->view.leader[0] == '\0')
 		service_campaign(s);
 	if (s->phase >= PH_RUNNING && s->phase < PH_STOP_PROC)
 		leader_changed(s);
+	if (s->phase == PH_RUNNING)
+		service_follow_set(s);
 	if (s->phase == PH_RUNNING && s->participant && me != NULL &&
 	    !me->started && s->started_req == 0)
 		service_put_started(s);
@@ -590,6 +599,8 @@ evaluate(struct service *s)
 			log_waiting(s);
 		return;
 	}
+	if ((me == NULL || me->id == 0) && service_move(s))
+		return;
 	if (me != NULL && me->participant) {
 		s->id = me->id;
 		s->participant = true;

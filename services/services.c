@@ -104,8 +104,8 @@ step(struct services *ss)
 struct services *
 services_new(struct loop *l, struct etcd_http *h,
     const struct svc_cfg *const *cfgs, size_t n, const char *ip,
-    char *const *endpoints, size_t n_endpoints, services_done_cb cb,
-    void *arg)
+    const char *name, char *const *endpoints, size_t n_endpoints,
+    services_done_cb cb, void *arg)
 {
 	struct services *ss = xcalloc(1, sizeof(*ss));
 
@@ -116,6 +116,7 @@ services_new(struct loop *l, struct etcd_http *h,
 	ss->arg = arg;
 	for (size_t i = 0; i < n; i++) {
 		struct service_opts o = { .cfg = cfgs[i], .ip = ip,
+		    .name = name,
 		    .endpoints = endpoints, .n_endpoints = n_endpoints };
 		ss->v[i] = service_new(l, h, &o, on_service, ss);
 	}

@@ -21,10 +21,12 @@ struct services;
  * should use for the services (0 when all stopped on request). */
 typedef void (*services_done_cb)(void *arg, int code);
 
+/* ip is this host's address, name its etcd member name (NULL: none),
+ * by which a host whose address changed keeps its id; both copied. */
 struct services *services_new(struct loop *l, struct etcd_http *h,
     const struct svc_cfg *const *cfgs, size_t n, const char *ip,
-    char *const *endpoints, size_t n_endpoints, services_done_cb cb,
-    void *arg);
+    const char *name, char *const *endpoints, size_t n_endpoints,
+    services_done_cb cb, void *arg);
 void services_free(struct services *ss);
 
 void services_start(struct services *ss);

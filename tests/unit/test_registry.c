@@ -809,6 +809,40 @@ test_partial_sets(void **state)
 	free(v);
 }
 
+/* hosts/<name> names the node at its address; a second name for one
+ * address does not take it; a bad name or address is refused. */
+static void
+test_hosts(void **state)
+{
+	struct kvs b;
+	struct reg_view *v = xmalloc(sizeof(*v));
+	const struct reg_node *nd;
+
+	(void)state;
+	sealed_set(&b);
+	put(&b, ZK "hosts/h3", "10.0.0.3", 50);
+	put(&b, ZK "hosts/h9.zl.test", "10.0.0.3", 51);
+	assert_int_equal(parse(&b, v), 0);
+	nd = reg_find_name(v, "h3");
+	assert_non_null(nd);
+	assert_string_equal(nd->ip, "10.0.0.3");
+	assert_int_equal(nd->id, 1);
+	assert_null(reg_find_name(v, "h9.zl.test"));
+	assert_null(reg_find_name(v, "h1"));
+	assert_int_equal(v->n_nodes, 4);
+	kvs_free(&b);
+
+	sealed_set(&b);
+	put(&b, ZK "hosts/h3", "10.0.0.03", 50);
+	parse_bad(&b, ZK "hosts/h3", "IP address");
+	kvs_free(&b);
+	sealed_set(&b);
+	put(&b, ZK "hosts/bad name", "10.0.0.3", 50);
+	parse_bad(&b, ZK "hosts/bad", "member name");
+	kvs_free(&b);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -822,6 +856,7 @@ main(void)
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_parse_hostile_sets),
 		cmocka_unit_test(test_partial_sets),
+		cmocka_unit_test(test_hosts),
 	};
 
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
