@@ -245,8 +245,9 @@ stop_health(struct boot *b)
 	b->proxy_req = 0;
 }
 
-/* The next check: health_interval once etcd is healthy; before that
- * soon, and sooner the younger etcd is: half its age, from
+/* The next check: health_interval once etcd is a healthy voter; before
+ * that (and while a learner waits for its promotion, which each check
+ * asks for) soon, and sooner the younger etcd is: half its age, from
  * FIRST_CHECK_MS up to STARTING_CHECK_MS, so a restarted etcd is seen
  * healthy within a tenth of a second or so, and one that takes long is
  * asked once a second. */
@@ -260,7 +261,8 @@ check_again(struct boot *b, bool healthy)
 		soon = FIRST_CHECK_MS;
 	if (soon > STARTING_CHECK_MS)
 		soon = STARTING_CHECK_MS;
-	schedule_health(b, healthy || ms < soon ? ms : (int)soon);
+	schedule_health(b, (healthy && !b->plan.learner) || ms < soon ? ms :
+	    (int)soon);
 }
 
 /* ---- the seed and the services ---------------------------------------- */

@@ -561,9 +561,9 @@ table() {
 	fi
 	if [ "$RECOVER_RUNS" -gt 0 ]; then
 		echo
-		echo "| idle agent (median of 3) | wakeups/s | schedstat runs/s | VmRSS kB | Pss kB | Anonymous kB |"
-		echo "| --- | --- | --- | --- | --- | --- |"
-		echo "| zooinit-dns, N=3 | $(field wakeups_per_s agent) | $(field schedstat_runs_per_s agent) | $(field rss_kb agent) | $(field pss_kb agent) | $(field anon_kb agent) |"
+		echo "| idle agent (median of 3) | wakeups/s | of them voluntary/s | schedstat runs/s | VmRSS kB | Pss kB | Anonymous kB |"
+		echo "| --- | --- | --- | --- | --- | --- | --- |"
+		echo "| zooinit-dns, N=3 | $(field wakeups_per_s agent) | $(field voluntary_per_s agent) | $(field schedstat_runs_per_s agent) | $(field rss_kb agent) | $(field pss_kb agent) | $(field anon_kb agent) |"
 		echo
 		echo "| kill -9 of a member's etcd until it is healthy again | median / p95 / min (runs) |"
 		echo "| --- | --- |"
