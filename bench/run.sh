@@ -148,6 +148,8 @@ if ! command -v gnuplot >/dev/null && [ "${BENCH_INSTALL:-1}" = 1 ] &&
 	apt-get install -y -q --no-install-recommends gnuplot-nox >&2 ||
 		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gnuplot-nox >&2; } ||
 		echo "bench: could not install gnuplot-nox; there will be no plot" >&2
+elif ! command -v gnuplot >/dev/null; then
+	echo "bench: gnuplot is not installed, so there will be no plot; install it (Debian: apt-get install gnuplot-nox) or run with BENCH_INSTALL=1 on a machine with apt-get" >&2
 fi
 
 mkdir -p "$OUT" || exit 2
@@ -588,7 +590,7 @@ if command -v gnuplot >/dev/null; then
 		progress "plot: gnuplot failed (see $OUT/progress.log)"
 	fi
 else
-	progress "plot: no gnuplot (apt-get install gnuplot-nox, or BENCH_INSTALL=1 as root); skipped"
+	progress "plot: gnuplot is not installed, so no plot was drawn; install it (Debian: apt-get install gnuplot-nox) and run again"
 fi
 
 emit "# took $((SECONDS - START)) s; failed runs: $FAILED_RUNS; loadavg at end \"$(cut -d' ' -f1-3 /proc/loadavg)\""
