@@ -157,6 +157,10 @@ agent_phase() {
 	done
 	emit "crash-first path=zooinit-dns $(stats crash1 zooinit-dns 3)"
 	emit "crash-second path=zooinit-dns $(stats crash2 zooinit-dns 3)"
+	# A killed leader costs an election on top (etcd's election timeout,
+	# 1 s by default): the first crashes apart by the killed member's role.
+	emit "crash-first-follower path=zooinit-dns $(STATS_DETAIL=' follower$' stats crash1 zooinit-dns 3)"
+	emit "crash-first-leader path=zooinit-dns $(STATS_DETAIL=' leader$' stats crash1 zooinit-dns 3)"
 	kill_hosts
 	rm -rf "$RD"
 }
