@@ -11,8 +11,9 @@
  * exits (at once the first time, and after a stable run; from the second
  * exit in a row with a backoff that starts at the floor and doubles up to
  * a ceiling), and stops it with SIGTERM, a deadline, then SIGKILL. The
- * child runs in its own process group; signals go to the whole group. The owner reaps (one proc_reap() for the process) and
- * hands each exit to sup_reaped() before the child is reaped. */
+ * child runs in its own process group; signals go to the whole group.
+ * The owner reaps (one proc_reap() for the process) and hands each exit
+ * to sup_reaped() before the child is reaped. */
 
 enum sup_state {
 	SUP_IDLE = 0,	/* not started */
