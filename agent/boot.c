@@ -26,6 +26,7 @@
 #include "services/services.h"
 
 #define STARTING_CHECK_MS 1000	/* health checks while not yet healthy */
+#define FIRST_CHECK_MS 100	/* the first check after etcd started */
 #define WAITING_LOG_MS 10000	/* how often to say we still wait */
 
 /* ---- etcd's data dir and start ---------------------------------------- */
@@ -245,14 +246,24 @@ stop_health(struct boot *b)
 	b->proxy_req = 0;
 }
 
-/* The next check: soon while etcd is not healthy, else health_interval. */
+/* The next check: health_interval once etcd is a healthy voter; before
+ * that (and while a learner waits for its promotion, which each check
+ * asks for) soon, and sooner the younger etcd is: half its age, from
+ * FIRST_CHECK_MS up to STARTING_CHECK_MS, so a restarted etcd is seen
+ * healthy within a tenth of a second or so, and one that takes long is
+ * asked once a second. */
 static void
 check_again(struct boot *b, bool healthy)
 {
 	int ms = b->c->health_interval * 1000;
+	int64_t soon = sup_ran_ms(b->sup) / 2;
 
-	schedule_health(b, healthy || ms < STARTING_CHECK_MS ? ms :
-	    STARTING_CHECK_MS);
+	if (soon < FIRST_CHECK_MS)
+		soon = FIRST_CHECK_MS;
+	if (soon > STARTING_CHECK_MS)
+		soon = STARTING_CHECK_MS;
+	schedule_health(b, (healthy && !b->plan.learner) || ms < soon ? ms :
+	    (int)soon);
 }
 
 /* ---- the seed and the services ---------------------------------------- */
@@ -389,7 +400,7 @@ static void
 act_etcd_up(struct boot *b)
 {
 	b->last_wait_log = loop_now_ms();
-	schedule_health(b, STARTING_CHECK_MS);
+	schedule_health(b, FIRST_CHECK_MS);
 }
 
 /* etcd cannot bind an address that is no longer this host's ("bind:

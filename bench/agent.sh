@@ -15,6 +15,11 @@ proc_ctxt() {
 	awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { s += $2 } END { print s + 0 }' \
 		/proc/"$1"/task/*/status 2>/dev/null
 }
+# proc_vol PID: "voluntary nonvoluntary" context switches of every thread.
+proc_vol() {
+	awk '/^voluntary_ctxt_switches:/ { v += $2 } /^nonvoluntary_ctxt_switches:/ { n += $2 }
+		END { print v + 0, n + 0 }' /proc/"$1"/task/*/status 2>/dev/null
+}
 # proc_runs PID: how often the kernel put any of its threads on a CPU
 # (the third field of /proc/PID/task/*/schedstat).
 proc_runs() {
@@ -46,14 +51,16 @@ med3() { printf '%s\n' "$@" | sort -g | sed -n 2p; } # the middle of three
 # memory and the medians.
 idle_agents() {
 	local i a b d
-	local -a c0 c1 r0 r1 ws rs rss pss anon m
+	local -a c0 c1 r0 r1 v0 v1 ws vs rs rss pss anon m
 	for i in 1 2 3; do
 		c0[i]=$(proc_ctxt "${LPID[i]}") r0[i]=$(proc_runs "${LPID[i]}")
+		v0[i]=$(proc_vol "${LPID[i]}")
 	done
 	a=$(now_ns)
 	sleep "$IDLE_S"
 	for i in 1 2 3; do
 		c1[i]=$(proc_ctxt "${LPID[i]}") r1[i]=$(proc_runs "${LPID[i]}")
+		v1[i]=$(proc_vol "${LPID[i]}")
 	done
 	b=$(now_ns)
 	for i in 1 2 3; do
@@ -62,10 +69,11 @@ idle_agents() {
 		rss[i]=${m[0]} pss[i]=${m[1]} anon[i]=${m[2]}
 		d=$(((b - a) / 1000000))
 		ws[i]=$(awk -v c=$((c1[i] - c0[i])) -v ms="$d" 'BEGIN { printf "%.2f", c / (ms / 1e3) }')
+		vs[i]=$(awk -v a="${v0[i]}" -v b="${v1[i]}" -v ms="$d" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.2f", (y[1] - x[1]) / (ms / 1e3) }')
 		rs[i]=$(awk -v c=$((r1[i] - r0[i])) -v ms="$d" 'BEGIN { printf "%.2f", c / (ms / 1e3) }')
-		emit "# agent h$i pid ${LPID[i]}: VmRSS ${rss[i]} kB, Pss ${pss[i]} kB, Anonymous ${anon[i]} kB; $((c1[i] - c0[i])) context switches, $((r1[i] - r0[i])) schedstat runs in $(secs "$a" "$b") s"
+		emit "# agent h$i pid ${LPID[i]}: VmRSS ${rss[i]} kB, Pss ${pss[i]} kB, Anonymous ${anon[i]} kB; $((c1[i] - c0[i])) context switches ($(awk -v a="${v0[i]}" -v b="${v1[i]}" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d voluntary, %d not", y[1] - x[1], y[2] - x[2] }')), $((r1[i] - r0[i])) schedstat runs in $(secs "$a" "$b") s"
 	done
-	emit "agent rss_kb=$(med3 "${rss[@]:1}") pss_kb=$(med3 "${pss[@]:1}") anon_kb=$(med3 "${anon[@]:1}") wakeups_per_s=$(med3 "${ws[@]:1}") schedstat_runs_per_s=$(med3 "${rs[@]:1}")"
+	emit "agent rss_kb=$(med3 "${rss[@]:1}") pss_kb=$(med3 "${pss[@]:1}") anon_kb=$(med3 "${anon[@]:1}") wakeups_per_s=$(med3 "${ws[@]:1}") voluntary_per_s=$(med3 "${vs[@]:1}") schedstat_runs_per_s=$(med3 "${rs[@]:1}")"
 }
 
 # crash_once I: kill -9 of host I's etcd; CRASH_S is the time until host I
@@ -149,6 +157,10 @@ agent_phase() {
 	done
 	emit "crash-first path=zooinit-dns $(stats crash1 zooinit-dns 3)"
 	emit "crash-second path=zooinit-dns $(stats crash2 zooinit-dns 3)"
+	# A killed leader costs an election on top (etcd's election timeout,
+	# 1 s by default): the first crashes apart by the killed member's role.
+	emit "crash-first-follower path=zooinit-dns $(STATS_DETAIL=' follower$' stats crash1 zooinit-dns 3)"
+	emit "crash-first-leader path=zooinit-dns $(STATS_DETAIL=' leader$' stats crash1 zooinit-dns 3)"
 	kill_hosts
 	rm -rf "$RD"
 }

@@ -148,6 +148,8 @@ if ! command -v gnuplot >/dev/null && [ "${BENCH_INSTALL:-1}" = 1 ] &&
 	apt-get install -y -q --no-install-recommends gnuplot-nox >&2 ||
 		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gnuplot-nox >&2; } ||
 		echo "bench: could not install gnuplot-nox; there will be no plot" >&2
+elif ! command -v gnuplot >/dev/null; then
+	echo "bench: gnuplot is not installed, so there will be no plot; install it (Debian: apt-get install gnuplot-nox) or run with BENCH_INSTALL=1 on a machine with apt-get" >&2
 fi
 
 mkdir -p "$OUT" || exit 2
@@ -457,9 +459,10 @@ run_case() {
 # p95: nearest rank, the ceil(0.95 R)-th smallest); " failed=K" appended
 # when K > 0. With nostall: only the runs in which no member's etcd stalled
 # 0.5 s or more in its startup check (etcd_stall), and " stalled=K" first.
+# STATS_DETAIL=REGEX keeps only the rows whose detail matches.
 stats() {
-	awk -F'\t' -v k="$1" -v p="$2" -v n="$3" -v only="${4:-}" '
-		$1 == k && $2 == p && $3 == n {
+	awk -F'\t' -v k="$1" -v p="$2" -v n="$3" -v only="${4:-}" -v d="${STATS_DETAIL:-}" '
+		$1 == k && $2 == p && $3 == n && (d == "" || $7 ~ d) {
 			if ($6 != "ok") { f++; next }
 			if (only == "nostall" && match($7, /stall=[0-9.]+/) &&
 				substr($7, RSTART + 6, RLENGTH - 6) + 0 >= 0.5) { st++; next }
@@ -537,7 +540,7 @@ ratios ratio-nostall nostall
 # cell STATS: "median / p95 / min (runs)" of a stats line.
 cell() {
 	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		if (v["runs"] == 0) { printf "failed"; exit }
+		if (v["runs"] == 0) { printf "%s", (v["failed"] != "" ? "failed" : "none"); exit }
 		printf "%s / %s / %s (%s", v["median"], v["p95"], v["min"], v["runs"]
 		if (v["failed"] != "") printf ", %s failed", v["failed"]
 		printf ")" }' <<<"$1"
@@ -561,13 +564,15 @@ table() {
 	fi
 	if [ "$RECOVER_RUNS" -gt 0 ]; then
 		echo
-		echo "| idle agent (median of 3) | wakeups/s | schedstat runs/s | VmRSS kB | Pss kB | Anonymous kB |"
-		echo "| --- | --- | --- | --- | --- | --- |"
-		echo "| zooinit-dns, N=3 | $(field wakeups_per_s agent) | $(field schedstat_runs_per_s agent) | $(field rss_kb agent) | $(field pss_kb agent) | $(field anon_kb agent) |"
+		echo "| idle agent (median of 3) | wakeups/s | of them voluntary/s | schedstat runs/s | VmRSS kB | Pss kB | Anonymous kB |"
+		echo "| --- | --- | --- | --- | --- | --- | --- |"
+		echo "| zooinit-dns, N=3 | $(field wakeups_per_s agent) | $(field voluntary_per_s agent) | $(field schedstat_runs_per_s agent) | $(field rss_kb agent) | $(field pss_kb agent) | $(field anon_kb agent) |"
 		echo
 		echo "| kill -9 of a member's etcd until it is healthy again | median / p95 / min (runs) |"
 		echo "| --- | --- |"
 		echo "| first crash | $(cell "$(stats crash1 zooinit-dns 3)") |"
+		echo "| first crash, a follower killed | $(cell "$(STATS_DETAIL=' follower$' stats crash1 zooinit-dns 3)") |"
+		echo "| first crash, the leader killed | $(cell "$(STATS_DETAIL=' leader$' stats crash1 zooinit-dns 3)") |"
 		echo "| second crash in a row | $(cell "$(stats crash2 zooinit-dns 3)") |"
 	fi
 	if [ "$EXTRAS" -gt 0 ]; then
@@ -588,10 +593,10 @@ if command -v gnuplot >/dev/null; then
 		progress "plot: gnuplot failed (see $OUT/progress.log)"
 	fi
 else
-	progress "plot: no gnuplot (apt-get install gnuplot-nox, or BENCH_INSTALL=1 as root); skipped"
+	progress "plot: gnuplot is not installed, so no plot was drawn; install it (Debian: apt-get install gnuplot-nox) and run again"
 fi
 
 emit "# took $((SECONDS - START)) s; failed runs: $FAILED_RUNS; loadavg at end \"$(cut -d' ' -f1-3 /proc/loadavg)\""
 # Every case needs at least one successful run.
-grep -qE '^(path=|crash-).* runs=0 |^scale .*status=failed' "$OUT/results.txt" && exit 1
+grep -qE '^(path=|crash-first |crash-second ).* runs=0 |^scale .*status=failed' "$OUT/results.txt" && exit 1
 exit 0

@@ -119,7 +119,7 @@ static const struct key table[] = {
 	  .off = OFF(resolve_timeout), .min = 1, .max = 86400, .def = "120",
 	  .meta = "SECONDS", .help = "how long to wait for the DNS records" },
 	{ .name = "health_interval", .type = KT_INT,
-	  .off = OFF(health_interval), .min = 1, .max = 3600, .def = "5",
+	  .off = OFF(health_interval), .min = 1, .max = 3600, .def = "10",
 	  .meta = "SECONDS", .help = "seconds between health checks of etcd" },
 	{ .name = "remove_after", .type = KT_INT, .off = OFF(remove_after),
 	  .min = 0, .max = 86400 * 30, .def = "0", .meta = "SECONDS",

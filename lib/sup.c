@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +32,7 @@ struct sup {
 	enum sup_state state;
 	pid_t pid;
 	int64_t started_at;
-	int delay_ms;		/* next restart delay */
+	int delay_ms;		/* next restart delay; 0: at once */
 	uint64_t timer;
 	unsigned starts;	/* since the argv was set */
 	struct sup_exit last;	/* the exit being handled */
@@ -86,16 +87,19 @@ sweep_group(struct sup *s)
 	s->pid = 0;
 }
 
-/* From SUP_DONE too: the backoff delay carries over, so an owner that
- * stops and starts its child again does not hammer with it. */
-/* Waits the current delay before the next start and doubles it, up to
- * the maximum. */
+/* Waits the current delay before the next start, then makes the next
+ * delay the floor (after a restart at once) or twice this one, up to the
+ * ceiling. The delay carries over SUP_DONE, so an owner that stops and
+ * starts its child again does not hammer with it. */
 static enum sup_state
 backoff(struct sup *s)
 {
 	arm(s, s->delay_ms);
-	s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
-	    s->o.backoff_max_ms : s->delay_ms * 2;
+	if (s->delay_ms == 0)
+		s->delay_ms = s->o.backoff_min_ms;
+	else
+		s->delay_ms = s->delay_ms * 2 > s->o.backoff_max_ms ?
+		    s->o.backoff_max_ms : s->delay_ms * 2;
 	return SUP_BACKOFF;
 }
 
@@ -105,18 +109,29 @@ act_start(struct sup *s)
 	return spawn(s) == 0 ? SUP_RUNNING : SUP_IDLE;
 }
 
+/* The first exit after a stable run (or of a child never restarted
+ * yet) restarts at once: a crash of a child that ran well is cured
+ * fastest by starting it again. A second exit in a row waits the backoff
+ * floor, and every further one twice as long. The restart goes through
+ * SUP_BACKOFF even at once (a timer of 0 ms, after the owner was told):
+ * an owner that stops the child when it learns of the exit cancels it. */
 static enum sup_state
 act_exited(struct sup *s)
 {
-	char how[96];
+	char how[96], when[48];
 	int64_t ran = s->last.ran_ms;
 
 	sweep_group(s);
 	if (ran >= s->o.stable_ms)
-		s->delay_ms = s->o.backoff_min_ms;
-	log_warn("%s %s after %lld s; restarting in %d.%d s", s->o.label,
+		s->delay_ms = 0;
+	if (s->delay_ms == 0)
+		snprintf(when, sizeof(when), "at once");
+	else
+		snprintf(when, sizeof(when), "in %d.%d s", s->delay_ms / 1000,
+		    s->delay_ms % 1000 / 100);
+	log_warn("%s %s after %lld s; restarting %s", s->o.label,
 	    proc_status_str(s->last.status, how, sizeof(how)),
-	    (long long)ran / 1000, s->delay_ms / 1000, s->delay_ms % 1000 / 100);
+	    (long long)ran / 1000, when);
 	return backoff(s);
 }
 
@@ -222,7 +237,7 @@ sup_new(struct loop *l, const struct sup_opts *o, char *const *argv,
 	s->o.label = xstrdup(o->label);
 	s->cb = cb;
 	s->arg = arg;
-	s->delay_ms = o->backoff_min_ms;
+	s->delay_ms = 0;	/* the first exit restarts at once */
 	s->uid = (uid_t)-1;
 	s->gid = (gid_t)-1;
 	s->last.status = -1;
@@ -326,4 +341,12 @@ pid_t
 sup_pid(const struct sup *s)
 {
 	return s->state == SUP_RUNNING || s->state == SUP_STOPPING ? s->pid : 0;
+}
+
+int64_t
+sup_ran_ms(const struct sup *s)
+{
+	if (s->state != SUP_RUNNING && s->state != SUP_STOPPING)
+		return -1;
+	return loop_now_ms() - s->started_at;
 }

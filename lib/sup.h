@@ -7,12 +7,13 @@
 
 #include "lib/loop.h"
 
-/* Supervises one long-running child: starts it, restarts it when it exits
- * with a backoff that doubles up to a ceiling and falls back to the floor
- * once a run lasted long enough, and stops it with SIGTERM, a deadline,
- * then SIGKILL. The child runs in its own process group; signals go to
- * the whole group. The owner reaps (one proc_reap() for the process) and
- * hands each exit to sup_reaped() before the child is reaped. */
+/* Supervises one long-running child: starts it, restarts it when it
+ * exits (at once the first time, and after a stable run; from the second
+ * exit in a row with a backoff that starts at the floor and doubles up to
+ * a ceiling), and stops it with SIGTERM, a deadline, then SIGKILL. The
+ * child runs in its own process group; signals go to the whole group.
+ * The owner reaps (one proc_reap() for the process) and hands each exit
+ * to sup_reaped() before the child is reaped. */
 
 enum sup_state {
 	SUP_IDLE = 0,	/* not started */
@@ -42,9 +43,11 @@ typedef void (*sup_notify_cb)(void *arg, struct sup *s, enum sup_state from,
 struct sup_opts {
 	const char *label;	/* for logs: "etcd" */
 	int stop_timeout_ms;	/* SIGTERM to SIGKILL */
-	int backoff_min_ms;	/* first restart delay */
+	int backoff_min_ms;	/* restart delay after the second exit in a
+				 * row (the first restarts at once) */
 	int backoff_max_ms;	/* ceiling */
-	int stable_ms;		/* a run this long resets the delay */
+	int stable_ms;		/* a run this long makes the next exit a
+				 * first one again */
 };
 
 /* Returns a new supervisor for argv (copied; argv[0] a path). */
@@ -80,5 +83,7 @@ bool sup_reaped(struct sup *s, pid_t pid, int status);
 
 enum sup_state sup_state(const struct sup *s);
 pid_t sup_pid(const struct sup *s);
+/* How long the running child has run, in ms; -1 when none runs. */
+int64_t sup_ran_ms(const struct sup *s);
 
 #endif

@@ -29,6 +29,9 @@ new_etcd() {
 }
 wait_for "a new etcd in h2" 30 new_etcd || fail "h2's agent did not restart etcd"
 ok "h2 runs a new etcd (pid $(etcd_pids 2 | tr '\n' ' '))"
+# A first crash after a good run is restarted without a backoff.
+assert_contains "$WORK/h2/agent.log" "etcd was killed by signal 9 (Killed) after"
+assert_contains "$WORK/h2/agent.log" "; restarting at once"
 wait_for "3 voting members and one leader again" 60 cluster_healthy 3 ||
 	fail "the cluster did not recover"
 assert_eq "$(agent_pid 2)" "$agent" "the same agent still runs in h2"

@@ -117,7 +117,7 @@ test_defaults(void **state)
 	assert_int_equal(c.scheme, CFG_SCHEME_AUTO);
 	assert_int_equal(c.member_names, CFG_NAMES_LABEL);
 	assert_int_equal(c.resolve_timeout, 120);
-	assert_int_equal(c.health_interval, 5);
+	assert_int_equal(c.health_interval, 10);
 	assert_int_equal(c.stop_timeout, 10);
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_false(c.json);

@@ -62,7 +62,12 @@ struct fx {
 	char *owned[32];
 	size_t n_owned;
 	char **env;
-	struct sup *sup;	/* test_sup_sweeps_group's */
+	struct sup *sup;	/* the test_sup_* tests' */
+	/* What on_sup_rec saw: per exit, the start it ended (struct
+	 * sup_exit), when, and when the next start came. */
+	int sup_exits, sup_stop_after;
+	unsigned sup_starts[8];
+	int64_t sup_exit_at[8], sup_up_at[8];
 };
 
 /* Keeps env for the teardown, freeing the one kept before. */
@@ -946,9 +951,31 @@ test_leftover_helper_killed(void **state)
 }
 
 static bool
-sup_backoff(struct fx *f)
+sup_done(struct fx *f)
 {
-	return sup_state(f->sup) == SUP_BACKOFF;
+	return sup_state(f->sup) == SUP_DONE;
+}
+
+/* Records every exit and restart; stops the child at the exit numbered
+ * sup_stop_after, from inside the notification, as an owner does. */
+static void
+on_sup_rec(void *arg, struct sup *s, enum sup_state from, enum sup_state to,
+    const struct sup_exit *ex)
+{
+	struct fx *f = arg;
+	int i = f->sup_exits;
+
+	if (to == SUP_RUNNING && from == SUP_BACKOFF && i > 0 && i <= 8)
+		f->sup_up_at[i - 1] = loop_now_ms();
+	if (to != SUP_BACKOFF)
+		return;
+	assert_true(i < 8);
+	assert_int_not_equal(ex->status, -1);
+	f->sup_starts[i] = ex->starts;
+	f->sup_exit_at[i] = loop_now_ms();
+	f->sup_exits++;
+	if (f->sup_exits == f->sup_stop_after)
+		sup_stop(s);
 }
 
 /* The supervisor's child exits and leaves a helper in its group: the
@@ -958,7 +985,6 @@ static void
 test_sup_sweeps_group(void **state)
 {
 	struct fx *f = *state;
-	/* No restart within the test: the backoff is a minute. */
 	struct sup_opts o = {
 		.label = "child", .stop_timeout_ms = 1000,
 		.backoff_min_ms = 60000, .backoff_max_ms = 60000,
@@ -970,17 +996,99 @@ test_sup_sweeps_group(void **state)
 	int kills = group_kills;
 
 	capture_start(f);
-	f->sup = sup_new(f->loop, &o, argv, NULL, NULL);
+	/* No restart within the test: stopped at the first exit. */
+	f->sup_stop_after = 1;
+	f->sup = sup_new(f->loop, &o, argv, on_sup_rec, f);
 	assert_int_equal(sup_start(f->sup), 0);
-	run_until(f, sup_backoff, 5000);
+	run_until(f, sup_done, 5000);
 	assert_non_null(strstr(f->log, "child exited with status 3"));
-	sup_stop(f->sup);
-	assert_int_equal(sup_state(f->sup), SUP_DONE);
+	assert_int_equal(f->sup_exits, 1);
 	sup_free(f->sup);
 	f->sup = NULL;
 	assert_group_gone(f, read_pid(pidf));
 	assert_int_equal(group_kills, kills + 1);
 	assert_int_equal(late_group_kills, 0);
+}
+
+/* Finds each of the words in s in order; returns the count found. */
+static int
+in_order(const char *s, const char *const *words, int n)
+{
+	int i;
+
+	for (i = 0; i < n && s != NULL; i++) {
+		s = strstr(s, words[i]);
+		if (s != NULL)
+			s += strlen(words[i]);
+	}
+	return s != NULL ? i : i - 1;
+}
+
+/* A child that exits again and again: the first exit restarts it at
+ * once, the second after the floor, then twice that up to the ceiling.
+ * Each exit reports the start it ended, counted from 1. */
+static void
+test_sup_first_restart_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct sup_opts o = {
+		.label = "child", .stop_timeout_ms = 1000,
+		.backoff_min_ms = 200, .backoff_max_ms = 400,
+		.stable_ms = 60000,
+	};
+	char *argv[] = { script(f, "exit.sh", "exit 3\n", 0755, false), NULL };
+	static const char *const said[] = {
+		"child exited with status 3 after 0 s; restarting at once",
+		"restarting in 0.2 s", "restarting in 0.4 s",
+		"restarting in 0.4 s",
+	};
+
+	capture_start(f);
+	f->sup_stop_after = 4;
+	f->sup = sup_new(f->loop, &o, argv, on_sup_rec, f);
+	assert_int_equal(sup_start(f->sup), 0);
+	run_until(f, sup_done, 5000);
+	assert_int_equal(f->sup_exits, 4);
+	assert_int_equal(in_order(f->log, said, 4), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(f->sup_starts[i], (unsigned)i + 1);
+	/* At once: well before the 200 ms floor. Then the floor, then its
+	 * double. */
+	assert_true(f->sup_up_at[0] - f->sup_exit_at[0] < 190);
+	assert_true(f->sup_up_at[1] - f->sup_exit_at[1] >= 200);
+	assert_true(f->sup_up_at[2] - f->sup_exit_at[2] >= 400);
+	sup_free(f->sup);
+	f->sup = NULL;
+}
+
+/* A run of stable_ms makes the next exit a first one again: a child that
+ * runs long enough before each exit is always restarted at once (the
+ * minute-long backoff would otherwise outlast the test). */
+static void
+test_sup_stable_run_resets(void **state)
+{
+	struct fx *f = *state;
+	struct sup_opts o = {
+		.label = "child", .stop_timeout_ms = 1000,
+		.backoff_min_ms = 60000, .backoff_max_ms = 60000,
+		.stable_ms = 100,
+	};
+	char *argv[] = { script(f, "nap.sh", "sleep 0.2\nexit 3\n", 0755,
+	    false), NULL };
+	static const char *const said[] = {
+		"restarting at once", "restarting at once", "restarting at once",
+	};
+
+	capture_start(f);
+	f->sup_stop_after = 3;
+	f->sup = sup_new(f->loop, &o, argv, on_sup_rec, f);
+	assert_int_equal(sup_start(f->sup), 0);
+	run_until(f, sup_done, 5000);
+	assert_int_equal(f->sup_exits, 3);
+	assert_int_equal(in_order(f->log, said, 3), 3);
+	assert_null(strstr(f->log, "restarting in"));
+	sup_free(f->sup);
+	f->sup = NULL;
 }
 
 /* A descendant that left the group keeps the pipe open: the result still
@@ -1198,6 +1306,8 @@ main(void)
 		T(test_timeout_term_ignored),
 		T(test_leftover_helper_killed),
 		T(test_sup_sweeps_group),
+		T(test_sup_first_restart_at_once),
+		T(test_sup_stable_run_resets),
 		T(test_escaped_holder_drained),
 		T(test_spawn_errors),
 		T(test_cancel),
