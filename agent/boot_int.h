@@ -2,8 +2,9 @@
 #define ZOOINIT_BOOT_INT_H
 
 /* The bootstrap machine's insides, shared by agent/boot.c (the table and
- * running etcd), agent/resolve.c (planning) and agent/grow.c (a learner's
- * promotion, an extra taking a removed member's place). Nothing else
+ * running etcd), agent/resolve.c (planning), agent/grow.c (a learner's
+ * promotion, an extra taking a removed member's place) and
+ * agent/follow.c (a DNS client following the zone). Nothing else
  * includes this header. */
 
 #include <stdbool.h>
@@ -84,6 +85,12 @@ struct grow {
 	size_t promote_next;	/* the member to ask next */
 };
 
+/* A DNS client looking at the zone again, to follow its members. */
+struct follow {
+	int64_t last_ms;	/* when the last lookup began */
+	bool busy;		/* a lookup is in flight */
+};
+
 struct boot {
 	struct actx *x;
 	const struct cfg *c;
@@ -101,6 +108,7 @@ struct boot {
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
 	struct grow gr;
+	struct follow fo;
 
 	struct sup *sup;	/* etcd (or its grpc-proxy) */
 	bool running_proxy;	/* the supervised process is grpc-proxy */
@@ -132,6 +140,12 @@ void resolve_free(struct boot *b);
 void grow_extra_check(struct boot *b);
 void grow_try_promote(struct boot *b);
 void grow_free(struct boot *b);
+
+/* agent/follow.c: a DNS client, once per health check, looks at the zone
+ * again (at most every FOLLOW_MS) and plans again when its members
+ * changed. follow_free() forgets a lookup that resolve_free() cancels. */
+void follow_check(struct boot *b);
+void follow_free(struct boot *b);
 
 /* agent/boot.c: the join probe's answer lands here. */
 void boot_on_join(void *arg, struct join_result *r);
