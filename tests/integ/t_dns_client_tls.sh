@@ -6,8 +6,8 @@
 # both sides: it verifies the members against the CA and serves https
 # with its own certificate. A key put over https through h4 (etcdctl
 # trusting only the CA) reads back through h1, and plain http at h4 is
-# refused. (client_cert_auth stays off: etcd's grpc-proxy refuses to
-# present a client certificate that has a Common Name.)
+# refused. etcd's grpc-proxy refuses to show the members a certificate
+# with a Common Name: plan says so for h4 with such a certificate.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -23,14 +23,14 @@ make_ca() {
 		-subj "/CN=zooinit test CA $$" >>"$T/openssl.log" 2>&1 ||
 		fail "openssl could not make the CA (see tls/openssl.log)"
 }
-make_cert() { # NAME SAN_IP
-	local name=$1 ip=$2
+make_cert() { # NAME SAN_IP [SUBJECT]
+	local name=$1 ip=$2 subj=${3:-/CN=$1}
 	printf '%s\n' "basicConstraints = critical, CA:FALSE" \
 		"keyUsage = critical, digitalSignature, keyEncipherment" \
 		"extendedKeyUsage = serverAuth, clientAuth" \
 		"subjectAltName = IP:$ip" >"$T/$name.ext"
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$name.key" -out "$T/$name.csr" -subj "/CN=$name" \
+		-keyout "$T/$name.key" -out "$T/$name.csr" -subj "$subj" \
 		>>"$T/openssl.log" 2>&1 &&
 		openssl x509 -req -in "$T/$name.csr" -CA "$T/ca.pem" \
 			-CAkey "$T/ca.key" -CAcreateserial -days 2 \
@@ -62,9 +62,19 @@ client_serves() { # a put and a quorum get over https through h4
 
 net_up 4
 make_ca
-for i in 1 2 3 4; do make_cert "h$i" "$(host_ip "$i")"; done
+for i in 1 2 3; do make_cert "h$i" "$(host_ip "$i")"; done
+# etcd's grpc-proxy shows its certificate to the members and refuses one
+# with a Common Name: h4's names its address only (h4-cn has a CN).
+make_cert h4 "$(host_ip 4)" "/O=zooinit test"
+make_cert h4-cn "$(host_ip 4)"
 mapfile -t lines < <(zone_lines 3 "$SSL")
 dns_zone "${lines[@]}"
+
+rc=0
+run_plan 4 --size 3 --cert-file "$T/h4-cn.pem" --key-file "$T/h4-cn.key" \
+	--trusted-ca-file "$T/ca.pem" || rc=$?
+assert_eq "$rc" 100 "plan with a certificate that has a CN exits 100 on the client h4"
+assert_contains "$WORK/h4/plan.log" "this host runs etcd's grpc-proxy, which shows cert_file $T/h4-cn.pem to the members and refuses a certificate whose subject has a Common Name (CN)"
 
 for i in 1 2 3 4; do
 	run_agent "$i" --size 3 --health-interval 1 --stop-timeout 5 \
