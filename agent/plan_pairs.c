@@ -106,6 +106,9 @@ checked:
 	p->scheme = scheme;
 	plan_finish(p);
 	plan_set_new(p, c, token);
+	if (self_name != NULL)
+		p->role_reason = xasprintf("%s lists this host as %s", detail,
+		    self_name);
 	str_seterr(msg, msglen, "%zu members from %s", p->n, detail);
 	return PLAN_OK;
 fail:
