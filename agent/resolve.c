@@ -242,6 +242,12 @@ start_static(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
+	if (b->plan.proxy && plan_client_me(&b->plan, b->c, &b->rs.self, msg,
+	    sizeof(msg)) != PLAN_OK) {
+		log_error("%s", msg);
+		boot_finish(b, EXIT_USAGE);
+		return;
+	}
 	log_info("plan: %s", msg);
 	source_planned(b);
 }

@@ -2234,8 +2234,18 @@ test_static_self_by_name(void **state)
 	assert_string_equal(plan_me(&f->p)->name, "a");
 
 	f->c.name = "zz";
+	f->c.role = CFG_ROLE_MEMBER;
 	static_fail(f, "this host (zz)", "not among the members",
 	    "initial_cluster");
+	/* role auto: a name the list lacks is a client's. */
+	f->c.role = CFG_ROLE_AUTO;
+	static_ok(f);
+	assert_true(f->p.proxy);
+	/* role client: a listed name is an error. */
+	f->c.name = "a";
+	f->c.role = CFG_ROLE_CLIENT;
+	static_fail(f, "role is client, but initial_cluster lists this host "
+	    "as member a", "role = auto");
 }
 
 /* Neither a name nor an address of this host in the list: there is no
@@ -2248,7 +2258,23 @@ test_static_no_local_match(void **state)
 	f->c.initial_cluster = S2;
 	f->c.size = 2;
 	set_ip(f, "10.0.0.9");
-	static_fail(f, "not among the members", "initial_cluster");
+	f->c.role = CFG_ROLE_MEMBER;
+	static_fail(f, "not among the members", "initial_cluster",
+	    "role is member", "role = auto");
+	/* role auto: a client of the two members. */
+	f->c.role = CFG_ROLE_AUTO;
+	static_ok(f);
+	assert_contains(f->msg, "2 members from initial_cluster; this host "
+	    "is a client");
+	assert_true(f->p.proxy);
+	assert_contains(f->p.role_reason, "this host (10.0.0.9, by --ip "
+	    "10.0.0.9) is not among the members of initial_cluster, so with "
+	    "role auto it serves clients");
+	f->c.name = "c9";
+	assert_int_equal(plan_client_me(&f->p, &f->c, &f->self, f->msg,
+	    sizeof(f->msg)), PLAN_OK);
+	assert_string_equal(plan_me(&f->p)->client_url,
+	    "http://10.0.0.9:2379");
 }
 
 static void
