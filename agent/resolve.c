@@ -249,6 +249,8 @@ start_static(struct boot *b)
 		return;
 	}
 	log_info("plan: %s", msg);
+	if (b->plan.proxy)
+		log_info("%s", b->plan.role_reason);
 	source_planned(b);
 }
 
