@@ -491,6 +491,15 @@ act_healthy(struct boot *b)
 	check_again(b, true);
 }
 
+/* A DNS client whose proxy reaches no member may be pointing at members
+ * the zone has replaced: it looks at the zone while it waits, too. */
+static void
+follow_unhealthy(struct boot *b)
+{
+	if (b->running_proxy && strcmp(b->plan.source, "dns") == 0)
+		follow_check(b);
+}
+
 static void
 act_waiting(struct boot *b)
 {
@@ -504,6 +513,7 @@ act_waiting(struct boot *b)
 		b->last_wait_log = now;
 	}
 	rejoin_on_unhealthy(b);
+	follow_unhealthy(b);
 	check_again(b, false);
 }
 

@@ -2,8 +2,9 @@
 #define ZOOINIT_BOOT_INT_H
 
 /* The bootstrap machine's insides, shared by agent/boot.c (the table and
- * running etcd), agent/resolve.c (planning) and agent/grow.c (a learner's
- * promotion, an extra taking a removed member's place). Nothing else
+ * running etcd), agent/resolve.c (planning), agent/grow.c (a learner's
+ * promotion, an extra taking a removed member's place) and
+ * agent/follow.c (a DNS client following the zone). Nothing else
  * includes this header. */
 
 #include <stdbool.h>
@@ -89,6 +90,12 @@ struct grow {
 	size_t promote_next;	/* the member to ask next */
 };
 
+/* A DNS client looking at the zone again, to follow its members. */
+struct follow {
+	int64_t last_ms;	/* when the last lookup began */
+	bool busy;		/* a lookup is in flight */
+};
+
 struct boot {
 	struct actx *x;
 	const struct cfg *c;
@@ -107,6 +114,7 @@ struct boot {
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
 	struct grow gr;
 	struct rejoin *rj;	/* asking whether this member was removed */
+	struct follow fo;
 
 	struct sup *sup;	/* etcd (or its grpc-proxy) */
 	bool running_proxy;	/* the supervised process is grpc-proxy */
@@ -149,6 +157,12 @@ bool rejoin_on_exit(struct boot *b);
 void rejoin_on_unhealthy(struct boot *b);
 void rejoin_keep_aside(struct boot *b);
 void rejoin_free(struct boot *b);
+
+/* agent/follow.c: a DNS client, once per health check, looks at the zone
+ * again (at most every FOLLOW_MS) and plans again when its members
+ * changed. follow_free() forgets a lookup that resolve_free() cancels. */
+void follow_check(struct boot *b);
+void follow_free(struct boot *b);
 
 /* agent/boot.c: the join probe's answer lands here. */
 void boot_on_join(void *arg, struct join_result *r);

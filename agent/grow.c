@@ -123,6 +123,15 @@ grow_extra_check(struct boot *b)
 {
 	struct plan *p = &b->plan;
 
+	/* A DNS client's members are the zone's: it follows them and takes
+	 * no member's place itself (publishing it in the zone does). A
+	 * static list's client keeps the list it was given. */
+	if (strcmp(p->source, "dns") == 0) {
+		follow_check(b);
+		return;
+	}
+	if (strcmp(p->source, "token") != 0)
+		return;
 	if (b->gr.list_req != 0 || b->join != NULL || b->gr.kv_req != 0 ||
 	    p->n == 0)
 		return;
@@ -146,4 +155,5 @@ grow_free(struct boot *b)
 	if (g->promote_req != 0)
 		etcd_http_cancel(b->x->http, g->promote_req);
 	*g = (struct grow){ 0 };
+	follow_free(b);
 }

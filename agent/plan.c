@@ -71,6 +71,7 @@ plan_free(struct plan *p)
 	free(p->initial_cluster);
 	free(p->token);
 	free(p->state_reason);
+	free(p->role_reason);
 	free(p->data_dir);
 	free(p->etcd);
 	memset(p, 0, sizeof(*p));
@@ -168,6 +169,8 @@ plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
 	p->state_reason = xasprintf("the cluster is full: %zu members "
 	    "registered before this host, which serves clients through etcd's "
 	    "grpc-proxy", p->n);
+	if (p->role_reason == NULL)
+		p->role_reason = xstrdup(p->state_reason);
 }
 
 void
@@ -183,6 +186,9 @@ plan_proxy_to_member(struct plan *p, int peer_port)
 	m->peer_url = url_make(p->scheme, m->addr, (unsigned)peer_port);
 	m->self = true;
 	p->proxy = false;
+	free(p->role_reason);
+	p->role_reason = xstrdup("this extra joined the cluster in place of "
+	    "a removed member");
 	free(p->initial_cluster);
 	p->initial_cluster = NULL;
 	plan_finish(p);

@@ -58,6 +58,8 @@ struct plan {
 	bool proxy;		/* this host is an extra: it runs etcd's
 				   grpc-proxy for the members in m */
 	struct plan_member proxy_me;	/* this host when proxy is set */
+	char *role_reason;	/* why this host is a member or a client;
+				   NULL when not known (the journal's) */
 	char *state_reason;
 	char *data_dir;
 	char *etcd;		/* the etcd binary as configured */
@@ -70,7 +72,9 @@ struct plan {
 };
 
 /* Builds p from one DNS lookup. On PLAN_OK p is complete but for argv
- * (state "new"); on PLAN_WAIT and PLAN_FAIL p is left zeroed and msg holds
+ * (state "new"), or, for a host the zone does not list (c->role auto or
+ * client), a client's plan: proxy set, every member in m, and this host
+ * to be given by plan_client_me(). On PLAN_WAIT and PLAN_FAIL p is left zeroed and msg holds
  * one sentence: the progress ("2/3 resolved (h1, h3); h2.zl.test: no
  * A/AAAA record", with p->resolved and p->need set) or what is wrong
  * and how to fix it. */
@@ -98,6 +102,17 @@ enum plan_result plan_from_pairs(const struct cfg *c, const char *source,
  * addr:client_port under name. Strings are copied. */
 void plan_make_proxy(struct plan *p, const struct cfg *c, const char *name,
     const char *addr);
+
+/* Gives a client's plan from plan_from_dns() this host: its name (c->name,
+ * else the short host name) and its address (the only one of self, else
+ * the one towards the first member), then plan_make_proxy(). Returns
+ * PLAN_OK, or PLAN_FAIL with one sentence in msg saying what to set. */
+enum plan_result plan_client_me(struct plan *p, const struct cfg *c,
+    const struct local_addrs *self, char *msg, size_t msglen);
+
+/* Whether the member set of b differs from a's (names, peer and client
+ * URLs), as a client following the zone asks. */
+bool plan_members_differ(const struct plan *a, const struct plan *b);
 
 /* Turns an extra host's plan into a member's: this host (proxy_me, with
  * peer URL ADDR:peer_port) joins m. The caller then joins the cluster. */

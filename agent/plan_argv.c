@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
 #include "lib/str.h"
@@ -38,6 +41,35 @@ tls_file_ok(const char *key, const char *path, char *msg, size_t msglen)
 	    "%s; point %s at a readable PEM file", key,
 	    str_quote(path, q, sizeof(q)),
 	    err == EINVAL ? "not a regular file" : strerror(err), key);
+	return false;
+}
+
+/* etcd's grpc-proxy presents cert_file to the members and exits at once
+ * when its subject has a Common Name (the members would take the CN for a
+ * user name): say so before it runs. A file that is no PEM certificate is
+ * left to etcd's own words. */
+static bool
+proxy_cert_ok(const char *path, char *msg, size_t msglen)
+{
+	FILE *f = fopen(path, "re");
+	X509 *x;
+	int idx = -1;
+
+	if (f == NULL)
+		return true;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL)
+		return true;
+	idx = X509_NAME_get_index_by_NID(X509_get_subject_name(x),
+	    NID_commonName, -1);
+	X509_free(x);
+	if (idx < 0)
+		return true;
+	str_seterr(msg, msglen, "this host runs etcd's grpc-proxy, which "
+	    "shows cert_file %s to the members and refuses a certificate "
+	    "whose subject has a Common Name (CN); give this host a "
+	    "certificate without a CN, its address in subjectAltName", path);
 	return false;
 }
 
@@ -81,6 +113,8 @@ plan_check_tls(struct plan *p, const struct cfg *c, char *msg,
 		if (files[i].path != NULL &&
 		    !tls_file_ok(files[i].key, files[i].path, msg, msglen))
 			return PLAN_FAIL;
+	if (p->proxy && !proxy_cert_ok(t.cert_file, msg, msglen))
+		return PLAN_FAIL;
 	p->tls = t;
 	return PLAN_OK;
 }
@@ -105,13 +139,13 @@ proxy_argv(const struct plan *p, struct strv *v)
 	strv_add2(v, "--data-dir", dir);
 	if (p->tls.cert_file != NULL) {
 		/* The proxy is a client of the members and a server for this
-		 * host's clients, like a member. */
+		 * host's clients, like a member. It always shows its
+		 * certificate: etcd 3.5+ cannot take --cacert without --cert
+		 * (it opens the empty file name to check its CN). */
 		if (p->tls.trusted_ca_file != NULL)
 			strv_add2(v, "--cacert", p->tls.trusted_ca_file);
-		if (p->tls.client_cert_auth) {
-			strv_add2(v, "--cert", p->tls.cert_file);
-			strv_add2(v, "--key", p->tls.key_file);
-		}
+		strv_add2(v, "--cert", p->tls.cert_file);
+		strv_add2(v, "--key", p->tls.key_file);
 		strv_add2(v, "--cert-file", p->tls.cert_file);
 		strv_add2(v, "--key-file", p->tls.key_file);
 		if (p->tls.client_cert_auth)

@@ -18,7 +18,10 @@
 static const char *
 srvname(const struct dns_result *r, enum dns_service s, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s.%s", dns_service_label(s), r->domain);
+	char *name = dns_service_name(s, r->srv_name, r->domain);
+
+	snprintf(buf, len, "%s", name);
+	free(name);
 	return buf;
 }
 
@@ -228,14 +231,32 @@ describe_targets(const struct dns_result *r, const bool *keep, struct sbuf *b)
 	}
 }
 
-/* Finds the one record that is this host. */
+/* Writes "this host (ADDRS, by HOW) is not among the targets of SRV
+ * (TARGET=ADDR, ...)" into b. */
+static void
+describe_absent(const struct dns_result *r, const bool *keep,
+    const struct local_addrs *self, const char *srv, struct sbuf *b)
+{
+	struct sbuf t = { .max = 640 };
+	struct sbuf mine = { .max = 256 };
+
+	describe_targets(r, keep, &t);
+	for (size_t i = 0; i < self->n; i++)
+		sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
+	sb_printf(b, "this host (%s, by %s) is not among the targets of %s "
+	    "(%s)", sb_str(&mine), self->how, srv, sb_str(&t));
+	sb_free(&mine);
+	sb_free(&t);
+}
+
+/* Finds the one record that is this host; *out = r->n when none is and
+ * the role lets this host be a client. */
 static enum plan_result
-find_self(const struct dns_result *r, const bool *keep,
+find_self(const struct cfg *c, const struct dns_result *r, const bool *keep,
     const struct local_addrs *self, const char *srv, size_t *out,
     char *msg, size_t msglen)
 {
 	size_t found = r->n;
-	struct sbuf b;
 
 	for (size_t i = 0; i < r->n; i++) {
 		if (!keep[i] || !any_local(self, &r->t[i]))
@@ -250,16 +271,23 @@ find_self(const struct dns_result *r, const bool *keep,
 		found = i;
 	}
 	if (found == r->n) {
-		b = (struct sbuf){ .max = 640 };
-		describe_targets(r, keep, &b);
-		struct sbuf mine = { .max = 256 };
-		for (size_t i = 0; i < self->n; i++)
-			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
-		str_seterr(msg, msglen, "this host (%s, by %s) is not among "
-		    "the targets of %s (%s); publish a record for it or set "
-		    "--ip", sb_str(&mine), self->how, srv, sb_str(&b));
-		sb_free(&mine);
+		struct sbuf b = { .max = 1024 };
+
+		*out = r->n;
+		if (c->role != CFG_ROLE_MEMBER)
+			return PLAN_OK;
+		describe_absent(r, keep, self, srv, &b);
+		str_seterr(msg, msglen, "%s, and role is member; publish a "
+		    "record for it, set --ip, or set role = auto to run it as "
+		    "a client", sb_str(&b));
 		sb_free(&b);
+		return PLAN_FAIL;
+	}
+	if (c->role == CFG_ROLE_CLIENT) {
+		str_seterr(msg, msglen, "role is client, but %s lists this "
+		    "host as member %s; the cluster would wait for a member "
+		    "that never starts, so remove the record or set role = "
+		    "auto", srv, r->t[found].target);
 		return PLAN_FAIL;
 	}
 	/* Every host builds URLs from a target's first address; if that
@@ -362,11 +390,41 @@ fill(const struct cfg *c, const struct dns_result *r, const bool *keep,
 		plan_free(p);
 		return PLAN_FAIL;
 	}
-	token = xasprintf("zooinit-etcd-%s", r->domain);
+	/* Clusters told apart by srv_name get tokens of their own. */
+	token = r->srv_name ? xasprintf("zooinit-etcd-%s-%s", r->srv_name,
+	    r->domain) : xasprintf("zooinit-etcd-%s", r->domain);
 	plan_set_new(p, c, token);
 	free(token);
 	str_seterr(msg, msglen, "%zu members from %s", p->n, sn);
 	return PLAN_OK;
+}
+
+/* Says why this host is a member or a client; a client's plan has no
+ * self yet (plan_client_me() gives it one). */
+static void
+set_role(const struct cfg *c, const struct dns_result *r, const bool *keep,
+    const struct local_addrs *self, size_t me, const char *srv,
+    struct plan *p, char *msg, size_t msglen)
+{
+	struct sbuf b = { .max = 1024 };
+
+	if (me < r->n) {
+		p->role_reason = xasprintf("%s lists this host as %s", srv,
+		    r->t[me].target);
+		return;
+	}
+	p->proxy = true;
+	if (c->role == CFG_ROLE_CLIENT) {
+		sb_printf(&b, "role is client: this host serves clients "
+		    "through etcd's grpc-proxy and never becomes a member");
+	} else {
+		describe_absent(r, keep, self, srv, &b);
+		sb_printf(&b, ", so with role auto it serves clients through "
+		    "etcd's grpc-proxy");
+	}
+	p->role_reason = sb_take(&b);
+	str_seterr(msg, msglen, "%zu members from %s; this host is a client",
+	    p->n, srv);
 }
 
 enum plan_result
@@ -395,11 +453,13 @@ plan_from_dns(const struct cfg *c, const struct dns_result *r,
 			used = s;
 	}
 	if (r->n == 0) {
-		str_seterr(msg, msglen, "no SRV records for %s: %s.%s, %s.%s "
-		    "and %s.%s do not exist", r->domain,
-		    dns_service_label(DNS_SRV_SSL), r->domain,
-		    dns_service_label(DNS_SRV_PLAIN), r->domain,
-		    dns_service_label(DNS_SRV_UNDERSCORE), r->domain);
+		char s1[320], s2[320], s3[320];
+
+		str_seterr(msg, msglen, "no SRV records for %s: %s, %s "
+		    "and %s do not exist", r->domain,
+		    srvname(r, DNS_SRV_SSL, s1, sizeof(s1)),
+		    srvname(r, DNS_SRV_PLAIN, s2, sizeof(s2)),
+		    srvname(r, DNS_SRV_UNDERSCORE, s3, sizeof(s3)));
 		return PLAN_WAIT;
 	}
 	keep = xcalloc(r->n, sizeof(*keep));
@@ -429,12 +489,14 @@ plan_from_dns(const struct cfg *c, const struct dns_result *r,
 	}
 	srvname(r, (enum dns_service)(strcmp(scheme, "https") ? used :
 	    DNS_SRV_SSL), sn, sizeof(sn));
-	res = find_self(r, keep, self, sn, &me, msg, msglen);
-	if (res == PLAN_OK)
+	res = find_self(c, r, keep, self, sn, &me, msg, msglen);
+	if (res == PLAN_OK && me < r->n)
 		res = check_me(c, r, names, me, msg, msglen);
 	if (res == PLAN_OK)
 		res = fill(c, r, keep, names, n, me, scheme, sn, p, msg,
 		    msglen);
+	if (res == PLAN_OK)
+		set_role(c, r, keep, self, me, sn, p, msg, msglen);
 out:
 	for (size_t i = 0; names != NULL && i < r->n; i++)
 		free(names[i]);

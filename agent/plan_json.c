@@ -54,7 +54,9 @@ plan_to_json(const struct plan *p, bool with_argv)
 
 	json_object_set_new(o, "version", json_integer(1));
 	set_str(o, "name", plan_me(p)->name);
-	set_str(o, "role", p->proxy ? "proxy" : "member");
+	set_str(o, "role", p->proxy ? "client" : "member");
+	if (with_argv && p->role_reason != NULL)
+		set_str(o, "role_reason", p->role_reason);
 	set_str(o, "source", p->source);
 	set_str(o, "source_detail", p->source_detail);
 	if (with_argv) {
@@ -117,7 +119,10 @@ plan_print(const struct plan *p, FILE *out)
 		if (strlen(p->m[i].name) > w)
 			w = strlen(p->m[i].name);
 	fprintf(out, "this host:   %s (%s)%s\n", plan_me(p)->name,
-	    plan_me(p)->addr, p->proxy ? ", an extra: grpc-proxy" : "");
+	    plan_me(p)->addr, p->proxy ? ", a client: grpc-proxy" : "");
+	if (p->role_reason != NULL)
+		fprintf(out, "role:        %s (%s)\n", p->proxy ? "client" :
+		    "member", p->role_reason);
 	fprintf(out, "source:      %s (%s)\n", p->source, p->source_detail);
 	for (size_t i = 0; i < p->n_skipped; i++)
 		fprintf(out, "skipped:     %s\n", p->skipped[i]);

@@ -106,11 +106,39 @@ checked:
 	p->scheme = scheme;
 	plan_finish(p);
 	plan_set_new(p, c, token);
+	if (self_name != NULL)
+		p->role_reason = xasprintf("%s lists this host as %s", detail,
+		    self_name);
 	str_seterr(msg, msglen, "%zu members from %s", p->n, detail);
 	return PLAN_OK;
 fail:
 	plan_free(p);
 	return PLAN_FAIL;
+}
+
+/* The role against the static list: a client (role client, or role auto
+ * with a name the list lacks) plans with no self, so *self_name becomes
+ * NULL; role client on a listed host is an error (-1 with msg). */
+static int
+static_role(const struct cfg *c, char **names, size_t n,
+    const char **self_name, char *msg, size_t msglen)
+{
+	bool listed = false;
+
+	if (*self_name == NULL || c->role == CFG_ROLE_MEMBER)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		listed = listed || strcmp(names[i], *self_name) == 0;
+	if (listed && c->role == CFG_ROLE_CLIENT) {
+		str_seterr(msg, msglen, "role is client, but initial_cluster "
+		    "lists this host as member %s; the cluster would wait for "
+		    "a member that never starts, so remove it or set role = "
+		    "auto", *self_name);
+		return -1;
+	}
+	if (!listed || c->role == CFG_ROLE_CLIENT)
+		*self_name = NULL;
+	return 0;
 }
 
 enum plan_result
@@ -166,6 +194,8 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 			self_name = names[i];
 		}
 	}
+	if (static_role(c, names, n, &self_name, msg, msglen) < 0)
+		goto out;
 	token = c->domain ? xasprintf("zooinit-etcd-%s", c->domain) :
 	    xstrdup("zooinit-etcd");
 	res = plan_from_pairs(c, "static", "initial_cluster", token, names, urls,
@@ -176,13 +206,28 @@ plan_from_static(const struct cfg *c, const struct local_addrs *self,
 		struct sbuf mine = { .max = 256 };
 		for (size_t i = 0; i < self->n; i++)
 			sb_printf(&mine, "%s%s", i ? ", " : "", self->v[i]);
-		str_seterr(msg, msglen, "this host (%s, by %s) is not among "
-		    "the members of initial_cluster; add it or set --name to "
-		    "its member name", sb_str(&mine),
-		    self->how ? self->how : "addresses");
+		if (c->role != CFG_ROLE_MEMBER) {
+			p->proxy = true;
+			p->role_reason = c->role == CFG_ROLE_CLIENT ?
+			    xstrdup("role is client: this host serves clients "
+			    "through etcd's grpc-proxy and never becomes a "
+			    "member") :
+			    xasprintf("this host (%s, by %s) is not among the "
+			    "members of initial_cluster, so with role auto it "
+			    "serves clients through etcd's grpc-proxy",
+			    sb_str(&mine), self->how ? self->how : "addresses");
+			str_seterr(msg, msglen, "%zu members from "
+			    "initial_cluster; this host is a client", p->n);
+		} else {
+			str_seterr(msg, msglen, "this host (%s, by %s) is not "
+			    "among the members of initial_cluster, and role is "
+			    "member; add it, set --name to its member name, or "
+			    "set role = auto to run it as a client",
+			    sb_str(&mine), self->how ? self->how : "addresses");
+			plan_free(p);
+			res = PLAN_FAIL;
+		}
 		sb_free(&mine);
-		plan_free(p);
-		res = PLAN_FAIL;
 	}
 out:
 	free(list);

@@ -120,8 +120,17 @@ on_dns(void *arg, struct dns_result *r)
 			return;
 		}
 	}
+	if (res == PLAN_OK && b->plan.proxy &&
+	    plan_client_me(&b->plan, b->c, &b->rs.self, msg, sizeof(msg)) !=
+	    PLAN_OK) {
+		log_error("%s", msg);
+		boot_finish(b, EXIT_USAGE);
+		return;
+	}
 	if (res == PLAN_OK) {
 		log_info("plan: %s", msg);
+		if (b->plan.proxy)
+			log_info("%s", b->plan.role_reason);
 		source_planned(b);
 		return;
 	}
@@ -149,7 +158,8 @@ on_dns(void *arg, struct dns_result *r)
 static void
 lookup(struct boot *b)
 {
-	if (dns_lookup(b->rs.dns, b->c->domain, on_dns, b) < 0) {
+	if (dns_lookup_named(b->rs.dns, b->c->domain, b->c->srv_name, on_dns,
+	    b) < 0) {
 		log_error("internal: a DNS lookup is already running");
 		boot_finish(b, EXIT_INTERNAL);
 	}
@@ -233,7 +243,15 @@ start_static(struct boot *b)
 		boot_finish(b, EXIT_PERMANENT);
 		return;
 	}
+	if (b->plan.proxy && plan_client_me(&b->plan, b->c, &b->rs.self, msg,
+	    sizeof(msg)) != PLAN_OK) {
+		log_error("%s", msg);
+		boot_finish(b, EXIT_USAGE);
+		return;
+	}
 	log_info("plan: %s", msg);
+	if (b->plan.proxy)
+		log_info("%s", b->plan.role_reason);
 	source_planned(b);
 }
 
@@ -410,6 +428,14 @@ on_tok_done(void *arg, struct tok_result *r)
 		goto out;
 	}
 	log_info("plan: %s", r->msg);
+	if (r->outcome == TOK_EXTRA && b->c->role == CFG_ROLE_MEMBER) {
+		log_error("the cluster of token %s is full without this host "
+		    "(%zu members registered first) and role is member; "
+		    "create a larger token or set role = auto to run this host "
+		    "as a client", token_label(b->c), r->n);
+		boot_finish(b, EXIT_PERMANENT);
+		goto out;
+	}
 	if (r->outcome == TOK_EXTRA) {
 		log_info("the cluster is full without this host (%zu members "
 		    "registered first): serving clients through etcd's grpc-proxy",
@@ -459,6 +485,14 @@ start_token(struct boot *b)
 	unsigned disc_port = 0;
 	struct tok_opts o;
 
+	if (c->role == CFG_ROLE_CLIENT) {
+		log_error("role is client, but a discovery token registers "
+		    "every host that asks as a member; set role = auto (an "
+		    "extra host serves clients once the token is full) or "
+		    "publish the members in DNS");
+		boot_finish(b, EXIT_USAGE);
+		return;
+	}
 	discovery_host(c->discovery ? c->discovery : c->discovery_endpoints[0],
 	    disc_addr, sizeof(disc_addr), &disc_port);
 	b->rs.my_name = token_member_name(c, err, sizeof(err));

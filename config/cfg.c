@@ -28,9 +28,12 @@ _Static_assert(sizeof(enum cfg_names) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_seed_keep) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_switch) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_role) == sizeof(int), "enum size");
 
 static const char *const scheme_choices[] = { "auto", "http", "https", NULL };
 static const char *const names_choices[] = { "label", "fqdn", NULL };
+static const char *const role_choices[] = { "auto", "member", "client",
+	NULL };
 static const char *const seed_keep_choices[] = { "stop", "keep", NULL };
 static const char *const switch_choices[] = { "off", "on", NULL };
 static const char *const level_choices[] = {
@@ -49,6 +52,11 @@ static const struct key table[] = {
 	    "dot-separated labels of 1 to 63 bytes)",
 	  .meta = "DOMAIN",
 	  .help = "DNS domain holding the _etcd-server._tcp SRV records" },
+	{ .name = "srv_name", .type = KT_STR, .off = OFF(srv_name),
+	  .valid = cfg_valid_srv_name, .expect = CFG_SRV_NAME_EXPECT,
+	  .meta = "NAME",
+	  .help = "SRV records are _etcd-server-NAME._tcp: one cluster of "
+	    "several" },
 	{ .name = "dns_server", .type = KT_LIST, .off = OFF(dns_servers),
 	  .count_off = OFF(n_dns_servers), .max = CFG_MAX_DNS_SERVERS,
 	  .valid = cfg_valid_dns_server,
@@ -115,6 +123,9 @@ static const struct key table[] = {
 	  .choices = names_choices, .def = "label",
 	  .help = "name members by the first label of their SRV target or "
 	    "by all of it" },
+	{ .name = "role", .type = KT_ENUM, .off = OFF(role),
+	  .choices = role_choices, .def = "auto",
+	  .help = "auto: a client (grpc-proxy) if the zone omits this host" },
 	{ .name = "resolve_timeout", .type = KT_INT,
 	  .off = OFF(resolve_timeout), .min = 1, .max = 86400, .def = "120",
 	  .meta = "SECONDS", .help = "how long to wait for the DNS records" },

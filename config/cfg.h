@@ -21,6 +21,10 @@ enum cfg_scheme { CFG_SCHEME_AUTO = 0, CFG_SCHEME_HTTP, CFG_SCHEME_HTTPS };
 enum cfg_names { CFG_NAMES_LABEL = 0, CFG_NAMES_FQDN };
 enum cfg_seed_keep { CFG_SEED_STOP = 0, CFG_SEED_KEEP };
 enum cfg_switch { CFG_OFF = 0, CFG_ON };
+/* What this host may be: auto is a member when the source lists it and a
+ * client (etcd's grpc-proxy towards the members) otherwise; member fails
+ * when it is not listed; client never becomes a member. */
+enum cfg_role { CFG_ROLE_AUTO = 0, CFG_ROLE_MEMBER, CFG_ROLE_CLIENT };
 
 #define CFG_MAX_URLS 16
 
@@ -31,6 +35,8 @@ struct cfg {
 	 * means "not set" unless a default is given. */
 	char *config_file;	/* the file that was read, or NULL */
 	char *domain;		/* DNS domain holding the SRV records */
+	char *srv_name;		/* SRV service suffix: _etcd-server-NAME;
+				   NULL = none */
 	char **dns_servers;	/* "ADDR" or "ADDR:PORT" / "[V6]:PORT" */
 	size_t n_dns_servers;	/* 0 = the system resolver */
 	int size;		/* expected voting members; 0 = from DNS */
@@ -46,6 +52,7 @@ struct cfg {
 	char *token;		/* initial-cluster-token; NULL = derived */
 	enum cfg_scheme scheme;	/* default auto = from the SRV record set */
 	enum cfg_names member_names; /* default label */
+	enum cfg_role role;	/* default auto */
 	int resolve_timeout;	/* seconds to wait for DNS; default 120 */
 	int health_interval;	/* seconds between health checks; default 5 */
 	int remove_after;	/* seconds a voter may stay unreachable before

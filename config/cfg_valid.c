@@ -22,6 +22,13 @@ cfg_valid_domain(const char *s)
 	return dns_hostname_valid(s);
 }
 
+/* The longest label is "_etcd-server-ssl-" (17 bytes) plus the name. */
+bool
+cfg_valid_srv_name(const char *s)
+{
+	return strlen(s) <= 63 - 17 && dns_member_name_valid(s, false);
+}
+
 bool
 cfg_valid_ip(const char *s)
 {

@@ -31,6 +31,11 @@ bool cfg_valid_url_token(const char *s);
 
 /* A DNS domain: letters, digits and hyphens in dot-separated labels. */
 bool cfg_valid_domain(const char *s);
+/* An SRV service suffix (etcd's --discovery-srv-name): one DNS label
+ * short enough that "_etcd-server-ssl-" plus it is a label too. */
+bool cfg_valid_srv_name(const char *s);
+#define CFG_SRV_NAME_EXPECT "1 to 46 letters, digits or hyphens, not " \
+	"starting or ending with a hyphen (one DNS label)"
 /* A member name: as a domain, without a trailing dot. */
 bool cfg_valid_name(const char *s);
 /* An IPv4 or IPv6 address literal. */

@@ -679,6 +679,10 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	 * the address we asked for is not spoken to. */
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	/* HTTP/1.1 over TLS as over plain http: etcd's grpc-proxy (3.4)
+	 * hands every HTTP/2 connection to gRPC, so /health asked over h2
+	 * ends in a protocol error. */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	if (r->h->tls_ca != NULL)
 		SET(CURLOPT_CAINFO, r->h->tls_ca);
 	if (r->h->tls_cert != NULL)

@@ -28,6 +28,18 @@ dns_service_label(enum dns_service s)
 	return svc_labels[s];
 }
 
+char *
+dns_service_name(enum dns_service s, const char *srv_name, const char *domain)
+{
+	const char *l = svc_labels[s];
+	size_t svc_len = strcspn(l, ".");	/* "_etcd-server-ssl" */
+
+	if (srv_name == NULL || srv_name[0] == '\0')
+		return xasprintf("%s.%s", l, domain);
+	return xasprintf("%.*s-%s%s.%s", (int)svc_len, l, srv_name,
+	    l + svc_len, domain);
+}
+
 const char *
 dns_service_scheme(enum dns_service s)
 {
@@ -49,6 +61,7 @@ dns_result_free(struct dns_result *r)
 	for (int s = 0; s < DNS_SRV_N; s++)
 		free(r->error[s]);
 	free(r->domain);
+	free(r->srv_name);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -211,9 +224,12 @@ static void
 set_error(struct dns_result *res, enum dns_service svc, const char *what,
     int status)
 {
+	char *name = dns_service_name(svc, res->srv_name, res->domain);
+
 	free(res->error[svc]);
-	res->error[svc] = xasprintf("%s.%s: %s", svc_labels[svc], res->domain,
+	res->error[svc] = xasprintf("%s: %s", name,
 	    what ? what : ares_strerror(status));
+	free(name);
 	res->status[svc] = DNS_FAILED;
 }
 
@@ -465,6 +481,13 @@ int
 dns_lookup(struct dns_resolver *r, const char *domain, dns_done_cb cb,
     void *arg)
 {
+	return dns_lookup_named(r, domain, NULL, cb, arg);
+}
+
+int
+dns_lookup_named(struct dns_resolver *r, const char *domain,
+    const char *srv_name, dns_done_cb cb, void *arg)
+{
 	if (r->busy)
 		return -1;
 	r->busy = true;
@@ -472,12 +495,18 @@ dns_lookup(struct dns_resolver *r, const char *domain, dns_done_cb cb,
 	r->arg = arg;
 	r->res = xcalloc(1, sizeof(*r->res));
 	r->res->domain = xstrdup(domain);
+	if (srv_name != NULL && srv_name[0] != '\0')
+		r->res->srv_name = xstrdup(srv_name);
 	/* c-ares may answer inside ares_query (no servers, say); holding one
 	 * count keeps the round open until every query is sent. */
 	r->pending = 1;
 	r->srv_pending = DNS_SRV_N;
 	for (int s = 0; s < DNS_SRV_N; s++) {
-		char *name = xasprintf("%s.%s.", svc_labels[s], domain);
+		char *base = dns_service_name((enum dns_service)s, srv_name,
+		    domain);
+		char *name = xasprintf("%s.", base);
+
+		free(base);
 		send_query(r, Q_TYPE_SRV, (enum dns_service)s, name, NULL);
 		free(name);
 	}

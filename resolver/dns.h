@@ -28,6 +28,7 @@ struct dns_target {
 
 struct dns_result {
 	char *domain;			/* without trailing dot */
+	char *srv_name;			/* the service suffix, or NULL */
 	enum dns_status status[DNS_SRV_N];
 	char *error[DNS_SRV_N];		/* for DNS_FAILED: what went wrong */
 	struct dns_target *t;		/* in answer order per set */
@@ -36,6 +37,13 @@ struct dns_result {
 
 /* "_etcd-server-ssl._tcp", "_etcd-server._tcp", "_etcd_server._tcp". */
 const char *dns_service_label(enum dns_service s);
+/* Returns a new string, the set's record name without trailing dot:
+ * "_etcd-server-ssl._tcp.DOMAIN", or with srv_name (etcd's
+ * --discovery-srv-name; NULL or "" for none) "_etcd-server-ssl-NAME._tcp.
+ * DOMAIN" (and "_etcd-server-NAME", "_etcd_server-NAME"). Free with
+ * free(). */
+char *dns_service_name(enum dns_service s, const char *srv_name,
+    const char *domain);
 /* "https" for the -ssl set, "http" otherwise. */
 const char *dns_service_scheme(enum dns_service s);
 
@@ -66,5 +74,9 @@ void dns_resolver_free(struct dns_resolver *r);
  * AAAA records. One lookup at a time; returns -1 if one is in flight. */
 int dns_lookup(struct dns_resolver *r, const char *domain, dns_done_cb cb,
     void *arg);
+/* The same for the sets named with srv_name (see dns_service_name();
+ * NULL: none); the result keeps a copy in srv_name. */
+int dns_lookup_named(struct dns_resolver *r, const char *domain,
+    const char *srv_name, dns_done_cb cb, void *arg);
 
 #endif

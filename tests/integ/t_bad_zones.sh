@@ -4,6 +4,7 @@
 # and no etcd is started (no process, no member/ in the data dir).
 #  (a) h1 under _etcd-server-ssl._tcp, h2 and h3 under _etcd-server._tcp
 #  (b) the zone lists h2, h3, h4 but the agent runs on h1 (10.99.0.1)
+#      with --role member (role auto would make it a client)
 #  (c) _etcd-server._tcp lists h1 twice (ports 2380 and 2381) and h2
 #  (d) h3 has an SRV record but no A record: only 2 of 3 resolve
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -17,6 +18,7 @@ printf '#!/bin/sh\necho "$$ $*" >>%s/etcd-started\nexec %s "$@"\n' \
 	"$WORK" "$(command -v etcd)" >"$spy"
 chmod +x "$spy"
 
+XFLAGS=() # more flags for refused()
 srv() { echo "srv-host=$1.$ZONE,h$2.$ZONE,${3:-2380},0,10"; }
 a() { echo "host-record=h$1.$ZONE,$NET.$1"; }
 
@@ -37,12 +39,12 @@ refused() {
 	local c=$1 code=$2 rc=0 s
 	shift 2
 	rm -rf "$WORK/h1/data"
-	run_plan 1 --size 3 --resolve-timeout 5 --etcd "$spy" || rc=$?
+	run_plan 1 --size 3 --resolve-timeout 5 --etcd "$spy" "${XFLAGS[@]}" || rc=$?
 	assert_eq "$rc" "$code" "$c: zooinit plan exits $code"
 	for s in "$@"; do assert_contains "$WORK/h1/plan.log" "$s"; done
 	nothing_started "$c: plan"
 
-	run_agent 1 --size 3 --resolve-timeout 5 --etcd "$spy"
+	run_agent 1 --size 3 --resolve-timeout 5 --etcd "$spy" "${XFLAGS[@]}"
 	agent_wait 1 40 || fail "$c: bootstrap still runs after 40 s"
 	assert_eq "$AGENT_RC" "$code" "$c: zooinit bootstrap exits $code"
 	for s in "$@"; do assert_contains "$WORK/h1/agent.log" "$s"; done
@@ -57,7 +59,9 @@ refused "(a)" 100 "scheme mismatch"
 say "(b) this host is not in the zone"
 dns_zone "$(srv _etcd-server._tcp 2)" "$(srv _etcd-server._tcp 3)" \
 	"$(srv _etcd-server._tcp 4)" "$(a 2)" "$(a 3)" "$(a 4)"
-refused "(b)" 100 "is not among the targets"
+XFLAGS=(--role member)
+refused "(b)" 100 "is not among the targets" "role is member"
+XFLAGS=()
 
 say "(c) the same target twice"
 dns_zone "$(srv _etcd-server._tcp 1 2380)" "$(srv _etcd-server._tcp 1 2381)" \

@@ -10,7 +10,7 @@
 # source "token". `zooinit plan --json` in h1, run before the agents,
 # registers nothing and answers at once: source "token", state "waiting",
 # 0 of 3 registered, this host h1; in a fifth host (not registered) after
-# the cluster formed it says source "token", role "proxy", the same three
+# the cluster formed it says source "token", role "client", the same three
 # members, and registers nothing either.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -105,7 +105,7 @@ sed -n '/^{/,/^}/p' "$WORK/h$PLANNER/plan.log" >"$WORK/plan.json"
 jq -e . "$WORK/plan.json" >/dev/null || fail "plan --json printed no JSON object (see h$PLANNER/plan.log)"
 assert_eq "$(jq -r .source "$WORK/plan.json")" token "the plan's source is token"
 assert_eq "$(jq -r .source_detail "$WORK/plan.json")" "$DISC_DETAIL" "the plan's source_detail names the token"
-assert_eq "$(jq -r .role "$WORK/plan.json")" proxy "the unregistered host's role is proxy"
+assert_eq "$(jq -r .role "$WORK/plan.json")" client "the unregistered host's role is client"
 assert_eq "$(jq -r '[.members[].name] | join(" ")' "$WORK/plan.json")" "h1 h2 h3" \
 	"the plan lists h1 h2 h3"
 assert_eq "$(jq -r '.initial_cluster' "$WORK/plan.json")" \

@@ -916,6 +916,46 @@ test_tls_usage(void **state)
  * key prefix /_etcd/registry/TOKEN/, unescaped: anything a URL does not
  * carry as it is must fail at load, naming the key where it was set
  * (issue #11, item 6). */
+/* srv_name is one DNS label that still fits "_etcd-server-ssl-NAME";
+ * role is auto, member or client; both from env and flags alike. */
+static void
+test_srv_name_and_role(void **state)
+{
+	char n46[48], n47[49];
+	struct cfg c;
+
+	(void)state;
+	expect_ok(&c, no_args, no_env);
+	assert_null(c.srv_name);
+	assert_int_equal(c.role, CFG_ROLE_AUTO);
+	cfg_free(&c);
+	expect_ok(&c, ARGV("--srv-name", "blue-1", "--role", "client"),
+	    no_env);
+	assert_string_equal(c.srv_name, "blue-1");
+	assert_int_equal(c.role, CFG_ROLE_CLIENT);
+	cfg_free(&c);
+	expect_ok(&c, no_args, ENV("ZOOINIT_SRV_NAME=red",
+	    "ZOOINIT_ROLE=member"));
+	assert_string_equal(c.srv_name, "red");
+	assert_int_equal(c.role, CFG_ROLE_MEMBER);
+	cfg_free(&c);
+	memset(n46, 'a', 46);
+	n46[46] = '\0';
+	expect_ok(&c, ARGV("--srv-name", n46), no_env);
+	cfg_free(&c);
+	memset(n47, 'a', 47);
+	n47[47] = '\0';
+	expect_error_has(ARGV("--srv-name", n47), no_env,
+	    "--srv-name: expected 1 to 46 letters", NULL);
+	expect_error_has(ARGV("--srv-name", "-blue"), no_env, "--srv-name",
+	    "one DNS label");
+	expect_error_has(ARGV("--srv-name", "a.b"), no_env, "--srv-name",
+	    NULL);
+	expect_error_has(ARGV("--srv-name", "a_b"), no_env, "--srv-name",
+	    NULL);
+	expect_error_has(ARGV("--role", "proxy"), no_env, "--role", NULL);
+}
+
 static void
 test_discovery_token_url_safe(void **state)
 {
@@ -1003,6 +1043,7 @@ main(void)
 		cmocka_unit_test(test_tls_keys),
 		cmocka_unit_test(test_tls_usage),
 		cmocka_unit_test(test_discovery_token_url_safe),
+		cmocka_unit_test(test_srv_name_and_role),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -937,6 +937,32 @@ test_service_names(void **state)
 	assert_string_equal(dns_service_scheme(DNS_SRV_UNDERSCORE), "http");
 }
 
+/* srv_name goes between the service and "._tcp", as etcd's
+ * --discovery-srv-name puts it; none (NULL or "") leaves the names. */
+static void
+test_service_names_srv_name(void **state)
+{
+	static const struct {
+		enum dns_service s;
+		const char *srv_name, *want;
+	} cases[] = {
+		{ DNS_SRV_SSL, NULL, "_etcd-server-ssl._tcp.zl.test" },
+		{ DNS_SRV_PLAIN, "", "_etcd-server._tcp.zl.test" },
+		{ DNS_SRV_SSL, "blue", "_etcd-server-ssl-blue._tcp.zl.test" },
+		{ DNS_SRV_PLAIN, "blue", "_etcd-server-blue._tcp.zl.test" },
+		{ DNS_SRV_UNDERSCORE, "blue", "_etcd_server-blue._tcp.zl.test" },
+		{ DNS_SRV_PLAIN, "a-1", "_etcd-server-a-1._tcp.zl.test" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *n = dns_service_name(cases[i].s, cases[i].srv_name,
+		    "zl.test");
+		assert_string_equal(n, cases[i].want);
+		free(n);
+	}
+}
+
 static void
 test_result_add_and_addrs(void **state)
 {
@@ -2024,6 +2050,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_service_names),
+		cmocka_unit_test(test_service_names_srv_name),
 		cmocka_unit_test(test_result_add_and_addrs),
 		T(test_happy),
 		T(test_nodata_is_missing),

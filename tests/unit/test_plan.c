@@ -557,10 +557,136 @@ test_self_not_among_targets(void **state)
 
 	add_three(f, PLAIN);
 	set_ip(f, "10.0.0.9");
+	f->c.role = CFG_ROLE_MEMBER;
 	expect_fail(f, "this host (10.0.0.9, by --ip 10.0.0.9)",
 	    "is not among the targets", "_etcd-server._tcp.zl.test",
 	    "h1.zl.test=10.0.0.1", "h2.zl.test=10.0.0.2",
-	    "h3.zl.test=10.0.0.3", "publish a record");
+	    "h3.zl.test=10.0.0.3", "role is member", "publish a record",
+	    "role = auto");
+}
+
+/* role auto: a host the complete zone does not list is a client of the
+ * members, with etcd's grpc-proxy on its own address. */
+static void
+test_dns_client(void **state)
+{
+	struct fx *f = *state;
+	const char *const want[] = {
+		"/usr/bin/etcd", "grpc-proxy", "start", "--endpoints",
+		"http://10.0.0.1:2379,http://10.0.0.2:2379,"
+		"http://10.0.0.3:2379", "--listen-addr", "10.0.0.9:2379",
+		"--advertise-client-url", "10.0.0.9:2379", "--data-dir",
+		"/var/lib/zooinit/etcd/proxy",
+	};
+
+	add_three(f, PLAIN);
+	set_ip(f, "10.0.0.9");
+	expect(f, PLAN_OK, "3 members from _etcd-server._tcp.zl.test",
+	    "this host is a client", NULL);
+	assert_true(f->p.proxy);
+	assert_int_equal(f->p.n, 3);
+	for (size_t i = 0; i < f->p.n; i++)
+		assert_false(f->p.m[i].self);
+	assert_string_equal(f->p.initial_cluster, IC3);
+	assert_contains(f->p.role_reason, "this host (10.0.0.9, by --ip "
+	    "10.0.0.9) is not among the targets of _etcd-server._tcp.zl.test");
+	assert_contains(f->p.role_reason, "with role auto it serves clients "
+	    "through etcd's grpc-proxy");
+	f->c.name = "c1";
+	assert_int_equal(plan_client_me(&f->p, &f->c, &f->self, f->msg,
+	    sizeof(f->msg)), PLAN_OK);
+	assert_string_equal(plan_me(&f->p)->name, "c1");
+	assert_string_equal(plan_me(&f->p)->client_url,
+	    "http://10.0.0.9:2379");
+	assert_string_equal(f->p.state_reason, "a client keeps no member "
+	    "data");
+	plan_build_argv(&f->p);
+	assert_int_equal(f->p.argc, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < f->p.argc; i++)
+		assert_string_equal(f->p.argv[i], want[i]);
+
+	/* Several addresses, none the route to the members: say what to
+	 * set. */
+	set_self(f, "local interface addresses", "192.0.2.7", "192.0.2.8",
+	    NULL);
+	expect_ok(f);
+	assert_int_equal(plan_client_me(&f->p, &f->c, &f->self, f->msg,
+	    sizeof(f->msg)), PLAN_FAIL);
+	assert_contains(f->msg, "set --ip");
+}
+
+/* role client: never a member; a zone that lists this host contradicts
+ * it, which is an error rather than a member that never starts. */
+static void
+test_dns_role_client(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->c.role = CFG_ROLE_CLIENT;
+	expect_fail(f, "role is client", "_etcd-server._tcp.zl.test lists "
+	    "this host as member h2.zl.test", "remove the record",
+	    "role = auto");
+	set_ip(f, "10.0.0.9");
+	expect_ok(f);
+	assert_true(f->p.proxy);
+	assert_contains(f->p.role_reason, "role is client");
+
+	/* A member's plan says why too. */
+	f->c.role = CFG_ROLE_AUTO;
+	set_ip(f, "10.0.0.2");
+	expect_ok(f);
+	assert_false(f->p.proxy);
+	assert_string_equal(f->p.role_reason, "_etcd-server._tcp.zl.test "
+	    "lists this host as h2.zl.test");
+}
+
+/* srv_name names the record sets, and the cluster token follows it so
+ * two clusters in one domain never share one. */
+static void
+test_dns_srv_name(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	f->r.srv_name = xstrdup("blue");
+	expect(f, PLAN_OK, "_etcd-server-blue._tcp.zl.test", NULL);
+	assert_string_equal(f->p.source_detail,
+	    "_etcd-server-blue._tcp.zl.test");
+	assert_string_equal(f->p.token, "zooinit-etcd-blue-zl.test");
+
+	reset_result(f);
+	f->r.srv_name = xstrdup("blue");
+	expect_wait(f, "_etcd-server-ssl-blue._tcp.zl.test",
+	    "_etcd-server-blue._tcp.zl.test",
+	    "_etcd_server-blue._tcp.zl.test");
+}
+
+/* A client follows the zone: any change of a name or URL counts. */
+static void
+test_members_differ(void **state)
+{
+	struct fx *f = *state;
+
+	add_three(f, PLAIN);
+	set_ip(f, "10.0.0.9");
+	expect_ok(f);
+	f->q = f->p;
+	memset(&f->p, 0, sizeof(f->p));
+	expect_ok(f);
+	assert_false(plan_members_differ(&f->p, &f->q));
+	reset_result(f);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h4.zl.test", 2380, "10.0.0.4", NULL);
+	expect_ok(f);
+	assert_true(plan_members_differ(&f->p, &f->q));
+	reset_result(f);
+	add(f, PLAIN, "h3.zl.test", 2380, "10.0.0.3", NULL);
+	add(f, PLAIN, "h1.zl.test", 2380, "10.0.0.1", NULL);
+	add(f, PLAIN, "h2.zl.test", 2380, "10.0.0.5", NULL);
+	expect_ok(f);
+	assert_true(plan_members_differ(&f->p, &f->q));
 }
 
 static void
@@ -1980,7 +2106,7 @@ test_proxy_json_and_print(void **state)
 	plan_build_argv(&f->p);
 	o = load_plan_json(&f->p);
 	assert_string_equal(json_string_value(json_object_get(o, "role")),
-	    "proxy");
+	    "client");
 	assert_string_equal(json_string_value(json_object_get(o, "name")),
 	    "h9");
 	assert_string_equal(json_string_value(json_object_get(o, "source")),
@@ -2005,8 +2131,10 @@ test_proxy_json_and_print(void **state)
 	assert_non_null(out);
 	plan_print(&f->p, out);
 	fclose(out);
-	assert_contains(text, "this host:   h9 (10.0.0.9), an extra: "
+	assert_contains(text, "this host:   h9 (10.0.0.9), a client: "
 	    "grpc-proxy\n");
+	assert_contains(text, "role:        client (the cluster is full: 3 "
+	    "members registered before this host");
 	assert_contains(text, "source:      token (" DISC ")\n");
 	assert_lacks(text, "(this host)");
 	assert_contains(text, "etcd: /usr/bin/etcd grpc-proxy start "
@@ -2106,8 +2234,18 @@ test_static_self_by_name(void **state)
 	assert_string_equal(plan_me(&f->p)->name, "a");
 
 	f->c.name = "zz";
+	f->c.role = CFG_ROLE_MEMBER;
 	static_fail(f, "this host (zz)", "not among the members",
 	    "initial_cluster");
+	/* role auto: a name the list lacks is a client's. */
+	f->c.role = CFG_ROLE_AUTO;
+	static_ok(f);
+	assert_true(f->p.proxy);
+	/* role client: a listed name is an error. */
+	f->c.name = "a";
+	f->c.role = CFG_ROLE_CLIENT;
+	static_fail(f, "role is client, but initial_cluster lists this host "
+	    "as member a", "role = auto");
 }
 
 /* Neither a name nor an address of this host in the list: there is no
@@ -2120,7 +2258,23 @@ test_static_no_local_match(void **state)
 	f->c.initial_cluster = S2;
 	f->c.size = 2;
 	set_ip(f, "10.0.0.9");
-	static_fail(f, "not among the members", "initial_cluster");
+	f->c.role = CFG_ROLE_MEMBER;
+	static_fail(f, "not among the members", "initial_cluster",
+	    "role is member", "role = auto");
+	/* role auto: a client of the two members. */
+	f->c.role = CFG_ROLE_AUTO;
+	static_ok(f);
+	assert_contains(f->msg, "2 members from initial_cluster; this host "
+	    "is a client");
+	assert_true(f->p.proxy);
+	assert_contains(f->p.role_reason, "this host (10.0.0.9, by --ip "
+	    "10.0.0.9) is not among the members of initial_cluster, so with "
+	    "role auto it serves clients");
+	f->c.name = "c9";
+	assert_int_equal(plan_client_me(&f->p, &f->c, &f->self, f->msg,
+	    sizeof(f->msg)), PLAN_OK);
+	assert_string_equal(plan_me(&f->p)->client_url,
+	    "http://10.0.0.9:2379");
 }
 
 static void
@@ -2573,7 +2727,7 @@ test_tls_proxy(void **state)
 		"--listen-addr", "10.0.0.9:2379",
 		"--advertise-client-url", "10.0.0.9:2379",
 		"--data-dir", "/var/lib/zooinit/etcd/proxy",
-		"--cacert", ca,
+		"--cacert", ca, "--cert", crt, "--key", key,
 		"--cert-file", crt, "--key-file", key,
 	};
 
@@ -2585,8 +2739,9 @@ test_tls_proxy(void **state)
 	plan_build_argv(&f->p);
 	assert_argv(&f->p, want, sizeof(want) / sizeof(*want));
 
-	/* off: the proxy verifies the members but neither side shows a
-	 * client certificate. */
+	/* off: the proxy verifies the members and still shows its
+	 * certificate (etcd 3.5+ takes no --cacert without --cert); its own
+	 * clients need none. */
 	f->c.client_cert_auth = CFG_OFF;
 	assert_int_equal(check_tls(f), PLAN_OK);
 	plan_build_argv(&f->p);
@@ -2701,6 +2856,10 @@ main(void)
 		T(test_proxy_ipv6),
 		T(test_proxy_json_and_print),
 		T(test_member_json_role),
+		T(test_dns_client),
+		T(test_dns_role_client),
+		T(test_dns_srv_name),
+		T(test_members_differ),
 		T(test_static_self_by_address),
 		T(test_static_ipv6),
 		T(test_static_self_by_name),
