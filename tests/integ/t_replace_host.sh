@@ -1,0 +1,139 @@
+#!/bin/bash
+# A host dies for good and a new machine takes over its DNS name: h3's host
+# is killed (agent and etcd, SIGKILL) and cut off, the zone's A record for
+# h3 is pointed at another host's address, and that host runs the same
+# `zooinit bootstrap` with an empty data dir. Both orders are forced:
+#
+#   before  the new host starts right after the kill, long before the
+#           leader's agent would remove the dead member (--remove-after 10):
+#           it finds the dead member holding its name at another peer URL,
+#           removes it itself (the other two voters are a quorum), then
+#           joins as a learner. `zooinit plan` on it says so first.
+#   after   the new host starts once the leader's agent has removed the
+#           dead member: it joins as a learner of a cluster without h3.
+#
+# Each order runs twice; the two namespaces 3 and 4 take turns as h3's
+# host. Every run ends with three started voters h1 h2 h3 and one leader,
+# no member left with the dead host's peer URL, and the key written before
+# the fault read back through the new host.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_zooinit
+
+FLAGS=(--size 3 --remove-after 10 --health-interval 1 --stop-timeout 5)
+CUR=3   # the namespace that is h3 now
+SPARE=4 # the namespace that takes over h3's name next
+
+# The zone: h1, h2 and h3, h3's A record at host I's address.
+zone_h3_at() {
+	dns_zone \
+		"srv-host=_etcd-server._tcp.$ZONE,h1.$ZONE,2380,0,10" \
+		"srv-host=_etcd-server._tcp.$ZONE,h2.$ZONE,2380,0,10" \
+		"srv-host=_etcd-server._tcp.$ZONE,h3.$ZONE,2380,0,10" \
+		"host-record=h1.$ZONE,$(host_ip 1)" \
+		"host-record=h2.$ZONE,$(host_ip 2)" \
+		"host-record=h3.$ZONE,$(host_ip "$1")"
+}
+
+# host_dies I: SIGKILL to every process of host I, then its link down.
+host_dies() {
+	local -a pids
+	mapfile -t pids < <(ns_pids "$1")
+	{
+		[ "${#pids[@]}" -eq 0 ] || kill -9 "${pids[@]}"
+		sleep 0.3
+	} 2>/dev/null
+	ip -n "$(host_ns "$1")" link set eth0 down
+	agent_wait "$1" 10 || fail "the agent of host $1 still runs after SIGKILL"
+	say "host $1 died: kill -9 of ${pids[*]:-nothing}, eth0 down"
+}
+
+# listed URL: host 1's member list has a member with peer URL URL.
+listed() { ectl 1 member list | grep -qF ", $1,"; }
+not_listed() { ! listed "$1"; }
+
+# replaced_ok I OLD_URL: h1, h2 and host I see three started voters and
+# answer a quorum read, one leader, no learner, and no member with OLD_URL.
+replaced_ok() {
+	local i m
+	for i in 1 2 "$1"; do
+		m=$(cluster_members "$i")
+		[ "$m" = 3 ] || {
+			echo "host $i: $m started voting members"
+			return 1
+		}
+		ectl "$i" get --consistency=l replace/none >/dev/null || return 1
+	done
+	m=$(cluster_leader_count 1)
+	[ "$m" = 1 ] || {
+		echo "leaders: $m"
+		return 1
+	}
+	ectl 1 member list | grep -q ', true$' && {
+		echo "a learner is left"
+		return 1
+	}
+	! listed "$2"
+}
+
+# replace ORDER RUN: one replacement of h3's host, in ORDER (before/after).
+replace() {
+	local order=$1 run=$2 old new key val t0 names
+	old="http://$(host_ip "$CUR"):2380"
+	new="http://$(host_ip "$SPARE"):2380"
+	key="replace/$order$run"
+	val="v$RANDOM-$(date +%s)"
+	say "---- run $run, new host $order the removal: h3 moves from host $CUR to host $SPARE"
+	ectl 1 put "$key" "$val" >/dev/null || fail "put $key through h1 failed"
+	# The new machine: an empty disk, its link up.
+	rm -rf "$WORK/h$SPARE/data" "$WORK/h$SPARE/data.zooinit"
+	ip -n "$(host_ns "$SPARE")" link set eth0 up
+	t0=$SECONDS
+	host_dies "$CUR"
+	zone_h3_at "$SPARE"
+	if [ "$order" = before ]; then
+		listed "$old" || fail "the dead member ($old) is gone already"
+		wait_for "h1 and h2 have a leader" 30 ectl 1 get --consistency=l replace/none ||
+			fail "h1 and h2 elect no leader"
+		run_plan "$SPARE" "${FLAGS[@]}" || fail "zooinit plan failed (see h$SPARE/plan.log)"
+		assert_contains "$WORK/h$SPARE/plan.log" "another peer URL than this host's ($new): a replaced host"
+		listed "$old" || fail "the dead member ($old) was removed before the new host started"
+		run_agent "$SPARE" "${FLAGS[@]}"
+		wait_for "the new host removes the dead member" 30 \
+			grep -qF "which held this host's name at another peer URL (a replaced host)" \
+			"$WORK/h$SPARE/agent.log" || fail "the new host did not remove the dead member"
+	else
+		wait_for "the leader's agent removes the dead member" 60 not_listed "$old" ||
+			fail "the dead member ($old) was not removed"
+		run_agent "$SPARE" "${FLAGS[@]}"
+		wait_for "the new host joins as a learner" 30 \
+			grep -qF "runs without this host: added as learner" "$WORK/h$SPARE/agent.log" ||
+			fail "the new host did not join as a learner"
+	fi
+	wait_for "the new host is promoted" 90 \
+		grep -qF "promoted to a voting member" "$WORK/h$SPARE/agent.log" ||
+		fail "the new host was not promoted"
+	wait_for "3 voters and one leader, the dead member gone" 60 replaced_ok "$SPARE" "$old" ||
+		fail "the cluster did not come back to 3 voters without $old"
+	names=$(ectl 1 member list | awk -F', ' '{ print $3 }' | sort | tr '\n' ' ')
+	assert_eq "${names% }" "h1 h2 h3" "the members are h1 h2 h3"
+	assert_eq "$(ectl "$SPARE" get "$key" --print-value-only)" "$val" \
+		"the key written before the fault reads back through the new host"
+	assert_not_contains "$WORK/h$SPARE/agent.log" "etcd exited"
+	say "run $run ($order) took $((SECONDS - t0)) s"
+	CUR=$SPARE
+	SPARE=$((7 - SPARE))
+}
+
+net_up 4
+zone_h3_at 3
+ip -n "$(host_ns 4)" link set eth0 down
+for i in 1 2 3; do run_agent "$i" "${FLAGS[@]}"; done
+wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
+	fail "the cluster did not form"
+
+replace before 1
+replace after 2
+replace before 3
+replace after 4
+ok "h3's host was replaced four times, twice before and twice after the removal"
