@@ -17,7 +17,11 @@
 # listed as a learner that never started (added by hand, as a join cut
 # short leaves it; before the order "before", beside the dead member as
 # in issue 17): the new host starts it as an existing member with the
-# live member list, never as a new one with the planned cluster. Every run ends with three started voters h1 h2 h3 and one leader,
+# live member list, never as a new one with the planned cluster. A fifth
+# run (before) gives the new host an etcd that refuses its first start:
+# its agent plans again, asks the member list again, gets the same flags
+# and stops (exit 111) instead of restarting etcd with them; started
+# again, it runs the learner it added. Every run ends with three started voters h1 h2 h3 and one leader,
 # no member left with the dead host's peer URL, and the key written before
 # the fault read back through the new host.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -64,6 +68,22 @@ add_learner() {
 		fail "etcdctl member add --learner $2 failed"
 }
 
+# refused_once: the new host's etcd refused its first start; its agent
+# planned again (asking the member list again), got the same flags and
+# stopped with 111. Started again, it runs the learner it added.
+refused_once() {
+	local log=$WORK/h$SPARE/agent.log
+	agent_wait "$SPARE" 40 || fail "the agent still runs 40 s after etcd refused its first start"
+	assert_eq "$AGENT_RC" 111 "the agent exits 111"
+	assert_contains "$log" "planning again: etcd exited with status 1 at once"
+	sed -n '/planning again: etcd exited/,$p' "$log" | grep -qF "lists this host as learner" ||
+		fail "planning again did not ask the member list again"
+	ok "planning again asked the member list again"
+	assert_contains "$log" "gave the same flags, which it would refuse again"
+	[ "$(grep -c 'started etcd' "$log")" -eq 1 ] || fail "etcd was started more than once"
+	run_agent "$SPARE" "${FLAGS[@]}" --etcd "$WORK/etcd-refuses-once"
+}
+
 # replaced_ok I OLD_URL: h1, h2 and host I see three started voters and
 # answer a quorum read, one leader, no learner, and no member with OLD_URL.
 replaced_ok() {
@@ -92,7 +112,10 @@ replaced_ok() {
 # (before/after); with "added", the new host's learner is added by hand
 # before it starts.
 replace() {
-	local order=$1 run=$2 added=${3:-} old new key val t0 names
+	local order=$1 run=$2 mode=${3:-} added="" old new key val t0 names
+	local -a extra=()
+	[ "$mode" = refused ] && extra=(--etcd "$WORK/etcd-refuses-once")
+	[ -n "$mode" ] && added=added
 	old="http://$(host_ip "$CUR"):2380"
 	new="http://$(host_ip "$SPARE"):2380"
 	key="replace/$order$run"
@@ -105,7 +128,7 @@ replace() {
 	# etcd adds no member, learners included, while a voter is cut off
 	# (until it notices, which is how a join cut short leaves both): in
 	# this order the learner is added before the host dies.
-	[ "$order" = after ] || add_learner "$added" "$new"
+	[ "$order" = after ] || [ "$mode" = refused ] || add_learner "$added" "$new"
 	t0=$SECONDS
 	host_dies "$CUR"
 	zone_h3_at "$SPARE"
@@ -116,10 +139,11 @@ replace() {
 		run_plan "$SPARE" "${FLAGS[@]}" || fail "zooinit plan failed (see h$SPARE/plan.log)"
 		assert_contains "$WORK/h$SPARE/plan.log" "another peer URL than this host's ($new): a replaced host"
 		listed "$old" || fail "the dead member ($old) was removed before the new host started"
-		run_agent "$SPARE" "${FLAGS[@]}"
+		run_agent "$SPARE" "${FLAGS[@]}" "${extra[@]}"
 		wait_for "the new host removes the dead member" 30 \
 			grep -qF "which held this host's name at another peer URL (a replaced host)" \
 			"$WORK/h$SPARE/agent.log" || fail "the new host did not remove the dead member"
+		[ "$mode" != refused ] || refused_once
 	else
 		wait_for "the leader's agent removes the dead member" 60 not_listed "$old" ||
 			fail "the dead member ($old) was not removed"
@@ -150,6 +174,24 @@ replace() {
 	SPARE=$((7 - SPARE))
 }
 
+# An etcd that refuses its first start (exit 1 at once, after making
+# member/snap as etcd does) and runs as the real one afterwards.
+cat >"$WORK/etcd-refuses-once" <<SH
+#!/bin/sh
+case "\$1" in --version) exec "$(command -v etcd)" "\$@" ;; esac
+if ! [ -e "$WORK/refused-once" ]; then
+	: >"$WORK/refused-once"
+	while [ \$# -gt 1 ]; do
+		[ "\$1" = --data-dir ] && mkdir -p "\$2/member/snap"
+		shift
+	done
+	echo "C | etcdmain: refused once by the test" >&2
+	exit 1
+fi
+exec "$(command -v etcd)" "\$@"
+SH
+chmod +x "$WORK/etcd-refuses-once"
+
 net_up 4
 zone_h3_at 3
 ip -n "$(host_ns 4)" link set eth0 down
@@ -161,4 +203,5 @@ replace before 1
 replace after 2
 replace before 3 added
 replace after 4 added
-ok "h3's host was replaced four times, twice before and twice after the removal"
+replace before 5 refused
+ok "h3's host was replaced five times, three times before and twice after the removal"
