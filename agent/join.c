@@ -20,7 +20,7 @@
 #define REQ_TIMEOUT_MS 2000
 #define ADD_RETRY_MS 2000
 #define ADD_TRIES 15		/* etcd refuses adds for ~5 s after a join */
-#define MAX_REMOVALS 4		/* stale members removed in one probe */
+#define MAX_REMOVALS 4		/* member lists after a removal, per probe */
 
 enum jstate { J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
 
@@ -370,14 +370,22 @@ error_text(const struct etcd_http_result *r, char *out, size_t len)
 	json_decref(o);
 }
 
-/* Lists the members again, from the first peer: after a stale member
- * went, where this host stands is asked afresh. */
+/* Lists the members again (the peer that took the removal first): after
+ * a stale member went, where this host stands is asked afresh. A member
+ * that lags behind may list it still; the count of removals bounds that. */
 static void
 relist(struct join *j)
 {
+	if (++j->removals >= MAX_REMOVALS) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY, "cluster %016" PRIx64 " still "
+		    "lists a member with this host's name (%s) at another peer "
+		    "URL after %d removals: list the members (etcdctl member "
+		    "list) and remove the stale ones", j->ms.cluster_id,
+		    me(j)->name, j->removals);
+		return;
+	}
 	etcd_members_free(&j->ms);
 	j->have_ms = false;
-	j->next = 0;
 	j->st = J_LIST;
 	probe(j);
 }
@@ -414,13 +422,6 @@ on_removed(void *arg, const struct etcd_http_result *r)
 	log_info("removed member %s (%016" PRIx64 "), which held this host's "
 	    "name at another peer URL (a replaced host); joining in its place",
 	    me(j)->name, j->stale);
-	if (++j->removals >= MAX_REMOVALS) {
-		done(j, JOIN_FAIL, EXIT_TEMPORARY, "cluster %016" PRIx64 " still "
-		    "lists members with this host's name (%s) after %d were "
-		    "removed: list them (etcdctl member list) and remove the "
-		    "stale ones", j->ms.cluster_id, me(j)->name, j->removals);
-		return;
-	}
 	relist(j);
 }
 

@@ -565,7 +565,8 @@ resolve_begin(struct boot *b)
 	 * no member to restart, and this host plans as a new one. */
 	if (rc == 0 && !data_dir_has_member(b->c->data_dir)) {
 		log_warn("journal %s found, but the data dir %s holds no etcd "
-		    "member: its data is lost; planning again from the sources",
+		    "member (member/wal): its data is lost, or etcd never "
+		    "started it; planning again from the sources",
 		    b->plan.source_detail, b->c->data_dir);
 		plan_free(&b->plan);
 		rc = 1;
