@@ -21,6 +21,8 @@
 #define ADD_RETRY_MS 2000
 #define ADD_TRIES 15		/* etcd refuses adds for ~5 s after a join */
 #define MAX_REMOVALS 4		/* member lists after a removal, per probe */
+#define LEADERLESS_TRIES 15	/* rounds of the peers while a cluster that
+				   ran has no leader (2 s apart) */
 
 enum jstate { J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
 
@@ -42,6 +44,10 @@ struct join {
 	bool by_name;		/* stale holds this host's name, not its URL */
 	bool stale_alive;	/* ... and answers /health */
 	int tries, removals;
+	bool leaderless;	/* this round: a peer lists started members
+				   but knows no leader */
+	uint64_t leaderless_id;	/* ... of this cluster */
+	int rounds;		/* rounds that found only that */
 };
 
 void
@@ -163,7 +169,14 @@ on_status(void *arg, const struct etcd_http_result *r)
 	if (r->status != 200 ||
 	    etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0 ||
 	    st.leader == 0) {
-		/* No leader there: that peer is not in a running cluster. */
+		/* No leader there: that peer is not in a running cluster,
+		 * unless members of its list have started (published their
+		 * client URLs, which takes a leader): then one ran and is
+		 * electing, or lost its quorum. */
+		if (join_members_started(&j->ms)) {
+			j->leaderless = true;
+			j->leaderless_id = j->ms.cluster_id;
+		}
 		etcd_members_free(&j->ms);
 		j->have_ms = false;
 		j->next++;
@@ -320,6 +333,40 @@ health_decide(struct join *j)
 	remove_stale(j);
 }
 
+static void
+on_round_timer(struct loop *l, void *arg)
+{
+	struct join *j = arg;
+
+	(void)l;
+	j->timer = 0;
+	probe(j);
+}
+
+/* No peer knows a leader, but a cluster ran: bootstrapping a new one
+ * beside it would split the hosts into two clusters for good. Ask again
+ * a while (an election takes a second or two), then give up. */
+static void
+wait_for_leader(struct join *j)
+{
+	if (++j->rounds >= LEADERLESS_TRIES) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY, "cluster %016" PRIx64 " has "
+		    "started members but none of the peers has known a leader "
+		    "for %d s: its quorum is lost; a new cluster beside it "
+		    "would split the hosts: bring its members back, then start "
+		    "zooinit again", j->leaderless_id,
+		    j->rounds * ADD_RETRY_MS / 1000);
+		return;
+	}
+	if (j->rounds == 1)
+		log_info("cluster %016" PRIx64 " has started members but no "
+		    "leader (an election, or a lost quorum): asking the peers "
+		    "again every %d s", j->leaderless_id, ADD_RETRY_MS / 1000);
+	j->leaderless = false;
+	j->next = 0;
+	j->timer = loop_timer(j->loop, ADD_RETRY_MS, on_round_timer, j);
+}
+
 /* Asks the next peer, in the state's sense: for its membership (J_LIST)
  * or, for the quorum check, its health (J_HEALTH). */
 static void
@@ -342,6 +389,10 @@ probe(struct join *j)
 	j->st = J_LIST;
 	while (j->next < j->p->n && j->p->m[j->next].self)
 		j->next++;
+	if (j->next >= j->p->n && j->leaderless) {
+		wait_for_leader(j);
+		return;
+	}
 	if (j->next >= j->p->n) {
 		done(j, JOIN_NEW, 0, "no peer is in a running cluster: "
 		    "bootstrapping a new one");

@@ -41,6 +41,15 @@ join_added_unstarted(const struct etcd_member *m)
 	return m->n_client_urls == 0 && (m->learner || m->name[0] == '\0');
 }
 
+bool
+join_members_started(const struct etcd_members *ms)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		if (ms->v[i].n_client_urls > 0)
+			return true;
+	return false;
+}
+
 /* The name member i goes by in the string: see join_cluster_string. */
 static void
 name_of(const struct etcd_members *ms, size_t i, const char *name,

@@ -29,6 +29,11 @@ void join_view_of(const struct etcd_members *ms, const char *name,
  * started keeps the name it was planned with and is no learner. */
 bool join_added_unstarted(const struct etcd_member *m);
 
+/* True when a member of ms has started: it published its client URLs,
+ * which etcd does through its first leader. A cluster still forming lists
+ * none. */
+bool join_members_started(const struct etcd_members *ms);
+
 /* Returns the --initial-cluster for this host joining ms as an existing
  * member (a new string; free with free()): every member but skip_id (0:
  * none), this host under its own name, the others under their names or,

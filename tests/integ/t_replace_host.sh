@@ -12,7 +12,11 @@
 #   after   the new host starts once the leader's agent has removed the
 #           dead member: it joins as a learner of a cluster without h3.
 #
-# Each order runs twice; the two namespaces 3 and 4 take turns as h3's
+# In the first run the dead host's member is the leader: the new host,
+# started at once, finds started members without a leader and asks again
+# until h1 and h2 have elected one, instead of bootstrapping a new cluster
+# beside them (a last run checks that with the quorum lost for good: the
+# new host stops with 111). Each order runs twice; the two namespaces 3 and 4 take turns as h3's
 # host. In the second run of each order the new host's member is already
 # listed as a learner that never started (added by hand, as a join cut
 # short leaves it; before the order "before", beside the dead member as
@@ -84,6 +88,21 @@ refused_once() {
 	run_agent "$SPARE" "${FLAGS[@]}" --etcd "$WORK/etcd-refuses-once"
 }
 
+# make_leader I: moves the leadership to host I's member.
+make_leader() {
+	local id ep
+	id=$(ectl 1 member list | awk -F', ' -v u="http://$(host_ip "$1"):2380" '$4 == u { print $1 }')
+	ep=$(ectl 1 endpoint status --cluster -w fields | leader_endpoints | head -n 1)
+	[ -n "$id" ] && [ -n "$ep" ] || fail "no member ID for host $1 or no leader"
+	if [ "$ep" != "http://$(host_ip "$1"):2379" ]; then
+		timeout -k 2 15 ip netns exec "$(host_ns 1)" env ETCDCTL_API=3 etcdctl \
+			--endpoints "$ep" --dial-timeout=2s --command-timeout=5s \
+			move-leader "$id" >/dev/null || fail "move-leader to host $1 failed"
+	fi
+	wait_for "host $1 leads" 10 leads "$1" || fail "host $1 did not become the leader"
+}
+leads() { ectl "$1" endpoint status -w fields | leader_endpoints | grep -q .; }
+
 # replaced_ok I OLD_URL: h1, h2 and host I see three started voters and
 # answer a quorum read, one leader, no learner, and no member with OLD_URL.
 replaced_ok() {
@@ -115,7 +134,7 @@ replace() {
 	local order=$1 run=$2 mode=${3:-} added="" old new key val t0 names
 	local -a extra=()
 	[ "$mode" = refused ] && extra=(--etcd "$WORK/etcd-refuses-once")
-	[ -n "$mode" ] && added=added
+	case $mode in added | refused) added=added ;; esac
 	old="http://$(host_ip "$CUR"):2380"
 	new="http://$(host_ip "$SPARE"):2380"
 	key="replace/$order$run"
@@ -129,13 +148,12 @@ replace() {
 	# (until it notices, which is how a join cut short leaves both): in
 	# this order the learner is added before the host dies.
 	[ "$order" = after ] || [ "$mode" = refused ] || add_learner "$added" "$new"
+	[ "$mode" != leader ] || make_leader "$CUR"
+	zone_h3_at "$SPARE"
 	t0=$SECONDS
 	host_dies "$CUR"
-	zone_h3_at "$SPARE"
 	if [ "$order" = before ]; then
 		listed "$old" || fail "the dead member ($old) is gone already"
-		wait_for "h1 and h2 have a leader" 30 ectl 1 get --consistency=l replace/none ||
-			fail "h1 and h2 elect no leader"
 		run_plan "$SPARE" "${FLAGS[@]}" || fail "zooinit plan failed (see h$SPARE/plan.log)"
 		assert_contains "$WORK/h$SPARE/plan.log" "another peer URL than this host's ($new): a replaced host"
 		listed "$old" || fail "the dead member ($old) was removed before the new host started"
@@ -199,9 +217,29 @@ for i in 1 2 3; do run_agent "$i" "${FLAGS[@]}"; done
 wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
 	fail "the cluster did not form"
 
-replace before 1
+replace before 1 leader
 replace after 2
 replace before 3 added
 replace after 4 added
 replace before 5 refused
 ok "h3's host was replaced five times, three times before and twice after the removal"
+
+# Last, h2 and h3 die together (processes killed, links up): h1 alone has
+# no quorum. A new host for h3 finds started members without a leader; it
+# asks again for a while and then stops (111), never bootstrapping a new
+# cluster beside the old one.
+say "---- h2 and h3 (host $CUR) die; a new host $SPARE for h3 finds no leader"
+for i in 2 "$CUR"; do
+	mapfile -t pids < <(ns_pids "$i")
+	kill -9 "${pids[@]}" 2>/dev/null
+	agent_wait "$i" 10 || fail "the agent of host $i still runs after SIGKILL"
+done
+rm -rf "$WORK/h$SPARE/data" "$WORK/h$SPARE/data.zooinit"
+ip -n "$(host_ns "$SPARE")" link set eth0 up
+zone_h3_at "$SPARE"
+run_agent "$SPARE" "${FLAGS[@]}"
+agent_wait "$SPARE" 60 || fail "the new host's agent still waits 60 s after the quorum was lost"
+assert_eq "$AGENT_RC" 111 "the new host's agent exits 111"
+assert_contains "$WORK/h$SPARE/agent.log" "has started members but no leader (an election, or a lost quorum)"
+assert_contains "$WORK/h$SPARE/agent.log" "its quorum is lost; a new cluster beside it would split the hosts"
+assert_not_contains "$WORK/h$SPARE/agent.log" "started etcd"

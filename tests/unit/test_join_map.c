@@ -76,6 +76,11 @@ test_initial_unstarted(void **state)
 	assert_non_null(v.mine);
 	assert_null(v.stale);
 	assert_false(join_added_unstarted(v.mine));
+	/* A cluster still forming: nobody has published client URLs. */
+	assert_false(join_members_started(&ms));
+	etcd_members_free(&ms);
+	parse(REPLACED, &ms);
+	assert_true(join_members_started(&ms));
 	etcd_members_free(&ms);
 }
 
