@@ -12,22 +12,27 @@
 #   after   the new host starts once the leader's agent has removed the
 #           dead member: it joins as a learner of a cluster without h3.
 #
-# In the first run the dead host's member is the leader: the new host,
-# started at once, finds started members without a leader and asks again
-# until h1 and h2 have elected one, instead of bootstrapping a new cluster
-# beside them (a last run checks that with the quorum lost for good: the
-# new host stops with 111). Each order runs twice; the two namespaces 3 and 4 take turns as h3's
-# host. In the second run of each order the new host's member is already
-# listed as a learner that never started (added by hand, as a join cut
-# short leaves it; before the order "before", beside the dead member as
-# in issue 17): the new host starts it as an existing member with the
-# live member list, never as a new one with the planned cluster. A fifth
-# run (before) gives the new host an etcd that refuses its first start:
-# its agent plans again, asks the member list again, gets the same flags
-# and stops (exit 111) instead of restarting etcd with them; started
-# again, it runs the learner it added. Every run ends with three started voters h1 h2 h3 and one leader,
-# no member left with the dead host's peer URL, and the key written before
-# the fault read back through the new host.
+# Each order runs twice; the namespaces 3 and 4 take turns as h3's host.
+#
+#   run 1  before; the dead host's member is the leader, and the new host
+#          starts while h1 and h2 elect another
+#   run 2  after
+#   run 3  before; the new host's member is listed already, beside the dead
+#          member, as a learner that never started (added by hand, as a
+#          join cut short leaves it, issue 17): the new host removes the
+#          dead member, then starts its learner as an existing member with
+#          the live member list, never as a new one with the planned cluster
+#   run 4  after; the same learner listed already
+#   run 5  before; the new host's etcd refuses its first start: its agent
+#          plans again (asking the member list again), gets the same flags
+#          and stops with 111 instead of restarting etcd with them; started
+#          again, it runs the learner it added
+#
+# Every run ends with three started voters h1 h2 h3 and one leader, no
+# member left with the dead host's peer URL, and the key written before
+# the fault read back through the new host. A last run loses the quorum
+# for good (h2 and h3 die): the new host stops with 111 instead of
+# bootstrapping a new cluster beside the old one. About 100 s.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -225,9 +230,9 @@ replace before 5 refused
 ok "h3's host was replaced five times, three times before and twice after the removal"
 
 # Last, h2 and h3 die together (processes killed, links up): h1 alone has
-# no quorum. A new host for h3 finds started members without a leader; it
-# asks again for a while and then stops (111), never bootstrapping a new
-# cluster beside the old one.
+# no quorum. A new host for h3 finds started members without a leader (it
+# asks again for a while), or a leader nobody can reach; it stops (111),
+# never bootstrapping a new cluster beside the old one.
 say "---- h2 and h3 (host $CUR) die; a new host $SPARE for h3 finds no leader"
 for i in 2 "$CUR"; do
 	mapfile -t pids < <(ns_pids "$i")
@@ -240,6 +245,13 @@ zone_h3_at "$SPARE"
 run_agent "$SPARE" "${FLAGS[@]}"
 agent_wait "$SPARE" 60 || fail "the new host's agent still waits 60 s after the quorum was lost"
 assert_eq "$AGENT_RC" 111 "the new host's agent exits 111"
-assert_contains "$WORK/h$SPARE/agent.log" "has started members but no leader (an election, or a lost quorum)"
-assert_contains "$WORK/h$SPARE/agent.log" "its quorum is lost; a new cluster beside it would split the hosts"
+# etcd 3.4's lone h1 reports no leader; with pre-vote (3.5+) it keeps
+# naming the dead one, and its /health fails: either way the agent says
+# why it stops.
+log=$WORK/h$SPARE/agent.log
+if grep -qF "has started members but no leader (an election, or a lost quorum)" "$log"; then
+	assert_contains "$log" "its quorum is lost; a new cluster beside it would split the hosts"
+else
+	assert_contains "$log" "holds this host's name at another peer URL (a replaced host); removing it needs 2 healthy voters besides it and only 0 are"
+fi
 assert_not_contains "$WORK/h$SPARE/agent.log" "started etcd"
