@@ -21,6 +21,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "services/hooks.h"
 #include "services/services.h"
@@ -108,6 +109,34 @@ log_starting(const struct plan *p)
 	    plan_me(p)->name, p->state, n, p->initial_cluster, p->token);
 }
 
+/* etcd refused the flags it was started with at once (act_etcd_exited):
+ * keep them, to tell whether planning again changed anything. */
+static void
+remember_refused(struct boot *b)
+{
+	strv_free(b->refused_argv);
+	b->refused_argv = strv_dup(b->plan.argv);
+}
+
+/* Planning again after etcd refused its flags gave the same flags: the
+ * member list, the address and the sources say what they said, so etcd
+ * would refuse them again. Says so; true then. */
+static bool
+refused_again(struct boot *b)
+{
+	bool same = b->refused_argv != NULL &&
+	    strv_eq(b->refused_argv, b->plan.argv);
+
+	strv_free(b->refused_argv);
+	b->refused_argv = NULL;
+	if (same)
+		log_error("etcd exited at once during its first start, and "
+		    "planning again (the sources and the member list asked "
+		    "afresh) gave the same flags, which it would refuse again: "
+		    "fix what etcd names above, then start zooinit again");
+	return same;
+}
+
 /* Starts etcd (or its grpc-proxy) with the settled plan's argv; a
  * supervisor that ran before takes the new argv. */
 static void
@@ -124,6 +153,10 @@ start_etcd(struct boot *b)
 		.stable_ms = 60000,
 	};
 
+	if (refused_again(b)) {
+		boot_finish(b, EXIT_TEMPORARY);
+		return;
+	}
 	if (make_data_dir(p->data_dir) < 0) {
 		boot_finish(b, EXIT_PERMANENT);
 		return;
@@ -428,8 +461,8 @@ replan_addr_gone(struct boot *b, const char *what)
  * will never work: stop. Anything else (a member list or a
  * membership gone stale while this host planned, an address that is no
  * longer this host's) may be cured by planning again. A plan that gives
- * the same argv counts on (sup_set_argv), so this happens once per argv
- * and the backoff takes over. A plan from the journal is this member's
+ * the same argv is not started again (refused_again): etcd would refuse
+ * it the same way. A plan from the journal is this member's
  * identity and is kept (its checks belong to the journal's reader).
  * Every exit of a member also asks the peers whether they still list it
  * (agent/rejoin.c); status 0, a removed member's stop, is left to that
@@ -457,6 +490,7 @@ act_etcd_exited(struct boot *b)
 	snprintf(why, sizeof(why), "etcd %s at once during its first start "
 	    "with these flags", proc_status_str(b->exit.status, how,
 	    sizeof(how)));
+	remember_refused(b);
 	boot_replan(b, why);
 }
 
@@ -908,6 +942,7 @@ boot_free(struct boot *b)
 	sup_free(b->sup);
 	plan_free(&b->plan);
 	free(b->replan_why);
+	strv_free(b->refused_argv);
 	b->x->reaped = NULL;
 	free(b);
 }

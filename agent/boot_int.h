@@ -120,6 +120,8 @@ struct boot {
 	bool running_proxy;	/* the supervised process is grpc-proxy */
 	struct sup_exit exit;	/* EV_ETCD_EXITED: how it went */
 	char *replan_why;	/* EV_REPLAN: what went stale */
+	char **refused_argv;	/* the flags etcd refused at once, planned
+				   again: never given to it a second time */
 	uint64_t health_timer;
 	uint64_t check_id;
 	uint64_t proxy_req;	/* a /health check in flight */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/join.h"
+#include "agent/join_map.h"
 #include "lib/exitcode.h"
 #include "lib/log.h"
 #include "agent/plan.h"
@@ -19,6 +20,9 @@
 #define REQ_TIMEOUT_MS 2000
 #define ADD_RETRY_MS 2000
 #define ADD_TRIES 15		/* etcd refuses adds for ~5 s after a join */
+#define MAX_REMOVALS 4		/* member lists after a removal, per probe */
+#define LEADERLESS_TRIES 15	/* rounds of the peers while a cluster that
+				   ran has no leader (2 s apart) */
 
 enum jstate { J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
 
@@ -37,7 +41,13 @@ struct join {
 	uint64_t req, timer;
 	size_t hnext, healthy, voters;	/* the quorum check */
 	uint64_t stale;		/* this host's stale member, to remove */
-	int tries;
+	bool by_name;		/* stale holds this host's name, not its URL */
+	bool stale_alive;	/* ... and answers /health */
+	int tries, removals;
+	bool leaderless;	/* this round: a peer lists started members
+				   but knows no leader */
+	uint64_t leaderless_id;	/* ... of this cluster */
+	int rounds;		/* rounds that found only that */
 };
 
 void
@@ -73,11 +83,79 @@ me(const struct join *j)
 
 static void probe(struct join *j);
 static void add(struct join *j);
+static void check_quorum(struct join *j);
+static void stale_by_name(struct join *j, const struct etcd_member *st);
+static void start_added(struct join *j, const struct etcd_member *mine);
 
 static char *
 url_of(const char *client_url, const char *path)
 {
 	return xasprintf("%s%s", client_url, path);
+}
+
+/* Count the healthy voters (and whether the stale member answers)
+ * before touching the membership. */
+static void
+check_quorum(struct join *j)
+{
+	j->st = J_HEALTH;
+	j->hnext = j->healthy = j->voters = 0;
+	j->stale_alive = false;
+	for (size_t i = 0; i < j->ms.n; i++)
+		j->voters += !j->ms.v[i].learner;
+	probe(j);
+}
+
+/* A member holds this host's name at another peer URL: the host this one
+ * replaces (a new machine under the same DNS name). etcd takes no name
+ * twice in --initial-cluster, and the dead member counts against the
+ * quorum: it goes first, then this host joins. */
+static void
+stale_by_name(struct join *j, const struct etcd_member *st)
+{
+	const char *url = st->n_peer_urls > 0 ? st->peer_urls[0] : "?";
+
+	if (!j->allow_replace) {
+		done(j, JOIN_FAIL, EXIT_PERMANENT, "cluster %016" PRIx64 " has "
+		    "member %s at %s, but this host is %s at %s: names must "
+		    "be unique; give this host another name", j->ms.cluster_id,
+		    st->name, url, me(j)->name, me(j)->peer_url);
+		return;
+	}
+	j->stale = st->id;
+	j->by_name = true;
+	if (j->dry) {
+		done(j, JOIN_LEARNER, 0, "cluster %016" PRIx64 " has member %s "
+		    "(%016" PRIx64 ") at %s, another peer URL than this host's "
+		    "(%s): a replaced host; bootstrap would remove that stale "
+		    "member (if the other voters keep a quorum) and join as a "
+		    "learner", j->ms.cluster_id, st->name, st->id, url,
+		    me(j)->peer_url);
+		return;
+	}
+	check_quorum(j);
+}
+
+/* This host's member was added to the running cluster (by an earlier run
+ * of this agent, or by hand) and never started: it starts as an existing
+ * member with the live member list, never with the planned cluster. */
+static void
+start_added(struct join *j, const struct etcd_member *mine)
+{
+	struct join_result *r = xcalloc(1, sizeof(*r));
+
+	r->decision = JOIN_LEARNER;
+	r->cluster_id = j->ms.cluster_id;
+	r->member_id = j->dry ? 0 : mine->id;
+	r->initial_cluster = join_cluster_string(&j->ms, me(j)->name,
+	    me(j)->peer_url, 0);
+	snprintf(r->reason, sizeof(r->reason), "cluster %016" PRIx64 " lists "
+	    "this host as %s %016" PRIx64 ", added but never started: %s "
+	    "it as an existing member of the %zu listed", j->ms.cluster_id,
+	    mine->learner ? "learner" : "member", mine->id,
+	    j->dry ? "bootstrap would start" : "starting", j->ms.n);
+	j->st = J_DONE;
+	j->cb(j->arg, r);
 }
 
 static void
@@ -91,7 +169,14 @@ on_status(void *arg, const struct etcd_http_result *r)
 	if (r->status != 200 ||
 	    etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0 ||
 	    st.leader == 0) {
-		/* No leader there: that peer is not in a running cluster. */
+		/* No leader there: that peer is not in a running cluster,
+		 * unless members of its list have started (published their
+		 * client URLs, which takes a leader): then one ran and is
+		 * electing, or lost its quorum. */
+		if (join_members_started(&j->ms)) {
+			j->leaderless = true;
+			j->leaderless_id = j->ms.cluster_id;
+		}
 		etcd_members_free(&j->ms);
 		j->have_ms = false;
 		j->next++;
@@ -100,12 +185,19 @@ on_status(void *arg, const struct etcd_http_result *r)
 	}
 	/* A cluster runs. Where does this host stand in it? */
 	const struct plan_member *m = me(j);
-	const struct etcd_member *found = NULL;
+	struct join_view v;
 
-	for (size_t i = 0; i < j->ms.n && found == NULL; i++)
-		for (size_t k = 0; k < j->ms.v[i].n_peer_urls; k++)
-			if (strcmp(j->ms.v[i].peer_urls[k], m->peer_url) == 0)
-				found = &j->ms.v[i];
+	join_view_of(&j->ms, m->name, m->peer_url, &v);
+	if (v.stale != NULL) {
+		stale_by_name(j, v.stale);
+		return;
+	}
+	const struct etcd_member *found = v.mine;
+
+	if (found != NULL && join_added_unstarted(found)) {
+		start_added(j, found);
+		return;
+	}
 	/* A member publishes its client URLs when it starts; one from the
 	 * initial cluster that never started has its name but none. */
 	if (found != NULL && found->n_client_urls == 0) {
@@ -124,6 +216,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 			return;
 		}
 		j->stale = found->id;
+		j->by_name = false;
 		if (j->dry) {
 			done(j, JOIN_LEARNER, 0, "cluster %016" PRIx64 " has member "
 			    "%s started already, but the data dir is empty (lost): "
@@ -131,12 +224,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 			    "a learner", j->ms.cluster_id, found->name);
 			return;
 		}
-		/* Count the healthy voters before touching the membership. */
-		j->st = J_HEALTH;
-		j->hnext = j->healthy = j->voters = 0;
-		for (size_t i = 0; i < j->ms.n; i++)
-			j->voters += !j->ms.v[i].learner;
-		probe(j);
+		check_quorum(j);
 		return;
 	}
 	if (j->dry) {
@@ -182,10 +270,101 @@ on_health(void *arg, const struct etcd_http_result *r)
 
 	j->req = 0;
 	if (r->status == 200 &&
-	    etcd_parse_health(r->body, r->len, &ok, err, sizeof(err)) == 0 && ok)
-		j->healthy++;
+	    etcd_parse_health(r->body, r->len, &ok, err, sizeof(err)) == 0 && ok) {
+		if (j->ms.v[j->hnext].id == j->stale)
+			j->stale_alive = true;
+		else
+			j->healthy++;
+	}
 	j->hnext++;
 	probe(j);
+}
+
+/* Whether the quorum check asks member i: every started voter but the
+ * stale member, and that one too when it holds only this host's name (a
+ * member that still answers is no dead host's). */
+static bool
+health_asks(const struct join *j, size_t i)
+{
+	const struct etcd_member *m = &j->ms.v[i];
+
+	if (m->n_client_urls == 0)
+		return false;
+	if (m->id == j->stale)
+		return j->by_name;
+	return !m->learner;
+}
+
+/* Every answer is in: remove the stale member, or say why not. */
+static void
+health_decide(struct join *j)
+{
+	/* Removing a voter leaves voters - 1; the rest must be a quorum of
+	 * both the old and the new membership. */
+	size_t need = j->voters / 2 + 1;
+
+	if (j->stale_alive) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY, "member %s (%016" PRIx64 ") "
+		    "of cluster %016" PRIx64 " holds this host's name at another "
+		    "peer URL and still answers: the host that had the name "
+		    "before runs; stop it (its member is then removed) or give "
+		    "this host another name", me(j)->name, j->stale,
+		    j->ms.cluster_id);
+		return;
+	}
+	if (j->healthy < need && j->by_name) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY, "member %s (%016" PRIx64 ") "
+		    "of cluster %016" PRIx64 " holds this host's name at another "
+		    "peer URL (a replaced host); removing it needs %zu healthy "
+		    "voters besides it and only %zu are: wait for them",
+		    me(j)->name, j->stale, j->ms.cluster_id, need, j->healthy);
+		return;
+	}
+	if (j->healthy < need) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY,
+		    "this host's data dir is empty but "
+		    "cluster %016" PRIx64 " has its member started; "
+		    "replacing it needs %zu healthy voters besides it and "
+		    "only %zu of %zu are: wait for them, or restore the "
+		    "data", j->ms.cluster_id, need, j->healthy,
+		    j->voters - 1);
+		return;
+	}
+	remove_stale(j);
+}
+
+static void
+on_round_timer(struct loop *l, void *arg)
+{
+	struct join *j = arg;
+
+	(void)l;
+	j->timer = 0;
+	probe(j);
+}
+
+/* No peer knows a leader, but a cluster ran: bootstrapping a new one
+ * beside it would split the hosts into two clusters for good. Ask again
+ * a while (an election takes a second or two), then give up. */
+static void
+wait_for_leader(struct join *j)
+{
+	if (++j->rounds >= LEADERLESS_TRIES) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY, "cluster %016" PRIx64 " has "
+		    "started members but none of the peers has known a leader "
+		    "for %d s: its quorum is lost; a new cluster beside it "
+		    "would split the hosts: bring its members back, then start "
+		    "zooinit again", j->leaderless_id,
+		    j->rounds * ADD_RETRY_MS / 1000);
+		return;
+	}
+	if (j->rounds == 1)
+		log_info("cluster %016" PRIx64 " has started members but no "
+		    "leader (an election, or a lost quorum): asking the peers "
+		    "again every %d s", j->leaderless_id, ADD_RETRY_MS / 1000);
+	j->leaderless = false;
+	j->next = 0;
+	j->timer = loop_timer(j->loop, ADD_RETRY_MS, on_round_timer, j);
 }
 
 /* Asks the next peer, in the state's sense: for its membership (J_LIST)
@@ -194,9 +373,7 @@ static void
 probe(struct join *j)
 {
 	if (j->st == J_HEALTH) {
-		while (j->hnext < j->ms.n && (j->ms.v[j->hnext].learner ||
-		    j->ms.v[j->hnext].id == j->stale ||
-		    j->ms.v[j->hnext].n_client_urls == 0))
+		while (j->hnext < j->ms.n && !health_asks(j, j->hnext))
 			j->hnext++;
 		if (j->hnext < j->ms.n) {
 			char *url = url_of(j->ms.v[j->hnext].client_urls[0],
@@ -206,25 +383,16 @@ probe(struct join *j)
 			free(url);
 			return;
 		}
-		/* Removing a voter leaves voters - 1; the rest must be a
-		 * quorum of both the old and the new membership. */
-		size_t need = j->voters / 2 + 1;
-		if (j->healthy < need) {
-			done(j, JOIN_FAIL, EXIT_TEMPORARY,
-			    "this host's data dir is empty but "
-			    "cluster %016" PRIx64 " has its member started; "
-			    "replacing it needs %zu healthy voters besides it and "
-			    "only %zu of %zu are: wait for them, or restore the "
-			    "data", j->ms.cluster_id, need, j->healthy,
-			    j->voters - 1);
-			return;
-		}
-		remove_stale(j);
+		health_decide(j);
 		return;
 	}
 	j->st = J_LIST;
 	while (j->next < j->p->n && j->p->m[j->next].self)
 		j->next++;
+	if (j->next >= j->p->n && j->leaderless) {
+		wait_for_leader(j);
+		return;
+	}
 	if (j->next >= j->p->n) {
 		done(j, JOIN_NEW, 0, "no peer is in a running cluster: "
 		    "bootstrapping a new one");
@@ -253,6 +421,26 @@ error_text(const struct etcd_http_result *r, char *out, size_t len)
 	json_decref(o);
 }
 
+/* Lists the members again (the peer that took the removal first): after
+ * a stale member went, where this host stands is asked afresh. A member
+ * that lags behind may list it still; the count of removals bounds that. */
+static void
+relist(struct join *j)
+{
+	if (++j->removals >= MAX_REMOVALS) {
+		done(j, JOIN_FAIL, EXIT_TEMPORARY, "cluster %016" PRIx64 " still "
+		    "lists a member with this host's name (%s) at another peer "
+		    "URL after %d removals: list the members (etcdctl member "
+		    "list) and remove the stale ones", j->ms.cluster_id,
+		    me(j)->name, j->removals);
+		return;
+	}
+	etcd_members_free(&j->ms);
+	j->have_ms = false;
+	j->st = J_LIST;
+	probe(j);
+}
+
 static void
 on_removed(void *arg, const struct etcd_http_result *r)
 {
@@ -262,16 +450,30 @@ on_removed(void *arg, const struct etcd_http_result *r)
 	j->req = 0;
 	if (r->status != 200) {
 		error_text(r, why, sizeof(why));
+		/* The leader's agent (remove_after) may have been first. */
+		if (j->by_name && strstr(why, "member not found") != NULL) {
+			log_info("this host's stale member %016" PRIx64 " is gone "
+			    "already", j->stale);
+			relist(j);
+			return;
+		}
 		done(j, JOIN_FAIL, EXIT_TEMPORARY,
 		    "removing this host's stale member %016"
 		    PRIx64 " from cluster %016" PRIx64 " failed: %s", j->stale,
 		    j->ms.cluster_id, why);
 		return;
 	}
-	log_info("removed this host's stale member %016" PRIx64 " (its data "
-	    "dir was lost); rejoining as a learner", j->stale);
-	j->st = J_ADD;
-	add(j);
+	if (!j->by_name) {
+		log_info("removed this host's stale member %016" PRIx64 " (its "
+		    "data dir was lost); rejoining as a learner", j->stale);
+		j->st = J_ADD;
+		add(j);
+		return;
+	}
+	log_info("removed member %s (%016" PRIx64 "), which held this host's "
+	    "name at another peer URL (a replaced host); joining in its place",
+	    me(j)->name, j->stale);
+	relist(j);
 }
 
 static void
@@ -295,38 +497,6 @@ on_add_retry(struct loop *l, void *arg)
 	(void)l;
 	j->timer = 0;
 	add(j);
-}
-
-/* The --initial-cluster etcd needs to join: every member, by name (this
- * host's planned name; a member that never started gets its hex ID). */
-static char *
-cluster_string(const struct join *j, const struct etcd_members *ms)
-{
-	size_t cap = 1, len = 0;
-	char *s;
-
-	for (size_t i = 0; i < ms->n; i++)
-		for (size_t k = 0; k < ms->v[i].n_peer_urls; k++)
-			cap += strlen(ms->v[i].peer_urls[k]) + 80;
-	s = xcalloc(1, cap);
-	for (size_t i = 0; i < ms->n; i++) {
-		const struct etcd_member *m = &ms->v[i];
-		char name[80];
-		bool mine = false;
-
-		for (size_t k = 0; k < m->n_peer_urls; k++)
-			mine = mine || strcmp(m->peer_urls[k], me(j)->peer_url) == 0;
-		if (mine)
-			snprintf(name, sizeof(name), "%s", me(j)->name);
-		else if (m->name[0] != '\0')
-			snprintf(name, sizeof(name), "%.64s", m->name);
-		else
-			snprintf(name, sizeof(name), "m%016" PRIx64, m->id);
-		for (size_t k = 0; k < m->n_peer_urls; k++)
-			len += (size_t)snprintf(s + len, cap - len, "%s%s=%s",
-			    len ? "," : "", name, m->peer_urls[k]);
-	}
-	return s;
 }
 
 static void
@@ -362,7 +532,8 @@ on_added(void *arg, const struct etcd_http_result *r)
 	res->decision = JOIN_LEARNER;
 	res->cluster_id = ms.cluster_id;
 	res->member_id = id ? strtoull(id, NULL, 10) : 0;
-	res->initial_cluster = cluster_string(j, &ms);
+	res->initial_cluster = join_cluster_string(&ms, me(j)->name,
+	    me(j)->peer_url, 0);
 	snprintf(res->reason, sizeof(res->reason), "cluster %016" PRIx64 " runs "
 	    "without this host: added as learner %016" PRIx64 ", to be "
 	    "promoted when it has caught up", ms.cluster_id, res->member_id);

@@ -14,6 +14,7 @@
 #include "agent/token.h"
 #include "etcd/http.h"
 #include "lib/exitcode.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/url.h"
@@ -31,12 +32,15 @@
 #define RETRY_MAX_MS 8000
 #define CONFIRM_MS 1000		/* size 0: the second look at the zone */
 
+/* etcd writes a member's log (member/wal) at its first start that gets
+ * past the checks of its flags; a member/ without it is what a refused
+ * first start leaves (etcd makes member/snap before those checks), and
+ * such a member is planned afresh, its membership asked again. */
 static bool
 data_dir_has_member(const char *dir)
 {
-	char *p = xasprintf("%s/member", dir);
-	struct stat st;
-	bool yes = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	char *p = xasprintf("%s/member/wal", dir);
+	bool yes = file_dir_has_entries(p);
 
 	free(p);
 	return yes;
@@ -596,7 +600,8 @@ resolve_begin(struct boot *b)
 	 * no member to restart, and this host plans as a new one. */
 	if (rc == 0 && !data_dir_has_member(b->c->data_dir)) {
 		log_warn("journal %s found, but the data dir %s holds no etcd "
-		    "member: its data is lost; planning again from the sources",
+		    "member (member/wal): its data is lost, or etcd never "
+		    "started it; planning again from the sources",
 		    b->plan.source_detail, b->c->data_dir);
 		plan_free(&b->plan);
 		rc = 1;

@@ -1,5 +1,6 @@
 #include "lib/fmacros.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -107,4 +108,19 @@ file_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen)
 out:
 	free(p);
 	return rc;
+}
+
+bool
+file_dir_has_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool yes = false;
+
+	if (d == NULL)
+		return false;
+	while (!yes && (e = readdir(d)) != NULL)
+		yes = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return yes;
 }

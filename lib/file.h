@@ -1,6 +1,7 @@
 #ifndef ZOOINIT_FILE_H
 #define ZOOINIT_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,5 +16,9 @@ int file_write_atomic(const char *path, const char *data, mode_t mode,
  * they are. Returns 0, or -1 with err set (also when dir exists but is not
  * a directory). */
 int file_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen);
+
+/* True when dir is a directory that holds at least one entry besides "."
+ * and "..". */
+bool file_dir_has_entries(const char *dir);
 
 #endif

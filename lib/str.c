@@ -174,6 +174,19 @@ strv_free(char **v)
 	free(v);
 }
 
+bool
+strv_eq(char *const *a, char *const *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return strv_len(a) == strv_len(b);
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return a[i] == NULL && b[i] == NULL;
+}
+
 /* Writes c into buf (at least 5 bytes), escaped if needed; returns the
  * length. */
 static size_t

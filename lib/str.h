@@ -49,6 +49,9 @@ size_t strv_len(char *const *v);
 char **strv_dup(char *const *v);
 /* Frees each string and the vector; NULL is fine. */
 void strv_free(char **v);
+/* True when a and b hold the same strings in the same order (NULL is an
+ * empty vector). */
+bool strv_eq(char *const *a, char *const *b);
 
 /* Copies s into out (size outlen) with every byte outside printable ASCII
  * and every quote or backslash shown as \xNN, truncated with "..." if

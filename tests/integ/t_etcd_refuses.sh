@@ -52,3 +52,25 @@ assert_contains "$WORK/h1/agent.log" "refused the command line zooinit gave it"
 [ "$(grep -c 'started etcd' "$WORK/h1/agent.log")" -eq 1 ] ||
 	fail "etcd was started more than once"
 ok "bootstrap stops at etcd's first refusal"
+
+# An etcd that exits with status 1 at once during its first start (as etcd
+# does when it refuses its initial cluster) makes the agent plan again;
+# when that gives the same flags, it stops with exit 111 and one line
+# instead of restarting etcd with them for ever.
+fake1=$WORK/fake-etcd-1
+cat >"$fake1" <<'SH'
+#!/bin/sh
+case "$1" in --version) echo "etcd Version: 3.4.23"; exit 0 ;; esac
+echo "C | etcdmain: error validating peerURLs: member count is unequal" >&2
+exit 1
+SH
+chmod +x "$fake1"
+rm -rf "$WORK/h1/data" "$WORK/h1/data.zooinit"
+run_agent 1 --size 1 --etcd "$fake1"
+agent_wait 1 30 || fail "bootstrap with an etcd that exits 1 at once still runs after 30 s"
+assert_eq "$AGENT_RC" 111 "bootstrap exits 111"
+assert_contains "$WORK/h1/agent.log" "planning again: etcd exited with status 1 at once"
+assert_contains "$WORK/h1/agent.log" "gave the same flags, which it would refuse again"
+[ "$(grep -c 'started etcd' "$WORK/h1/agent.log")" -eq 1 ] ||
+	fail "etcd was started more than once with the same flags"
+ok "bootstrap plans again once, then stops instead of restarting etcd with the same flags"

@@ -162,6 +162,16 @@ test_strv(void **state)
 		assert_string_equal(d[i], v[i]);
 	}
 	assert_null(d[44]);
+	assert_true(strv_eq(v, d));
+	free(d[43]);
+	d[43] = strdup("x");
+	assert_false(strv_eq(v, d));
+	free(d[43]);
+	d[43] = NULL;			/* one shorter */
+	assert_false(strv_eq(v, d));
+	assert_false(strv_eq(d, v));
+	assert_false(strv_eq(v, NULL));
+	assert_true(strv_eq(NULL, NULL));
 	strv_free(v);
 	strv_free(d);
 }
