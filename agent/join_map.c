@@ -7,15 +7,6 @@
 #include "agent/join_map.h"
 #include "lib/xmalloc.h"
 
-static bool
-has_peer_url(const struct etcd_member *m, const char *url)
-{
-	for (size_t k = 0; k < m->n_peer_urls; k++)
-		if (strcmp(m->peer_urls[k], url) == 0)
-			return true;
-	return false;
-}
-
 void
 join_view_of(const struct etcd_members *ms, const char *name,
     const char *peer_url, struct join_view *out)
@@ -25,7 +16,7 @@ join_view_of(const struct etcd_members *ms, const char *name,
 	for (size_t i = 0; i < ms->n; i++) {
 		const struct etcd_member *m = &ms->v[i];
 
-		if (has_peer_url(m, peer_url)) {
+		if (etcd_member_has_peer_url(m, peer_url)) {
 			if (out->mine == NULL)
 				out->mine = m;
 		} else if (m->name[0] != '\0' && strcmp(m->name, name) == 0 &&
@@ -58,14 +49,14 @@ name_of(const struct etcd_members *ms, size_t i, const char *name,
 	const struct etcd_member *m = &ms->v[i];
 	bool taken = strcmp(m->name, name) == 0;
 
-	if (has_peer_url(m, peer_url)) {
+	if (etcd_member_has_peer_url(m, peer_url)) {
 		snprintf(out, len, "%s", name);
 		return;
 	}
 	/* An earlier member of the string with the same name. */
 	for (size_t k = 0; k < i && !taken; k++)
 		taken = ms->v[k].id != skip_id &&
-		    !has_peer_url(&ms->v[k], peer_url) &&
+		    !etcd_member_has_peer_url(&ms->v[k], peer_url) &&
 		    strcmp(ms->v[k].name, m->name) == 0;
 	if (m->name[0] != '\0' && !taken && strlen(m->name) < len)
 		snprintf(out, len, "%s", m->name);

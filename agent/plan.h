@@ -193,12 +193,20 @@ struct json_t *plan_json_string(const char *s);
 #define PLAN_JOURNAL "journal.json"
 #define PLAN_JOURNAL_OLD "zooinit.json"
 
+/* Whether addr is one of this host's addresses (self). */
+bool plan_is_local(const struct local_addrs *self, const char *addr);
+
 /* Returns the state directory of data_dir (trailing slashes dropped, then
  * PLAN_STATE_SUFFIX), a new string. */
 char *plan_state_dir(const char *data_dir);
 /* Returns the journal's path for data_dir, a new string. */
 char *plan_journal_path(const char *data_dir);
 
+/* Writes text and a newline as the file name of data_dir's state
+ * directory, atomically (temp file + rename), 0600, creating the directory
+ * (0700) when needed. Returns 0, or -1 with err set. */
+int plan_state_write(const char *data_dir, const char *name,
+    const char *text, char *err, size_t errlen);
 /* Writes p to the journal of data_dir atomically (temp file + rename),
  * 0600, creating the state directory (0700) when needed. */
 int plan_journal_write(const struct plan *p, const char *data_dir,

@@ -14,9 +14,6 @@
 #include "resolver/localaddr.h"
 
 
-/* Whether addr is one of this host's addresses. */
-bool plan_is_local(const struct local_addrs *self, const char *addr);
-
 /* Sorts the members by name, finds self again and joins the initial
  * cluster (p->initial_cluster must be NULL). */
 void plan_finish(struct plan *p);

@@ -40,27 +40,35 @@ plan_journal_path(const char *data_dir)
 }
 
 int
-plan_journal_write(const struct plan *p, const char *data_dir, char *err,
-    size_t errlen)
+plan_state_write(const char *data_dir, const char *name, const char *text,
+    char *err, size_t errlen)
 {
 	char *dir = plan_state_dir(data_dir);
-	char *path = xasprintf("%s/%s", dir, PLAN_JOURNAL);
-	json_t *o = plan_to_json(p, false);
-	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	char *line;
-	int rc;
+	char *path = xasprintf("%s/%s", dir, name);
+	char *line = xasprintf("%s\n", text);
+	int rc = file_mkdirs(dir, 0700, err, errlen);
 
-	json_decref(o);
-	if (text == NULL)
-		abort();	/* only on allocation failure */
-	line = xasprintf("%s\n", text);
-	free(text);
-	rc = file_mkdirs(dir, 0700, err, errlen);
 	if (rc == 0)
 		rc = file_write_atomic(path, line, 0600, err, errlen);
 	free(line);
 	free(path);
 	free(dir);
+	return rc;
+}
+
+int
+plan_journal_write(const struct plan *p, const char *data_dir, char *err,
+    size_t errlen)
+{
+	json_t *o = plan_to_json(p, false);
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc;
+
+	json_decref(o);
+	if (text == NULL)
+		abort();	/* only on allocation failure */
+	rc = plan_state_write(data_dir, PLAN_JOURNAL, text, err, errlen);
+	free(text);
 	return rc;
 }
 

@@ -50,15 +50,6 @@ struct readdress {
 
 /* ---- pure parts --------------------------------------------------------- */
 
-static bool
-is_local(const struct local_addrs *self, const char *addr)
-{
-	for (size_t i = 0; i < self->n; i++)
-		if (strcmp(self->v[i], addr) == 0)
-			return true;
-	return false;
-}
-
 int
 readdress_apply(struct plan *p, const char *addr)
 {
@@ -99,7 +90,7 @@ readdress_pick(const struct dns_result *r, const char *host,
 			continue;
 		named = true;
 		for (size_t j = 0; j < t->n_addrs; j++) {
-			if (is_local(self, t->addrs[j])) {
+			if (plan_is_local(self, t->addrs[j])) {
 				snprintf(out, outlen, "%s", t->addrs[j]);
 				sb_free(&seen);
 				return 1;
@@ -300,7 +291,7 @@ find(struct readdress *ra)
 		wait_again(ra, err);
 		return;
 	}
-	if (is_local(&ra->self, ra->old_addr)) {
+	if (plan_is_local(&ra->self, ra->old_addr)) {
 		log_info("address %s is this host's again: restarting member %s "
 		    "there", ra->old_addr, plan_me(&b->plan)->name);
 		boot_post(b, EV_PLANNED);
@@ -483,7 +474,7 @@ readdress_check(struct boot *b)
 		    err, me->name, me->addr);
 		goto planned;
 	}
-	if (is_local(&self, me->addr)) {
+	if (plan_is_local(&self, me->addr)) {
 		local_addrs_free(&self);
 		goto planned;
 	}
@@ -517,7 +508,7 @@ readdress_addr_gone(const struct boot *b)
 	if (b->plan.proxy || b->plan.m == NULL ||
 	    hostaddr_local(b->c, &self, err, sizeof(err)) < 0)
 		return false;
-	gone = !is_local(&self, plan_me(&b->plan)->addr);
+	gone = !plan_is_local(&self, plan_me(&b->plan)->addr);
 	local_addrs_free(&self);
 	return gone;
 }

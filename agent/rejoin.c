@@ -45,11 +45,9 @@ rejoin_listed(const struct etcd_members *ms, const char *name,
 	for (size_t i = 0; i < ms->n; i++) {
 		const struct etcd_member *m = &ms->v[i];
 
-		if (name[0] != '\0' && strcmp(m->name, name) == 0)
+		if ((name[0] != '\0' && strcmp(m->name, name) == 0) ||
+		    etcd_member_has_peer_url(m, peer_url))
 			return true;
-		for (size_t k = 0; k < m->n_peer_urls; k++)
-			if (strcmp(m->peer_urls[k], peer_url) == 0)
-				return true;
 	}
 	return false;
 }
@@ -73,17 +71,7 @@ int
 rejoin_note_write(const char *data_dir, const char *text, char *err,
     size_t errlen)
 {
-	char *dir = plan_state_dir(data_dir);
-	char *path = xasprintf("%s/%s", dir, REJOIN_NOTE);
-	char *line = xasprintf("%s\n", text);
-	int rc = file_mkdirs(dir, 0700, err, errlen);
-
-	if (rc == 0)
-		rc = file_write_atomic(path, line, 0600, err, errlen);
-	free(line);
-	free(path);
-	free(dir);
-	return rc;
+	return plan_state_write(data_dir, REJOIN_NOTE, text, err, errlen);
 }
 
 char *

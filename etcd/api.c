@@ -152,6 +152,15 @@ parse_member(json_t *o, size_t i, struct etcd_member *m, char *err,
 	return ej_get_bool(what, o, "isLearner", &m->learner, err, errlen);
 }
 
+bool
+etcd_member_has_peer_url(const struct etcd_member *m, const char *url)
+{
+	for (size_t k = 0; k < m->n_peer_urls; k++)
+		if (strcmp(m->peer_urls[k], url) == 0)
+			return true;
+	return false;
+}
+
 void
 etcd_members_free(struct etcd_members *m)
 {

@@ -39,6 +39,8 @@ int etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
     char *err, size_t errlen);
 /* Frees what m owns and zeroes it; m itself is the caller's. */
 void etcd_members_free(struct etcd_members *m);
+/* True when url is one of m's peer URLs. */
+bool etcd_member_has_peer_url(const struct etcd_member *m, const char *url);
 
 struct etcd_status {
 	uint64_t cluster_id, member_id;	/* from the header */
