@@ -13,7 +13,7 @@
  * through the journal (where it came from, its state, where it lives). */
 static const char *const fuzz_plan_volatile[] = {
 	"source", "source_detail", "skipped", "state", "state_reason",
-	"data_dir", "etcd_argv",
+	"data_dir", "etcd_argv", "role_reason",
 };
 
 static inline json_t *
