@@ -357,8 +357,11 @@ start_services(struct boot *b)
 	}
 	for (size_t i = 0; i < c->n_services; i++)
 		cfgs[i] = svc_find(c->svcs, c->n_svcs, c->services[i]);
+	/* A member's name is unique in the cluster and keeps its id when its
+	 * address changes; a client's (a host name) is not checked to be. */
 	b->svcs = services_new(b->x->loop, b->x->http, cfgs, c->n_services,
-	    plan_me(p)->addr, plan_me(p)->name, eps, n, on_services_done, b);
+	    plan_me(p)->addr, p->proxy ? NULL : plan_me(p)->name, eps, n,
+	    on_services_done, b);
 	free(eps);
 	services_start(b->svcs);
 }
