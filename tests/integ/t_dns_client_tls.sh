@@ -11,33 +11,11 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
-command -v openssl >/dev/null || skip "needs the openssl program (apt-get install openssl)"
+# shellcheck source=lib_tls.sh
+. "$(dirname "$0")/lib_tls.sh"
 
 SSL=_etcd-server-ssl._tcp
-T=$WORK/tls
 
-make_ca() {
-	mkdir -p "$T"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/ca.key" -out "$T/ca.pem" -days 2 \
-		-subj "/CN=zooinit test CA $$" >>"$T/openssl.log" 2>&1 ||
-		fail "openssl could not make the CA (see tls/openssl.log)"
-}
-make_cert() { # NAME SAN_IP [SUBJECT]
-	local name=$1 ip=$2 subj=${3:-/CN=$1}
-	printf '%s\n' "basicConstraints = critical, CA:FALSE" \
-		"keyUsage = critical, digitalSignature, keyEncipherment" \
-		"extendedKeyUsage = serverAuth, clientAuth" \
-		"subjectAltName = IP:$ip" >"$T/$name.ext"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$name.key" -out "$T/$name.csr" -subj "$subj" \
-		>>"$T/openssl.log" 2>&1 &&
-		openssl x509 -req -in "$T/$name.csr" -CA "$T/ca.pem" \
-			-CAkey "$T/ca.key" -CAcreateserial -days 2 \
-			-extfile "$T/$name.ext" -out "$T/$name.pem" \
-			>>"$T/openssl.log" 2>&1 ||
-		fail "openssl could not make the certificate of $name"
-}
 tectl() { # I ARGS...: etcdctl over https at host I, trusting the CA
 	local i=$1
 	shift

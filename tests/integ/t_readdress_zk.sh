@@ -11,51 +11,18 @@
 . "$(dirname "$0")/lib.sh"
 need_zooinit
 
-[ -f /usr/share/java/zookeeper.jar ] || skip "Debian's zookeeper package is not installed"
-command -v java >/dev/null || skip "no java"
-ZKCP=/usr/share/java/zookeeper.jar
-[ -f /usr/share/java/slf4j-simple.jar ] && ZKCP=$ZKCP:/usr/share/java/slf4j-simple.jar
+# shellcheck source=lib_zk.sh
+. "$(dirname "$0")/lib_zk.sh"
+need_zookeeper
 
 H3=3 # h3's last octet, as it moves
 
-conf() { # I: the config of host I
-	cat <<EOF
-services = ("zk");
-service = {
-  zk = {
-    backend = "zookeeper";
-    size = 3;
-    data_dir = "$WORK/h$1/zk";
-    health_interval = 2;
-    start_timeout = 180;
-  };
-};
-EOF
-}
-addr() { # I: host I's address now
+zk_addr() { # I: host I's address now (zk_srvr, zk_cli take it)
 	if [ "$1" = 3 ]; then echo "$NET.$H3"; else host_ip "$1"; fi
-}
-srvr() { # I: ZooKeeper's srvr answer from host I (bounded)
-	timeout -k 1 5 ip netns exec "$(host_ns "$1")" bash -c \
-		'exec 3<>/dev/tcp/$0/2181 && echo srvr >&3 && cat <&3' "$(addr "$1")" 2>/dev/null
-}
-mode() { srvr "$1" | sed -n 's/^Mode: //p'; }
-ensemble() { # leader + 2 followers among h1..h3
-	local i out=""
-	for i in 1 2 3; do out="$out $(mode "$i")"; done
-	echo "modes:$out"
-	[ "$(tr ' ' '\n' <<<"$out" | grep -c '^leader$')" = 1 ] &&
-		[ "$(tr ' ' '\n' <<<"$out" | grep -c '^follower$')" = 2 ]
-}
-zkcli() { # I ARGS...: ZooKeeper's own client against host I (bounded)
-	local i=$1
-	shift
-	timeout -k 2 60 ip netns exec "$(host_ns "$i")" java -cp "$ZKCP" \
-		org.apache.zookeeper.ZooKeeperMain -server "$(addr "$i"):2181" "$@" 2>&1
 }
 etcd3_healthy() { # h3's etcd answers at its current address
 	timeout -k 2 15 ip netns exec "$(host_ns 3)" env ETCDCTL_API=3 etcdctl \
-		--endpoints "http://$(addr 3):2379" --dial-timeout=2s \
+		--endpoints "http://$(zk_addr 3):2379" --dial-timeout=2s \
 		--command-timeout=5s endpoint health
 }
 followed() { # h1 and h2 restarted with h3's new address
@@ -70,16 +37,16 @@ net_up 3
 zone_std 3
 for i in 1 2 3; do
 	mkdir -p "$WORK/h$i"
-	conf "$i" >"$WORK/h$i/zooinit.conf"
+	zk_conf "$i" >"$WORK/h$i/zooinit.conf"
 	run_agent "$i" -f "$WORK/h$i/zooinit.conf" --size 3 --stop-timeout 5
 done
 wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
 	fail "the etcd cluster did not form"
-wait_for "ZooKeeper: one leader, two followers" 180 ensemble ||
+wait_for "ZooKeeper: one leader, two followers" 180 zk_ensemble ||
 	fail "the ZooKeeper ensemble did not form"
 myid=$(cat "$WORK/h3/zk/myid")
 say "h3 is ZooKeeper participant $myid"
-zkcli 1 create /readdress before-the-move | grep -q "Created /readdress" ||
+zk_cli 1 create /readdress before-the-move | grep -q "Created /readdress" ||
 	fail "create through h1 failed"
 
 agent_signal 3 TERM
@@ -95,7 +62,7 @@ run_agent 3 -f "$WORK/h3/zooinit.conf" --size 3 --stop-timeout 5
 wait_for "h3's etcd healthy at $NET.23" 90 etcd3_healthy || fail "h3's etcd did not come back"
 wait_for "h1 and h2 restarted with h3's new address" 180 followed ||
 	fail "the other participants did not follow"
-wait_for "ZooKeeper: one leader, two followers again" 120 ensemble ||
+wait_for "ZooKeeper: one leader, two followers again" 120 zk_ensemble ||
 	fail "the ensemble did not form again"
 assert_eq "$(cat "$WORK/h3/zk/myid")" "$myid" "h3 kept myid $myid"
 assert_contains "$WORK/h3/zk/zoo.cfg" "server.$myid=$NET.23:2888:3888"
@@ -111,5 +78,5 @@ assert_eq "$(ectl 1 get /zooinit/services/zk/hosts/h3 --print-value-only)" "$NET
 # holder that has not said "healthy again" yet.
 r1=$(grep -h "restarting it with the new configuration" "$WORK"/h[12]/agent.log | wc -l)
 assert_eq "$r1" 2 "h1 and h2 each restarted once"
-assert_eq "$(zkcli 3 get /readdress | grep -x before-the-move)" before-the-move \
+assert_eq "$(zk_cli 3 get /readdress | grep -x before-the-move)" before-the-move \
 	"the znode written before the move reads back through h3"

@@ -10,31 +10,16 @@
 . "$(dirname "$0")/lib.sh"
 need_zooinit
 
-[ -f /usr/share/java/zookeeper.jar ] || skip "Debian's zookeeper package is not installed"
-command -v java >/dev/null || skip "no java"
-ZKCP=/usr/share/java/zookeeper.jar
-[ -f /usr/share/java/slf4j-simple.jar ] && ZKCP=$ZKCP:/usr/share/java/slf4j-simple.jar
+# shellcheck source=lib_zk.sh
+. "$(dirname "$0")/lib_zk.sh"
+need_zookeeper
 
 net_up 4
 zone_std 3
 
-conf() { # I: the config of host I
-	cat <<EOF
-services = ("zk");
-service = {
-  zk = {
-    backend = "zookeeper";
-    size = 3;
-    data_dir = "$WORK/h$1/zk";
-    health_interval = 2;
-    start_timeout = 180;
-  };
-};
-EOF
-}
 for i in 1 2 3 4; do
 	mkdir -p "$WORK/h$i"
-	conf "$i" >"$WORK/h$i/zooinit.conf"
+	zk_conf "$i" >"$WORK/h$i/zooinit.conf"
 done
 for i in 1 2 3; do
 	run_agent "$i" -f "$WORK/h$i/zooinit.conf" --size 3
@@ -43,37 +28,15 @@ wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
 	fail "the etcd cluster did not form"
 
 # srvr I: ZooKeeper's srvr answer from host I (bounded).
-srvr() {
-	timeout -k 1 5 ip netns exec "$(host_ns "$1")" bash -c \
-		'exec 3<>/dev/tcp/$0/2181 && echo srvr >&3 && cat <&3' "$(host_ip "$1")" 2>/dev/null
-}
-mode() { srvr "$1" | sed -n 's/^Mode: //p'; }
-ensemble() { # leader + 2 followers among h1..h3
-	local m i out=""
-	for i in 1 2 3; do
-		m=$(mode "$i")
-		out="$out $m"
-	done
-	echo "modes:$out"
-	[ "$(tr ' ' '\n' <<<"$out" | grep -c '^leader$')" = 1 ] &&
-		[ "$(tr ' ' '\n' <<<"$out" | grep -c '^follower$')" = 2 ]
-}
-wait_for "ZooKeeper: one leader, two followers" 180 ensemble ||
+wait_for "ZooKeeper: one leader, two followers" 180 zk_ensemble ||
 	fail "the ZooKeeper ensemble did not form"
 for i in 1 2 3; do
-	say "h$i: $(mode "$i")"
+	say "h$i: $(zk_mode "$i")"
 done
 
-# zkcli I ARGS...: ZooKeeper's own client against host I (bounded).
-zkcli() {
-	local i=$1
-	shift
-	timeout -k 2 60 ip netns exec "$(host_ns "$i")" java -cp "$ZKCP" \
-		org.apache.zookeeper.ZooKeeperMain -server "$(host_ip "$i"):2181" "$@" 2>&1
-}
-zkcli 1 create /zooinit-test hello-from-h1 | grep -q "Created /zooinit-test" ||
+zk_cli 1 create /zooinit-test hello-from-h1 | grep -q "Created /zooinit-test" ||
 	fail "create through h1 failed"
-got=$(zkcli 2 get /zooinit-test | grep -x 'hello-from-h1')
+got=$(zk_cli 2 get /zooinit-test | grep -x 'hello-from-h1')
 assert_eq "$got" hello-from-h1 "the znode reads back through h2"
 
 for i in 1 2 3; do
@@ -103,9 +66,9 @@ restarted() {
 	[ -n "$p" ] && [ "$p" != "$old" ]
 }
 wait_for "a new ZooKeeper in h2" 30 restarted || fail "zooinit did not restart ZooKeeper"
-wait_for "the ensemble whole again" 120 ensemble || fail "the ensemble did not recover"
+wait_for "the ensemble whole again" 120 zk_ensemble || fail "the ensemble did not recover"
 assert_eq "$(cat "$WORK/h2/zk/myid")" "$myid" "h2 kept myid $myid"
-assert_eq "$(zkcli 2 get /zooinit-test | grep -x 'hello-from-h1')" hello-from-h1 \
+assert_eq "$(zk_cli 2 get /zooinit-test | grep -x 'hello-from-h1')" hello-from-h1 \
 	"the znode survived on h2"
 
 # h4: zooinit cluster against that etcd, beyond size: an observer.
@@ -115,13 +78,13 @@ printf '%s h4: %s cluster -f %s --endpoints %s zk\n' "$(date +%T)" "$ZOOINIT" \
 ip netns exec "$(host_ns 4)" "$ZOOINIT" cluster -f "$WORK/h4/zooinit.conf" \
 	--endpoints "$eps" zk >"$WORK/h4/agent.log" 2>&1 </dev/null &
 AGENT_PID[4]=$!
-observer() { [ "$(mode 4)" = observer ]; }
+observer() { [ "$(zk_mode 4)" = observer ]; }
 wait_for "h4 is a ZooKeeper observer" 120 observer || fail "h4 did not join as observer"
 assert_eq "$(cat "$WORK/h4/zk/myid")" 4 "the observer got id 4"
 assert_contains "$WORK/h4/zk/zoo.cfg" "server.4=$(host_ip 4):2888:3888:observer"
-assert_eq "$(zkcli 4 get /zooinit-test | grep -x 'hello-from-h1')" hello-from-h1 \
+assert_eq "$(zk_cli 4 get /zooinit-test | grep -x 'hello-from-h1')" hello-from-h1 \
 	"the observer serves the znode"
-ensemble || fail "the ensemble changed when the observer joined"
+zk_ensemble || fail "the ensemble changed when the observer joined"
 
 # zooinit status shows the registry: 3 participants and the observer.
 st=$(ip netns exec "$(host_ns 1)" "$ZOOINIT" status --json \

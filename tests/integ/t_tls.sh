@@ -17,38 +17,12 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
-command -v openssl >/dev/null || skip "needs the openssl program (apt-get install openssl)"
+# shellcheck source=lib_tls.sh
+. "$(dirname "$0")/lib_tls.sh"
 
 SSL=_etcd-server-ssl._tcp
-T=$WORK/tls
 
 # ---------------------------------------------------------------- certificates
-
-# A CA and, per host, a key and a certificate for IP:10.99.0.I, valid for
-# serving and for presenting as a client (etcd's peers do both, and so
-# does its JSON gateway when client certificates are demanded).
-make_ca() {
-	mkdir -p "$T"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/ca.key" -out "$T/ca.pem" -days 2 \
-		-subj "/CN=zooinit test CA $$" >>"$T/openssl.log" 2>&1 ||
-		fail "openssl could not make the CA (see tls/openssl.log)"
-}
-make_cert() { # NAME SAN_IP
-	local name=$1 ip=$2
-	printf '%s\n' "basicConstraints = critical, CA:FALSE" \
-		"keyUsage = critical, digitalSignature, keyEncipherment" \
-		"extendedKeyUsage = serverAuth, clientAuth" \
-		"subjectAltName = IP:$ip" >"$T/$name.ext"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$name.key" -out "$T/$name.csr" -subj "/CN=$name" \
-		>>"$T/openssl.log" 2>&1 &&
-		openssl x509 -req -in "$T/$name.csr" -CA "$T/ca.pem" \
-			-CAkey "$T/ca.key" -CAcreateserial -days 2 \
-			-extfile "$T/$name.ext" -out "$T/$name.pem" \
-			>>"$T/openssl.log" 2>&1 ||
-		fail "openssl could not make the certificate of $name"
-}
 
 # The TLS flags of host I, with certificate NAME (default hI).
 tls_flags() { # I [NAME]
