@@ -405,22 +405,6 @@ probe(struct join *j)
 	free(url);
 }
 
-/* The message in an etcd gateway error body, or the transport error. */
-static void
-error_text(const struct etcd_http_result *r, char *out, size_t len)
-{
-	json_t *o = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
-	const char *m = json_string_value(json_object_get(o, "message"));
-
-	if (m == NULL)
-		m = json_string_value(json_object_get(o, "error"));
-	if (r->status == 0)
-		snprintf(out, len, "%s", r->error ? r->error : "no answer");
-	else
-		snprintf(out, len, "HTTP %ld: %.200s", r->status, m ? m : "?");
-	json_decref(o);
-}
-
 /* Lists the members again (the peer that took the removal first): after
  * a stale member went, where this host stands is asked afresh. A member
  * that lags behind may list it still; the count of removals bounds that. */
@@ -449,7 +433,7 @@ on_removed(void *arg, const struct etcd_http_result *r)
 
 	j->req = 0;
 	if (r->status != 200) {
-		error_text(r, why, sizeof(why));
+		etcd_http_why(r, why, sizeof(why));
 		/* The leader's agent (remove_after) may have been first. */
 		if (j->by_name && strstr(why, "member not found") != NULL) {
 			log_info("this host's stale member %016" PRIx64 " is gone "
@@ -510,7 +494,7 @@ on_added(void *arg, const struct etcd_http_result *r)
 	if (r->status != 200 ||
 	    etcd_parse_members(r->body, r->len, &ms, why, sizeof(why)) < 0) {
 		if (r->status != 200)
-			error_text(r, why, sizeof(why));
+			etcd_http_why(r, why, sizeof(why));
 		/* "unhealthy cluster" right after another join, or no answer:
 		 * etcd asks for patience. */
 		if (++j->tries < ADD_TRIES) {
@@ -601,7 +585,7 @@ on_promoted(void *arg, const struct etcd_http_result *r)
 	if (r->status == 200) {
 		pr->cb(pr->arg, 1, "promoted");
 	} else {
-		error_text(r, why, sizeof(why));
+		etcd_http_why(r, why, sizeof(why));
 		/* etcd: "can only promote a learner member which is in sync
 		 * with leader" (not yet) / "...is not a learner" (done). */
 		if (strstr(why, "not a learner") != NULL)

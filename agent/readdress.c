@@ -333,18 +333,6 @@ member_failed(struct readdress *ra, const char *what)
 	ask_next(ra);
 }
 
-static const char *
-http_why(const struct etcd_http_result *r, char *buf, size_t len)
-{
-	char q[160];
-
-	if (r->error != NULL)
-		return r->error;
-	snprintf(buf, len, "HTTP %ld %s", r->status,
-	    str_quote_n(r->body, r->len > 120 ? 120 : r->len, q, sizeof(q)));
-	return buf;
-}
-
 static void
 post(struct readdress *ra, const char *path, const char *body,
     etcd_http_cb cb)
@@ -393,7 +381,7 @@ on_list(void *arg, const struct etcd_http_result *r)
 	ra->req = 0;
 	if (r->status != 200 ||
 	    etcd_parse_members(r->body, r->len, &ms, err, sizeof(err)) < 0) {
-		member_failed(ra, r->status != 200 ? http_why(r, err,
+		member_failed(ra, r->status != 200 ? etcd_http_why(r, err,
 		    sizeof(err)) : err);
 		return;
 	}
@@ -445,7 +433,7 @@ on_update(void *arg, const struct etcd_http_result *r)
 
 	ra->req = 0;
 	if (r->status != 200) {
-		member_failed(ra, http_why(r, buf, sizeof(buf)));
+		member_failed(ra, etcd_http_why(r, buf, sizeof(buf)));
 		return;
 	}
 	log_info("updated member %s (%016" PRIx64 ") through %s: peer URL %s "

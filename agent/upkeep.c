@@ -70,11 +70,12 @@ static void
 on_removed(void *arg, const struct etcd_http_result *r)
 {
 	struct upkeep *u = arg;
+	char why[256];
 
 	u->remove_req = 0;
 	if (r->status != 200)
-		log_warn("removing a member failed: HTTP %ld %s", r->status,
-		    r->error ? r->error : "");
+		log_warn("removing a member failed: %s",
+		    etcd_http_why(r, why, sizeof(why)));
 }
 
 /* Forgets the members no longer in the list (removed ones), so that the

@@ -568,3 +568,13 @@ etcd_check_cancel(struct etcd_http *h, uint64_t id)
 		}
 	}
 }
+
+const char *
+etcd_http_why(const struct etcd_http_result *r, char *out, size_t len)
+{
+	if (r->status == 0)
+		snprintf(out, len, "%s", r->error ? r->error : "no answer");
+	else
+		(void)ej_http_detail(r->status, r->body, r->len, out, len);
+	return out;
+}

@@ -92,4 +92,12 @@ uint64_t etcd_check(struct etcd_http *h, const char *client_url,
  * zero ids are ignored. */
 void etcd_check_cancel(struct etcd_http *h, uint64_t id);
 
+struct etcd_http_result;
+
+/* Why request r did not answer 200, for a message, into out (len bytes):
+ * the transport error when nothing answered, else "etcd error: MSG (gRPC
+ * code N, HTTP S)" or "HTTP S: BODY" (bytes quoted). Returns out. */
+const char *etcd_http_why(const struct etcd_http_result *r, char *out,
+    size_t len);
+
 #endif

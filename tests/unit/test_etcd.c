@@ -1183,6 +1183,32 @@ test_http_free_in_callback(void **state)
 	env_end(&e);		/* e.h is NULL: etcd_http_free(NULL) */
 }
 
+/* Why a request failed, as the agent's log lines say it: the transport
+ * error, etcd's own message, or the status and the body. */
+static void
+test_http_why(void **state)
+{
+	static const char gw[] = "{\"error\":\"etcdserver: unhealthy "
+	    "cluster\",\"message\":\"etcdserver: unhealthy cluster\","
+	    "\"code\":14}";
+	struct etcd_http_result down = { 0, "", 0, "Connection refused" };
+	struct etcd_http_result none = { 0, "", 0, NULL };
+	struct etcd_http_result busy = { 503, gw, sizeof(gw) - 1, NULL };
+	struct etcd_http_result page = { 404, "no such page", 12, NULL };
+	char out[256];
+
+	(void)state;
+	assert_string_equal(etcd_http_why(&down, out, sizeof(out)),
+	    "Connection refused");
+	assert_string_equal(etcd_http_why(&none, out, sizeof(out)),
+	    "no answer");
+	assert_string_equal(etcd_http_why(&busy, out, sizeof(out)),
+	    "etcd error: etcdserver: unhealthy cluster (gRPC code 14, "
+	    "HTTP 503)");
+	assert_string_equal(etcd_http_why(&page, out, sizeof(out)),
+	    "HTTP 404: no such page");
+}
+
 int
 main(void)
 {
@@ -1208,6 +1234,7 @@ main(void)
 		cmocka_unit_test(test_http_errors),
 		cmocka_unit_test(test_http_cancel_finished),
 		cmocka_unit_test(test_http_free_in_callback),
+		cmocka_unit_test(test_http_why),
 	};
 	int rc;
 
