@@ -60,6 +60,7 @@ test_parse_refuses(void **state)
 static char *
 script(const char *body)
 {
+	/* mkstemp() replaces the template's six X's with a unique name. */
 	char *path = strdup("/tmp/zooinit-etcdver-XXXXXX");
 	int fd = mkstemp(path);
 	FILE *f;

@@ -65,6 +65,7 @@ test_aside_path(void **state)
 static void
 test_note(void **state)
 {
+	/* mkdtemp() below replaces the template's six X's. */
 	char dir[] = "/tmp/zi-rejoin-XXXXXX", err[256];
 	char *data, *got, *sd, *path;
 
