@@ -75,8 +75,11 @@ test-unit: $(BIN) $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 # ETCD=DIR runs them against the etcd in DIR (see tests/etcd-build.sh).
+# JOBS tests run at a time: each has its own namespaces, and most of a
+# test's time is spent waiting for etcd, so two share two cores well.
+JOBS ?= 2
 test-integ: $(BIN)
-	@ETCD=$(ETCD) tests/integ/run.sh $(abspath $(BIN))
+	@JOBS=$(JOBS) ETCD=$(ETCD) tests/integ/run.sh $(abspath $(BIN))
 
 # Builds etcd ETCD_VERSIONS from the Go module proxy into ETCD_CACHE.
 ETCD_VERSIONS ?= 3.5.21 3.6.16 3.7.3

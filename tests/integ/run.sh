@@ -10,6 +10,8 @@
 # env:   TESTS=REGEX  run only tests whose name (t_...) matches
 #        VERBOSE=1    print every test's output, not only failed ones
 #        KEEP=1       keep each test's work directory under /tmp
+#        JOBS=N       run N tests at a time (default 1); each has its own
+#                     namespaces, so they do not meet
 #        ETCD=DIR     a directory holding etcd and etcdctl of another version
 #                     (tests/etcd-build.sh makes them); put first on PATH
 set -u
@@ -73,47 +75,61 @@ fi
 ZI_NO_INIT=1 . "$here/lib.sh"
 
 logdir=$(mktemp -d /tmp/zooinit-integ.XXXXXX) || exit 2
-pass=0 fail=0 skipped=0 k=0 tpid="" prefix="" name="" log=/dev/null
+pass=0 fail=0 skipped=0 k=0
+jobs=${JOBS:-1}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "integration: JOBS=$jobs is not a count" >&2; exit 2; }
+# The tests running now, by the pid of their `timeout`: name, namespace
+# prefix, start time.
+declare -A run_name=() run_prefix=() run_start=()
 
-# Ctrl-C / TERM: stop the running test (it cleans up), sweep, report.
+# Ctrl-C / TERM: stop the running tests (they clean up), sweep, report.
 interrupted() {
+	local p n
 	trap '' INT TERM
 	echo "integration: interrupted" >&2
-	if [ -n "$tpid" ]; then
-		kill -TERM "$tpid" 2>/dev/null
+	for p in "${!run_name[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${!run_name[@]}"; do
 		for ((n = 0; n < 150; n++)); do
-			kill -0 "$tpid" 2>/dev/null || break
+			kill -0 "$p" 2>/dev/null || break
 			sleep 0.2
 		done
-		kill -KILL "$tpid" 2>/dev/null
-	fi
-	[ -n "$prefix" ] && zi_sweep "$prefix"
-	echo "FAILED - $name (interrupted)"
-	[ -s "$log" ] && sed 's/^/    /' "$log"
+		kill -KILL "$p" 2>/dev/null
+		zi_sweep "${run_prefix[$p]}"
+		echo "FAILED - ${run_name[$p]} (interrupted)"
+		fail=$((fail + 1))
+	done
 	echo "integration: test output in $logdir"
-	summary "$pass" "$((fail + 1))" "$skipped"
+	summary "$pass" "$fail" "$skipped"
 	exit 130
 }
 trap interrupted INT TERM
 
-for t in "${tests[@]}"; do
+# start_test FILE: runs one test in the background under `timeout`.
+start_test() {
+	local name prefix p
 	k=$((k + 1))
-	name=$(basename "$t" .sh)
+	name=$(basename "$1" .sh)
 	prefix="zi$$t$k"
-	log="$logdir/$name.log"
-	start=$SECONDS
 	ZI_PREFIX=$prefix ZOOINIT=$bin timeout -k 30 "${ZI_TEST_TIMEOUT:-300}" \
-		bash "$t" >"$log" 2>&1 </dev/null &
-	tpid=$!
-	rc=0
-	wait "$tpid" || rc=$?
-	tpid=""
+		bash "$1" >"$logdir/$name.log" 2>&1 </dev/null &
+	p=$!
+	run_name[$p]=$name
+	run_prefix[$p]=$prefix
+	run_start[$p]=$SECONDS
+}
+
+# end_test PID RC: sweeps what the test left and reports it.
+end_test() {
+	local p=$1 rc=$2 name=${run_name[$1]} log took why
+	log="$logdir/$name.log"
 	# A test killed hard (timeout -k) cannot clean up after itself.
-	zi_sweep "$prefix"
-	prefix=""
-	took="$((SECONDS - start)) s"
+	zi_sweep "${run_prefix[$p]}"
+	took="$((SECONDS - run_start[$p])) s"
+	unset "run_name[$p]" "run_prefix[$p]" "run_start[$p]"
 	if [ "$rc" = 0 ]; then
-		echo "ok - $name"
+		echo "ok - $name ($took)"
 		pass=$((pass + 1))
 		[ "${VERBOSE:-0}" = 1 ] && sed 's/^/    /' "$log"
 	elif [ "$rc" = 77 ]; then
@@ -128,6 +144,26 @@ for t in "${tests[@]}"; do
 		fail=$((fail + 1))
 		sed 's/^/    /' "$log"
 	fi
+	return 0
+}
+
+# wait_one: waits for any running test to end and reports it.
+wait_one() {
+	local p rc=0
+	wait -n -p p "${!run_name[@]}" || rc=$?
+	# wait -n returns at a trapped signal with no pid: the trap ran.
+	[ -n "${p:-}" ] && end_test "$p" "$rc"
+	return 0
+}
+
+for t in "${tests[@]}"; do
+	while [ "${#run_name[@]}" -ge "$jobs" ]; do
+		wait_one
+	done
+	start_test "$t"
+done
+while [ "${#run_name[@]}" -gt 0 ]; do
+	wait_one
 done
 
 if [ "$fail" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
