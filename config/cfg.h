@@ -54,7 +54,7 @@ struct cfg {
 	enum cfg_names member_names; /* default label */
 	enum cfg_role role;	/* default auto */
 	int resolve_timeout;	/* seconds to wait for DNS; default 120 */
-	int health_interval;	/* seconds between health checks; default 5 */
+	int health_interval;	/* seconds between health checks; default 10 */
 	int remove_after;	/* seconds a voter may stay unreachable before
 				   the leader's agent removes it; 0 never */
 	int quorum_floor;	/* removals never leave fewer voters; 2 */
