@@ -1,7 +1,9 @@
 #!/bin/bash
 # Three agents in a DNS cluster, each with metrics_listen on its own
-# address: promtool accepts every page, which says the cluster formed
-# from DNS with 3 members and one leader; Debian's own prometheus scrapes
+# address and a custom service: promtool accepts every page, which says
+# the cluster formed from DNS with 3 members and one leader, the service
+# runs (one leader key, an OnPostStart that failed once, a restart after
+# its process is killed); Debian's own prometheus scrapes
 # the three and its query API answers the member count and the leader
 # sum. The server stands hostile clients: an oversized head gets 431, a
 # request that never ends 408 after its timeout, connections beyond the
@@ -18,8 +20,36 @@ done
 
 net_up 3
 zone_std 3
+# A custom service on each host whose OnPostStart fails once, for the
+# service and hook families.
+cat >"$WORK/hook.sh" <<'SH'
+#!/bin/sh
+case $ZOOINIT_CLUSTER_EVENT in
+OnStart) exec sleep 100000 ;;
+OnPostStart)
+	[ -e "$1/post.once" ] && exit 0
+	: >"$1/post.once"
+	exit 1
+	;;
+esac
+exit 0
+SH
+chmod +x "$WORK/hook.sh"
 for i in 1 2 3; do
-	run_agent "$i" --size 3 --health-interval 1 \
+	mkdir -p "$WORK/h$i"
+	cat >"$WORK/h$i/zooinit.conf" <<-CONF
+		services = ("app");
+		service = { app = {
+		  backend = "custom"; size = 3; health_interval = 1;
+		  data_dir = "$WORK/h$i/app";
+		  hooks = {
+		    OnStart = ("$WORK/hook.sh", "$WORK/h$i");
+		    OnPostStart = ("$WORK/hook.sh", "$WORK/h$i");
+		    OnHealthCheck = ("$WORK/hook.sh", "$WORK/h$i");
+		  };
+		}; };
+	CONF
+	run_agent "$i" -f "$WORK/h$i/zooinit.conf" --size 3 --health-interval 1 \
 		--metrics-listen "$(host_ip "$i"):$METRICS_PORT"
 done
 wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
@@ -29,13 +59,16 @@ for i in 1 2 3; do
 		"serving metrics on http://$(host_ip "$i"):$METRICS_PORT/metrics"
 done
 
-# Each page, once the agent's own check has seen the three members.
-page_has_3() { metrics_get "$1" >"$WORK/h$1.prom" &&
-	[ "$(metrics_value "$WORK/h$1.prom" zooinit_cluster_members)" = 3 ]; }
-leaders=0
+# Each page, once the agent's own check has seen the three members and
+# the service runs.
+APP='{service="app",backend="custom",state="running"}'
+page_ready() { metrics_get "$1" >"$WORK/h$1.prom" &&
+	[ "$(metrics_value "$WORK/h$1.prom" zooinit_cluster_members)" = 3 ] &&
+	[ "$(metrics_value "$WORK/h$1.prom" "zooinit_service_state$APP")" = 1 ]; }
+leaders=0 svc_leaders=0
 for i in 1 2 3; do
-	wait_for "h$i's page counts 3 members" 20 page_has_3 "$i" ||
-		fail "h$i: no page with zooinit_cluster_members 3"
+	wait_for "h$i's page: 3 members, the service running" 30 page_ready "$i" ||
+		fail "h$i: no page with 3 members and app running"
 	promtool check metrics <"$WORK/h$i.prom" >"$WORK/h$i.promtool" 2>&1 ||
 		fail "promtool check metrics refused h$i's page: $(cat "$WORK/h$i.promtool")"
 	ok "promtool accepts h$i's page"
@@ -52,8 +85,33 @@ for i in 1 2 3; do
 		fail "h$i: formation took $secs s?"
 	ok "h$i: formed in $secs s"
 	leaders=$((leaders + $(metrics_value "$f" zooinit_member_is_leader)))
+	assert_eq "$(metrics_value "$f" 'zooinit_service_role{service="app",role="participant"}')" 1 \
+		"h$i: a participant of app"
+	assert_eq "$(metrics_value "$f" 'zooinit_hook_failures_total{service="app",event="OnPostStart"}')" 1 \
+		"h$i: OnPostStart failed once"
+	assert_eq "$(metrics_value "$f" 'zooinit_hook_failures_total{service="app",event="OnHealthCheck"}')" 0 \
+		"h$i: OnHealthCheck never failed"
+	svc_leaders=$((svc_leaders + $(metrics_value "$f" 'zooinit_service_leader{service="app"}')))
 done
 assert_eq "$leaders" 1 "one page says its member leads"
+assert_eq "$svc_leaders" 1 "one page says it holds app's leader key"
+
+# The service's process dies on h3: its supervisor starts it again.
+app_pid() {
+	local p
+	for p in $(ns_pids 3); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] &&
+			grep -qa 100000 "/proc/$p/cmdline" && echo "$p"
+	done
+	return 0
+}
+old=$(app_pid)
+[ -n "$old" ] || fail "no app process in h3"
+kill -9 $old
+restarted() { metrics_get 3 >"$WORK/h3.prom" &&
+	[ "$(metrics_value "$WORK/h3.prom" 'zooinit_service_restarts_total{service="app"}')" = 1 ]; }
+wait_for "h3's page counts a restart of app" 10 restarted ||
+	fail "h3: zooinit_service_restarts_total{service=\"app\"} is not 1"
 
 # A request that never ends: the server's timeout answers 408 and
 # closes (HTTPD_TIMEOUT_MS, 5 s). Runs while prometheus starts.
