@@ -3,11 +3,12 @@
 # address and a custom service: promtool accepts every page, which says
 # the cluster formed from DNS with 3 members and one leader, the service
 # runs (one leader key, an OnPostStart that failed once, a restart after
-# its process is killed); Debian's own prometheus scrapes
-# the three and its query API answers the member count and the leader
-# sum. The server stands hostile clients: an oversized head gets 431, a
-# request that never ends 408 after its timeout, connections beyond the
-# limit 503, other paths 404 and other methods 405; the agent serves on.
+# its process is killed), a killed etcd's restart is counted; Debian's
+# own prometheus scrapes the three and its query API answers the member
+# count and the leader sum. The server stands hostile clients: an
+# oversized head gets 431, a request that never ends 408 after its
+# timeout, connections beyond the limit 503, other paths 404 and other
+# methods 405; the agent serves on.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=lib_metrics.sh
@@ -112,6 +113,16 @@ restarted() { metrics_get 3 >"$WORK/h3.prom" &&
 	[ "$(metrics_value "$WORK/h3.prom" 'zooinit_service_restarts_total{service="app"}')" = 1 ]; }
 wait_for "h3's page counts a restart of app" 10 restarted ||
 	fail "h3: zooinit_service_restarts_total{service=\"app\"} is not 1"
+
+# And etcd on h2: its supervisor's restart is counted.
+old=$(etcd_pids 2)
+[ -n "$old" ] || fail "no etcd in h2"
+kill -9 $old
+etcd_restarted() { metrics_get 2 >"$WORK/h2.prom" &&
+	[ "$(metrics_value "$WORK/h2.prom" zooinit_etcd_restarts_total)" = 1 ] &&
+	[ "$(metrics_value "$WORK/h2.prom" zooinit_cluster_healthy)" = 1 ]; }
+wait_for "h2's page counts a restart of etcd, healthy again" 20 etcd_restarted ||
+	fail "h2: zooinit_etcd_restarts_total is not 1 with a healthy cluster"
 
 # A request that never ends: the server's timeout answers 408 and
 # closes (HTTPD_TIMEOUT_MS, 5 s). Runs while prometheus starts.
