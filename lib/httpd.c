@@ -241,25 +241,26 @@ on_accept_timer(struct loop *l, void *arg)
 static void
 take(struct httpd *h, int fd)
 {
-	for (size_t i = 0; i < HTTPD_CONN_MAX; i++) {
-		if (h->c[i] == NULL) {
-			struct conn *c = xcalloc(1, sizeof(*c));
+	size_t i = 0, len;
+	struct conn *c;
+	char *a;
 
-			c->h = h;
-			c->fd = fd;
-			h->c[i] = c;
-			arm(c, HTTPD_TIMEOUT_MS);
-			loop_watch(h->loop, fd, LOOP_READ, on_conn, c);
-			return;
-		}
+	while (i < HTTPD_CONN_MAX && h->c[i] != NULL)
+		i++;
+	if (i == HTTPD_CONN_MAX) {
+		/* Full: one word, if the socket takes it at once, and close. */
+		a = answer(503, NULL, NULL, false, &len);
+		(void)send(fd, a, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(a);
+		close(fd);
+		return;
 	}
-	/* Full: one word, if the socket takes it at once, and close. */
-	size_t len;
-	char *a = answer(503, NULL, NULL, false, &len);
-
-	(void)send(fd, a, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	free(a);
-	close(fd);
+	c = xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->fd = fd;
+	h->c[i] = c;
+	arm(c, HTTPD_TIMEOUT_MS);
+	loop_watch(h->loop, fd, LOOP_READ, on_conn, c);
 }
 
 static void
