@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "agent/boot.h"
 #include "agent/boot_int.h"
@@ -517,6 +518,8 @@ act_healthy(struct boot *b)
 	else if (b->state != BS_UP)
 		log_info("cluster healthy: %zu members, leader %s",
 		    r->members, r->leader_name[0] ? r->leader_name : "none");
+	if (b->healthy_ms == 0)
+		b->healthy_ms = loop_now_ms();
 	cluster_up(b);
 	if (!b->svcs_begun && b->c->n_services > 0)
 		start_services(b);
@@ -892,7 +895,8 @@ boot_new(struct actx *x, bool plan_only)
 {
 	struct boot *b = xmalloc(sizeof(*b));
 
-	*b = (struct boot){ .x = x, .c = x->c, .plan_only = plan_only };
+	*b = (struct boot){ .x = x, .c = x->c, .plan_only = plan_only,
+	    .started_ms = loop_now_ms(), .start_unix = (int64_t)time(NULL) };
 	x->stop = on_stop;
 	x->other = on_other;
 	x->reaped = on_reaped;

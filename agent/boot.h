@@ -22,6 +22,9 @@ void boot_start(struct boot *b);
  * the new argv: this host's membership, address or flags went stale. why
  * is copied, for the log. */
 void boot_replan(struct boot *b, const char *why);
+/* The metrics page of b (agent/boot_metrics.c), for lib/httpd.h: a new
+ * string. */
+char *boot_metrics_page(void *b);
 /* Stops what still runs (etcd, the seed: at once), reaps and frees b. */
 void boot_free(struct boot *b);
 

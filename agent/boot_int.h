@@ -4,13 +4,15 @@
 /* The bootstrap machine's insides, shared by agent/boot.c (the table and
  * running etcd), agent/resolve.c (planning), agent/grow.c (a learner's
  * promotion, an extra taking a removed member's place) and
- * agent/follow.c (a DNS client following the zone). Nothing else
- * includes this header. */
+ * agent/follow.c (a DNS client following the zone) and
+ * agent/boot_metrics.c (the metrics page). Nothing else includes this
+ * header. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "agent/actx.h"
+#include "agent/day2_stats.h"
 #include "agent/join.h"
 #include "agent/plan.h"
 #include "etcd/api.h"
@@ -131,6 +133,12 @@ struct boot {
 	struct services *svcs;	/* the services that depend on the cluster */
 	bool svcs_begun;
 	int stop_sig;		/* the signal a stop waits on services for */
+
+	/* For the metrics page (agent/boot_metrics.c). */
+	struct day2_stats day2;	/* snapshots and maintenance add to it */
+	int64_t started_ms;	/* boot_new(), on the monotonic clock */
+	int64_t start_unix;	/* the same, in Unix seconds */
+	int64_t healthy_ms;	/* the first healthy check; 0 before */
 };
 
 /* Queues ev for the machine; handled at once unless an action runs. */

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/actx.h"
 #include "agent/cmd.h"
 #include "agent/hostaddr.h"
+#include "agent/metrics.h"
 #include "lib/exitcode.h"
 #include "lib/log.h"
 #include "lib/url.h"
@@ -23,7 +25,20 @@ struct cluster {
 	struct actx *x;
 	struct services *svcs;
 	bool stop_requested;
+	int64_t start_unix;
 };
+
+/* No etcd of its own: the page holds the service and the agent's start. */
+static char *
+page(void *arg)
+{
+	struct cluster *cl = arg;
+	struct prom p = { 0 };
+
+	metrics_write_start(&p, cl->start_unix);
+	metrics_write_services(&p, cl->svcs);
+	return prom_take(&p);
+}
 
 static void
 on_done(void *arg, int code)
@@ -111,7 +126,8 @@ cmd_cluster(const struct cfg *c)
 	size_t n_eps = c->n_endpoints > 0 ? c->n_endpoints : 1;
 	char err[512], ip[64];
 	struct actx x;
-	struct cluster cl = { .x = &x };
+	struct cluster cl = { .x = &x, .start_unix = (int64_t)time(NULL) };
+	struct httpd *m = NULL;
 	int code = actx_open(&x, c, true);
 
 	if (code != 0)
@@ -130,9 +146,13 @@ cmd_cluster(const struct cfg *c)
 		log_set_name(svc->name);
 		cl.svcs = services_new(x.loop, x.http, &svc, 1, ip, NULL, eps, n_eps,
 		    on_done, &cl);
-		services_start(cl.svcs);
-		code = actx_run(&x);
+		code = metrics_serve(&x, page, &cl, &m);
+		if (code == 0) {
+			services_start(cl.svcs);
+			code = actx_run(&x);
+		}
 	}
+	httpd_free(m);
 	services_free(cl.svcs);
 	cl.svcs = NULL;
 	actx_close(&x);

@@ -144,6 +144,14 @@ static const struct key table[] = {
 	{ .name = "log_level", .type = KT_ENUM, .off = OFF(log_level),
 	  .choices = level_choices, .def = "info",
 	  .help = "least severe level that is logged" },
+	{ .name = "metrics_listen", .type = KT_STR,
+	  .off = OFF(metrics_listen), .valid = cfg_valid_listen,
+	  .expect = "HOST:PORT (an IPv4 address, a host name or an IPv6 "
+	    "address in brackets, [::1]:9100, and a port from 1 to 65535), "
+	    "or \"\" for none",
+	  .meta = "ADDR:PORT",
+	  .help = "serve Prometheus metrics on http://ADDR:PORT/metrics "
+	    "(empty: off)" },
 	{ .name = "sources", .type = KT_LIST, .off = OFF(sources),
 	  .count_off = OFF(n_sources), .max = 3, .valid = cfg_valid_source,
 	  .expect = "\"dns\", \"token\" or \"static\"",

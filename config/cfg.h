@@ -60,6 +60,8 @@ struct cfg {
 	int quorum_floor;	/* removals never leave fewer voters; 2 */
 	int stop_timeout;	/* s from SIGTERM to SIGKILL; default 10 */
 	enum log_level log_level; /* default info */
+	char *metrics_listen;	/* "HOST:PORT" of the metrics page; NULL or
+				   "" = none */
 
 	/* Where peers come from, tried in order: "dns", "token", "static".
 	 * None set means all three in that order. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/cfg_valid.h"
+#include "lib/httpd.h"
 #include "lib/str.h"
 #include "lib/url.h"
 #include "resolver/dnsname.h"
@@ -91,6 +92,17 @@ cfg_valid_dns_server(const char *s)
 	memcpy(addr, s, len);
 	addr[len] = '\0';
 	return inet_pton(AF_INET, addr, &a4) == 1 && valid_port(end + 1);
+}
+
+/* lib/httpd.c binds it; "" turns the page off. */
+bool
+cfg_valid_listen(const char *s)
+{
+	char host[256];
+	unsigned port;
+
+	return s[0] == '\0' || httpd_split_listen(s, host, sizeof(host),
+	    &port, NULL, 0) == 0;
 }
 
 bool

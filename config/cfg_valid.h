@@ -47,6 +47,8 @@ bool cfg_valid_netmask(const char *s);
 /* ADDR, ADDR:PORT or [IPV6]:PORT, ADDR a literal (c-ares takes no
  * names). */
 bool cfg_valid_dns_server(const char *s);
+/* HOST:PORT to listen on (lib/httpd.h), or "" for none. */
+bool cfg_valid_listen(const char *s);
 /* A network interface name, by the kernel's rule, in printable ASCII. */
 bool cfg_valid_ifname(const char *s);
 /* "dns", "token" or "static". */

@@ -35,6 +35,7 @@ struct sup {
 	int delay_ms;		/* next restart delay; 0: at once */
 	uint64_t timer;
 	unsigned starts;	/* since the argv was set */
+	uint64_t restarts;	/* after an exit, over s's life */
 	struct sup_exit last;	/* the exit being handled */
 	int spawn_errno;
 };
@@ -139,8 +140,10 @@ static enum sup_state
 act_restart(struct sup *s)
 {
 	s->timer = 0;
-	if (spawn(s) == 0)
+	if (spawn(s) == 0) {
+		s->restarts++;
 		return SUP_RUNNING;
+	}
 	/* The binary may come back (a package upgrade); keep trying. */
 	return backoff(s);
 }
@@ -349,4 +352,10 @@ sup_ran_ms(const struct sup *s)
 	if (s->state != SUP_RUNNING && s->state != SUP_STOPPING)
 		return -1;
 	return loop_now_ms() - s->started_at;
+}
+
+uint64_t
+sup_restarts(const struct sup *s)
+{
+	return s->restarts;
 }

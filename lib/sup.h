@@ -85,5 +85,8 @@ enum sup_state sup_state(const struct sup *s);
 pid_t sup_pid(const struct sup *s);
 /* How long the running child has run, in ms; -1 when none runs. */
 int64_t sup_ran_ms(const struct sup *s);
+/* How often the child was started again after it exited, over s's
+ * life (a stop and a later sup_start() is not counted). */
+uint64_t sup_restarts(const struct sup *s);
 
 #endif

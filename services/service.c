@@ -40,6 +40,38 @@ service_exit_code(const struct service *s)
 	return s->failed ? s->code : EXIT_OK;
 }
 
+void
+service_info(const struct service *s, struct service_info *out)
+{
+	*out = (struct service_info){
+		.name = s->cfg->name,
+		.backend = svc_backend_name(s->cfg->backend),
+		.role = s->id == 0 ? "" : s->participant ? "participant" :
+		    "standby",
+		.leader = s->have_view && s->view.leader[0] != '\0' &&
+		    strcmp(s->view.leader, s->ip) == 0,
+		.healthy = s->phase == PH_RUNNING && !s->unhealthy,
+		.restarts = s->sup != NULL ? sup_restarts(s->sup) : 0,
+	};
+	for (int ev = 0; ev < HOOK_NEVENTS; ev++) {
+		/* OnStart is the service's process, not a hook. */
+		out->has_hook[ev] = ev != HOOK_START &&
+		    s->cfg->hooks[ev] != NULL;
+		out->hook_failures[ev] = s->hook_failures[ev];
+	}
+}
+
+bool
+service_hook_ok(struct service *s, enum hook_event ev,
+    const struct hook_result *r)
+{
+	if (hook_succeeded(r))
+		return true;
+	if ((int)ev >= 0 && ev < HOOK_NEVENTS)
+		s->hook_failures[ev]++;
+	return false;
+}
+
 /* ---- hooks ----------------------------------------------------------- */
 
 /* The participants' addresses in id order, borrowed from the view. */
@@ -120,7 +152,7 @@ on_seq_hook(void *arg, const struct hook_result *r)
 	char buf[256];
 
 	s->seq_hook = 0;
-	if (!hook_succeeded(r)) {
+	if (!service_hook_ok(s, s->seq_event, r)) {
 		service_fail(s, "%s %s", hook_event_name(s->seq_event),
 		    hook_result_str(r, buf, sizeof(buf)));
 		return;
@@ -260,7 +292,7 @@ on_post_hook(void *arg, const struct hook_result *r)
 	char buf[256];
 
 	s->seq_hook = 0;
-	if (!hook_succeeded(r)) {
+	if (!service_hook_ok(s, HOOK_POST_START, r)) {
 		post_start_again(s, hook_result_str(r, buf, sizeof(buf)));
 		return;
 	}
@@ -321,7 +353,8 @@ on_health_hook(void *arg, const struct hook_result *r)
 	char buf[256];
 
 	s->health_hook = 0;
-	health_result(s, hook_succeeded(r), "OnHealthCheck",
+	health_result(s, service_hook_ok(s, HOOK_HEALTH_CHECK, r),
+	    "OnHealthCheck",
 	    hook_result_str(r, buf, sizeof(buf)));
 }
 
@@ -564,7 +597,7 @@ on_stop_hook(void *arg, const struct hook_result *r)
 	char buf[256];
 
 	s->seq_hook = 0;
-	if (!hook_succeeded(r))
+	if (!service_hook_ok(s, HOOK_STOP, r))
 		log_warn("%s: OnStop %s", s->label,
 		    hook_result_str(r, buf, sizeof(buf)));
 	give_back_lease(s);

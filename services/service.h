@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/loop.h"
@@ -65,5 +66,22 @@ const char *service_name(const struct service *s);
  * start_timeout), 127 when the program to run (the backend's bin or
  * OnStart) does not exist, 126 when it cannot be executed, else 100. */
 int service_exit_code(const struct service *s);
+
+/* What the metrics page shows of one service. Strings are borrowed from
+ * the service (or static) and valid until it is freed. */
+struct service_info {
+	const char *name;
+	const char *backend;	/* "zookeeper", "consul", ... */
+	const char *state;	/* services_info() only: see services.h */
+	const char *role;	/* "participant", "standby", "" until known */
+	bool leader;		/* this node holds the service's leader key */
+	bool healthy;		/* running, and its last health check passed */
+	uint64_t restarts;	/* its process started again after an exit */
+	bool has_hook[HOOK_NEVENTS];	/* a hook is set for the event */
+	uint64_t hook_failures[HOOK_NEVENTS];	/* runs that failed */
+};
+
+/* Fills out for s (all but state). */
+void service_info(const struct service *s, struct service_info *out);
 
 #endif

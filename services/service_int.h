@@ -100,6 +100,7 @@ struct service {
 	void (*check_done)(struct service *, bool, const char *);
 	unsigned failures;	/* health checks failed in a row */
 	bool unhealthy;		/* the last check failed */
+	uint64_t hook_failures[HOOK_NEVENTS];	/* for service_info() */
 	uint64_t revoke_req;
 };
 
@@ -114,6 +115,10 @@ void service_fail(struct service *s, const char *fmt, ...)
  * hook (cb is then not called). */
 uint64_t service_run_hook(struct service *s, enum hook_event ev,
     hook_done_cb cb);
+/* Whether the hook of ev succeeded (hook_succeeded()); a failure is
+ * counted for service_info(). Every hook callback asks through this. */
+bool service_hook_ok(struct service *s, enum hook_event ev,
+    const struct hook_result *r);
 
 /* service_reg.c */
 /* Grants the lease, then registers this node under it. */

@@ -32,7 +32,7 @@ on_leader_hook(void *arg, const struct hook_result *r)
 	char buf[256];
 
 	s->leader_hook = 0;
-	if (!hook_succeeded(r))
+	if (!service_hook_ok(s, HOOK_LEADER_CHANGE, r))
 		log_warn("%s: OnLeaderChange %s", s->label,
 		    hook_result_str(r, buf, sizeof(buf)));
 	if (s->leader_pending)
@@ -534,7 +534,7 @@ on_booted_hook(void *arg, const struct hook_result *r)
 
 	s->seq_hook = 0;
 	s->booted_over = true;
-	if (!hook_succeeded(r)) {
+	if (!service_hook_ok(s, HOOK_CLUSTER_BOOTED, r)) {
 		log_warn("%s: OnClusterBooted %s", s->label,
 		    hook_result_str(r, buf, sizeof(buf)));
 		return;

@@ -13,6 +13,7 @@ enum svc_state { S_IDLE = 0, S_STARTING, S_RUNNING, S_STOPPING, S_OVER };
 struct services {
 	struct service **v;
 	enum svc_state *st;
+	bool *failed;		/* ended with SERVICE_FAILED */
 	size_t n;
 	bool stopping;
 	int code;		/* the first failure's exit code, or 0 */
@@ -45,6 +46,7 @@ on_service(void *arg, struct service *s, enum service_event ev,
 		break;
 	case SERVICE_FAILED:
 		ss->st[i] = S_OVER;
+		ss->failed[i] = true;
 		if (ss->code == 0)
 			ss->code = service_exit_code(s);
 		if (!ss->stopping && i + 1 < ss->n && ss->st[i + 1] == S_IDLE)
@@ -112,6 +114,7 @@ services_new(struct loop *l, struct etcd_http *h,
 	ss->n = n;
 	ss->v = xcalloc(n, sizeof(*ss->v));
 	ss->st = xcalloc(n, sizeof(*ss->st));
+	ss->failed = xcalloc(n, sizeof(*ss->failed));
 	ss->cb = cb;
 	ss->arg = arg;
 	for (size_t i = 0; i < n; i++) {
@@ -132,6 +135,7 @@ services_free(struct services *ss)
 		service_free(ss->v[i]);
 	free(ss->v);
 	free(ss->st);
+	free(ss->failed);
 	free(ss);
 }
 
@@ -177,4 +181,38 @@ services_reaped(struct services *ss, pid_t pid, int status)
 			return true;
 	}
 	return false;
+}
+
+const char *const services_states[] = {
+	"waiting", "starting", "running", "stopping", "stopped", "failed",
+	NULL
+};
+
+size_t
+services_count(const struct services *ss)
+{
+	return ss != NULL ? ss->n : 0;
+}
+
+void
+services_info(const struct services *ss, size_t i, struct service_info *out)
+{
+	service_info(ss->v[i], out);
+	switch (ss->st[i]) {
+	case S_IDLE:
+		out->state = services_states[0];
+		break;
+	case S_STARTING:
+		out->state = services_states[1];
+		break;
+	case S_RUNNING:
+		out->state = services_states[2];
+		break;
+	case S_STOPPING:
+		out->state = services_states[3];
+		break;
+	case S_OVER:
+		out->state = services_states[ss->failed[i] ? 5 : 4];
+		break;
+	}
 }

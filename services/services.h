@@ -7,6 +7,7 @@
 
 #include "lib/loop.h"
 #include "config/svc.h"
+#include "services/service.h"
 
 /* The ordered services of one agent: each starts once the one before it
  * runs (passed OnPostStart), and they stop in reverse order. A service
@@ -36,5 +37,18 @@ void services_stop(struct services *ss);
 /* True while any service runs or stops. */
 bool services_active(const struct services *ss);
 bool services_reaped(struct services *ss, pid_t pid, int status);
+
+/* For the metrics page. A service's state is one of services_states
+ * (NULL-terminated): "waiting" (for the one before it), "starting"
+ * (registering, waiting for its quorum, starting), "running" (passed
+ * OnPostStart), "stopping", "stopped" (on request, or never started
+ * because one before it failed) or "failed". */
+extern const char *const services_states[];
+/* How many services ss holds; 0 for NULL. */
+size_t services_count(const struct services *ss);
+/* Fills out for the i-th (i < services_count(ss)), state included;
+ * borrowed strings as service_info() says. */
+void services_info(const struct services *ss, size_t i,
+    struct service_info *out);
 
 #endif

@@ -560,6 +560,38 @@ test_address_methods(void **state)
 	    "printable bytes without '/', ':' or spaces, found \"eth0/1\"");
 }
 
+/* metrics_listen: HOST:PORT from each layer, "" for none. */
+static void
+test_metrics_listen(void **state)
+{
+	char *env[] = { "ZOOINIT_METRICS_LISTEN=[::1]:9100", NULL };
+	char path[64];
+	struct cfg c;
+
+	(void)state;
+	expect_ok(&c, no_args, no_env);
+	assert_null(c.metrics_listen);
+	cfg_free(&c);
+	expect_ok(&c, ARGV("--metrics-listen", "10.0.0.1:9100"), no_env);
+	assert_string_equal(c.metrics_listen, "10.0.0.1:9100");
+	cfg_free(&c);
+	expect_ok(&c, no_args, env);
+	assert_string_equal(c.metrics_listen, "[::1]:9100");
+	cfg_free(&c);
+	expect_ok(&c, ARGV("--metrics-listen=localhost:1"), env);
+	assert_string_equal(c.metrics_listen, "localhost:1");
+	cfg_free(&c);
+	write_tmp(path, sizeof(path), "metrics_listen = \"\";\n");
+	expect_ok(&c, ARGV("-f", path), no_env);
+	assert_string_equal(c.metrics_listen, "");
+	cfg_free(&c);
+	unlink(path);
+	expect_error_has(ARGV("--metrics-listen", "::1:9100"), no_env,
+	    "--metrics-listen: expected HOST:PORT", "found \"::1:9100\"");
+	expect_error_has(ARGV("--metrics-listen", "10.0.0.1"), no_env,
+	    "[::1]:9100", "found \"10.0.0.1\"");
+}
+
 static void
 test_dns_servers(void **state)
 {
@@ -1037,6 +1069,7 @@ main(void)
 		cmocka_unit_test(test_domain_and_names),
 		cmocka_unit_test(test_choices),
 		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_free_twice),
 		cmocka_unit_test(test_sources_and_discovery),
 		cmocka_unit_test(test_usage),
