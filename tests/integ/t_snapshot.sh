@@ -1,0 +1,108 @@
+#!/bin/bash
+# Three hosts through DNS with snapshots every 2 s, keeping 2: only the
+# leader's host writes them, exactly 2 remain after several intervals,
+# each named <cluster ID hex>-<revision>-<UTC time>.db; etcd's own
+# snapshot status tool accepts the newest and reports the revision of its
+# name; the hook ran with each new path. `zooinit snapshot save FILE`
+# writes a good file; against a closed port it exits 111, says why and
+# leaves nothing behind.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_zooinit
+
+# etcd's tool for reading a snapshot file: etcdutl from 3.5 on, etcdctl
+# before. Prints the file's revision.
+snap_revision() { # FILE
+	local j
+	if command -v etcdutl >/dev/null; then
+		j=$(etcdutl snapshot status "$1" -w json) || return 1
+	else
+		j=$(ETCDCTL_API=3 etcdctl snapshot status "$1" -w json) || return 1
+	fi
+	printf '%s\n' "$j" | grep -o '"revision":[0-9]*' | cut -d: -f2
+}
+snaps() { # I: the snapshot files in host I's snapshot_dir, oldest first
+	find "$WORK/h$1/snap" -maxdepth 1 -name '*.db' -printf '%f\n' \
+		2>/dev/null | sort -t- -k3
+}
+saved_count() { # I N: host I logged at least N saved snapshots
+	[ "$(grep -c 'snapshot saved: ' "$WORK/h$1/agent.log")" -ge "$2" ]
+}
+
+net_up 3
+zone_std 3
+cat >"$WORK/hook.sh" <<EOF
+#!/bin/sh
+echo "\$1" >>"$WORK/hook.log"
+EOF
+chmod +x "$WORK/hook.sh"
+for i in 1 2 3; do
+	run_agent "$i" --size 3 --health-interval 1 \
+		--snapshot-dir "$WORK/h$i/snap" --snapshot-interval 2 \
+		--snapshot-keep 2 --snapshot-hook "$WORK/hook.sh"
+done
+wait_for "3 voting members and one leader" 90 cluster_healthy 3 ||
+	fail "the cluster did not form"
+for k in 1 2 3 4 5; do
+	ectl 1 put "snap-key-$k" "value $k" >/dev/null || fail "put failed"
+done
+leader_url=$(ectl 1 endpoint status --cluster -w fields | leader_endpoints)
+L=${leader_url#http://"$NET".}
+L=${L%%:*}
+[ -n "$L" ] && [ "$L" -ge 1 ] && [ "$L" -le 3 ] ||
+	fail "no leader host in '$leader_url'"
+say "the leader is h$L"
+
+wait_for "h$L has saved 4 snapshots" 30 saved_count "$L" 4 ||
+	fail "the leader's agent did not take snapshots every 2 s"
+cid=$(printf '%016x' "$(cluster_id 1)")
+mapfile -t files < <(snaps "$L")
+assert_eq "${#files[@]}" 2 "exactly snapshot_keep=2 snapshots remain"
+for f in "${files[@]}"; do
+	[[ $f =~ ^${cid}-[0-9]+-[0-9]{8}T[0-9]{6}Z\.db$ ]] ||
+		fail "$f is not named <cluster ID $cid>-<revision>-<UTC time>.db"
+done
+ok "names carry the cluster ID $cid, a revision and a UTC time"
+for i in 1 2 3; do
+	[ "$i" = "$L" ] && continue
+	assert_eq "$(snaps "$i" | wc -l)" 0 "h$i (not the leader) has none"
+	assert_not_contains "$WORK/h$i/agent.log" "snapshot saved"
+done
+newest=${files[1]}
+rev=$(snap_revision "$WORK/h$L/snap/$newest") ||
+	fail "etcd's snapshot status refuses $newest"
+name_rev=${newest#*-}
+name_rev=${name_rev%%-*}
+assert_eq "$rev" "$name_rev" "etcd's snapshot status reads the revision in the name"
+[ "$rev" -ge 6 ] || fail "revision $rev misses the 5 keys put"
+assert_contains "$WORK/h$L/agent.log" "(beyond snapshot_keep 2)"
+wait_for "the hook ran for $newest" 10 \
+	grep -qxF "$WORK/h$L/snap/$newest" "$WORK/hook.log" ||
+	fail "snapshot_hook did not get $WORK/h$L/snap/$newest"
+[ "$(grep -c . "$WORK/hook.log")" -ge 4 ] ||
+	fail "the hook ran fewer times than snapshots were saved"
+ok "snapshot_hook ran with each new file's path"
+[ -z "$(find "$WORK/h$L/snap" -name '.zooinit-snapshot-*' -mmin +1)" ] ||
+	fail "old temporary files left in the snapshot dir"
+
+# On demand, through a member that does not lead.
+F=$((L % 3 + 1))
+out=$(in_host "$F" "$ZOOINIT" snapshot save "$WORK/manual.db" \
+	--endpoints "http://$(host_ip "$F"):2379" 2>&1) ||
+	fail "zooinit snapshot save failed: $out"
+printf '%s\n' "$out" >"$WORK/manual.out"
+assert_contains "$WORK/manual.out" "$WORK/manual.db: revision "
+assert_contains "$WORK/manual.out" "cluster $cid"
+rev=$(snap_revision "$WORK/manual.db") || fail "etcd refuses manual.db"
+assert_contains "$WORK/manual.out" "revision $rev,"
+
+# A closed port: exit 111, a reason, no file and no temporary file.
+rc=0
+in_host 1 "$ZOOINIT" snapshot save "$WORK/bad.db" \
+	--endpoints "http://$(host_ip 1):2999" >"$WORK/bad.out" 2>&1 || rc=$?
+assert_eq "$rc" 111 "an unreachable endpoint exits 111"
+assert_contains "$WORK/bad.out" "no snapshot written to $WORK/bad.db"
+assert_contains "$WORK/bad.out" "http://$(host_ip 1):2999/v3/maintenance/status"
+[ -z "$(find "$WORK" -maxdepth 1 -name 'bad.db*')" ] ||
+	fail "a failed save left $(find "$WORK" -maxdepth 1 -name 'bad.db*')"
+ok "a failed save leaves no file behind"
