@@ -137,6 +137,12 @@ on_saved(void *arg, const struct etcd_snap_result *r)
 		s->said_not_leader = true;
 		return;
 	}
+	/* Said once per turn as the taker, so the log shows who took
+	 * over after a leader change. */
+	if (s->said_not_leader || s->st->taken_total + s->st->failed_total == 0)
+		log_info("snapshot: this host's etcd (%016" PRIx64 ") leads: "
+		    "its agent takes the snapshots, every %d s, into %s",
+		    r->member_id, s->c->snapshot_interval, s->c->snapshot_dir);
 	s->said_not_leader = false;
 	if (r->code != ETCD_SNAP_OK) {
 		s->st->failed_total++;
