@@ -80,7 +80,8 @@ feed(struct etcd_snap_check *k, const char *line, unsigned char *out,
 	if (etcd_snap_feed(k, line, strlen(line), &d, &n, etcd_err, err,
 	    256) < 0)
 		return -1;
-	memcpy(out + *at, d, n);
+	if (n > 0)
+		memcpy(out + *at, d, n);
 	*at += n;
 	return 0;
 }
