@@ -131,6 +131,13 @@ on_saved(void *arg, const struct etcd_snap_result *r)
 
 	s->save = NULL;
 	schedule(s);
+	/* This host's etcd did not say whether it leads (it is down or
+	 * starting): the leader's agent, if there is a leader, takes it;
+	 * the health checks say what is wrong here. */
+	if (r->code == ETCD_SNAP_UNREACHABLE && !r->streamed) {
+		log_debug("snapshot: not taken here: %s", r->error);
+		return;
+	}
 	if (r->code == ETCD_SNAP_NOT_LEADER) {
 		if (!s->said_not_leader)
 			log_debug("snapshot: not taken here: %s", r->error);
@@ -164,6 +171,10 @@ on_saved(void *arg, const struct etcd_snap_result *r)
 		free(path);
 		return;
 	}
+	if (!r->revision_from_db)
+		log_warn("snapshot: %s holds no revision zooinit can read; "
+		    "named after revision %" PRId64 ", the member's when it "
+		    "began", path, r->revision);
 	s->st->taken_total++;
 	s->st->last_unix = now;
 	s->st->last_bytes = r->bytes;

@@ -371,3 +371,225 @@ etcd_snap_pick_old(const char *const *names, size_t n, uint64_t cluster_id,
 	free(v);
 	return k;
 }
+
+/* ---- the revision inside the db ---------------------------------------- */
+
+/* bbolt's on-disk format (go.etcd.io/bbolt, little-endian on the hosts
+ * etcd runs on): pages of page_size bytes, each with a 16-byte header
+ * {id u64, flags u16, count u16, overflow u32}; pages 0 and 1 hold the
+ * meta {magic u32, version u32, page_size u32, flags u32, root {pgid
+ * u64, sequence u64}, freelist u64, pgid u64, txid u64, checksum u64}
+ * whose checksum is FNV-1a 64 of the 56 bytes before it. Branch elements
+ * are {pos u32, ksize u32, pgid u64}, leaf elements {flags u32, pos u32,
+ * ksize u32, vsize u32}, pos counted from the element itself. A bucket is
+ * a leaf value {root pgid u64, sequence u64}, with root 0 meaning the
+ * bucket's own leaf page follows inline. */
+
+#define BOLT_MAGIC 0xED0CDAEDu
+#define BOLT_BRANCH 0x01
+#define BOLT_LEAF 0x02
+#define BOLT_META 0x04
+#define BOLT_BUCKET_LEAF 0x01
+#define BOLT_HDR 16
+#define BOLT_ELEM 16
+#define BOLT_MAX_DEPTH 64
+
+static uint64_t
+le(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+struct bolt {
+	const unsigned char *db;
+	size_t len;
+	uint64_t psize;
+};
+
+/* A page and how many bytes of it are in the file: NULL unless its header
+ * and count elements fit. */
+static const unsigned char *
+bolt_page(const struct bolt *b, uint64_t pgid, size_t *avail)
+{
+	const unsigned char *p;
+	size_t count;
+
+	if (pgid < 2 || pgid > (b->len - BOLT_HDR) / b->psize)
+		return NULL;
+	p = b->db + pgid * b->psize;
+	*avail = b->len - (size_t)(pgid * b->psize);
+	count = (size_t)le(p + 10, 2);
+	if (BOLT_HDR + count * BOLT_ELEM > *avail)
+		return NULL;
+	return p;
+}
+
+/* Element i's key (or NULL when it points outside the page's bytes). */
+static const unsigned char *
+bolt_key(const unsigned char *p, size_t avail, size_t i, bool leaf,
+    size_t *klen)
+{
+	const unsigned char *e = p + BOLT_HDR + i * BOLT_ELEM;
+	uint64_t pos = le(e + (leaf ? 4 : 0), 4);
+	uint64_t ks = le(e + (leaf ? 8 : 4), 4);
+	uint64_t at = (uint64_t)(e - p) + pos;
+
+	if (at > avail || ks > avail - at)
+		return NULL;
+	*klen = (size_t)ks;
+	return p + at;
+}
+
+static int
+keycmp(const unsigned char *a, size_t al, const char *b)
+{
+	size_t bl = strlen(b);
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c != 0 ? c : (al > bl) - (al < bl);
+}
+
+/* The last key of the tree at root (a page id, or the inline leaf page
+ * at p when p is not NULL); *klen 0 when the tree is empty. */
+static int
+bolt_last_key(const struct bolt *b, uint64_t root, const unsigned char *p,
+    size_t avail, const unsigned char **key, size_t *klen)
+{
+	for (int depth = 0; depth < BOLT_MAX_DEPTH; depth++) {
+		size_t count;
+		uint16_t flags;
+
+		if (p == NULL && (p = bolt_page(b, root, &avail)) == NULL)
+			return -1;
+		flags = (uint16_t)le(p + 8, 2);
+		count = (size_t)le(p + 10, 2);
+		if (BOLT_HDR + count * BOLT_ELEM > avail)
+			return -1;
+		if (count == 0) {
+			*klen = 0;
+			return flags == BOLT_LEAF ? 0 : -1;
+		}
+		if (flags == BOLT_LEAF) {
+			*key = bolt_key(p, avail, count - 1, true, klen);
+			return *key == NULL ? -1 : 0;
+		}
+		if (flags != BOLT_BRANCH)
+			return -1;
+		root = le(p + BOLT_HDR + (count - 1) * BOLT_ELEM + 8, 8);
+		p = NULL;
+	}
+	return -1;
+}
+
+/* Finds the bucket name in the root bucket's tree: its root page id, or
+ * 0 with *inl (and *inl_len) its inline page. */
+static int
+bolt_bucket(const struct bolt *b, uint64_t root, const char *name,
+    uint64_t *broot, const unsigned char **inl, size_t *inl_len)
+{
+	for (int depth = 0; depth < BOLT_MAX_DEPTH; depth++) {
+		size_t avail, count, klen, pick = 0;
+		const unsigned char *p = bolt_page(b, root, &avail), *k;
+
+		if (p == NULL)
+			return -1;
+		count = (size_t)le(p + 10, 2);
+		if (le(p + 8, 2) == BOLT_BRANCH) {
+			/* The last element whose key is <= name. */
+			for (size_t i = 0; i < count; i++) {
+				k = bolt_key(p, avail, i, false, &klen);
+				if (k == NULL)
+					return -1;
+				if (i == 0 || keycmp(k, klen, name) <= 0)
+					pick = i;
+			}
+			if (count == 0)
+				return -1;
+			root = le(p + BOLT_HDR + pick * BOLT_ELEM + 8, 8);
+			continue;
+		}
+		if (le(p + 8, 2) != BOLT_LEAF)
+			return -1;
+		for (size_t i = 0; i < count; i++) {
+			const unsigned char *e = p + BOLT_HDR + i * BOLT_ELEM;
+			uint64_t vs = le(e + 12, 4);
+
+			k = bolt_key(p, avail, i, true, &klen);
+			if (k == NULL || keycmp(k, klen, name) != 0)
+				continue;
+			if (!(le(e, 4) & BOLT_BUCKET_LEAF) || vs < 16 ||
+			    (size_t)(k - p) + klen + vs > avail)
+				return -1;
+			*broot = le(k + klen, 8);
+			*inl = k + klen + 16;
+			*inl_len = (size_t)vs - 16;
+			return *broot == 0 && *inl_len < BOLT_HDR ? -1 : 0;
+		}
+		return -1;
+	}
+	return -1;
+}
+
+/* The meta page with the highest txid whose checksum holds, or NULL. */
+static const unsigned char *
+bolt_meta(const unsigned char *db, size_t len, uint64_t *psize)
+{
+	const unsigned char *best = NULL;
+	uint64_t best_tx = 0;
+	uint64_t ps = len >= BOLT_HDR + 12 ? le(db + BOLT_HDR + 8, 4) : 0;
+
+	if (ps < 1024 || ps > 65536 || (ps & (ps - 1)) != 0 || len < 2 * ps)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		const unsigned char *m = db + (size_t)i * ps + BOLT_HDR;
+		uint64_t h = 0xcbf29ce484222325ULL;
+
+		if (le(m - BOLT_HDR + 8, 2) != BOLT_META ||
+		    le(m, 4) != BOLT_MAGIC || le(m + 4, 4) != 2 ||
+		    le(m + 8, 4) != ps)
+			continue;
+		for (size_t j = 0; j < 56; j++)
+			h = (h ^ m[j]) * 0x100000001b3ULL;
+		if (h != le(m + 56, 8))
+			continue;
+		if (best == NULL || le(m + 48, 8) > best_tx) {
+			best = m;
+			best_tx = le(m + 48, 8);
+		}
+	}
+	*psize = ps;
+	return best;
+}
+
+int
+etcd_snap_db_revision(const unsigned char *db, size_t len, int64_t *rev)
+{
+	struct bolt b = { .db = db, .len = len };
+	const unsigned char *m = bolt_meta(db, len, &b.psize), *inl, *key;
+	uint64_t broot, main;
+	size_t inl_len, klen;
+
+	if (m == NULL ||
+	    bolt_bucket(&b, le(m + 16, 8), "key", &broot, &inl, &inl_len) < 0 ||
+	    bolt_last_key(&b, broot, broot == 0 ? inl : NULL, inl_len, &key,
+	    &klen) < 0)
+		return -1;
+	if (klen == 0) {		/* no key was ever written */
+		*rev = 0;
+		return 0;
+	}
+	/* {main u64 big-endian, '_', sub u64}, 't' after it for a delete */
+	if (klen < 17 || key[8] != '_')
+		return -1;
+	main = 0;
+	for (int i = 0; i < 8; i++)
+		main = main << 8 | key[i];
+	if (main > INT64_MAX)
+		return -1;
+	*rev = (int64_t)main;
+	return 0;
+}

@@ -63,6 +63,14 @@ int etcd_snap_feed(struct etcd_snap_check *k, const char *line, size_t len,
  * else -1 with err saying what was missing. */
 int etcd_snap_end(const struct etcd_snap_check *k, char *err, size_t errlen);
 
+/* The revision a snapshot holds, read from the db itself (a bbolt file,
+ * len bytes at db) as etcdutl snapshot status reads it: the main
+ * revision of the last key of the "key" bucket, 0 when it is empty.
+ * Returns 0, or -1 when db is not a bbolt file with such a bucket. Reads
+ * only within db[0..len), however hostile. */
+int etcd_snap_db_revision(const unsigned char *db, size_t len,
+    int64_t *rev);
+
 /* File names: <cluster ID, 16 hex digits>-<revision>-<UTC time as
  * 20261204T183000Z>.db. ETCD_SNAP_NAME_MAX has room for any of them. */
 #define ETCD_SNAP_NAME_MAX 64

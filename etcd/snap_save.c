@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -106,6 +107,27 @@ on_line(void *arg, const char *line, size_t len)
 	finish(s, code);
 }
 
+/* The revision inside the db, mapped rather than read: only the pages
+ * on the way to the last key are touched. */
+static void
+db_revision(struct etcd_snap_save *s)
+{
+	size_t len = (size_t)s->chk.received;
+	void *m;
+	int64_t rev;
+
+	if (len == 0)
+		return;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	if (etcd_snap_db_revision(m, len, &rev) == 0) {
+		s->res.revision = rev;
+		s->res.revision_from_db = true;
+	}
+	munmap(m, len);
+}
+
 static void
 on_stream_done(void *arg, const struct etcd_http_result *r)
 {
@@ -124,6 +146,7 @@ on_stream_done(void *arg, const struct etcd_http_result *r)
 		finish(s, ETCD_SNAP_BAD);
 		return;
 	}
+	db_revision(s);
 	if (fsync(s->fd) < 0 || close(s->fd) < 0) {
 		s->fd = -1;
 		snprintf(s->err, sizeof(s->err), "cannot sync %s: %s", s->tmp,
@@ -204,6 +227,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 		finish(s, ETCD_SNAP_LOCAL);
 		return;
 	}
+	s->res.streamed = true;
 	s->stream_req = etcd_http_stream(s->http, s->url, "{}",
 	    ETCD_SNAP_LINE_MAX, on_line, on_stream_done, NULL, s);
 }

@@ -13,9 +13,11 @@
  * callback; whatever is left of the temporary file afterwards is removed,
  * so no partial file ever survives a failure, a cancel or a leader change.
  *
- * The revision is the one the member reported right before the snapshot
- * began (the stream carries none); writes racing the snapshot can leave
- * the db a few revisions ahead of it. */
+ * The stream carries no revision: it is read from the db itself as
+ * etcdutl snapshot status reads it (etcd_snap_db_revision()); should
+ * that fail, the one the member reported right before the snapshot began
+ * stands in (writes racing the snapshot can leave the db a few revisions
+ * ahead of it). */
 
 struct etcd_http;
 struct etcd_snap_save;
@@ -37,6 +39,9 @@ struct etcd_snap_result {
 	const char *url;	/* the member asked */
 	uint64_t cluster_id, member_id, leader;
 	int64_t revision;
+	bool revision_from_db;	/* false: the status's, read before */
+	bool streamed;		/* the member was asked for the snapshot (it
+				   answered the status, and leads if asked) */
 	uint64_t bytes;		/* the db's size */
 	const char *tmp_path;	/* OK: the checked temporary file */
 	int64_t started_ms;	/* loop_now_ms() at the start */

@@ -7,7 +7,8 @@
  * sentence in err, and a stream the checker accepts ended with a matching
  * sha256. Every line is also tried as a file name: one that parses must
  * be written back byte for byte by etcd_snap_name(), and the rotation
- * choice over all lines must pick only parsed names, each once. */
+ * choice over all lines must pick only parsed names, each once. The
+ * whole input is also read as a bbolt db for its revision. */
 #include "lib/fmacros.h"
 
 #include "etcd/snap.h"
@@ -93,6 +94,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	etcd_snap_check_free(&k);
 
 	check_names(lines, n);
+	int64_t rev = -1;
+	if (etcd_snap_db_revision(data, size, &rev) == 0)
+		FUZZ_CHECK(rev >= 0);
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
 	free(lines);

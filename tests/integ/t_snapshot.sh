@@ -1,9 +1,9 @@
 #!/bin/bash
 # Three hosts through DNS with snapshots every 2 s, keeping 2: only the
 # leader's host writes them, exactly 2 remain after several intervals,
-# each named <cluster ID hex>-<revision>-<UTC time>.db; etcd's own
-# snapshot status tool accepts the newest and reports the revision of its
-# name; the hook ran with each new path. `zooinit snapshot save FILE`
+# each named <cluster ID hex>-<revision>-<UTC time>.db; with writes going
+# on meanwhile, etcd's own snapshot status tool accepts each and reports
+# the revision of its name; the hook ran with each new path. `zooinit snapshot save FILE`
 # writes a good file; against a closed port it exits 111, says why and
 # leaves nothing behind.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -24,6 +24,23 @@ snap_revision() { # FILE
 snaps() { # I: the snapshot files in host I's snapshot_dir, oldest first
 	find "$WORK/h$1/snap" -maxdepth 1 -name '*.db' -printf '%f\n' \
 		2>/dev/null | sort -t- -k3
+}
+# keep_snaps I: hard links to host I's snapshot files, in $WORK/kept, as
+# one listing saw them (snapshots go on every 2 s and rotation removes
+# the oldest, so a file listed may be gone a moment later). Retries
+# until one listing could be linked whole.
+keep_snaps() {
+	local f tries
+	for tries in 1 2 3 4 5; do
+		rm -rf "$WORK/kept"
+		mkdir -p "$WORK/kept"
+		for f in $(snaps "$1"); do
+			ln "$WORK/h$1/snap/$f" "$WORK/kept/$f" 2>/dev/null ||
+				continue 2
+		done
+		return 0
+	done
+	return 1
 }
 saved_count() { # I N: host I logged at least N saved snapshots
 	[ "$(grep -c 'snapshot saved: ' "$WORK/h$1/agent.log")" -ge "$2" ]
@@ -53,10 +70,16 @@ L=${L%%:*}
 	fail "no leader host in '$leader_url'"
 say "the leader is h$L"
 
+# Writes go on while snapshots are taken: each name must still carry the
+# revision its db holds.
+(for k in $(seq 1 60); do ectl 1 put "load-$k" "x" >/dev/null || exit 1; done) &
+writer=$!
 wait_for "h$L has saved 4 snapshots" 30 saved_count "$L" 4 ||
 	fail "the leader's agent did not take snapshots every 2 s"
+wait "$writer" || fail "writing keys during the snapshots failed"
 cid=$(printf '%016x' "$(cluster_id 1)")
-mapfile -t files < <(snaps "$L")
+keep_snaps "$L" || fail "h$L's snapshot files keep changing"
+mapfile -t files < <(find "$WORK/kept" -name '*.db' -printf '%f\n' | sort -t- -k3)
 assert_eq "${#files[@]}" 2 "exactly snapshot_keep=2 snapshots remain"
 for f in "${files[@]}"; do
 	[[ $f =~ ^${cid}-[0-9]+-[0-9]{8}T[0-9]{6}Z\.db$ ]] ||
@@ -68,13 +91,16 @@ for i in 1 2 3; do
 	assert_eq "$(snaps "$i" | wc -l)" 0 "h$i (not the leader) has none"
 	assert_not_contains "$WORK/h$i/agent.log" "snapshot saved"
 done
+for f in "${files[@]}"; do
+	rev=$(snap_revision "$WORK/kept/$f") ||
+		fail "etcd's snapshot status refuses $f"
+	name_rev=${f#*-}
+	name_rev=${name_rev%%-*}
+	assert_eq "$rev" "$name_rev" "etcd's snapshot status reads the revision in $f's name"
+done
 newest=${files[1]}
-rev=$(snap_revision "$WORK/h$L/snap/$newest") ||
-	fail "etcd's snapshot status refuses $newest"
-name_rev=${newest#*-}
-name_rev=${name_rev%%-*}
-assert_eq "$rev" "$name_rev" "etcd's snapshot status reads the revision in the name"
 [ "$rev" -ge 6 ] || fail "revision $rev misses the 5 keys put"
+assert_not_contains "$WORK/h$L/agent.log" "holds no revision zooinit can read"
 assert_contains "$WORK/h$L/agent.log" "(beyond snapshot_keep 2)"
 wait_for "the hook ran for $newest" 10 \
 	grep -qxF "$WORK/h$L/snap/$newest" "$WORK/hook.log" ||

@@ -305,6 +305,154 @@ test_pick_old(void **state)
 	assert_int_equal(etcd_snap_pick_old(names, 0, 0xaa, 0, out), 0);
 }
 
+
+/* ---- a small bbolt file, built as bbolt lays one out ----------------- */
+
+#define PS 1024
+
+static void
+put(unsigned char *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+meta(unsigned char *db, int i, uint64_t root, uint64_t txid, bool good)
+{
+	unsigned char *p = db + i * PS, *m = p + 16;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	put(p, (uint64_t)i, 8);
+	put(p + 8, 0x04, 2);
+	put(m, 0xED0CDAED, 4);
+	put(m + 4, 2, 4);
+	put(m + 8, PS, 4);
+	put(m + 16, root, 8);
+	put(m + 48, txid, 8);
+	for (size_t j = 0; j < 56; j++)
+		h = (h ^ m[j]) * 0x100000001b3ULL;
+	put(m + 56, good ? h : h + 1, 8);
+}
+
+/* A leaf page at p: n keys (and values, vlen bytes each; a bucket flag
+ * on each when bucket). Returns the bytes it used. */
+static size_t
+leaf(unsigned char *p, uint64_t id, const unsigned char *const *keys,
+    const size_t *klen, const unsigned char *const *vals, const size_t *vlen,
+    size_t n, bool bucket)
+{
+	size_t data = 16 + n * 16;
+
+	put(p, id, 8);
+	put(p + 8, 0x02, 2);
+	put(p + 10, n, 2);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *e = p + 16 + i * 16;
+
+		put(e, bucket ? 1 : 0, 4);
+		put(e + 4, data - (16 + i * 16), 4);
+		put(e + 8, klen[i], 4);
+		put(e + 12, vlen[i], 4);
+		memcpy(p + data, keys[i], klen[i]);
+		memcpy(p + data + klen[i], vals[i], vlen[i]);
+		data += klen[i] + vlen[i];
+	}
+	return data;
+}
+
+/* {main big-endian, '_', sub 0, 't'}: 17 bytes, 18 for a delete. */
+static void
+revkey(unsigned char *k, uint64_t main)
+{
+	for (int i = 0; i < 8; i++)
+		k[i] = (unsigned char)(main >> (56 - 8 * i));
+	k[8] = '_';
+	memset(k + 9, 0, 8);
+	k[17] = 't';
+}
+
+/* Pages: 0, 1 meta; 2 the root bucket's leaf ("key" and "meta"); the key
+ * bucket either inline or at page 3 (a branch) over leaves 4 and 5. */
+static unsigned char *
+build_db(bool inline_bucket, size_t *len)
+{
+	unsigned char *db = calloc(6, PS);
+	unsigned char k[4][18], inl[512], hdr[16 + 512];
+	const unsigned char *keys[4], *vals[4];
+	size_t klen[4], vlen[4], n;
+	static const unsigned char empty[1];
+
+	meta(db, 0, 2, 7, true);
+	meta(db, 1, 3, 9, false);	/* newer, but its checksum is bad */
+	for (int i = 0; i < 4; i++) {
+		revkey(k[i], (uint64_t)(5 + i * 300));
+		keys[i] = k[i];
+		klen[i] = i == 3 ? 18 : 17;
+		vals[i] = empty;
+		vlen[i] = 0;
+	}
+	memset(hdr, 0, sizeof(hdr));
+	if (inline_bucket) {
+		n = leaf(inl, 0, keys, klen, vals, vlen, 4, false);
+		memcpy(hdr + 16, inl, n);
+	} else {
+		put(hdr, 3, 8);
+		n = 0;
+		/* page 3: a branch over 4 (keys 0-1) and 5 (keys 2-3) */
+		unsigned char *b = db + 3 * PS;
+		put(b, 3, 8);
+		put(b + 8, 0x01, 2);
+		put(b + 10, 2, 2);
+		for (int i = 0; i < 2; i++) {
+			unsigned char *e = b + 16 + i * 16;
+
+			put(e, 32 - (size_t)(16 * i) + (size_t)(17 * i), 4);
+			put(e + 4, 17, 4);
+			put(e + 8, (uint64_t)(4 + i), 8);
+			memcpy(b + 48 + 17 * i, k[2 * i], 17);
+		}
+		leaf(db + 4 * PS, 4, keys, klen, vals, vlen, 2, false);
+		leaf(db + 5 * PS, 5, keys + 2, klen + 2, vals + 2, vlen + 2, 2,
+		    false);
+	}
+	const unsigned char *rk[2] = { (const unsigned char *)"key",
+		(const unsigned char *)"meta" };
+	size_t rkl[2] = { 3, 4 }, rvl[2] = { 16 + n, 16 };
+	const unsigned char *rv[2] = { hdr, hdr + 16 + 480 };
+	leaf(db + 2 * PS, 2, rk, rkl, rv, rvl, 2, true);
+	*len = 6 * PS;
+	return db;
+}
+
+static void
+test_db_revision(void **state)
+{
+	unsigned char *db;
+	size_t len;
+	int64_t rev = -1;
+
+	(void)state;
+	db = build_db(true, &len);
+	assert_int_equal(etcd_snap_db_revision(db, len, &rev), 0);
+	assert_int_equal(rev, 905);	/* the last key, a tombstone */
+	/* Cut short, or the one good meta page damaged: refused. */
+	assert_int_equal(etcd_snap_db_revision(db, 2 * PS + 40, &rev), -1);
+	db[16 + 20] ^= 1;
+	assert_int_equal(etcd_snap_db_revision(db, len, &rev), -1);
+	free(db);
+
+	db = build_db(false, &len);
+	assert_int_equal(etcd_snap_db_revision(db, len, &rev), 0);
+	assert_int_equal(rev, 905);
+	/* A branch that points at itself ends at the depth limit. */
+	put(db + 3 * PS + 16 + 16 + 8, 3, 8);
+	assert_int_equal(etcd_snap_db_revision(db, len, &rev), -1);
+	free(db);
+	assert_int_equal(etcd_snap_db_revision((const unsigned char *)"", 0,
+	    &rev), -1);
+}
+
 int
 main(void)
 {
@@ -316,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_after_hash),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_pick_old),
+		cmocka_unit_test(test_db_revision),
 	};
 
 	return cmocka_run_group_tests_name("snap", tests, NULL, NULL);
