@@ -16,6 +16,7 @@
 #include "etcd/snap_save.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "services/hooks.h"
@@ -30,6 +31,7 @@ struct snapshot {
 	const struct cfg *c;
 	struct snap_stats *st;
 	char *self_url;
+	char *hook_path;	/* snapshot_hook found, or NULL */
 	uint64_t timer;
 	struct etcd_snap_save *save;	/* in flight, or NULL */
 	uint64_t hook;			/* running, or 0 */
@@ -107,10 +109,14 @@ on_hook(void *arg, const struct hook_result *r)
 static void
 run_hook(struct snapshot *s, const char *path)
 {
-	char *argv[] = { s->c->snapshot_hook, (char *)path, NULL };
+	char *argv[] = { s->hook_path, (char *)path, NULL };
 
 	if (s->c->snapshot_hook == NULL)
 		return;
+	if (s->hook_path == NULL) {	/* said when the module started */
+		s->st->hook_failed_total++;
+		return;
+	}
 	if (s->hook != 0) {
 		s->st->hook_failed_total++;
 		log_warn("snapshot_hook: the last run still runs: not running "
@@ -251,6 +257,15 @@ snapshot_new(struct loop *l, struct etcd_http *h, const struct cfg *c,
 	s->c = c;
 	s->st = st;
 	s->self_url = etcd_http_base(self_client_url);
+	if (c->snapshot_hook != NULL) {
+		char err[512];
+
+		s->hook_path = proc_find_binary(c->snapshot_hook, err,
+		    sizeof(err));
+		if (s->hook_path == NULL)
+			log_error("snapshot_hook: %s; snapshots are taken but "
+			    "the hook will not run", err);
+	}
 	remove_leftovers(c->snapshot_dir);
 	schedule(s);
 	return s;
@@ -264,6 +279,7 @@ snapshot_free(struct snapshot *s)
 	loop_cancel(s->loop, s->timer);
 	etcd_snap_save_cancel(s->save);
 	hook_cancel(s->hook);
+	free(s->hook_path);
 	free(s->self_url);
 	free(s);
 }
