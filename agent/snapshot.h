@@ -13,12 +13,15 @@
  * beyond snapshot_keep are removed, oldest first, and snapshot_hook runs
  * with the new file's path.
  *
- * A leader change mid-snapshot: etcd ends the stream (the request asks it
- * to when its member loses the leader) or it completes from the old
- * leader, still a consistent db; a cut stream counts as failed and its
- * temporary file is removed. The next tick, the new leader's agent takes
- * the next one. Temporary files (.zooinit-snapshot-*) a killed agent
- * left are removed when the module starts. */
+ * A leader change mid-snapshot: the stream from the old leader's member
+ * goes on while that member knows a leader (the new one) and completes;
+ * it is a consistent db of that member, kept like any other. Should the
+ * member lose every leader, etcd ends the stream (the request asks it
+ * to), and a stream that ends early, fails or stalls for 20 s counts as
+ * failed with its temporary file removed. Either way the next tick finds
+ * the new leader's agent taking the next one, and the old one's agent
+ * skipping. Temporary files (.zooinit-snapshot-*) a killed agent left
+ * are removed when the module starts. */
 
 struct etcd_http;
 struct snap_stats;

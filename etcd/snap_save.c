@@ -21,6 +21,9 @@
 #include "lib/xmalloc.h"
 
 #define STATUS_TIMEOUT_MS 5000
+/* A stream that sends nothing this long is given up: etcd sends a chunk
+ * as soon as it has read it from its db. */
+#define STALL_MS 20000
 
 struct etcd_snap_save {
 	struct etcd_http *http;
@@ -32,6 +35,7 @@ struct etcd_snap_save {
 	etcd_snap_done_cb done;
 	void *arg;
 	uint64_t status_req, stream_req;
+	uint64_t stall_timer;
 	struct etcd_snap_check chk;
 	struct etcd_snap_result res;
 	char err[512];
@@ -41,6 +45,7 @@ struct etcd_snap_save {
 static void
 save_free(struct etcd_snap_save *s)
 {
+	loop_cancel(etcd_http_loop(s->http), s->stall_timer);
 	if (s->fd >= 0)
 		close(s->fd);
 	/* Renamed by the caller, it is gone already (ENOENT): fine. */
@@ -86,6 +91,30 @@ write_all(struct etcd_snap_save *s, const unsigned char *p, size_t n)
 }
 
 static void
+on_stall(struct loop *l, void *arg)
+{
+	struct etcd_snap_save *s = arg;
+
+	(void)l;
+	s->stall_timer = 0;
+	etcd_http_cancel(s->http, s->stream_req);
+	s->stream_req = 0;
+	snprintf(s->err, sizeof(s->err), "POST %s: nothing came for %d s "
+	    "(after %" PRIu64 " bytes): giving up", s->url, STALL_MS / 1000,
+	    s->chk.received);
+	finish(s, ETCD_SNAP_UNREACHABLE);
+}
+
+static void
+arm_stall(struct etcd_snap_save *s)
+{
+	struct loop *l = etcd_http_loop(s->http);
+
+	loop_cancel(l, s->stall_timer);
+	s->stall_timer = loop_timer(l, STALL_MS, on_stall, s);
+}
+
+static void
 on_line(void *arg, const char *line, size_t len)
 {
 	struct etcd_snap_save *s = arg;
@@ -94,6 +123,7 @@ on_line(void *arg, const char *line, size_t len)
 	bool etcd_err;
 	enum etcd_snap_code code = ETCD_SNAP_BAD;
 
+	arm_stall(s);
 	if (etcd_snap_feed(&s->chk, line, len, &data, &n, &etcd_err, s->err,
 	    sizeof(s->err)) == 0) {
 		if (write_all(s, data, n) == 0)
@@ -135,6 +165,8 @@ on_stream_done(void *arg, const struct etcd_http_result *r)
 	char why[400];
 
 	s->stream_req = 0;
+	loop_cancel(etcd_http_loop(s->http), s->stall_timer);
+	s->stall_timer = 0;
 	if (r->status < 200 || r->status > 299 || r->error != NULL) {
 		snprintf(s->err, sizeof(s->err), "POST %s: %s "
 		    "(after %" PRIu64 " bytes)", s->url,
@@ -228,6 +260,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 		return;
 	}
 	s->res.streamed = true;
+	arm_stall(s);
 	s->stream_req = etcd_http_stream(s->http, s->url, "{}",
 	    ETCD_SNAP_LINE_MAX, on_line, on_stream_done, NULL, s);
 }

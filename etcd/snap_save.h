@@ -12,6 +12,8 @@
  * closed. The caller then renames it (etcd_snap_commit()) from the done
  * callback; whatever is left of the temporary file afterwards is removed,
  * so no partial file ever survives a failure, a cancel or a leader change.
+ * A stream that sends nothing for 20 s is given up (a member stopped
+ * with SIGSTOP, a link that drops packets).
  *
  * The stream carries no revision: it is read from the db itself as
  * etcdutl snapshot status reads it (etcd_snap_db_revision()); should
