@@ -3,9 +3,10 @@
 # leader's host writes them, exactly 2 remain after several intervals,
 # each named <cluster ID hex>-<revision>-<UTC time>.db; with writes going
 # on meanwhile, etcd's own snapshot status tool accepts each and reports
-# the revision of its name; the hook ran with each new path. `zooinit snapshot save FILE`
-# writes a good file; against a closed port it exits 111, says why and
-# leaves nothing behind.
+# the revision of its name; the hook ran with each new path; once the
+# leadership moves, the new leader's host takes them. `zooinit snapshot
+# save FILE` writes a good file; against a closed port it exits 111, says
+# why and leaves nothing behind.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -111,8 +112,20 @@ ok "snapshot_hook ran with each new file's path"
 [ -z "$(find "$WORK/h$L/snap" -name '.zooinit-snapshot-*' -mmin +1)" ] ||
 	fail "old temporary files left in the snapshot dir"
 
-# On demand, through a member that does not lead.
+# Leadership moves: the new leader's agent takes the next ones.
 F=$((L % 3 + 1))
+mid=$(ectl "$F" endpoint status -w fields |
+	awk -F' : ' '$1 == "\"MemberID\"" { print $2 }')
+[ -n "$mid" ] || fail "no member ID for h$F"
+ectl "$L" move-leader "$(printf '%x' "$mid")" >/dev/null ||
+	fail "moving the leadership to h$F failed"
+wait_for "h$F (the new leader) saves a snapshot" 15 saved_count "$F" 1 ||
+	fail "the new leader's agent took no snapshot"
+assert_contains "$WORK/h$F/agent.log" "leads: its agent takes the snapshots"
+[ "$(snaps "$F" | wc -l)" -ge 1 ] || fail "h$F has no snapshot file"
+
+# On demand, through a member that does not lead (any more).
+F=$L
 out=$(in_host "$F" "$ZOOINIT" snapshot save "$WORK/manual.db" \
 	--endpoints "http://$(host_ip "$F"):2379" 2>&1) ||
 	fail "zooinit snapshot save failed: $out"
