@@ -60,7 +60,7 @@ on_saved(void *arg, const struct etcd_snap_result *r)
 	}
 	printf("%s: revision %lld, %llu bytes, cluster %016llx, from %s\n",
 	    k->file, (long long)r->revision, (unsigned long long)r->bytes,
-	    (unsigned long long)r->cluster_id, r->url);
+	    (unsigned long long)r->cluster_id, k->eps[k->next - 1]);
 	actx_finish(&k->x, fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL);
 }
 

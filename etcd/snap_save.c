@@ -194,7 +194,7 @@ on_stream_done(void *arg, const struct etcd_http_result *r)
 static int
 make_tmp(struct etcd_snap_save *s, const char *prefix)
 {
-	s->tmp = xasprintf("%sXXXXXX", prefix);
+	s->tmp = xasprintf("%sXXXXXX", prefix);	/* mkostemp's six X's */
 	s->fd = mkostemp(s->tmp, O_CLOEXEC);
 	if (s->fd < 0) {
 		snprintf(s->err, sizeof(s->err), "cannot create a temporary "
