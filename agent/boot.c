@@ -14,6 +14,7 @@
 #include "agent/join.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
+#include "agent/snapshot.h"
 #include "agent/token.h"
 #include "agent/upkeep.h"
 #include "etcd/diag.h"
@@ -175,6 +176,9 @@ start_etcd(struct boot *b)
 		b->upkeep = upkeep_new(b->x->loop, b->x->http,
 		    plan_me(p)->client_url, b->c->remove_after,
 		    b->c->quorum_floor);
+	if (!p->proxy && b->snap == NULL)
+		b->snap = snapshot_new(b->x->loop, b->x->http, b->c,
+		    plan_me(p)->client_url, &b->day2.snap);
 	b->running_proxy = p->proxy;
 	if (p->proxy && b->gr.target == 0)
 		b->gr.target = (size_t)b->c->size > p->n ? (size_t)b->c->size :
@@ -625,6 +629,8 @@ act_resolve_again(struct boot *b)
 	/* Both hold this host's old URLs; start_etcd makes them again. */
 	upkeep_free(b->upkeep);
 	b->upkeep = NULL;
+	snapshot_free(b->snap);
+	b->snap = NULL;
 	grow_free(b);
 	resolve_free(b);
 	plan_free(&b->plan);
@@ -942,6 +948,7 @@ boot_free(struct boot *b)
 	resolve_free(b);
 	join_free(b->join);
 	upkeep_free(b->upkeep);
+	snapshot_free(b->snap);
 	grow_free(b);
 	rejoin_free(b);
 	loop_cancel(b->x->loop, b->seed_timer);

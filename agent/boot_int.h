@@ -114,6 +114,7 @@ struct boot {
 	struct seed *seed;	/* this host's seed discovery etcd */
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
+	struct snapshot *snap;	/* the leader's periodic snapshots */
 	struct grow gr;
 	struct rejoin *rj;	/* asking whether this member was removed */
 	struct follow fo;

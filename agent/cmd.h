@@ -28,4 +28,13 @@ int cmd_discovery_serve(const struct cfg *c);
  * c->endpoint and prints its URL. */
 int cmd_discovery_new(const struct cfg *c);
 
+/* `zooinit snapshot save FILE`: takes a snapshot through the first of
+ * c->endpoints that answers (default: this host's member from the
+ * journal) into c->args[0], written only once whole and checked, and
+ * prints what it wrote. 0, EXIT_USAGE (no FILE, no endpoint),
+ * EXIT_TEMPORARY (no endpoint gave a snapshot: unreachable, an etcd
+ * error, the stream cut short) or EXIT_PERMANENT (a stream that came
+ * whole but is malformed or fails its sha256; FILE cannot be written). */
+int cmd_snapshot_save(const struct cfg *c);
+
 #endif

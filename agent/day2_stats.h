@@ -16,6 +16,7 @@ struct snap_stats {
 	uint64_t last_bytes;	/* its size */
 	int64_t last_revision;	/* the revision it holds */
 	double last_seconds;	/* how long it took */
+	uint64_t hook_failed_total; /* snapshot_hook runs that failed */
 };
 
 struct maint_stats {

@@ -30,6 +30,7 @@ static const struct command {
 	{ "cluster", NULL, false, 1, cmd_cluster },
 	{ "discovery", "serve", false, 0, cmd_discovery_serve },
 	{ "discovery", "new", false, 0, cmd_discovery_new },
+	{ "snapshot", "save", false, 1, cmd_snapshot_save },
 };
 
 static void
@@ -51,6 +52,9 @@ usage(FILE *out)
 	    "                   etcd without v2, its v3 endpoint and token)\n"
 	    "  discovery new    create a token of --size members in the etcd\n"
 	    "                   at --endpoint and print its URL (or v3 flags)\n"
+	    "  snapshot save FILE\n"
+	    "                   take a snapshot of the cluster at --endpoints\n"
+	    "                   (else this host's member) into FILE, checked\n"
 	    "  version          print the version\n"
 	    "  help             print this text\n"
 	    "\n"
@@ -64,10 +68,13 @@ usage(FILE *out)
 	    "  1    internal error; status: the cluster is unhealthy\n"
 	    "  2    usage or configuration error\n"
 	    "  100  permanent failure: the zone or configuration is wrong;\n"
-	    "       cluster: a hook failed or the registry is damaged\n"
+	    "       cluster: a hook failed or the registry is damaged;\n"
+	    "       snapshot save: a damaged snapshot stream (sha256), or\n"
+	    "       FILE cannot be written\n"
 	    "  111  temporary failure: gave up waiting; retry later;\n"
 	    "       status: no endpoint answered; cluster: quorum_timeout\n"
-	    "       or start_timeout passed\n"
+	    "       or start_timeout passed; snapshot save: no endpoint\n"
+	    "       gave a snapshot\n"
 	    "  126  the etcd binary (cluster: the service's program) cannot\n"
 	    "       be executed\n"
 	    "  127  the etcd binary (cluster: the service's program) was not\n"
@@ -110,6 +117,9 @@ main(int argc, char **argv)
 		    "zooinit help\n", word, argc > 2 && strcmp(word,
 		    "discovery") == 0 ? " " : "", argc > 2 && strcmp(word,
 		    "discovery") == 0 ? argv[2] : "");
+		if (strcmp(word, "snapshot") == 0)
+			fprintf(stderr, "zooinit: usage: zooinit snapshot save "
+			    "FILE\n");
 		return EXIT_USAGE;
 	}
 	snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "",
@@ -132,8 +142,10 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (c.n_args < cmd->args) {
-		fprintf(stderr, "zooinit %s: which service? usage: zooinit "
-		    "cluster -f FILE SERVICE\n", name);
+		fprintf(stderr, "zooinit %s: %s\n", name, strcmp(cmd->word,
+		    "snapshot") == 0 ? "which file? usage: zooinit snapshot "
+		    "save FILE" : "which service? usage: zooinit cluster -f "
+		    "FILE SERVICE");
 		cfg_free(&c);
 		return EXIT_USAGE;
 	}

@@ -73,6 +73,9 @@ metrics_write_day2(struct prom *p, const struct day2_stats *d)
 	one(p, "zooinit_snapshots_failed_total", PROM_COUNTER,
 	    "Snapshot attempts of this agent that ended without a file.",
 	    (double)s->failed_total);
+	one(p, "zooinit_snapshot_hook_failures_total", PROM_COUNTER,
+	    "Runs of snapshot_hook that failed or could not start.",
+	    (double)s->hook_failed_total);
 	one(p, "zooinit_compactions_total", PROM_COUNTER,
 	    "Compactions of the keyspace this agent made.",
 	    (double)m->compactions_total);

@@ -207,6 +207,21 @@ static const struct key table[] = {
 	  .meta = "URL[,URL]",
 	  .help = "etcd client URLs for status (default: this host's) and "
 	      "cluster" },
+	/* Snapshots (agent/snapshot.h): taken by the leader's agent. */
+	{ .name = "snapshot_dir", .type = KT_STR, .off = OFF(snapshot_dir),
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT,
+	  .def = CFG_SNAPSHOT_DIR, .meta = "DIR",
+	  .help = "where the leader's agent writes its snapshots" },
+	{ .name = "snapshot_interval", .type = KT_INT,
+	  .off = OFF(snapshot_interval), .min = 0, .max = 86400 * 30,
+	  .def = "0", .meta = "SECONDS",
+	  .help = "seconds between snapshots of the cluster (0: none)" },
+	{ .name = "snapshot_keep", .type = KT_INT, .off = OFF(snapshot_keep),
+	  .min = 1, .max = 100000, .def = "5", .meta = "N",
+	  .help = "snapshots of this cluster kept in snapshot_dir" },
+	{ .name = "snapshot_hook", .type = KT_STR, .off = OFF(snapshot_hook),
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT, .meta = "PROGRAM",
+	  .help = "program run with each new snapshot's path (to ship it)" },
 	/* TLS. Paths only here: whether the files can be read is the
 	 * plan's check, where the message can say what needs them. */
 	{ .name = "cert_file", .type = KT_STR, .off = OFF(cert_file),

@@ -77,6 +77,13 @@ struct cfg {
 	char *seed_data_dir;	/* default "/var/lib/zooinit/seed" */
 	enum cfg_seed_keep seed_keep; /* once the cluster is healthy */
 	int seed_grace;		/* seconds before stopping it; default 60 */
+	/* Snapshots: the leader's agent takes one every snapshot_interval
+	 * seconds (0: never) into snapshot_dir, keeps snapshot_keep of them
+	 * and runs snapshot_hook (NULL: none) with each new file's path. */
+	char *snapshot_dir;	/* default "/var/lib/zooinit/snapshots" */
+	int snapshot_interval;	/* default 0 */
+	int snapshot_keep;	/* default 5 */
+	char *snapshot_hook;
 	char *endpoint;		/* discovery new: the etcd to create it in */
 	char **endpoints;	/* status: client URLs to ask */
 	size_t n_endpoints;

@@ -1,6 +1,7 @@
 #include "lib/fmacros.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "config/cfg_key.h"
 
@@ -8,7 +9,7 @@
 
 struct usage_row {
 	char opt[136];
-	char src[128];
+	char src[256];
 	const char *help;
 };
 
@@ -43,6 +44,10 @@ cfg_usage(FILE *out)
 		snprintf(r->opt, sizeof(r->opt), "%s %s", flag, meta);
 		snprintf(r->src, sizeof(r->src), "(%s, key %s%s)", env,
 		    k->name, def);
+		/* A long default goes on a line of its own. */
+		if (strlen(r->src) > 80 - 6)
+			snprintf(r->src, sizeof(r->src), "(%s, key %s,\n"
+			    "      %s)", env, k->name, def + 2);
 		r->help = k->help;
 	}
 	/* Three lines a flag keep the text within 80 columns. */

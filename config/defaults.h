@@ -21,6 +21,9 @@
 #define CFG_SEED_PEER_PORT 7001
 #define CFG_SEED_DATA_DIR "/var/lib/zooinit/seed"
 
+/* Where the leader's agent keeps its periodic snapshots. */
+#define CFG_SNAPSHOT_DIR "/var/lib/zooinit/snapshots"
+
 /* Dependent services: the root of their data dirs (one per service
  * name below it) and the ports of an etcd run as a service, clear of
  * the main etcd's. */
