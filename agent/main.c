@@ -30,6 +30,7 @@ static const struct command {
 	{ "cluster", NULL, false, 1, cmd_cluster },
 	{ "discovery", "serve", false, 0, cmd_discovery_serve },
 	{ "discovery", "new", false, 0, cmd_discovery_new },
+	{ "ca", "init", false, 1, cmd_ca_init },
 };
 
 static void
@@ -51,6 +52,8 @@ usage(FILE *out)
 	    "                   etcd without v2, its v3 endpoint and token)\n"
 	    "  discovery new    create a token of --size members in the etcd\n"
 	    "                   at --endpoint and print its URL (or v3 flags)\n"
+	    "  ca init DIR      make a CA for ca_file and ca_key_file: DIR/ca.crt\n"
+	    "                   and DIR/ca.key (0600); never overwrites\n"
 	    "  version          print the version\n"
 	    "  help             print this text\n"
 	    "\n"
@@ -110,6 +113,8 @@ main(int argc, char **argv)
 		    "zooinit help\n", word, argc > 2 && strcmp(word,
 		    "discovery") == 0 ? " " : "", argc > 2 && strcmp(word,
 		    "discovery") == 0 ? argv[2] : "");
+		if (strcmp(word, "ca") == 0)
+			fprintf(stderr, "usage: zooinit ca init DIR\n");
 		return EXIT_USAGE;
 	}
 	snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "",
@@ -132,8 +137,10 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (c.n_args < cmd->args) {
-		fprintf(stderr, "zooinit %s: which service? usage: zooinit "
-		    "cluster -f FILE SERVICE\n", name);
+		fprintf(stderr, "zooinit %s: %s\n", name,
+		    strcmp(cmd->word, "ca") == 0 ? "which directory? usage: "
+		    "zooinit ca init DIR" : "which service? usage: zooinit "
+		    "cluster -f FILE SERVICE");
 		cfg_free(&c);
 		return EXIT_USAGE;
 	}
