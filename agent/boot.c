@@ -10,6 +10,7 @@
 
 #include "agent/boot.h"
 #include "agent/boot_int.h"
+#include "agent/certs.h"
 #include "agent/join.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
@@ -383,7 +384,9 @@ act_planned(struct boot *b)
 	char err[512];
 	char *path;
 
-	if (plan_check_tls(&b->plan, b->c, err, sizeof(err)) != PLAN_OK) {
+	if (plan_check_tls(&b->plan, b->c, err, sizeof(err)) != PLAN_OK ||
+	    certs_setup(&b->certs, b->x->loop, b->x->http, &b->plan, b->c,
+	    b->plan_only, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		boot_finish(b, EXIT_PERMANENT);
 		return;
@@ -943,6 +946,7 @@ boot_free(struct boot *b)
 	loop_cancel(b->x->loop, b->seed_timer);
 	seed_free(b->seed);
 	sup_free(b->sup);
+	certs_free(b->certs);
 	plan_free(&b->plan);
 	free(b->replan_why);
 	strv_free(b->refused_argv);

@@ -131,6 +131,7 @@ struct boot {
 	struct services *svcs;	/* the services that depend on the cluster */
 	bool svcs_begun;
 	int stop_sig;		/* the signal a stop waits on services for */
+	struct certs *certs;	/* renewing the certificates made here */
 };
 
 /* Queues ev for the machine; handled at once unless an action runs. */

@@ -508,6 +508,39 @@ status_free(struct status *s)
 	free(s->note);
 }
 
+/* The files zooinit's own requests use: the given ones, else, with
+ * ca_file, the client certificate bootstrap made in the state directory
+ * of data_dir. */
+static void
+set_tls(struct etcd_http *h, const struct cfg *c)
+{
+	char *dir, *crt = NULL, *key = NULL;
+
+	if (c->cert_file != NULL || c->ca_file == NULL) {
+		etcd_http_set_tls(h, c->trusted_ca_file,
+		    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
+		    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
+		return;
+	}
+	if (c->data_dir != NULL) {
+		dir = plan_state_dir(c->data_dir);
+		crt = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
+		    plan_tls_names[PLAN_TLS_CLIENT_CRT]);
+		key = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
+		    plan_tls_names[PLAN_TLS_CLIENT_KEY]);
+		free(dir);
+		if (access(crt, R_OK) != 0 || access(key, R_OK) != 0) {
+			free(crt);
+			free(key);
+			crt = key = NULL;
+		}
+	}
+	etcd_http_set_tls(h, c->trusted_ca_file ? c->trusted_ca_file :
+	    c->ca_file, crt, key);
+	free(crt);
+	free(key);
+}
+
 int
 status_run(const struct cfg *c)
 {
@@ -532,9 +565,7 @@ status_run(const struct cfg *c)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s.loop = loop_new();
 	s.http = etcd_http_new(s.loop);
-	etcd_http_set_tls(s.http, c->trusted_ca_file,
-	    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
-	    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
+	set_tls(s.http, c);
 	loop_watch(s.loop, sigfd, LOOP_READ, on_signal, &s);
 	s.deadline = loop_now_ms() + DEADLINE_MS;
 	s.deadline_timer = loop_timer(s.loop, DEADLINE_MS, on_deadline, &s);

@@ -288,7 +288,9 @@ pki_mint(const struct pki_ca *ca, const struct pki_req *r,
     size_t errlen)
 {
 	static const char *const eku[] = {
-		[PKI_SERVER] = "serverAuth",
+		/* etcd's JSON gateway presents the server certificate to
+		 * etcd's own gRPC server: it is a client too. */
+		[PKI_SERVER] = "serverAuth,clientAuth",
 		[PKI_PEER] = "serverAuth,clientAuth",
 		[PKI_CLIENT] = "clientAuth",
 	};

@@ -21,7 +21,8 @@ struct pki_ca;
 
 /* What a minted certificate is for: its extended key usage. */
 enum pki_kind {
-	PKI_SERVER,	/* serverAuth: etcd's client URLs */
+	PKI_SERVER,	/* serverAuth and clientAuth: etcd's client URLs
+			   (its gateway presents it to etcd itself) */
 	PKI_PEER,	/* serverAuth and clientAuth: etcd's peer URLs */
 	PKI_CLIENT,	/* clientAuth: zooinit and the services */
 };
