@@ -135,6 +135,16 @@ mem_done(struct status *s)
 		loop_stop(s->loop, 0);
 }
 
+/* The certificate the member served, from either of its requests. */
+static void
+mem_cert(struct mem *m, const struct etcd_http_result *r)
+{
+	if (r->cert_not_after != 0) {
+		m->cert_not_before = r->cert_not_before;
+		m->cert_not_after = r->cert_not_after;
+	}
+}
+
 static void
 on_health(void *arg, const struct etcd_http_result *r)
 {
@@ -144,6 +154,7 @@ on_health(void *arg, const struct etcd_http_result *r)
 
 	m->health_req = 0;
 	m->health_done = true;
+	mem_cert(m, r);
 	if (r->error != NULL) {
 		m->health_err = transport_reason(r->error);
 	} else if (etcd_parse_health(r->body, r->len, &ok, err,
@@ -183,6 +194,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 
 	m->status_req = 0;
 	m->status_done = true;
+	mem_cert(m, r);
 	if (r->error != NULL)
 		m->status_err = transport_reason(r->error);
 	else if (r->status != 200)
@@ -566,6 +578,7 @@ status_run(const struct cfg *c)
 	s.loop = loop_new();
 	s.http = etcd_http_new(s.loop);
 	set_tls(s.http, c);
+	etcd_http_set_certinfo(s.http, true);
 	loop_watch(s.loop, sigfd, LOOP_READ, on_signal, &s);
 	s.deadline = loop_now_ms() + DEADLINE_MS;
 	s.deadline_timer = loop_timer(s.loop, DEADLINE_MS, on_deadline, &s);
