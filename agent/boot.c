@@ -364,6 +364,8 @@ start_services(struct boot *b)
 	    plan_me(p)->addr, p->proxy ? NULL : plan_me(p)->name, eps, n,
 	    on_services_done, b);
 	free(eps);
+	services_set_tls(b->svcs, p->tls.trusted_ca_file,
+	    p->tls.client_cert_file, p->tls.client_key_file);
 	services_start(b->svcs);
 }
 
