@@ -10,7 +10,9 @@
 #     certificate naming its IP; keys are 0600 in a 0700 directory;
 #   - with cert_lifetime 60 the served certificate is replaced (a new
 #     serial) and the cluster stays healthy with the same etcd processes;
-#   - zooinit status shows each member's certificate expiry.
+#   - zooinit status shows each member's certificate expiry;
+#   - a service's hook gets ZOOINIT_ETCD_CA_FILE, _CERT_FILE and _KEY_FILE
+#     and reaches etcd with them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -101,11 +103,31 @@ rm -rf "$WORK/h1/data.zooinit"
 
 # ---------------------------------------------------------------- the cluster
 
+# A service whose first hook asks etcd's /health with the files it is
+# told about.
+cat >"$WORK/hook.sh" <<'EOF'
+#!/bin/sh
+out=$1
+printf 'ca=%s cert=%s key=%s\n' "$ZOOINIT_ETCD_CA_FILE" \
+	"$ZOOINIT_ETCD_CERT_FILE" "$ZOOINIT_ETCD_KEY_FILE" >"$out.tmp"
+curl -sS --max-time 5 --cacert "$ZOOINIT_ETCD_CA_FILE" \
+	--cert "$ZOOINIT_ETCD_CERT_FILE" --key "$ZOOINIT_ETCD_KEY_FILE" \
+	"https://$ZOOINIT_LOCAL_IP:2379/health" >>"$out.tmp" 2>&1
+mv "$out.tmp" "$out"
+EOF
+chmod +x "$WORK/hook.sh"
+
 say "three agents with only the CA, cert_lifetime 60"
 start=$SECONDS
 for i in 1 2 3; do
-	run_agent "$i" --size 3 --health-interval 1 --ca-file "$CA/ca.crt" \
-		--ca-key-file "$CA/ca.key" --cert-lifetime 60
+	mkdir -p "$WORK/h$i"
+	printf '%s\n' 'services = ("app");' 'service = { app = {' \
+		'  backend = "custom"; size = 3;' \
+		"  data_dir = \"$WORK/h$i/app\";" \
+		"  hooks = { OnPreRegist = (\"$WORK/hook.sh\", \"$WORK/h$i/hook.out\"); };" \
+		'}; };' >"$WORK/h$i/zooinit.conf"
+	run_agent "$i" -f "$WORK/h$i/zooinit.conf" --size 3 --health-interval 1 \
+		--ca-file "$CA/ca.crt" --ca-key-file "$CA/ca.key" --cert-lifetime 60
 done
 wait_for "3 voters that etcdctl verifies against the CA" 60 ca_healthy 3 ||
 	fail "the cluster did not form over TLS from the CA"
@@ -128,6 +150,11 @@ done
 cectl 1 put ca-key "made by the CA" >/dev/null || fail "put through h1"
 assert_eq "$(cectl 3 get ca-key --print-value-only)" "made by the CA" \
 	"a key put through h1 reads back through h3"
+
+wait_for "h2's hook reached etcd with the files it was told about" 30 \
+	test -s "$WORK/h2/hook.out" || fail "h2's hook did not run"
+assert_contains "$WORK/h2/hook.out" "ca=$CA/ca.crt cert=$(tlsdir 2)/client.crt key=$(tlsdir 2)/client.key"
+assert_contains "$WORK/h2/hook.out" '"health":"true"'
 
 # ---------------------------------------------------------------- status
 
