@@ -96,7 +96,7 @@ certs_fill(struct certs *cs, const struct plan *p, const struct cfg *c)
 /* Makes the three certificates; returns the seconds until the renewal,
  * or -1 with err set. */
 static long
-certs_make(struct certs *cs, const struct pki_ca *ca, char *err,
+certs_make(struct certs *cs, const struct pki_ca *ca, bool renew, char *err,
     size_t errlen)
 {
 	static const enum pki_kind kinds[] = { PKI_SERVER, PKI_PEER,
@@ -131,10 +131,12 @@ certs_make(struct certs *cs, const struct pki_ca *ca, char *err,
 
 		gmtime_r(&info.not_after, &tm);
 		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		log_info("TLS: made this member's certificates in %s from the "
+		log_info("TLS: %s this member's certificates in %s from the "
 		    "CA in %s: server.crt serial %s, valid until %s; "
-		    "renewing in %ld s", cs->dir, cs->ca_file, info.serial,
-		    until, left - left / 3);
+		    "renewing in %ld s%s", renew ? "renewed" : "made", cs->dir,
+		    cs->ca_file, info.serial, until, left - left / 3, renew ?
+		    " (etcd reads the new files on its next handshakes)" :
+		    "");
 	}
 	if (left < cs->lifetime - 60)
 		log_warn("TLS: the CA in %s ends before cert_lifetime does; "
@@ -156,7 +158,7 @@ on_renew(struct loop *l, void *arg)
 	ca = pki_ca_load(cs->ca_file, cs->ca_key_file, time(NULL), err,
 	    sizeof(err));
 	if (ca != NULL)
-		next = certs_make(cs, ca, err, sizeof(err));
+		next = certs_make(cs, ca, true, err, sizeof(err));
 	pki_ca_free(ca);
 	if (next < 0) {
 		log_error("TLS: cannot renew this member's certificates: %s; "
@@ -196,7 +198,7 @@ certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
 	cs = xcalloc(1, sizeof(*cs));
 	cs->loop = l;
 	certs_fill(cs, p, c);
-	next = certs_make(cs, ca, err, errlen);
+	next = certs_make(cs, ca, false, err, errlen);
 	pki_ca_free(ca);
 	if (next < 0) {
 		certs_free(cs);
