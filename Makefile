@@ -27,7 +27,7 @@ ZCFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC := $(filter-out agent/main.c,$(wildcard lib/*.c resolver/*.c config/*.c etcd/*.c services/*.c agent/*.c))
+LIB_SRC := $(filter-out agent/main.c,$(wildcard lib/*.c resolver/*.c config/*.c etcd/*.c pki/*.c services/*.c agent/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libzooinit.a
 BIN := $(BUILD)/zooinit

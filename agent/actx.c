@@ -78,7 +78,9 @@ actx_open(struct actx *x, const struct cfg *c, bool subreaper)
 		proc_become_subreaper();
 	x->loop = loop_new();
 	x->http = etcd_http_new(x->loop);
-	etcd_http_set_tls(x->http, c->trusted_ca_file,
+	/* Certificates made from ca_file replace these once planned. */
+	etcd_http_set_tls(x->http, c->trusted_ca_file ? c->trusted_ca_file :
+	    c->ca_file,
 	    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
 	    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
 	loop_watch(x->loop, x->sigfd, LOOP_READ, on_signal, x);

@@ -11,6 +11,7 @@
 
 #include "agent/boot.h"
 #include "agent/boot_int.h"
+#include "agent/certs.h"
 #include "agent/join.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
@@ -368,6 +369,8 @@ start_services(struct boot *b)
 	    plan_me(p)->addr, p->proxy ? NULL : plan_me(p)->name, eps, n,
 	    on_services_done, b);
 	free(eps);
+	services_set_tls(b->svcs, p->tls.trusted_ca_file,
+	    p->tls.client_cert_file, p->tls.client_key_file);
 	services_start(b->svcs);
 }
 
@@ -388,7 +391,9 @@ act_planned(struct boot *b)
 	char err[512];
 	char *path;
 
-	if (plan_check_tls(&b->plan, b->c, err, sizeof(err)) != PLAN_OK) {
+	if (plan_check_tls(&b->plan, b->c, err, sizeof(err)) != PLAN_OK ||
+	    certs_setup(&b->certs, b->x->loop, b->x->http, &b->plan, b->c,
+	    b->plan_only, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		boot_finish(b, EXIT_PERMANENT);
 		return;
@@ -954,6 +959,7 @@ boot_free(struct boot *b)
 	loop_cancel(b->x->loop, b->seed_timer);
 	seed_free(b->seed);
 	sup_free(b->sup);
+	certs_free(b->certs);
 	plan_free(&b->plan);
 	free(b->replan_why);
 	strv_free(b->refused_argv);

@@ -134,6 +134,7 @@ struct boot {
 	struct services *svcs;	/* the services that depend on the cluster */
 	bool svcs_begun;
 	int stop_sig;		/* the signal a stop waits on services for */
+	struct certs *certs;	/* renewing the certificates made here */
 
 	/* For the metrics page (agent/boot_metrics.c). */
 	struct day2_stats day2;	/* snapshots and maintenance add to it */

@@ -37,4 +37,9 @@ int cmd_discovery_new(const struct cfg *c);
  * whole but is malformed or fails its sha256; FILE cannot be written). */
 int cmd_snapshot_save(const struct cfg *c);
 
+/* `zooinit ca init DIR`: makes a CA in DIR (c->args[0]): ca.crt and
+ * ca.key (0600), DIR created 0700; never overwrites. Exit 100 on any
+ * failure. */
+int cmd_ca_init(const struct cfg *c);
+
 #endif

@@ -15,22 +15,28 @@
 extern char **environ;
 
 /* Each command: its words on the command line, whether it takes --json,
- * how many positional arguments, and what runs it with the loaded
- * configuration. */
+ * how many positional arguments, what runs it with the loaded
+ * configuration, and, for one with arguments, what is missing when they
+ * are and its usage line. */
 static const struct command {
 	const char *word, *sub;
 	bool json;
 	size_t args;
 	int (*run)(const struct cfg *c);
+	const char *missing, *use;
 } commands[] = {
-	{ "bootstrap", NULL, false, 0, cmd_bootstrap },
-	{ "boot", NULL, false, 0, cmd_bootstrap },
-	{ "plan", NULL, true, 0, cmd_plan },
-	{ "status", NULL, true, 0, status_run },
-	{ "cluster", NULL, false, 1, cmd_cluster },
-	{ "discovery", "serve", false, 0, cmd_discovery_serve },
-	{ "discovery", "new", false, 0, cmd_discovery_new },
-	{ "snapshot", "save", false, 1, cmd_snapshot_save },
+	{ "bootstrap", NULL, false, 0, cmd_bootstrap, NULL, NULL },
+	{ "boot", NULL, false, 0, cmd_bootstrap, NULL, NULL },
+	{ "plan", NULL, true, 0, cmd_plan, NULL, NULL },
+	{ "status", NULL, true, 0, status_run, NULL, NULL },
+	{ "cluster", NULL, false, 1, cmd_cluster, "which service?",
+	  "zooinit cluster -f FILE SERVICE" },
+	{ "discovery", "serve", false, 0, cmd_discovery_serve, NULL, NULL },
+	{ "discovery", "new", false, 0, cmd_discovery_new, NULL, NULL },
+	{ "snapshot", "save", false, 1, cmd_snapshot_save, "which file?",
+	  "zooinit snapshot save FILE" },
+	{ "ca", "init", false, 1, cmd_ca_init, "which directory?",
+	  "zooinit ca init DIR" },
 };
 
 static void
@@ -55,6 +61,8 @@ usage(FILE *out)
 	    "  snapshot save FILE\n"
 	    "                   take a snapshot of the cluster at --endpoints\n"
 	    "                   (else this host's member) into FILE, checked\n"
+	    "  ca init DIR      make a CA for ca_file and ca_key_file: DIR/ca.crt\n"
+	    "                   and DIR/ca.key (0600); never overwrites\n"
 	    "  version          print the version\n"
 	    "  help             print this text\n"
 	    "\n"
@@ -113,13 +121,21 @@ main(int argc, char **argv)
 		}
 	}
 	if (cmd == NULL) {
+		const char *use = NULL;
+
+		/* A command of two words: name both, and give its usage. */
+		for (size_t i = 0; i < sizeof(commands) / sizeof(*commands);
+		    i++) {
+			if (commands[i].sub != NULL &&
+			    strcmp(word, commands[i].word) == 0)
+				use = commands[i].use != NULL ?
+				    commands[i].use : "";
+		}
 		fprintf(stderr, "zooinit: unknown command \"%s%s%s\"; see "
-		    "zooinit help\n", word, argc > 2 && strcmp(word,
-		    "discovery") == 0 ? " " : "", argc > 2 && strcmp(word,
-		    "discovery") == 0 ? argv[2] : "");
-		if (strcmp(word, "snapshot") == 0)
-			fprintf(stderr, "zooinit: usage: zooinit snapshot save "
-			    "FILE\n");
+		    "zooinit help\n", word, use != NULL && argc > 2 ? " " : "",
+		    use != NULL && argc > 2 ? argv[2] : "");
+		if (use != NULL && *use != '\0')
+			fprintf(stderr, "zooinit: usage: %s\n", use);
 		return EXIT_USAGE;
 	}
 	snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "",
@@ -142,10 +158,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (c.n_args < cmd->args) {
-		fprintf(stderr, "zooinit %s: %s\n", name, strcmp(cmd->word,
-		    "snapshot") == 0 ? "which file? usage: zooinit snapshot "
-		    "save FILE" : "which service? usage: zooinit cluster -f "
-		    "FILE SERVICE");
+		fprintf(stderr, "zooinit %s: %s usage: %s\n", name,
+		    cmd->missing, cmd->use);
 		cfg_free(&c);
 		return EXIT_USAGE;
 	}

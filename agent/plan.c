@@ -73,6 +73,8 @@ plan_free(struct plan *p)
 	free(p->state_reason);
 	free(p->role_reason);
 	free(p->data_dir);
+	for (size_t i = 0; i < PLAN_TLS_NFILES; i++)
+		free(p->tls_made[i]);
 	free(p->etcd);
 	memset(p, 0, sizeof(*p));
 }
@@ -114,9 +116,11 @@ plan_tls_configured(const struct cfg *c, const char *what, char *msg,
 {
 	if (c->cert_file != NULL && c->key_file != NULL)
 		return true;
+	if (c->ca_file != NULL && c->ca_key_file != NULL)
+		return true;
 	str_seterr(msg, msglen, "%s asks for https peers; set cert_file and "
-	    "key_file (and trusted_ca_file) to give etcd its certificates",
-	    what);
+	    "key_file (and trusted_ca_file) to give etcd its certificates, "
+	    "or ca_file and ca_key_file to have zooinit make them", what);
 	return false;
 }
 

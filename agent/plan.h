@@ -30,14 +30,31 @@ struct plan_member {
 };
 
 /* The TLS files of an https plan, set by plan_check_tls(). Borrowed from
- * the cfg it was given: valid until cfg_free(). */
+ * the cfg it was given (valid until cfg_free()), or from the plan's
+ * tls_made when made is set. */
 struct plan_tls {
 	const char *cert_file, *key_file;	/* client URLs */
 	const char *trusted_ca_file;		/* NULL: none configured */
 	const char *peer_cert_file, *peer_key_file;
 	const char *peer_trusted_ca_file;	/* NULL: none configured */
 	bool client_cert_auth;
+	/* What zooinit itself and the services present to etcd; NULL:
+	 * nothing (client_cert_auth off). */
+	const char *client_cert_file, *client_key_file;
+	bool made;	/* the files are zooinit's own, made from ca_file
+			   (agent/certs.c) in the state directory */
 };
+
+/* The files zooinit makes from ca_file, in order, in the state
+ * directory's PLAN_TLS_DIR: certificates 0644, keys 0600. */
+#define PLAN_TLS_DIR "tls"
+enum plan_tls_file {
+	PLAN_TLS_SERVER_CRT, PLAN_TLS_SERVER_KEY,
+	PLAN_TLS_PEER_CRT, PLAN_TLS_PEER_KEY,
+	PLAN_TLS_CLIENT_CRT, PLAN_TLS_CLIENT_KEY,
+	PLAN_TLS_NFILES
+};
+extern const char *const plan_tls_names[PLAN_TLS_NFILES];
 
 struct plan {
 	const char *source;	/* "dns", "token", "static" or "journal";
@@ -69,6 +86,8 @@ struct plan {
 	/* Progress of a PLAN_WAIT: how many members resolved of how many. */
 	size_t resolved, need;
 	struct plan_tls tls;	/* all NULL unless the scheme is https */
+	char *tls_made[PLAN_TLS_NFILES]; /* the paths of the files zooinit
+				   makes (tls.made), else NULL */
 };
 
 /* Builds p from one DNS lookup. On PLAN_OK p is complete but for argv
@@ -127,7 +146,11 @@ void plan_add_skipped(struct plan *p, const char *why);
 /* Marks the plan as restarting an existing member; reason is copied. */
 void plan_set_existing(struct plan *p, const char *reason);
 
-/* Takes the TLS settings of an https plan from c into p->tls, after
+/* Takes the TLS settings of an https plan from c into p->tls. Without
+ * cert_file but with ca_file, they are the files zooinit makes in the
+ * state directory (p->tls_made; made set, client_cert_auth on, the CA
+ * files trusted unless trusted_ca_file and peer_trusted_ca_file say
+ * otherwise); making them is agent/certs.c's. Otherwise after
  * checking that cert_file and key_file are set (peer_cert_file,
  * peer_key_file and peer_trusted_ca_file default to cert_file, key_file
  * and trusted_ca_file), that trusted_ca_file is set when client_cert_auth

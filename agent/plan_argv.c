@@ -73,6 +73,43 @@ proxy_cert_ok(const char *path, char *msg, size_t msglen)
 	return false;
 }
 
+const char *const plan_tls_names[PLAN_TLS_NFILES] = {
+	"server.crt", "server.key", "peer.crt", "peer.key", "client.crt",
+	"client.key",
+};
+
+/* The files zooinit makes from ca_file; certs.c makes them. */
+static enum plan_result
+made_tls(struct plan *p, const struct cfg *c, char *msg, size_t msglen)
+{
+	char *dir = plan_state_dir(p->data_dir);
+	char **f = p->tls_made;
+
+	if (!tls_file_ok("ca_file", c->ca_file, msg, msglen)) {
+		free(dir);
+		return PLAN_FAIL;
+	}
+	for (size_t i = 0; i < PLAN_TLS_NFILES; i++)
+		f[i] = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
+		    plan_tls_names[i]);
+	free(dir);
+	p->tls = (struct plan_tls){
+		.cert_file = f[PLAN_TLS_SERVER_CRT],
+		.key_file = f[PLAN_TLS_SERVER_KEY],
+		.peer_cert_file = f[PLAN_TLS_PEER_CRT],
+		.peer_key_file = f[PLAN_TLS_PEER_KEY],
+		.client_cert_file = f[PLAN_TLS_CLIENT_CRT],
+		.client_key_file = f[PLAN_TLS_CLIENT_KEY],
+		.trusted_ca_file = c->trusted_ca_file ? c->trusted_ca_file :
+		    c->ca_file,
+		.peer_trusted_ca_file = c->peer_trusted_ca_file ?
+		    c->peer_trusted_ca_file : c->ca_file,
+		.client_cert_auth = true,
+		.made = true,
+	};
+	return PLAN_OK;
+}
+
 enum plan_result
 plan_check_tls(struct plan *p, const struct cfg *c, char *msg,
     size_t msglen)
@@ -91,10 +128,17 @@ plan_check_tls(struct plan *p, const struct cfg *c, char *msg,
 	};
 
 	memset(&p->tls, 0, sizeof(p->tls));
+	for (size_t i = 0; i < PLAN_TLS_NFILES; i++) {
+		free(p->tls_made[i]);
+		p->tls_made[i] = NULL;
+	}
 	if (p->scheme == NULL || strcmp(p->scheme, "https") != 0)
 		return PLAN_OK;
 	if (!plan_tls_configured(c, p->source_detail, msg, msglen))
 		return PLAN_FAIL;
+	/* Given certificates win over making them. */
+	if (c->cert_file == NULL && c->ca_file != NULL)
+		return made_tls(p, c, msg, msglen);
 	if (c->client_cert_auth == CFG_ON && c->trusted_ca_file == NULL) {
 		str_seterr(msg, msglen, "client_cert_auth is on but "
 		    "trusted_ca_file is not set; etcd checks client "
@@ -109,6 +153,10 @@ plan_check_tls(struct plan *p, const struct cfg *c, char *msg,
 	t.peer_trusted_ca_file = c->peer_trusted_ca_file ?
 	    c->peer_trusted_ca_file : c->trusted_ca_file;
 	t.client_cert_auth = c->client_cert_auth == CFG_ON;
+	if (t.client_cert_auth) {
+		t.client_cert_file = t.cert_file;
+		t.client_key_file = t.key_file;
+	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (files[i].path != NULL &&
 		    !tls_file_ok(files[i].key, files[i].path, msg, msglen))

@@ -135,6 +135,16 @@ mem_done(struct status *s)
 		loop_stop(s->loop, 0);
 }
 
+/* The certificate the member served, from either of its requests. */
+static void
+mem_cert(struct mem *m, const struct etcd_http_result *r)
+{
+	if (r->cert_not_after != 0) {
+		m->cert_not_before = r->cert_not_before;
+		m->cert_not_after = r->cert_not_after;
+	}
+}
+
 static void
 on_health(void *arg, const struct etcd_http_result *r)
 {
@@ -144,6 +154,7 @@ on_health(void *arg, const struct etcd_http_result *r)
 
 	m->health_req = 0;
 	m->health_done = true;
+	mem_cert(m, r);
 	if (r->error != NULL) {
 		m->health_err = transport_reason(r->error);
 	} else if (etcd_parse_health(r->body, r->len, &ok, err,
@@ -183,6 +194,7 @@ on_status(void *arg, const struct etcd_http_result *r)
 
 	m->status_req = 0;
 	m->status_done = true;
+	mem_cert(m, r);
 	if (r->error != NULL)
 		m->status_err = transport_reason(r->error);
 	else if (r->status != 200)
@@ -508,6 +520,39 @@ status_free(struct status *s)
 	free(s->note);
 }
 
+/* The files zooinit's own requests use: the given ones, else, with
+ * ca_file, the client certificate bootstrap made in the state directory
+ * of data_dir. */
+static void
+set_tls(struct etcd_http *h, const struct cfg *c)
+{
+	char *dir, *crt = NULL, *key = NULL;
+
+	if (c->cert_file != NULL || c->ca_file == NULL) {
+		etcd_http_set_tls(h, c->trusted_ca_file,
+		    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
+		    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
+		return;
+	}
+	if (c->data_dir != NULL) {
+		dir = plan_state_dir(c->data_dir);
+		crt = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
+		    plan_tls_names[PLAN_TLS_CLIENT_CRT]);
+		key = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
+		    plan_tls_names[PLAN_TLS_CLIENT_KEY]);
+		free(dir);
+		if (access(crt, R_OK) != 0 || access(key, R_OK) != 0) {
+			free(crt);
+			free(key);
+			crt = key = NULL;
+		}
+	}
+	etcd_http_set_tls(h, c->trusted_ca_file ? c->trusted_ca_file :
+	    c->ca_file, crt, key);
+	free(crt);
+	free(key);
+}
+
 int
 status_run(const struct cfg *c)
 {
@@ -532,9 +577,8 @@ status_run(const struct cfg *c)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s.loop = loop_new();
 	s.http = etcd_http_new(s.loop);
-	etcd_http_set_tls(s.http, c->trusted_ca_file,
-	    c->client_cert_auth == CFG_ON ? c->cert_file : NULL,
-	    c->client_cert_auth == CFG_ON ? c->key_file : NULL);
+	set_tls(s.http, c);
+	etcd_http_set_certinfo(s.http, true);
 	loop_watch(s.loop, sigfd, LOOP_READ, on_signal, &s);
 	s.deadline = loop_now_ms() + DEADLINE_MS;
 	s.deadline_timer = loop_timer(s.loop, DEADLINE_MS, on_deadline, &s);

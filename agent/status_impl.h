@@ -46,6 +46,8 @@ struct mem {
 	bool status_done, have_status;
 	struct etcd_status st;
 	char *status_err;	/* short reason when no status */
+	/* The certificate it served (https): Unix times, 0 when unknown. */
+	int64_t cert_not_before, cert_not_after;
 	/* The verdict, set by judge(). */
 	bool healthy, leader, self_status; /* self_status: st is its own */
 	bool catching_up;	/* a learner far behind the leader's log */
@@ -127,6 +129,11 @@ size_t status_version_order(const char *const *v, size_t n, size_t *order);
  * behind the leader's (at leader) that etcd would not promote it yet:
  * etcd promotes a learner whose log has 90% of the leader's. */
 bool status_learner_behind(uint64_t learner, uint64_t leader);
+
+/* Whether a certificate valid from not_before to not_after is close to
+ * its end at now: less than a third of its lifetime left (zooinit renews
+ * the ones it makes at two thirds), or ended. */
+bool status_cert_close(int64_t not_before, int64_t not_after, int64_t now);
 
 /* Sets every member's verdict, the leader, s->healthy and the versions. */
 void status_judge(struct status *s);

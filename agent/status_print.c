@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/plan.h"
 #include "agent/status_impl.h"
@@ -226,6 +227,75 @@ print_versions(const struct status *s, FILE *out)
 	sb_free(&b);
 }
 
+static void
+fmt_left(int64_t secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		snprintf(buf, len, "ended");
+	else if (secs < 3600)
+		snprintf(buf, len, "%" PRId64 " s left", secs);
+	else if (secs < 2 * 86400)
+		snprintf(buf, len, "%" PRId64 " h left", secs / 3600);
+	else
+		snprintf(buf, len, "%" PRId64 " d left", secs / 86400);
+}
+
+static void
+fmt_utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The certificates the members served: one line for all, then one per
+ * certificate close to its end. */
+static void
+print_certs(const struct status *s, FILE *out)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t n = 0;
+	char when[40], left[32];
+
+	for (size_t i = 0; i < s->members.n; i++) {
+		const struct mem *m = &s->mems[i];
+		char *name;
+
+		if (m->cert_not_after == 0)
+			continue;
+		if (n++ == SUMMARY_NAMES) {
+			fprintf(out, ", ...");
+			break;
+		}
+		name = status_member_label(m->m);
+		fmt_utc(m->cert_not_after, when, sizeof(when));
+		fmt_left(m->cert_not_after - now, left, sizeof(left));
+		fprintf(out, "%s%s until %s (%s)", n == 1 ? "certificates: " :
+		    ", ", name, when, left);
+		free(name);
+	}
+	if (n > 0)
+		fprintf(out, "\n");
+	for (size_t i = 0; i < s->members.n; i++) {
+		const struct mem *m = &s->mems[i];
+		char *name;
+
+		if (m->cert_not_after == 0 || !status_cert_close(
+		    m->cert_not_before, m->cert_not_after, now))
+			continue;
+		name = status_member_label(m->m);
+		fmt_utc(m->cert_not_after, when, sizeof(when));
+		fmt_left(m->cert_not_after - now, left, sizeof(left));
+		fprintf(out, "certificate of %s %s %s (%s), less than a third "
+		    "of its lifetime: renew it (zooinit renews the ones it "
+		    "makes at two thirds: see that agent's log)\n", name,
+		    now >= m->cert_not_after ? "ended" : "ends", when, left);
+		free(name);
+	}
+}
+
 /* One line per learner: it does not vote, however healthy, until it is
  * promoted. */
 static void
@@ -437,6 +507,11 @@ status_print_json(const struct status *s, FILE *out)
 		    json_integer((json_int_t)m->st.raft_index) : json_null());
 		json_object_set_new(j, "catching_up", e->learner ?
 		    json_boolean(m->catching_up) : json_null());
+		json_object_set_new(j, "cert_not_after", m->cert_not_after ?
+		    json_integer(m->cert_not_after) : json_null());
+		json_object_set_new(j, "cert_close", m->cert_not_after ?
+		    json_boolean(status_cert_close(m->cert_not_before,
+		    m->cert_not_after, (int64_t)time(NULL))) : json_null());
 		json_object_set_new(j, "peer_urls",
 		    jstrs(e->peer_urls, e->n_peer_urls));
 		json_object_set_new(j, "client_urls",
@@ -488,5 +563,6 @@ status_print_text(const struct status *s, FILE *out)
 		fprintf(out, "this host: %s\n", s->note);
 	print_versions(s, out);
 	print_learners(s, out);
+	print_certs(s, out);
 	print_services(s, out);
 }

@@ -238,3 +238,11 @@ status_leader_label(const struct status *s)
 			return status_member_label(s->mems[i].m);
 	return xasprintf("%016" PRIx64, s->leader_id);
 }
+
+bool
+status_cert_close(int64_t not_before, int64_t not_after, int64_t now)
+{
+	int64_t life = not_after - not_before;
+
+	return now >= not_after || (life > 0 && (not_after - now) * 3 < life);
+}

@@ -254,6 +254,19 @@ static const struct key table[] = {
 	  .def = "off",
 	  .help = "on: etcd demands client certificates and zooinit presents "
 	    "cert_file" },
+	/* A CA instead of certificates: each agent mints its own. */
+	{ .name = "ca_file", .type = KT_STR, .off = OFF(ca_file),
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT, .meta = "FILE",
+	  .help = "CA (PEM) that signs the certificates made here when "
+	    "cert_file is unset" },
+	{ .name = "ca_key_file", .type = KT_STR, .off = OFF(ca_key_file),
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT, .meta = "FILE",
+	  .help = "the unencrypted key of ca_file (PEM, mode 0600)" },
+	{ .name = "cert_lifetime", .type = KT_INT, .off = OFF(cert_lifetime),
+	  .min = 60, .max = 10 * 365 * 86400, .def = "31536000",
+	  .meta = "SECONDS",
+	  .help = "lifetime of the certificates made here; renewed at two "
+	    "thirds" },
 	/* The services themselves are groups of the file's "service" group
 	 * (svc.c); which of them bootstrap starts is a key like any other,
 	 * so one host can start fewer. */

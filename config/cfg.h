@@ -101,6 +101,11 @@ struct cfg {
 	enum cfg_switch client_cert_auth; /* default off: on makes etcd
 				   demand client certificates, and zooinit
 				   present cert_file */
+	/* A CA that signs the certificates each agent makes for itself
+	 * when cert_file is not set (agent/certs.c). NULL = not set. */
+	char *ca_file;
+	char *ca_key_file;
+	int cert_lifetime;	/* seconds; default 365 days */
 
 	/* Services (config/svc.h). svcs: every group of the file's
 	 * "service" group, in file order, checked and with defaults filled

@@ -73,6 +73,7 @@ check_tls_pairs(struct load *ld)
 	static const char *const pairs[][2] = {
 		{ "cert_file", "key_file" },
 		{ "peer_cert_file", "peer_key_file" },
+		{ "ca_file", "ca_key_file" },
 	};
 
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
@@ -70,6 +71,7 @@ struct etcd_http {
 	char *tls_ca;		/* etcd_http_set_tls(); NULL when unset */
 	char *tls_cert;
 	char *tls_key;
+	bool certinfo;		/* etcd_http_set_certinfo() */
 	struct req *delivering;	/* whose line callback is running */
 };
 
@@ -370,10 +372,46 @@ destroy(struct etcd_http *h)
 	free(h);
 }
 
+int64_t
+etcd_http_cert_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%b %d %H:%M:%S %Y GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+void
+etcd_http_set_certinfo(struct etcd_http *h, bool on)
+{
+	h->certinfo = on;
+}
+
+/* The server's certificate (the first of the chain) from curl. */
+static void
+cert_times(struct req *r, struct etcd_http_result *res)
+{
+	struct curl_certinfo *ci = NULL;
+
+	if (!r->h->certinfo || curl_easy_getinfo(r->easy, CURLINFO_CERTINFO,
+	    &ci) != CURLE_OK || ci == NULL || ci->num_of_certs < 1)
+		return;
+	for (struct curl_slist *l = ci->certinfo[0]; l != NULL; l = l->next) {
+		if (strncmp(l->data, "Start date:", 11) == 0)
+			res->cert_not_before = etcd_http_cert_time(l->data + 11);
+		else if (strncmp(l->data, "Expire date:", 12) == 0)
+			res->cert_not_after = etcd_http_cert_time(l->data + 12);
+	}
+}
+
 static void
 deliver(struct req *r)
 {
-	struct etcd_http_result res = { 0, "", 0, NULL };
+	struct etcd_http_result res = { 0, "", 0, NULL, 0, 0 };
 
 	if (r->stream && r->too_long) {
 		snprintf(r->msg, sizeof(r->msg), "stream line longer than %zu "
@@ -401,6 +439,7 @@ deliver(struct req *r)
 		res.error = r->msg;
 	} else {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
+		cert_times(r, &res);
 		/* A split stream's lines went to the line callback. */
 		if (r->buf != NULL && !r->split) {
 			res.body = r->buf;
@@ -689,6 +728,12 @@ req_setup(struct req *r, const char *url, const char *post_json,
 		SET(CURLOPT_SSLCERT, r->h->tls_cert);
 	if (r->h->tls_key != NULL)
 		SET(CURLOPT_SSLKEY, r->h->tls_key);
+	/* curl fills in the certificate during the handshake only: a
+	 * reused connection would leave it empty. */
+	if (r->h->certinfo && strncmp(url, "https:", 6) == 0) {
+		SET(CURLOPT_CERTINFO, 1L);
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+	}
 	/* A stream may be silent for hours: TCP keepalive finds a peer
 	 * that vanished without a reset within about a minute. */
 	if (r->stream) {

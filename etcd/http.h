@@ -1,6 +1,7 @@
 #ifndef ZOOINIT_ETCD_HTTP_H
 #define ZOOINIT_ETCD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,9 @@ struct etcd_http_result {
 				 * NUL-terminated; "" on transport error */
 	size_t len;
 	const char *error;	/* transport error text, or NULL */
+	/* The validity of the server's certificate (Unix time), with
+	 * etcd_http_set_certinfo() on and https; 0 when not known. */
+	int64_t cert_not_before, cert_not_after;
 };
 
 typedef void (*etcd_http_cb)(void *arg, const struct etcd_http_result *r);
@@ -55,6 +59,17 @@ struct etcd_http *etcd_http_new(struct loop *l);
  * the request with curl's reason as its transport error. */
 void etcd_http_set_tls(struct etcd_http *h, const char *ca_file,
     const char *cert_file, const char *key_file);
+
+/* Whether requests started afterwards learn the validity of the
+ * server's certificate (etcd_http_result's cert_* fields). Each https
+ * request then opens a connection of its own, so it is for one-shot
+ * commands (zooinit status), not the agent. */
+void etcd_http_set_certinfo(struct etcd_http *h, bool on);
+
+/* Parses a certificate time as curl's OpenSSL backend writes it in
+ * CURLINFO_CERTINFO ("Dec  4 18:21:30 2026 GMT"). Returns the Unix time,
+ * or 0 when s is not such a time. */
+int64_t etcd_http_cert_time(const char *s);
 
 /* Aborts every pending request without calling its result callback (drop
  * callbacks do run) and frees h. NULL is ignored. May be called from a

@@ -27,11 +27,12 @@ static const char *const env_names[] = {
 	"ZOOINIT_CLUSTER_BACKEND", "ZOOINIT_CLUSTER_SERVICE",
 	"ZOOINIT_CLUSTER_EVENT", "ZOOINIT_SERVER_IP_LIST", "ZOOINIT_LOCAL_IP",
 	"ZOOINIT_MASTER_IP", "ZOOINIT_QUORUM", "ZOOINIT_QURORUM",
-	"ZOOINIT_NODE_ID", "ZOOINIT_ETCD_ENDPOINTS",
+	"ZOOINIT_NODE_ID", "ZOOINIT_ETCD_ENDPOINTS", "ZOOINIT_ETCD_CA_FILE",
+	"ZOOINIT_ETCD_CERT_FILE", "ZOOINIT_ETCD_KEY_FILE",
 };
 #define N_ENV (sizeof(env_names) / sizeof(env_names[0]))
 
-enum vkind { V_NAME, V_IP, V_URL };
+enum vkind { V_NAME, V_IP, V_URL, V_PATH };
 
 static bool
 in_set(unsigned char ch, const char *extra)
@@ -72,6 +73,18 @@ valid_ip(const char *s)
 	    valid_chars(zone + 1, 15, "._-");
 }
 
+/* A file path from the configuration: printable ASCII. */
+static bool
+valid_path(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (n >= URL_MAX_LEN || s[n] < 0x20 || s[n] > 0x7e)
+			return false;
+	return n > 0;
+}
+
 static bool
 valid(enum vkind k, const char *s)
 {
@@ -82,6 +95,8 @@ valid(enum vkind k, const char *s)
 		return valid_ip(s);
 	case V_URL:
 		return valid_chars(s, URL_MAX_LEN, "._~:/[]%-");
+	case V_PATH:
+		return valid_path(s);
 	}
 	return false;
 }
@@ -90,6 +105,7 @@ static const char *const expected[] = {
 	[V_NAME] = "1-253 letters, digits, '.', '_' or '-'",
 	[V_IP] = "a numeric IPv4 or IPv6 address",
 	[V_URL] = "a URL of letters, digits and \"._~:/[]%-\"",
+	[V_PATH] = "a path of printable ASCII characters",
 };
 
 /* Writes s into buf for an error message: printable ASCII as it is,
@@ -199,7 +215,13 @@ hook_env(const struct hook_env *vars, char *const *base_environ, char *err,
 	    check(V_NAME, "the service name", vars->service, err, errlen) < 0 ||
 	    check(V_IP, "the local IP", vars->local_ip, err, errlen) < 0 ||
 	    check(V_IP, "the master IP", vars->master_ip, err, errlen) < 0 ||
-	    check(V_NAME, "the node ID", vars->node_id, err, errlen) < 0)
+	    check(V_NAME, "the node ID", vars->node_id, err, errlen) < 0 ||
+	    check(V_PATH, "the etcd CA file", vars->etcd_ca_file, err,
+	    errlen) < 0 ||
+	    check(V_PATH, "the etcd certificate file", vars->etcd_cert_file,
+	    err, errlen) < 0 ||
+	    check(V_PATH, "the etcd key file", vars->etcd_key_file, err,
+	    errlen) < 0)
 		return NULL;
 	ips = join(V_IP, "the server IP list", vars->server_ips,
 	    vars->n_server_ips, err, errlen);
@@ -225,6 +247,9 @@ hook_env(const struct hook_env *vars, char *const *base_environ, char *err,
 	val[7] = quorum;
 	val[8] = vars->node_id;
 	val[9] = eps;
+	val[10] = vars->etcd_ca_file;
+	val[11] = vars->etcd_cert_file;
+	val[12] = vars->etcd_key_file;
 
 	for (; base_environ != NULL && base_environ[nbase] != NULL; nbase++)
 		;

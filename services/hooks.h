@@ -61,6 +61,10 @@ struct hook_env {
 	const char *node_id;	/* ZOOINIT_NODE_ID */
 	const char *const *etcd_endpoints; /* ZOOINIT_ETCD_ENDPOINTS, */
 	size_t n_etcd_endpoints;	   /* joined with commas */
+	/* The TLS files for reaching etcd: paths of printable ASCII. */
+	const char *etcd_ca_file;	/* ZOOINIT_ETCD_CA_FILE */
+	const char *etcd_cert_file;	/* ZOOINIT_ETCD_CERT_FILE: a client */
+	const char *etcd_key_file;	/* ZOOINIT_ETCD_KEY_FILE   certificate */
 };
 
 /* Returns a new NULL-terminated environment: base_environ (NULL: empty)

@@ -110,11 +110,26 @@ make_env(struct service *s, enum hook_event ev)
 		.node_id = id,
 		.etcd_endpoints = (const char *const *)s->endpoints,
 		.n_etcd_endpoints = s->n_endpoints,
+		.etcd_ca_file = s->tls[0],
+		.etcd_cert_file = s->tls[1],
+		.etcd_key_file = s->tls[2],
 	};
 	envp = hook_env(&he, environ, err, sizeof(err));
 	if (envp == NULL)
 		log_error("%s: %s: %s", s->label, hook_event_name(ev), err);
 	return envp;
+}
+
+void
+service_set_tls(struct service *s, const char *ca_file,
+    const char *cert_file, const char *key_file)
+{
+	const char *v[3] = { ca_file, cert_file, key_file };
+
+	for (size_t i = 0; i < 3; i++) {
+		free(s->tls[i]);
+		s->tls[i] = v[i] != NULL ? xstrdup(v[i]) : NULL;
+	}
 }
 
 /* Starts the hook for ev with cb; returns its id, or 0 when ev has no
@@ -756,6 +771,8 @@ service_free(struct service *s)
 	for (size_t i = 0; i < s->n_endpoints; i++)
 		free(s->endpoints[i]);
 	free(s->endpoints);
+	for (size_t i = 0; i < 3; i++)
+		free(s->tls[i]);
 	free(s->ip);
 	free(s->name);
 	free(s->set_sig);

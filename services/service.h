@@ -51,6 +51,11 @@ struct service_opts {
 
 struct service *service_new(struct loop *l, struct etcd_http *h,
     const struct service_opts *o, service_cb cb, void *arg);
+/* The TLS files the service's hooks and program are told about (copied;
+ * NULL: none): the CA that verifies etcd, a client certificate and its
+ * key. */
+void service_set_tls(struct service *s, const char *ca_file,
+    const char *cert_file, const char *key_file);
 /* Frees s, killing whatever still runs (no hooks, no callbacks). */
 void service_free(struct service *s);
 

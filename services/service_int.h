@@ -44,6 +44,8 @@ struct service {
 	char *name;		/* this host's member name, or NULL */
 	char **endpoints;
 	size_t n_endpoints;
+	char *tls[3];		/* CA, client certificate and key for etcd;
+				   NULL: none (service_set_tls()) */
 	service_cb cb;
 	void *arg;
 	char *label;		/* "service zk" */

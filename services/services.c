@@ -127,6 +127,14 @@ services_new(struct loop *l, struct etcd_http *h,
 }
 
 void
+services_set_tls(struct services *ss, const char *ca_file,
+    const char *cert_file, const char *key_file)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		service_set_tls(ss->v[i], ca_file, cert_file, key_file);
+}
+
+void
 services_free(struct services *ss)
 {
 	if (ss == NULL)

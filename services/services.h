@@ -29,6 +29,11 @@ struct services *services_new(struct loop *l, struct etcd_http *h,
     const char *name, char *const *endpoints, size_t n_endpoints,
     services_done_cb cb, void *arg);
 void services_free(struct services *ss);
+/* Tells every service's hooks and program the TLS files for etcd
+ * (ZOOINIT_ETCD_CA_FILE, _CERT_FILE, _KEY_FILE); copied, NULL: none.
+ * Call before services_start(). */
+void services_set_tls(struct services *ss, const char *ca_file,
+    const char *cert_file, const char *key_file);
 
 void services_start(struct services *ss);
 /* Stops them, last first; done runs when all are down. A second call

@@ -16,6 +16,7 @@ rank() {
 	lib/*) echo 0 ;;
 	resolver/*) echo 1 ;;
 	etcd/*) echo 1 ;;
+	pki/*) echo 1 ;;
 	config/*) echo 2 ;;
 	services/*) echo 3 ;;
 	agent/*) echo 4 ;;
@@ -28,7 +29,7 @@ problem() {
 	bad=$((bad + 1))
 }
 
-for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] config/*.[ch] \
+for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] pki/*.[ch] config/*.[ch] \
 	services/*.[ch] agent/*.[ch]; do
 	r=$(rank "$f")
 	while IFS= read -r inc; do
@@ -36,9 +37,10 @@ for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] config/*.[ch] \
 		if [ "$ir" -gt "$r" ]; then
 			problem "$f includes $inc, a layer above it"
 		fi
-		# resolver and etcd sit side by side: neither uses config.
+		# resolver, etcd and pki sit side by side: none uses another.
 		case $f:$inc in
-		resolver/*:etcd/* | etcd/*:resolver/dns.h)
+		resolver/*:etcd/* | etcd/*:resolver/dns.h | pki/*:resolver/* | \
+		pki/*:etcd/* | resolver/*:pki/* | etcd/*:pki/*)
 			problem "$f includes $inc across the lower floor" ;;
 		esac
 	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
@@ -55,7 +57,7 @@ modname() {
 	m=${m%_impl}
 	echo "$m"
 }
-for f in lib/*.c resolver/*.c etcd/*.c config/*.c services/*.c agent/*.c; do
+for f in lib/*.c resolver/*.c etcd/*.c pki/*.c config/*.c services/*.c agent/*.c; do
 	m=$(modname "${f%.c}")
 	for inc in $(incs "${f%.c}"); do
 		if [ -f "$inc.c" ]; then
@@ -76,7 +78,7 @@ fi
 
 # Function bodies: from a line that starts a definition at column 0 to the
 # closing brace at column 0 (the style of this tree).
-for f in lib/*.c resolver/*.c etcd/*.c config/*.c services/*.c agent/*.c; do
+for f in lib/*.c resolver/*.c etcd/*.c pki/*.c config/*.c services/*.c agent/*.c; do
 	awk -v max="$MAX_FUNC" -v file="$f" '
 		/^[a-z_][a-z0-9_]*\(/ { name = $0; sub(/\(.*/, "", name); start = NR }
 		/^\{/ { if (start) open = NR }

@@ -517,6 +517,9 @@ full_vars(void)
 		.local_ip = "10.0.0.2", .master_ip = "10.0.0.1",
 		.quorum = 2, .node_id = "h2.zl.test",
 		.etcd_endpoints = eps2, .n_etcd_endpoints = 2,
+		.etcd_ca_file = "/etc/zooinit/ca.crt",
+		.etcd_cert_file = "/var/lib/zooinit/etcd.zooinit/tls/client.crt",
+		.etcd_key_file = "/var/lib/zooinit/etcd.zooinit/tls/client.key",
 	};
 }
 
@@ -569,6 +572,15 @@ test_env_build(void **state)
 	assert_string_equal(env_get(env, "ZOOINIT_NODE_ID"), "h2.zl.test");
 	assert_string_equal(env_get(env, "ZOOINIT_ETCD_ENDPOINTS"),
 	    "http://10.0.0.1:2379,https://[fd00::3]:2379");
+	assert_string_equal(env_get(env, "ZOOINIT_ETCD_CA_FILE"),
+	    "/etc/zooinit/ca.crt");
+	assert_string_equal(env_get(env, "ZOOINIT_ETCD_CERT_FILE"),
+	    "/var/lib/zooinit/etcd.zooinit/tls/client.crt");
+	assert_string_equal(env_get(env, "ZOOINIT_ETCD_KEY_FILE"),
+	    "/var/lib/zooinit/etcd.zooinit/tls/client.key");
+	v.etcd_key_file = "/tmp/a\nb";
+	assert_null(hook_env(&v, base, err, sizeof(err)));
+	assert_non_null(strstr(err, "the etcd key file"));
 
 	/* Unknown values are empty, and hide inherited ones. */
 	v = (struct hook_env){ .event = HOOK_PRE_REGIST };
@@ -578,6 +590,7 @@ test_env_build(void **state)
 	assert_string_equal(env_get(env, "ZOOINIT_QURORUM"), "");
 	assert_string_equal(env_get(env, "ZOOINIT_QUORUM"), "");
 	assert_string_equal(env_get(env, "ZOOINIT_SERVER_IP_LIST"), "");
+	assert_string_equal(env_get(env, "ZOOINIT_ETCD_CERT_FILE"), "");
 	assert_string_equal(env_get(env, "ZOOINIT_CLUSTER_EVENT"),
 	    "OnPreRegist");
 
@@ -720,8 +733,10 @@ test_env_arrives(void **state)
 	assert_non_null(strstr(got, "ZOOINIT_NODE_ID=h2.zl.test\n"));
 	assert_non_null(strstr(got, "ZOOINIT_ETCD_ENDPOINTS=http://10.0.0.1:"
 	    "2379,https://[fd00::3]:2379\n"));
+	assert_non_null(strstr(got,
+	    "ZOOINIT_ETCD_CA_FILE=/etc/zooinit/ca.crt\n"));
 	/* Nothing of the test's own environment leaked in. */
-	assert_int_equal(count(got, "ZOOINIT_"), 10);
+	assert_int_equal(count(got, "ZOOINIT_"), 13);
 }
 
 /* ---- argv ------------------------------------------------------------ */

@@ -2551,6 +2551,53 @@ test_tls_https_zone(void **state)
 	free(key);
 }
 
+/* A CA instead of certificates: the files zooinit makes in the state
+ * directory, client_cert_auth on; given certificates win. */
+static void
+test_tls_made_from_ca(void **state)
+{
+	struct fx *f = *state;
+	char *ca = tls_path("ca.pem"), *crt = tls_path("h.pem");
+	const char *d = "/var/lib/zooinit/etcd.zooinit/tls/";
+	char *sc = xasprintf("%sserver.crt", d), *sk = xasprintf("%sserver.key", d);
+	char *pc = xasprintf("%speer.crt", d), *pk = xasprintf("%speer.key", d);
+
+	add_three(f, SSL);
+	free(f->c.cert_file);
+	free(f->c.key_file);
+	free(f->c.trusted_ca_file);
+	f->c.cert_file = f->c.key_file = f->c.trusted_ca_file = NULL;
+	f->c.ca_file = ca;
+	f->c.ca_key_file = ca;
+	expect_ok(f);
+	assert_int_equal(check_tls(f), PLAN_OK);
+	assert_true(f->p.tls.made);
+	assert_true(f->p.tls.client_cert_auth);
+	assert_string_equal(f->p.tls.client_cert_file,
+	    "/var/lib/zooinit/etcd.zooinit/tls/client.crt");
+	plan_build_argv(&f->p);
+	assert_tls_argv(&f->p, "--cert-file", sc, "--key-file", sk,
+	    "--trusted-ca-file", ca, "--peer-cert-file", pc,
+	    "--peer-key-file", pk, "--peer-trusted-ca-file", ca,
+	    "--client-cert-auth", "--peer-client-cert-auth", NULL);
+
+	/* Given files win; checking again drops the made paths. */
+	f->c.cert_file = crt;
+	f->c.key_file = crt;
+	assert_int_equal(check_tls(f), PLAN_OK);
+	assert_false(f->p.tls.made);
+	assert_null(f->p.tls_made[0]);
+	assert_string_equal(f->p.tls.cert_file, crt);
+	f->c.cert_file = f->c.key_file = NULL;
+	f->c.ca_file = f->c.ca_key_file = NULL;
+	free(ca);
+	free(crt);
+	free(sc);
+	free(sk);
+	free(pc);
+	free(pk);
+}
+
 static void
 test_tls_https_zone_without_certs(void **state)
 {
@@ -2563,7 +2610,8 @@ test_tls_https_zone_without_certs(void **state)
 	assert_int_equal(build(f), PLAN_FAIL);
 	assert_string_equal(f->msg, "_etcd-server-ssl._tcp.zl.test asks for "
 	    "https peers; set cert_file and key_file (and trusted_ca_file) to "
-	    "give etcd its certificates");
+	    "give etcd its certificates, or ca_file and ca_key_file to have "
+	    "zooinit make them");
 	/* A key without its certificate is no better. */
 	f->c.key_file = tls_path("h.key");
 	expect_fail(f, "_etcd-server-ssl._tcp.zl.test asks for https peers");
@@ -2672,7 +2720,8 @@ test_tls_check_failures(void **state)
 	assert_int_equal(check_tls(f), PLAN_FAIL);
 	assert_string_equal(f->msg, "_etcd-server-ssl._tcp.zl.test asks for "
 	    "https peers; set cert_file and key_file (and trusted_ca_file) to "
-	    "give etcd its certificates");
+	    "give etcd its certificates, or ca_file and ca_key_file to have "
+	    "zooinit make them");
 }
 
 static void
@@ -2871,6 +2920,7 @@ main(void)
 		T(test_skipped),
 		TLS(test_tls_https_zone),
 		TLS(test_tls_https_zone_without_certs),
+		TLS(test_tls_made_from_ca),
 		TLS(test_tls_peer_files),
 		TLS(test_tls_check_failures),
 		TLS(test_tls_pairs),

@@ -1,0 +1,212 @@
+#include "lib/fmacros.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/certs.h"
+#include "etcd/http.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "pki/pki.h"
+
+/* A renewal that failed (the CA unreadable for a moment) is tried again
+ * after this long, or sooner when the certificates end sooner. */
+#define RETRY_MS (60 * 1000)
+
+/* What to make, copied from the plan: the renewal outlives it. */
+struct certs {
+	struct loop *loop;
+	uint64_t timer;
+	char *ca_file, *ca_key_file;
+	long lifetime;
+	char *name;
+	char *ips[2];
+	size_t n_ips;
+	char *dns[3];
+	size_t n_dns;
+	char *files[PLAN_TLS_NFILES];
+	char *dir;
+};
+
+static void
+certs_clear(struct certs *cs)
+{
+	free(cs->ca_file);
+	free(cs->ca_key_file);
+	free(cs->name);
+	for (size_t i = 0; i < cs->n_ips; i++)
+		free(cs->ips[i]);
+	for (size_t i = 0; i < cs->n_dns; i++)
+		free(cs->dns[i]);
+	for (size_t i = 0; i < PLAN_TLS_NFILES; i++)
+		free(cs->files[i]);
+	free(cs->dir);
+}
+
+void
+certs_free(struct certs *cs)
+{
+	if (cs == NULL)
+		return;
+	loop_cancel(cs->loop, cs->timer);
+	certs_clear(cs);
+	free(cs);
+}
+
+static void
+add_dns(struct certs *cs, const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		return;
+	for (size_t i = 0; i < cs->n_dns; i++)
+		if (strcmp(cs->dns[i], name) == 0)
+			return;
+	cs->dns[cs->n_dns++] = xstrdup(name);
+}
+
+/* The names: every address etcd listens on and advertises (one: the
+ * plan's), the SRV target, the member name, and localhost when etcd
+ * listens on a loopback address. */
+static void
+certs_fill(struct certs *cs, const struct plan *p, const struct cfg *c)
+{
+	const struct plan_member *me = plan_me(p);
+	char *dir;
+
+	cs->ca_file = xstrdup(c->ca_file);
+	cs->ca_key_file = xstrdup(c->ca_key_file);
+	cs->lifetime = c->cert_lifetime;
+	cs->name = xstrdup(me->name);
+	cs->ips[cs->n_ips++] = xstrdup(me->addr);
+	add_dns(cs, me->host);
+	add_dns(cs, me->name);
+	if (strcmp(me->addr, "127.0.0.1") == 0 || strcmp(me->addr, "::1") == 0)
+		add_dns(cs, "localhost");
+	for (size_t i = 0; i < PLAN_TLS_NFILES; i++)
+		cs->files[i] = xstrdup(p->tls_made[i]);
+	dir = xstrdup(p->tls_made[0]);
+	*strrchr(dir, '/') = '\0';
+	cs->dir = dir;
+}
+
+/* Makes the three certificates; returns the seconds until the renewal,
+ * or -1 with err set. */
+static long
+certs_make(struct certs *cs, const struct pki_ca *ca, bool renew, char *err,
+    size_t errlen)
+{
+	static const enum pki_kind kinds[] = { PKI_SERVER, PKI_PEER,
+		PKI_CLIENT };
+	struct pki_req r = {
+		.name = cs->name,
+		.ips = (const char *const *)cs->ips, .n_ips = cs->n_ips,
+		.dns = (const char *const *)cs->dns, .n_dns = cs->n_dns,
+		.lifetime = cs->lifetime, .now = time(NULL),
+	};
+	struct pki_info info;
+	char *pem;
+	long left;
+
+	if (file_mkdirs(cs->dir, 0700, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		r.kind = kinds[i];
+		if (pki_mint_files(ca, &r, cs->files[2 * i],
+		    cs->files[2 * i + 1], err, errlen) < 0)
+			return -1;
+	}
+	pem = pki_read_file(cs->files[PLAN_TLS_SERVER_CRT], err, errlen);
+	if (pem == NULL)
+		return -1;
+	pki_cert_info(pem, &info);
+	free(pem);
+	left = (long)(info.not_after - r.now);
+	{
+		char until[32];
+		struct tm tm;
+
+		gmtime_r(&info.not_after, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		log_info("TLS: %s this member's certificates in %s from the "
+		    "CA in %s: server.crt serial %s, valid until %s; "
+		    "renewing in %ld s%s", renew ? "renewed" : "made", cs->dir,
+		    cs->ca_file, info.serial, until, left - left / 3, renew ?
+		    " (etcd reads the new files on its next handshakes)" :
+		    "");
+	}
+	if (left < cs->lifetime - 60)
+		log_warn("TLS: the CA in %s ends before cert_lifetime does; "
+		    "the certificates end with it: make a new CA in time",
+		    cs->ca_file);
+	return left - left / 3;
+}
+
+static void
+on_renew(struct loop *l, void *arg)
+{
+	struct certs *cs = arg;
+	char err[512] = "";
+	struct pki_ca *ca;
+	long next = -1;
+
+	(void)l;
+	cs->timer = 0;
+	ca = pki_ca_load(cs->ca_file, cs->ca_key_file, time(NULL), err,
+	    sizeof(err));
+	if (ca != NULL)
+		next = certs_make(cs, ca, true, err, sizeof(err));
+	pki_ca_free(ca);
+	if (next < 0) {
+		log_error("TLS: cannot renew this member's certificates: %s; "
+		    "trying again in %d s", err, RETRY_MS / 1000);
+		cs->timer = loop_timer(cs->loop, RETRY_MS, on_renew, cs);
+		return;
+	}
+	cs->timer = loop_timer(cs->loop, next * 1000, on_renew, cs);
+}
+
+int
+certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
+    const struct plan *p, const struct cfg *c, bool plan_only, char *err,
+    size_t errlen)
+{
+	struct certs *cs;
+	struct pki_ca *ca;
+	long next;
+
+	certs_free(*cp);
+	*cp = NULL;
+	if (p->tls.cert_file == NULL)
+		return 0;
+	if (!p->tls.made) {
+		log_info("TLS: etcd uses the given certificate files "
+		    "(cert_file %s)%s", p->tls.cert_file, c->ca_file ?
+		    "; ca_file is not used to make any" : "");
+		return 0;
+	}
+	ca = pki_ca_load(c->ca_file, c->ca_key_file, time(NULL), err, errlen);
+	if (ca == NULL)
+		return -1;
+	if (plan_only) {
+		pki_ca_free(ca);
+		return 0;
+	}
+	cs = xcalloc(1, sizeof(*cs));
+	cs->loop = l;
+	certs_fill(cs, p, c);
+	next = certs_make(cs, ca, false, err, errlen);
+	pki_ca_free(ca);
+	if (next < 0) {
+		certs_free(cs);
+		return -1;
+	}
+	etcd_http_set_tls(h, p->tls.trusted_ca_file, p->tls.client_cert_file,
+	    p->tls.client_key_file);
+	cs->timer = loop_timer(l, next * 1000, on_renew, cs);
+	*cp = cs;
+	return 0;
+}
