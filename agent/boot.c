@@ -410,6 +410,8 @@ act_planned(struct boot *b)
 static void
 act_settled(struct boot *b)
 {
+	b->plan.etcd_args = b->c->etcd_args;
+	b->plan.n_etcd_args = b->c->n_etcd_args;
 	plan_build_argv(&b->plan);
 	if (b->plan_only) {
 		if (b->c->json) {
