@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "agent/actx.h"
+#include "agent/day2_stats.h"
 #include "agent/join.h"
 #include "agent/plan.h"
 #include "etcd/api.h"
@@ -112,6 +113,8 @@ struct boot {
 	struct seed *seed;	/* this host's seed discovery etcd */
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
+	struct maint *maint;	/* the leader's compaction, defrag, NOSPACE */
+	struct day2_stats day2;	/* what snapshots and maintenance did */
 	struct grow gr;
 	struct rejoin *rj;	/* asking whether this member was removed */
 	struct follow fo;
