@@ -333,11 +333,15 @@ ask_health(struct maint *m)
 		return;
 	}
 
-	/* A NOSPACE alarm makes every /health false by design: that alarm
-	 * is what this round cures, so only it is left out (etcd 3.4.23+
-	 * understands exclude; the status of the member is asked besides). */
-	post(m, ST_HEALTH, e->client_urls[0], m->job == JOB_NOSPACE ?
-	    "/health?exclude=NOSPACE" : "/health", NULL, REQ_TIMEOUT_MS);
+	/* A NOSPACE alarm makes every /health false by design (etcd 3.5+
+	 * and 3.4.23 could leave it out with ?exclude=NOSPACE, older 3.4
+	 * cannot): then a member whose status knows a leader is up. */
+	if (m->job == JOB_NOSPACE)
+		post(m, ST_HEALTH, e->client_urls[0], "/v3/maintenance/status",
+		    "{}", REQ_TIMEOUT_MS);
+	else
+		post(m, ST_HEALTH, e->client_urls[0], "/health", NULL,
+		    REQ_TIMEOUT_MS);
 }
 
 static void
@@ -388,12 +392,20 @@ static void
 on_health(struct maint *m, const struct etcd_http_result *r)
 {
 	const struct etcd_member *e = order_member(m);
+	struct etcd_mstatus s;
 	bool ok = false;
 	char err[200] = "";
 
-	if (e->n_client_urls > 0 && r->status == 200 &&
-	    etcd_parse_health(r->body, r->len, &ok, err, sizeof(err)) == 0 &&
-	    ok) {
+	if (r->status == 200 && m->job == JOB_NOSPACE) {
+		ok = etcd_parse_mstatus(r->body, r->len, &s, err,
+		    sizeof(err)) == 0 && s.leader != 0;
+		if (!ok && err[0] == '\0')
+			snprintf(err, sizeof(err), "it knows no leader");
+	} else if (r->status == 200 && etcd_parse_health(r->body, r->len, &ok,
+	    err, sizeof(err)) < 0) {
+		ok = false;
+	}
+	if (e->n_client_urls > 0 && ok) {
 		if (++m->next < m->n_order) {
 			ask_health(m);
 			return;

@@ -56,16 +56,30 @@ get_alarm_type(const char *what, json_t *o, enum etcd_alarm_type *t,
 	return 0;
 }
 
-/* An error object in place of an answer: say what etcd said. */
+/* An error object in place of an answer: {"error","message","code"}
+ * (3.4, 3.5), {"code","message"} (3.6+), {"error":{...}} or a stream's
+ * {"grpc_code",...}. Returns the object holding the message, or NULL for
+ * an answer; err then says what etcd said. */
+static json_t *
+error_of(const char *what, json_t *root, char *err, size_t errlen)
+{
+	json_t *e = json_object_get(root, "error");
+
+	if (json_is_object(e))
+		root = e;
+	else if (e == NULL && json_object_get(root, "grpc_code") == NULL &&
+	    (json_object_get(root, "code") == NULL ||
+	    json_object_get(root, "message") == NULL))
+		return NULL;
+	if (ej_etcd_error(what, root, err, errlen) < 0)
+		str_seterr(err, errlen, "%s: an \"error\" in the answer", what);
+	return root;
+}
+
 static bool
 is_error(const char *what, json_t *root, char *err, size_t errlen)
 {
-	if (json_object_get(root, "error") == NULL &&
-	    json_object_get(root, "grpc_code") == NULL)
-		return false;
-	if (ej_etcd_error(what, root, err, errlen) < 0)
-		str_seterr(err, errlen, "%s: an \"error\" in the answer", what);
-	return true;
+	return error_of(what, root, err, errlen) != NULL;
 }
 
 int
@@ -185,11 +199,13 @@ etcd_parse_ack(const char *what, long status, const char *body, size_t len,
 
 	if (root == NULL)
 		return -1;
-	if (is_error(what, root, err, errlen)) {
-		json_t *m = json_object_get(root, "error");
+	json_t *e = error_of(what, root, err, errlen);
+
+	if (e != NULL) {
+		json_t *m = json_object_get(e, "message");
 
 		if (!json_is_string(m))
-			m = json_object_get(root, "message");
+			m = json_object_get(e, "error");
 		rc = json_is_string(m) &&
 		    strcmp(json_string_value(m), COMPACTED_MSG) == 0 ? 1 : -1;
 	} else if (status != 200) {

@@ -306,11 +306,22 @@ test_alarms(void **state)
 		"{\"error\":\"etcdserver: no leader\",\"message\":\"etcdserver: no leader\","
 		    "\"code\":14}",
 		"{\"alarms\":[]", "{\"alarms\":[]}junk",
+		"{\"code\":2,\"message\":\"m\"}",
 	};
 	struct etcd_alarms a = { 0 };
 	char err[256];
 
 	(void)state;
+	/* etcd 3.7.3 */
+	const char *s37 = "{\"header\":{\"cluster_id\":\"11894470811451714410\","
+	    "\"member_id\":\"14720799474854129801\",\"revision\":\"19\","
+	    "\"raft_term\":\"2\"},\"alarms\":[{\"memberID\":"
+	    "\"14720799474854129801\",\"alarm\":\"NOSPACE\"}]}";
+	assert_int_equal(etcd_parse_alarms(s37, strlen(s37), &a, err,
+	    sizeof(err)), 0);
+	assert_int_equal(a.n, 1);
+	assert_true(a.v[0].member_id == 14720799474854129801ULL);
+	etcd_alarms_free(&a);
 	/* etcd 3.4.23: no header on this answer. */
 	assert_int_equal(etcd_parse_alarms("{\"alarms\":[{\"memberID\":"
 	    "\"13668033151171901709\",\"alarm\":\"NOSPACE\"}]}", 66, &a, err,
@@ -429,6 +440,22 @@ test_ack(void **state)
 	    strlen("{" HDR "}"), err, sizeof(err)), 0);
 	assert_int_equal(etcd_parse_ack("compaction", 400, compacted,
 	    strlen(compacted), err, sizeof(err)), 1);
+	/* etcd 3.6+ leaves "error" out. */
+	const char *c37 = "{\"code\":11,\"message\":\"etcdserver: mvcc: "
+	    "required revision has been compacted\"}";
+	const char *e37 = "{\"code\":14,\"message\":\"etcdserver: "
+	    "leader changed\"}";
+	const char *nested = "{\"error\":{\"code\":14,\"message\":"
+	    "\"etcdserver: leader changed\"}}";
+	assert_int_equal(etcd_parse_ack("compaction", 400, c37, strlen(c37),
+	    err, sizeof(err)), 1);
+	assert_int_equal(etcd_parse_ack("defragment", 200, e37, strlen(e37),
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "defragment: etcd error: etcdserver: leader "
+	    "changed (gRPC code 14)");
+	assert_int_equal(etcd_parse_ack("defragment", 503, nested,
+	    strlen(nested), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "leader changed"));
 	assert_int_equal(etcd_parse_ack("compaction", 400, future,
 	    strlen(future), err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "future revision"));
