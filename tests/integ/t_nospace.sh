@@ -102,3 +102,21 @@ sed -n '/maintenance: NOSPACE alarm on/,$p' "$LOG" |
 assert_eq "$(wc -l <"$WORK/ns.txt")" 3 "the NOSPACE round defragments 3"
 sed -n 3p "$WORK/ns.txt" >"$WORK/ns3.txt"
 assert_contains "$WORK/ns3.txt" "(the leader, NOSPACE)"
+
+# Live data alone over the quota: distinct keys, nothing to compact. The
+# agent says so and waits before trying again, rather than looping.
+for n in $(seq 1 40); do
+	ectl 1 put "live$n" <"$WORK/big" >/dev/null 2>&1 || break
+done
+refuse_again() { # a write raises the alarm again if it was disarmed
+	ectl 1 put "live-more" <"$WORK/big" >/dev/null 2>&1
+	grep -qE "the NOSPACE alarm is back|still over quota" "$LOG"
+}
+wait_for "the agent says the data exceeds the quota" 30 refuse_again ||
+	fail "no word that the live data exceeds the quota"
+grep -E "the NOSPACE alarm is back|still over quota" "$LOG" | head -1
+assert_contains "$LOG" "next attempt in 30 s"
+tries=$(grep -c "maintenance: NOSPACE alarm on" "$LOG")
+sleep 5
+assert_eq "$(grep -c "maintenance: NOSPACE alarm on" "$LOG")" "$tries" \
+	"no further attempt within the 30 s wait"
