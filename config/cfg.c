@@ -146,13 +146,13 @@ static const struct key table[] = {
 	{ .name = "compact_retention", .type = KT_STR,
 	  .off = OFF(compact_retention), .valid = retention_valid,
 	  .expect = RETENTION_EXPECT, .def = "0", .meta = "REVS|TIME",
-	  .help = "the leader's agent compacts etcd's history older than "
-	    "this (10000, 1h; 0: never)" },
+	  .help = "history etcd keeps: revisions or a time (10000, 1h; 0: "
+	    "all)" },
 	{ .name = "defrag_interval", .type = KT_INT,
 	  .off = OFF(defrag_interval), .min = 0, .max = 86400 * 366,
 	  .def = "0", .meta = "SECONDS",
-	  .help = "defragment every member this often, the leader last "
-	    "(0: never)" },
+	  .help = "defragment every member this often, leader last (0: "
+	    "never)" },
 	{ .name = "etcd_args", .type = KT_LIST, .off = OFF(etcd_args),
 	  .count_off = OFF(n_etcd_args), .max = 64, .valid = eargs_valid,
 	  .flags = true,
