@@ -217,6 +217,18 @@ begin_defrag(struct maint *m)
 	    REQ_TIMEOUT_MS);
 }
 
+/* A NOSPACE that compaction and defragmentation do not cure: the next
+ * attempt waits 30 s, then twice as long each time, up to 10 min. */
+static void
+wait_longer(struct maint *m, int64_t now)
+{
+	m->nospace_backoff_ms = m->nospace_backoff_ms == 0 ?
+	    NOSPACE_BACKOFF_MIN_MS : m->nospace_backoff_ms * 2;
+	if (m->nospace_backoff_ms > NOSPACE_BACKOFF_MAX_MS)
+		m->nospace_backoff_ms = NOSPACE_BACKOFF_MAX_MS;
+	m->nospace_retry_ms = now + m->nospace_backoff_ms;
+}
+
 /* The leader's NOSPACE alarms decide the round; else what is due. */
 static void
 on_alarms(struct maint *m)
@@ -231,11 +243,7 @@ on_alarms(struct maint *m)
 		m->st->nospace_alarms_total += nospace;
 		if (m->last_disarm_ms != 0 &&
 		    now - m->last_disarm_ms < NOSPACE_BACK_MS) {
-			m->nospace_backoff_ms = m->nospace_backoff_ms == 0 ?
-			    NOSPACE_BACKOFF_MIN_MS : m->nospace_backoff_ms * 2;
-			if (m->nospace_backoff_ms > NOSPACE_BACKOFF_MAX_MS)
-				m->nospace_backoff_ms = NOSPACE_BACKOFF_MAX_MS;
-			m->nospace_retry_ms = now + m->nospace_backoff_ms;
+			wait_longer(m, now);
 			log_warn("maintenance: the NOSPACE alarm is back %lld s "
 			    "after it was disarmed: the live data is near "
 			    "etcd's quota (%lld bytes); delete keys or raise "
@@ -246,6 +254,10 @@ on_alarms(struct maint *m)
 		}
 	}
 	m->nospace_seen = nospace > 0;
+	/* Cured for good: the next alarm starts from the shortest wait. */
+	if (nospace == 0 && m->last_disarm_ms != 0 &&
+	    now - m->last_disarm_ms >= NOSPACE_BACK_MS)
+		m->nospace_backoff_ms = 0;
 	if (nospace > 0 && now >= m->nospace_retry_ms) {
 		m->job = JOB_NOSPACE;
 		log_warn("maintenance: NOSPACE alarm on %zu member(s) (first "
@@ -502,16 +514,11 @@ on_size(struct maint *m, const struct etcd_http_result *r)
 	}
 	quota = s.db_size_quota > 0 ? s.db_size_quota : m->quota_cfg;
 	if (s.db_size < quota) {
-		m->nospace_backoff_ms = 0;
 		m->next = 0;
 		disarm_next(m);
 		return;
 	}
-	m->nospace_backoff_ms = m->nospace_backoff_ms == 0 ?
-	    NOSPACE_BACKOFF_MIN_MS : m->nospace_backoff_ms * 2;
-	if (m->nospace_backoff_ms > NOSPACE_BACKOFF_MAX_MS)
-		m->nospace_backoff_ms = NOSPACE_BACKOFF_MAX_MS;
-	m->nospace_retry_ms = loop_now_ms() + m->nospace_backoff_ms;
+	wait_longer(m, loop_now_ms());
 	log_error("maintenance: still over quota after compaction and "
 	    "defragmentation: the leader's database holds %lld bytes, the "
 	    "quota is %lld; the NOSPACE alarm stays and writes stay refused "
