@@ -3,7 +3,7 @@
 # 16 MiB backend quota through etcd_args:
 #  - etcd_args refuses a flag zooinit sets itself (exit 2, naming it);
 #  - defrag_interval defragments every member once a round, the followers
-#    first and the leader last;
+#    first and the leader last, and none while a member is unhealthy;
 #  - compact_retention compacts the history beyond the last 10 revisions;
 #  - a database filled until etcd refuses writes ("database space
 #    exceeded", a NOSPACE alarm) is compacted, defragmented and disarmed
@@ -56,6 +56,23 @@ assert_eq "$(sed 's/.*defragmenting member \(h[0-9]\).*/\1/' "$WORK/round.txt" |
 	sort -u | wc -l)" 3 "each member once in the round"
 leader=$(sed -n '3s/.*defragmenting member \(h[0-9]\).*/\1/p' "$WORK/round.txt")
 assert_eq "$LOG" "$WORK/$leader/agent.log" "the leader's own agent acts"
+
+# A follower that stops answering (its etcd frozen) stops the rounds:
+# no member is defragmented while one is unhealthy.
+follower=$(sed -n '1s/.*defragmenting member h\([0-9]\).*/\1/p' "$WORK/round.txt")
+frozen=$(etcd_pids "$follower")
+[ -n "$frozen" ] || fail "no etcd in h$follower"
+kill -STOP $frozen
+wait_for "the defrag round waits for h$follower" 20 \
+	grep -qF "not defragmenting: member h$follower is not healthy" "$LOG" ||
+	fail "no word that the unhealthy h$follower stops the defrag"
+rounds=$(grep -c "maintenance: defragmenting member" "$LOG")
+sleep 2
+kill -CONT $frozen
+assert_eq "$(grep -c "maintenance: defragmenting member" "$LOG")" "$rounds" \
+	"nothing defragmented while h$follower was unhealthy"
+wait_for "the cluster is healthy again" 30 cluster_healthy 3 ||
+	fail "the cluster did not recover from the freeze"
 
 ectl 1 put kept-key "written before the quota" >/dev/null || fail "first put"
 for n in $(seq 1 15); do
