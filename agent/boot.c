@@ -14,6 +14,7 @@
 #include "agent/certs.h"
 #include "agent/join.h"
 #include "agent/readdress.h"
+#include "agent/maint.h"
 #include "agent/seed.h"
 #include "agent/snapshot.h"
 #include "agent/token.h"
@@ -180,6 +181,9 @@ start_etcd(struct boot *b)
 	if (!p->proxy && b->snap == NULL)
 		b->snap = snapshot_new(b->x->loop, b->x->http, b->c,
 		    plan_me(p)->client_url, &b->day2.snap);
+	if (!p->proxy && b->maint == NULL)
+		b->maint = maint_new(b->x->http, plan_me(p)->client_url, b->c,
+		    &b->day2.maint);
 	b->running_proxy = p->proxy;
 	if (p->proxy && b->gr.target == 0)
 		b->gr.target = (size_t)b->c->size > p->n ? (size_t)b->c->size :
@@ -420,6 +424,8 @@ act_planned(struct boot *b)
 static void
 act_settled(struct boot *b)
 {
+	b->plan.etcd_args = b->c->etcd_args;
+	b->plan.n_etcd_args = b->c->n_etcd_args;
 	plan_build_argv(&b->plan);
 	if (b->plan_only) {
 		if (b->c->json) {
@@ -535,6 +541,7 @@ act_healthy(struct boot *b)
 	if (b->upkeep != NULL && r->leader_id != 0 &&
 	    r->leader_id == r->member_id)
 		upkeep_round(b->upkeep);
+	maint_round(b->maint);
 	if (b->running_proxy && b->join == NULL)
 		grow_extra_check(b);
 	check_again(b, true);
@@ -563,6 +570,9 @@ act_waiting(struct boot *b)
 	}
 	rejoin_on_unhealthy(b);
 	follow_unhealthy(b);
+	/* etcd 3.4's /health is false under a NOSPACE alarm: the leader's
+	 * agent must still see and cure it. */
+	maint_round(b->maint);
 	check_again(b, false);
 }
 
@@ -574,6 +584,7 @@ act_lost_health(struct boot *b)
 	log_warn("cluster unhealthy: %s", b->check.error);
 	b->last_wait_log = loop_now_ms();
 	rejoin_on_unhealthy(b);
+	maint_round(b->maint);
 	check_again(b, false);
 }
 
@@ -631,11 +642,13 @@ act_resolve_again(struct boot *b)
 
 	join_free(b->join);
 	b->join = NULL;
-	/* Both hold this host's old URLs; start_etcd makes them again. */
+	/* These hold this host's old URLs; start_etcd makes them again. */
 	upkeep_free(b->upkeep);
 	b->upkeep = NULL;
 	snapshot_free(b->snap);
 	b->snap = NULL;
+	maint_free(b->maint);
+	b->maint = NULL;
 	grow_free(b);
 	resolve_free(b);
 	plan_free(&b->plan);
@@ -954,6 +967,7 @@ boot_free(struct boot *b)
 	join_free(b->join);
 	upkeep_free(b->upkeep);
 	snapshot_free(b->snap);
+	maint_free(b->maint);
 	grow_free(b);
 	rejoin_free(b);
 	loop_cancel(b->x->loop, b->seed_timer);

@@ -115,6 +115,7 @@ struct boot {
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
 	struct snapshot *snap;	/* the leader's periodic snapshots */
+	struct maint *maint;	/* the leader's compaction, defrag, NOSPACE */
 	struct grow gr;
 	struct rejoin *rj;	/* asking whether this member was removed */
 	struct follow fo;

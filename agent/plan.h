@@ -83,6 +83,9 @@ struct plan {
 	char **argv;		/* etcd's argv, NULL-terminated; NULL until
 				   plan_build_argv() */
 	size_t argc;
+	char *const *etcd_args;	/* appended to a member's argv (not a
+				   proxy's); borrowed from the cfg */
+	size_t n_etcd_args;
 	/* Progress of a PLAN_WAIT: how many members resolved of how many. */
 	size_t resolved, need;
 	struct plan_tls tls;	/* all NULL unless the scheme is https */

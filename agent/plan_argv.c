@@ -12,6 +12,7 @@
 
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
+#include "config/etcd_args.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
@@ -251,6 +252,19 @@ plan_build_argv(struct plan *p)
 		proxy_argv(p, &v);
 	else
 		member_argv(p, &v);
+	/* The operator's own flags come last; the config refused the ones
+	 * above. grpc-proxy takes other flags than a member. */
+	for (size_t i = 0; !p->proxy && i < p->n_etcd_args; i++) {
+		const char *a = p->etcd_args[i], *val = eargs_spaced_value(a);
+
+		if (val == NULL) {
+			strv_add(&v, a);
+			continue;
+		}
+		char *flag = xstrndup(a, (size_t)(val - 1 - a));
+		strv_add2(&v, flag, val);
+		free(flag);
+	}
 	p->argc = v.n;
 	p->argv = strv_take(&v);
 }

@@ -12,6 +12,8 @@
 #include "config/cfg_key.h"
 #include "config/cfg_valid.h"
 #include "config/defaults.h"
+#include "config/etcd_args.h"
+#include "config/retention.h"
 #include "config/svc.h"
 #include "config/svc_file.h"
 #include "lib/xmalloc.h"
@@ -141,6 +143,23 @@ static const struct key table[] = {
 	{ .name = "stop_timeout", .type = KT_INT, .off = OFF(stop_timeout),
 	  .min = 1, .max = 3600, .def = "10", .meta = "SECONDS",
 	  .help = "seconds from SIGTERM to SIGKILL when stopping etcd" },
+	{ .name = "compact_retention", .type = KT_STR,
+	  .off = OFF(compact_retention), .valid = retention_valid,
+	  .expect = RETENTION_EXPECT, .def = "0", .meta = "REVS|TIME",
+	  .help = "history etcd keeps: revisions or a time (10000, 1h; 0: "
+	    "all)" },
+	{ .name = "defrag_interval", .type = KT_INT,
+	  .off = OFF(defrag_interval), .min = 0, .max = 86400 * 366,
+	  .def = "0", .meta = "SECONDS",
+	  .help = "defragment every member this often, leader last (0: "
+	    "never)" },
+	{ .name = "etcd_args", .type = KT_LIST, .off = OFF(etcd_args),
+	  .count_off = OFF(n_etcd_args), .max = 64, .valid = eargs_valid,
+	  .flags = true,
+	  .expect = "an etcd flag: --flag, --flag=value or \"--flag value\"",
+	  .meta = "--FLAG[=VALUE]",
+	  .help = "extra flag for a member's etcd (repeatable; not one "
+	    "zooinit sets)" },
 	{ .name = "log_level", .type = KT_ENUM, .off = OFF(log_level),
 	  .choices = level_choices, .def = "info",
 	  .help = "least severe level that is logged" },

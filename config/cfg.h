@@ -59,6 +59,11 @@ struct cfg {
 				   the leader's agent removes it; 0 never */
 	int quorum_floor;	/* removals never leave fewer voters; 2 */
 	int stop_timeout;	/* s from SIGTERM to SIGKILL; default 10 */
+	/* Maintenance by the leader's agent (agent/maint.c). */
+	char *compact_retention; /* config/retention.h's syntax; NULL off */
+	int defrag_interval;	/* s between defrag rounds; 0 off */
+	char **etcd_args;	/* extra flags for a member's etcd, each */
+	size_t n_etcd_args;	/*   passed config/etcd_args.h's checks */
 	enum log_level log_level; /* default info */
 	char *metrics_listen;	/* "HOST:PORT" of the metrics page; NULL or
 				   "" = none */

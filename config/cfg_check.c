@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "config/cfg_key.h"
+#include "config/etcd_args.h"
 #include "config/svc_file.h"
 
 /* Checks between keys, once every layer is in, so a message can name the
@@ -91,6 +92,21 @@ check_tls_pairs(struct load *ld)
 	return 0;
 }
 
+/* etcd_args must not repeat what zooinit gives etcd itself. */
+static int
+check_etcd_args(struct load *ld)
+{
+	const struct cfg *c = &ld->c;
+	const char *src = src_of(ld, "etcd_args");
+	char msg[400];
+
+	for (size_t i = 0; i < c->n_etcd_args; i++)
+		if (eargs_check(c->etcd_args[i], msg, sizeof(msg)) < 0)
+			return cfg_ld_fail(ld, "%s: etcd_args: %s",
+			    src != NULL ? src : "etcd_args", msg);
+	return 0;
+}
+
 int
 cfg_ld_check(struct load *ld)
 {
@@ -105,7 +121,7 @@ cfg_ld_check(struct load *ld)
 	};
 
 	if (check_addr_keys(ld) == -1 || check_discovery_keys(ld) == -1 ||
-	    check_tls_pairs(ld) == -1)
+	    check_tls_pairs(ld) == -1 || check_etcd_args(ld) == -1)
 		return -1;
 	return svc_check(c->svcs, c->n_svcs, &f, ld->err, ld->errlen);
 }

@@ -76,10 +76,62 @@ cfg_env_get(char **envp, const char *name)
 	return NULL;
 }
 
+/* A list of command-line flags: entries begin with "--", so a comma
+ * splits only before one ("--a=x,y, --b" is two entries), and a flag's
+ * own value keeps its commas. */
+static int
+flags_list(struct load *ld, const struct key *k, const char *val,
+    const char *where)
+{
+	const char **cuts;
+	size_t n = 0;
+	int rc = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		n = 0;
+		for (const char *p = val; *p != '\0'; p++) {
+			const char *q = p + 1 + strspn(p + 1, " \t");
+
+			if (*p != ',' || strncmp(q, "--", 2) != 0)
+				continue;
+			if (pass == 1)
+				cuts[n] = p;
+			n++;
+		}
+		if (pass == 0 &&
+		    cfg_ld_check_count(ld, k, n + 1, where) == -1)
+			return -1;
+		if (pass == 0)
+			cuts = xreallocarray(NULL, n + 1, sizeof(*cuts));
+	}
+	cuts[n] = val + strlen(val);
+	cfg_list_clear(&ld->c, k);
+	for (size_t i = 0; i <= n && rc == 0; i++) {
+		const char *b = i == 0 ? val : cuts[i - 1] + 1;
+		size_t len = (size_t)(cuts[i] - b);
+		char *item;
+
+		while (len > 0 && (*b == ' ' || *b == '\t')) {
+			b++;
+			len--;
+		}
+		while (len > 0 && (b[len - 1] == ' ' || b[len - 1] == '\t'))
+			len--;
+		item = xstrndup(b, len);
+		rc = cfg_ld_set_text(ld, k, item, where);
+		free(item);
+	}
+	free(cuts);
+	return rc;
+}
+
 static int
 env_list(struct load *ld, const struct key *k, const char *val,
     const char *where)
 {
+	if (k->flags)
+		return flags_list(ld, k, val, where);
+
 	size_t n = 1;
 	int rc = 0;
 
@@ -238,6 +290,9 @@ cfg_flags_parse(struct load *ld, struct flags *f, int argc, char **argv)
 		k = key_by_flag(name, len, false);
 		if (k == NULL)
 			return unknown_flag(ld, a, len + 2);
+		/* An etcd flag is itself the value of --etcd-args. */
+		if (val == NULL && k->flags && i + 1 < argc)
+			val = argv[++i];
 		if (val == NULL)
 			val = next_value(argc, argv, &i);
 		if (val == NULL)

@@ -31,6 +31,9 @@ struct key {
 	bool (*valid)(const char *s);
 	const char *expect;	/* what valid() accepts, for messages */
 	bool strip_dot;		/* drop a trailing dot before storing */
+	bool flags;		/* KT_LIST of command-line flags: a value may
+				   begin with "--", and the environment's
+				   list splits only at a comma before "--" */
 	const char *def;	/* default as it would be typed, or NULL */
 	const char *meta;	/* the flag's value in cfg_usage() */
 	const char *help;
@@ -38,7 +41,7 @@ struct key {
 
 /* Every flat key, once: cfg_keys[0 .. CFG_NKEYS-1] (cfg.c checks the
  * count at compile time). */
-#define CFG_NKEYS 51
+#define CFG_NKEYS 54
 extern const struct key *const cfg_keys;
 
 /* The output under construction: it reaches the caller only when every

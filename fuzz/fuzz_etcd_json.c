@@ -12,6 +12,10 @@
  *   'e' error body      ej_http_detail (a non-200 answer); picked by
  *                       its letter only, so that older inputs keep
  *                       the parser the modulo gave them
+ *   'a' alarms          etcd_parse_alarms    (v3 /maintenance/alarm)
+ *   'M' status          etcd_parse_mstatus   (maintenance's reading)
+ *   'A' ack             etcd_parse_ack       (compaction, defragment)
+ *                       (these three by their letter only, too)
  *
  * and the rest of the input is the body, in a buffer of exactly its
  * size (the HTTP layer adds a NUL, the parsers must not need it).
@@ -23,6 +27,7 @@
 #include "etcd/api.h"
 #include "etcd/json.h"
 #include "etcd/kv.h"
+#include "etcd/maint.h"
 #include "etcd/v2.h"
 #include "fuzz/fuzz.h"
 
@@ -72,6 +77,53 @@ status(const char *b, size_t n)
 	FUZZ_CHECK(st.version[0] != '\0');
 	FUZZ_CHECK(memchr(st.version, '\0', sizeof(st.version)) != NULL);
 	FUZZ_CHECK(st.db_size >= 0);
+}
+
+static void
+alarms(const char *b, size_t n)
+{
+	struct etcd_alarms a;
+	char err[FUZZ_ERRLEN];
+
+	memset(&a, 0xa5, sizeof(a));
+	fuzz_err_reset(err);
+	if (etcd_parse_alarms(b, n, &a, err, sizeof(err)) < 0) {
+		fuzz_err_check(err);
+		return;
+	}
+	FUZZ_CHECK(a.n <= ETCD_MAX_ALARMS && (a.n == 0) == (a.v == NULL));
+	for (size_t i = 0; i < a.n; i++)
+		FUZZ_CHECK(a.v[i].type <= ETCD_ALARM_OTHER);
+	etcd_alarms_free(&a);
+	FUZZ_CHECK(a.v == NULL && a.n == 0);
+}
+
+static void
+mstatus(const char *b, size_t n)
+{
+	struct etcd_mstatus st;
+	char err[FUZZ_ERRLEN];
+
+	fuzz_err_reset(err);
+	if (etcd_parse_mstatus(b, n, &st, err, sizeof(err)) < 0) {
+		fuzz_err_check(err);
+		return;
+	}
+	FUZZ_CHECK(st.revision >= 1 && st.db_size >= 0 &&
+	    st.db_size_in_use >= 0 && st.db_size_quota >= 0);
+}
+
+static void
+ack(const char *b, size_t n)
+{
+	char err[FUZZ_ERRLEN];
+	int rc;
+
+	fuzz_err_reset(err);
+	rc = etcd_parse_ack("compaction", 400, b, n, err, sizeof(err));
+	FUZZ_CHECK(rc >= -1 && rc <= 1);
+	if (rc == -1)
+		fuzz_err_check(err);
 }
 
 static void
@@ -262,8 +314,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A readable selector letter picks itself. */
 	if (data[0] != 0 && strchr(selectors, data[0]) != NULL)
 		sel = (char)data[0];
-	if (data[0] == 'e')
-		sel = 'e';
+	if (data[0] == 'e' || data[0] == 'a' || data[0] == 'M' ||
+	    data[0] == 'A')
+		sel = (char)data[0];
 	n = size - 1;
 	body = fuzz_memdup(data + 1, n);
 	switch (sel) {
@@ -281,6 +334,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 'w': watch(body, n); break;
 	case 'b': b64(body, n); break;
 	case 'e': http_detail(body, n); break;
+	case 'a': alarms(body, n); break;
+	case 'M': mstatus(body, n); break;
+	case 'A': ack(body, n); break;
 	default: abort();
 	}
 	free(body);
