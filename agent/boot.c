@@ -406,11 +406,14 @@ act_planned(struct boot *b)
 	boot_post(b, EV_SETTLED);
 }
 
-/* The plan is final: print it, or start etcd with it. */
+/* The plan is final: print it, or prepare the data dir (a snapshot to
+ * restore) and then start etcd with it. */
 static void
 act_settled(struct boot *b)
 {
 	plan_build_argv(&b->plan);
+	if (restore_plan(b) < 0)
+		return;
 	if (b->plan_only) {
 		if (b->c->json) {
 			char *s = plan_json(&b->plan);
@@ -423,6 +426,12 @@ act_settled(struct boot *b)
 		boot_finish(b, EXIT_OK);
 		return;
 	}
+	restore_begin(b);
+}
+
+static void
+act_restored(struct boot *b)
+{
 	start_etcd(b);
 }
 
@@ -664,6 +673,18 @@ act_stop(struct boot *b)
 	boot_finish(b, EXIT_OK);
 }
 
+/* A stop while the restore tool runs: it is killed, what it wrote is
+ * removed (the next start restores afresh), then the stop goes on. */
+static void
+act_stop_restoring(struct boot *b)
+{
+	if (restore_running(b))
+		log_info("%s received: stopping the restore of %s",
+		    strsignal(b->stop_sig), b->plan.restore_from);
+	restore_free(b);
+	act_stop(b);
+}
+
 static void
 act_seed_stopped(struct boot *b)
 {
@@ -713,9 +734,15 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 		FINISH, STOP,
 	},
 	[BS_SETTLING] = {
-		[EV_SETTLED] = { act_settled, BS_STARTING },
+		[EV_SETTLED] = { act_settled, BS_RESTORING },
 		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_SETTLING),
 		FINISH, STOP,
+	},
+	[BS_RESTORING] = {
+		[EV_RESTORED] = { act_restored, BS_STARTING },
+		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_RESTORING),
+		[EV_STOP] = { act_stop_restoring, BS_STOPPING },
+		FINISH,
 	},
 	[BS_STARTING] = {
 		[EV_ETCD_UP] = { act_etcd_up, BS_STARTING },
@@ -741,7 +768,7 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 		REPLAN, FINISH, STOP,
 	},
 	[BS_SWITCHING] = {
-		[EV_ETCD_DONE] = { act_settled, BS_STARTING },
+		[EV_ETCD_DONE] = { act_settled, BS_RESTORING },
 		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_SWITCHING),
 		STAY(EV_SERVICES_DONE, act_nothing, BS_SWITCHING),
 		FINISH, STOP,
@@ -772,14 +799,15 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 };
 
 static const char *const state_names[BS_NSTATES] = {
-	"idle", "resolving", "settling", "starting", "up", "switching",
+	"idle", "resolving", "settling", "restoring", "starting", "up",
+	"switching",
 	"replanning", "stopping", "removed", "done",
 };
 
 static const char *const event_names[BS_NEVENTS] = {
 	"begin", "planned", "settled", "finish", "etcd up", "etcd exited",
 	"etcd done", "healthy", "unhealthy", "promoted", "replan", "stop",
-	"services done", "seed stopped", "removed",
+	"services done", "seed stopped", "removed", "restored",
 };
 
 /* Runs the queue: each event's action, then its next state. Events that
@@ -883,6 +911,7 @@ on_reaped(void *arg, pid_t pid, int status)
 	struct boot *b = arg;
 
 	return (b->sup != NULL && sup_reaped(b->sup, pid, status)) ||
+	    restore_reaped(b, pid, status) ||
 	    seed_reaped(b->seed, pid, status) ||
 	    services_reaped(b->svcs, pid, status);
 }
@@ -930,6 +959,7 @@ boot_free(struct boot *b)
 		seed_stop(b->seed);
 		seed_stop(b->seed);
 	}
+	restore_free(b);
 	services_free(b->svcs);
 	b->svcs = NULL;
 	hook_cancel_all();

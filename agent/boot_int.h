@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agent/actx.h"
 #include "agent/join.h"
@@ -23,6 +24,9 @@ enum boot_state {
 	BS_IDLE = 0,	/* not begun */
 	BS_RESOLVING,	/* asking the sources (journal, DNS, token, static) */
 	BS_SETTLING,	/* a plan is made; asking the peers new or existing */
+	BS_RESTORING,	/* the plan is final: a snapshot is restored into
+			   the data dir (restore_from), or EV_RESTORED
+			   comes at once when there is none to restore */
 	BS_STARTING,	/* etcd supervised, not healthy (or restarting) */
 	BS_UP,		/* etcd healthy */
 	BS_SWITCHING,	/* etcd stopping to start with the settled plan */
@@ -50,6 +54,7 @@ enum boot_event {
 	EV_SERVICES_DONE, /* no dependent service runs any more */
 	EV_SEED_STOPPED, /* this host's seed discovery etcd stopped */
 	EV_REMOVED,	/* the peers no longer list this member */
+	EV_RESTORED,	/* the data dir is ready for etcd's start */
 	BS_NEVENTS
 };
 
@@ -115,6 +120,7 @@ struct boot {
 	struct grow gr;
 	struct rejoin *rj;	/* asking whether this member was removed */
 	struct follow fo;
+	struct restore_run *restore;	/* the restore tool running */
 
 	struct sup *sup;	/* etcd (or its grpc-proxy) */
 	bool running_proxy;	/* the supervised process is grpc-proxy */
@@ -165,6 +171,22 @@ void rejoin_free(struct boot *b);
  * changed. follow_free() forgets a lookup that resolve_free() cancels. */
 void follow_check(struct boot *b);
 void follow_free(struct boot *b);
+
+/* agent/restore_run.c: restore_from (agent/restore.h). On the settled
+ * plan (argv built): decides whether this member restores the snapshot,
+ * says so or why not, checks the file and finds the tool, filling
+ * p->restore_*; returns 0, or -1 after boot_finish() (EXIT_PERMANENT
+ * for the file, EXIT_NOTFOUND for the tool). restore_begin() then runs
+ * the tool: EV_RESTORED once member/ is in the data dir (at once when
+ * there is nothing to restore), boot_finish(EXIT_PERMANENT) when it
+ * failed. restore_reaped() takes the tool's exit (true when pid was the
+ * tool); restore_free() kills a running tool, waits for it and removes
+ * what it wrote. */
+int restore_plan(struct boot *b);
+void restore_begin(struct boot *b);
+bool restore_reaped(struct boot *b, pid_t pid, int status);
+bool restore_running(const struct boot *b);
+void restore_free(struct boot *b);
 
 /* agent/boot.c: the join probe's answer lands here. */
 void boot_on_join(void *arg, struct join_result *r);

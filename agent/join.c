@@ -194,6 +194,15 @@ on_status(void *arg, const struct etcd_http_result *r)
 	}
 	const struct etcd_member *found = v.mine;
 
+	/* Before the test for an added member, which a nameless initial
+	 * one would pass too. */
+	if (found != NULL && join_initial_unstarted(found, m->peer_url,
+	    j->p->token)) {
+		done(j, JOIN_NEW, 0, "cluster %016" PRIx64 " runs and lists this "
+		    "host's member of the initial cluster, which never started: "
+		    "starting it with the planned cluster", j->ms.cluster_id);
+		return;
+	}
 	if (found != NULL && join_added_unstarted(found)) {
 		start_added(j, found);
 		return;

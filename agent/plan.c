@@ -74,6 +74,9 @@ plan_free(struct plan *p)
 	free(p->role_reason);
 	free(p->data_dir);
 	free(p->etcd);
+	free(p->restore_from);
+	strv_free(p->restore_argv);
+	free(p->restore_reason);
 	memset(p, 0, sizeof(*p));
 }
 

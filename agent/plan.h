@@ -69,6 +69,12 @@ struct plan {
 	/* Progress of a PLAN_WAIT: how many members resolved of how many. */
 	size_t resolved, need;
 	struct plan_tls tls;	/* all NULL unless the scheme is https */
+	/* restore_from (agent/restore.h), set once the plan is final. */
+	char *restore_from;	/* the snapshot this member restores before
+				   etcd's first start, or NULL */
+	char **restore_argv;	/* the tool's argv then, else NULL */
+	char *restore_reason;	/* why it restores or why not; NULL when
+				   restore_from is not set */
 };
 
 /* Builds p from one DNS lookup. On PLAN_OK p is complete but for argv

@@ -231,6 +231,12 @@ static const struct key table[] = {
 	  .def = "off",
 	  .help = "on: etcd demands client certificates and zooinit presents "
 	    "cert_file" },
+	/* Day 2. A path only here: the file is checked when a new cluster
+	 * would restore it (agent/restore.c); a restart ignores it. */
+	{ .name = "restore_from", .type = KT_STR, .off = OFF(restore_from),
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT, .meta = "FILE",
+	  .help = "etcd snapshot every member of a new cluster restores "
+	    "before etcd's first start" },
 	/* The services themselves are groups of the file's "service" group
 	 * (svc.c); which of them bootstrap starts is a key like any other,
 	 * so one host can start fewer. */

@@ -38,7 +38,7 @@ struct key {
 
 /* Every flat key, once: cfg_keys[0 .. CFG_NKEYS-1] (cfg.c checks the
  * count at compile time). */
-#define CFG_NKEYS 43
+#define CFG_NKEYS 44
 extern const struct key *const cfg_keys;
 
 /* The output under construction: it reaches the caller only when every
