@@ -26,7 +26,8 @@ void join_view_of(const struct etcd_members *ms, const char *name,
 /* True when m was added to a running cluster (member add) and has never
  * started: etcd lists such a member without a name or client URLs, and a
  * learner is always added so. A member of the initial cluster that never
- * started keeps the name it was planned with and is no learner. */
+ * started keeps the name it was planned with and is no learner (where
+ * etcd lists it without the name: join_initial_unstarted()). */
 bool join_added_unstarted(const struct etcd_member *m);
 
 /* True when m is this host's member of the initial cluster (peer_url

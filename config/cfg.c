@@ -235,8 +235,8 @@ static const struct key table[] = {
 	 * would restore it (agent/restore.c); a restart ignores it. */
 	{ .name = "restore_from", .type = KT_STR, .off = OFF(restore_from),
 	  .valid = cfg_valid_path, .expect = PATH_EXPECT, .meta = "FILE",
-	  .help = "etcd snapshot every member of a new cluster restores "
-	    "before etcd's first start" },
+	  .help = "etcd snapshot a new cluster's members restore before "
+	    "etcd starts" },
 	/* The services themselves are groups of the file's "service" group
 	 * (svc.c); which of them bootstrap starts is a key like any other,
 	 * so one host can start fewer. */

@@ -63,8 +63,12 @@ for k in 1 2 3; do
 	assert_eq "$(ectl "$k" get "old-$k" --print-value-only)" "value $k" \
 		"old-$k reads back through h$k"
 done
+# The tool beside etcd: etcdutl (3.5+), else etcdctl (3.4).
+etcd_dir=$(dirname "$(command -v etcd)")
+tool=$etcd_dir/etcdctl
+[ -x "$etcd_dir/etcdutl" ] && tool=$etcd_dir/etcdutl
 for i in 1 2 3; do
-	assert_contains "$WORK/h$i/agent.log" "restoring snapshot $SNAP as member h$i of a new cluster of 3"
+	assert_contains "$WORK/h$i/agent.log" "restoring snapshot $SNAP as member h$i of a new cluster of 3 (token zl-restored) with $tool,"
 	assert_contains "$WORK/h$i/agent.log" "snapshot $SNAP restored into $WORK/h$i/data"
 	[ ! -e "$WORK/h$i/data.restore" ] || fail "h$i: data.restore left behind"
 done
