@@ -22,6 +22,7 @@ stop_all() {
 	for i in 1 2 3; do agent_signal "$i" TERM; done
 	for i in 1 2 3; do
 		agent_wait "$i" 20 || fail "agent h$i still runs 20 s after SIGTERM"
+		[ "$AGENT_RC" = 0 ] || fail "agent h$i exited with $AGENT_RC after SIGTERM"
 	done
 }
 
@@ -77,6 +78,7 @@ done
 ectl 1 put after-restore kept >/dev/null || fail "put after the restore failed"
 agent_signal 2 TERM
 agent_wait 2 20 || fail "agent h2 still runs 20 s after SIGTERM"
+assert_eq "$AGENT_RC" 0 "h2 stopped with exit 0"
 run_agent 2 --size 3 --health-interval 1 --token zl-restored --restore-from "$SNAP"
 wait_for "h2 back in the cluster" 60 cluster_healthy 3 || fail "h2 did not come back"
 assert_contains "$WORK/h2/agent.log" "restore_from $SNAP ignored: this member has data already ($WORK/h2/data/member)"
