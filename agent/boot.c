@@ -800,8 +800,7 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 
 static const char *const state_names[BS_NSTATES] = {
 	"idle", "resolving", "settling", "restoring", "starting", "up",
-	"switching",
-	"replanning", "stopping", "removed", "done",
+	"switching", "replanning", "stopping", "removed", "done",
 };
 
 static const char *const event_names[BS_NEVENTS] = {
