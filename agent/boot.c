@@ -13,12 +13,9 @@
 #include "agent/boot_int.h"
 #include "agent/certs.h"
 #include "agent/join.h"
-#include "agent/maint.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
-#include "agent/snapshot.h"
 #include "agent/token.h"
-#include "agent/upkeep.h"
 #include "etcd/diag.h"
 #include "etcd/http.h"
 #include "lib/exitcode.h"
@@ -174,16 +171,7 @@ start_etcd(struct boot *b)
 		return;
 	}
 	log_starting(p);
-	if (!p->proxy && b->upkeep == NULL)
-		b->upkeep = upkeep_new(b->x->loop, b->x->http,
-		    plan_me(p)->client_url, b->c->remove_after,
-		    b->c->quorum_floor);
-	if (!p->proxy && b->snap == NULL)
-		b->snap = snapshot_new(b->x->loop, b->x->http, b->c,
-		    plan_me(p)->client_url, &b->day2.snap);
-	if (!p->proxy && b->maint == NULL)
-		b->maint = maint_new(b->x->http, plan_me(p)->client_url, b->c,
-		    &b->day2.maint);
+	care_start(b);
 	b->running_proxy = p->proxy;
 	if (p->proxy && b->gr.target == 0)
 		b->gr.target = (size_t)b->c->size > p->n ? (size_t)b->c->size :
@@ -420,13 +408,16 @@ act_planned(struct boot *b)
 	boot_post(b, EV_SETTLED);
 }
 
-/* The plan is final: print it, or start etcd with it. */
+/* The plan is final: print it, or prepare the data dir (a snapshot to
+ * restore) and then start etcd with it. */
 static void
 act_settled(struct boot *b)
 {
 	b->plan.etcd_args = b->c->etcd_args;
 	b->plan.n_etcd_args = b->c->n_etcd_args;
 	plan_build_argv(&b->plan);
+	if (restore_plan(b) < 0)
+		return;
 	if (b->plan_only) {
 		if (b->c->json) {
 			char *s = plan_json(&b->plan);
@@ -439,6 +430,12 @@ act_settled(struct boot *b)
 		boot_finish(b, EXIT_OK);
 		return;
 	}
+	restore_begin(b);
+}
+
+static void
+act_restored(struct boot *b)
+{
 	start_etcd(b);
 }
 
@@ -538,10 +535,7 @@ act_healthy(struct boot *b)
 	cluster_up(b);
 	if (!b->svcs_begun && b->c->n_services > 0)
 		start_services(b);
-	if (b->upkeep != NULL && r->leader_id != 0 &&
-	    r->leader_id == r->member_id)
-		upkeep_round(b->upkeep);
-	maint_round(b->maint);
+	care_healthy(b, r);
 	if (b->running_proxy && b->join == NULL)
 		grow_extra_check(b);
 	check_again(b, true);
@@ -570,9 +564,7 @@ act_waiting(struct boot *b)
 	}
 	rejoin_on_unhealthy(b);
 	follow_unhealthy(b);
-	/* etcd 3.4's /health is false under a NOSPACE alarm: the leader's
-	 * agent must still see and cure it. */
-	maint_round(b->maint);
+	care_unhealthy(b);
 	check_again(b, false);
 }
 
@@ -584,7 +576,7 @@ act_lost_health(struct boot *b)
 	log_warn("cluster unhealthy: %s", b->check.error);
 	b->last_wait_log = loop_now_ms();
 	rejoin_on_unhealthy(b);
-	maint_round(b->maint);
+	care_unhealthy(b);
 	check_again(b, false);
 }
 
@@ -643,12 +635,7 @@ act_resolve_again(struct boot *b)
 	join_free(b->join);
 	b->join = NULL;
 	/* These hold this host's old URLs; start_etcd makes them again. */
-	upkeep_free(b->upkeep);
-	b->upkeep = NULL;
-	snapshot_free(b->snap);
-	b->snap = NULL;
-	maint_free(b->maint);
-	b->maint = NULL;
+	care_free(b);
 	grow_free(b);
 	resolve_free(b);
 	plan_free(&b->plan);
@@ -689,6 +676,18 @@ act_stop(struct boot *b)
 	}
 	log_info("%s received before etcd started: exiting", strsignal(sig));
 	boot_finish(b, EXIT_OK);
+}
+
+/* A stop while the restore tool runs: it is killed, what it wrote is
+ * removed (the next start restores afresh), then the stop goes on. */
+static void
+act_stop_restoring(struct boot *b)
+{
+	if (restore_running(b))
+		log_info("%s received: stopping the restore of %s",
+		    strsignal(b->stop_sig), b->plan.restore_from);
+	restore_free(b);
+	act_stop(b);
 }
 
 static void
@@ -740,9 +739,15 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 		FINISH, STOP,
 	},
 	[BS_SETTLING] = {
-		[EV_SETTLED] = { act_settled, BS_STARTING },
+		[EV_SETTLED] = { act_settled, BS_RESTORING },
 		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_SETTLING),
 		FINISH, STOP,
+	},
+	[BS_RESTORING] = {
+		[EV_RESTORED] = { act_restored, BS_STARTING },
+		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_RESTORING),
+		[EV_STOP] = { act_stop_restoring, BS_STOPPING },
+		FINISH,
 	},
 	[BS_STARTING] = {
 		[EV_ETCD_UP] = { act_etcd_up, BS_STARTING },
@@ -768,7 +773,7 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 		REPLAN, FINISH, STOP,
 	},
 	[BS_SWITCHING] = {
-		[EV_ETCD_DONE] = { act_settled, BS_STARTING },
+		[EV_ETCD_DONE] = { act_settled, BS_RESTORING },
 		STAY(EV_SEED_STOPPED, act_seed_stopped, BS_SWITCHING),
 		STAY(EV_SERVICES_DONE, act_nothing, BS_SWITCHING),
 		FINISH, STOP,
@@ -799,14 +804,14 @@ static const struct boot_step table[BS_NSTATES][BS_NEVENTS] = {
 };
 
 static const char *const state_names[BS_NSTATES] = {
-	"idle", "resolving", "settling", "starting", "up", "switching",
-	"replanning", "stopping", "removed", "done",
+	"idle", "resolving", "settling", "restoring", "starting", "up",
+	"switching", "replanning", "stopping", "removed", "done",
 };
 
 static const char *const event_names[BS_NEVENTS] = {
 	"begin", "planned", "settled", "finish", "etcd up", "etcd exited",
 	"etcd done", "healthy", "unhealthy", "promoted", "replan", "stop",
-	"services done", "seed stopped", "removed",
+	"services done", "seed stopped", "removed", "restored",
 };
 
 /* Runs the queue: each event's action, then its next state. Events that
@@ -910,6 +915,7 @@ on_reaped(void *arg, pid_t pid, int status)
 	struct boot *b = arg;
 
 	return (b->sup != NULL && sup_reaped(b->sup, pid, status)) ||
+	    restore_reaped(b, pid, status) ||
 	    seed_reaped(b->seed, pid, status) ||
 	    services_reaped(b->svcs, pid, status);
 }
@@ -958,6 +964,7 @@ boot_free(struct boot *b)
 		seed_stop(b->seed);
 		seed_stop(b->seed);
 	}
+	restore_free(b);
 	services_free(b->svcs);
 	b->svcs = NULL;
 	hook_cancel_all();
@@ -965,9 +972,7 @@ boot_free(struct boot *b)
 	stop_health(b);
 	resolve_free(b);
 	join_free(b->join);
-	upkeep_free(b->upkeep);
-	snapshot_free(b->snap);
-	maint_free(b->maint);
+	care_free(b);
 	grow_free(b);
 	rejoin_free(b);
 	loop_cancel(b->x->loop, b->seed_timer);

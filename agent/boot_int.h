@@ -2,14 +2,16 @@
 #define ZOOINIT_BOOT_INT_H
 
 /* The bootstrap machine's insides, shared by agent/boot.c (the table and
- * running etcd), agent/resolve.c (planning), agent/grow.c (a learner's
- * promotion, an extra taking a removed member's place) and
- * agent/follow.c (a DNS client following the zone) and
- * agent/boot_metrics.c (the metrics page). Nothing else includes this
- * header. */
+ * running etcd) and the files that do its parts: resolve.c (planning),
+ * grow.c (a learner's promotion, an extra taking a removed member's
+ * place), follow.c (a DNS client following the zone), rejoin.c (a removed
+ * member), readdress.c (a moved member), restore_run.c (restoring a
+ * snapshot), care.c (the leader's agent's jobs) and boot_metrics.c (the
+ * metrics page). Nothing else includes this header. */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agent/actx.h"
 #include "agent/day2_stats.h"
@@ -25,6 +27,9 @@ enum boot_state {
 	BS_IDLE = 0,	/* not begun */
 	BS_RESOLVING,	/* asking the sources (journal, DNS, token, static) */
 	BS_SETTLING,	/* a plan is made; asking the peers new or existing */
+	BS_RESTORING,	/* the plan is final: a snapshot is restored into
+			   the data dir (restore_from), or EV_RESTORED
+			   comes at once when there is none to restore */
 	BS_STARTING,	/* etcd supervised, not healthy (or restarting) */
 	BS_UP,		/* etcd healthy */
 	BS_SWITCHING,	/* etcd stopping to start with the settled plan */
@@ -52,6 +57,7 @@ enum boot_event {
 	EV_SERVICES_DONE, /* no dependent service runs any more */
 	EV_SEED_STOPPED, /* this host's seed discovery etcd stopped */
 	EV_REMOVED,	/* the peers no longer list this member */
+	EV_RESTORED,	/* the data dir is ready for etcd's start */
 	BS_NEVENTS
 };
 
@@ -119,6 +125,7 @@ struct boot {
 	struct grow gr;
 	struct rejoin *rj;	/* asking whether this member was removed */
 	struct follow fo;
+	struct restore_run *restore;	/* the restore tool running */
 
 	struct sup *sup;	/* etcd (or its grpc-proxy) */
 	bool running_proxy;	/* the supervised process is grpc-proxy */
@@ -176,6 +183,31 @@ void rejoin_free(struct boot *b);
  * changed. follow_free() forgets a lookup that resolve_free() cancels. */
 void follow_check(struct boot *b);
 void follow_free(struct boot *b);
+
+/* agent/restore_run.c: restore_from (agent/restore.h). On the settled
+ * plan (argv built): decides whether this member restores the snapshot,
+ * says so or why not, checks the file and finds the tool, filling
+ * p->restore_*; returns 0, or -1 after boot_finish() (EXIT_PERMANENT
+ * for the file, EXIT_NOTFOUND for the tool). restore_begin() then runs
+ * the tool: EV_RESTORED once member/ is in the data dir (at once when
+ * there is nothing to restore), boot_finish(EXIT_PERMANENT) when it
+ * failed. restore_reaped() takes the tool's exit (true when pid was the
+ * tool); restore_free() kills a running tool, waits for it and removes
+ * what it wrote. */
+int restore_plan(struct boot *b);
+void restore_begin(struct boot *b);
+bool restore_reaped(struct boot *b, pid_t pid, int status);
+bool restore_running(const struct boot *b);
+void restore_free(struct boot *b);
+
+/* agent/care.c: the leader's agent's jobs over the cluster's life
+ * (upkeep, snapshots, compaction, defragmentation, NOSPACE). Started
+ * with etcd as a member (not a client's proxy); a health check's result
+ * drives them; freed when this host plans again (they hold its URLs). */
+void care_start(struct boot *b);
+void care_healthy(struct boot *b, const struct etcd_check_result *r);
+void care_unhealthy(struct boot *b);
+void care_free(struct boot *b);
 
 /* agent/boot.c: the join probe's answer lands here. */
 void boot_on_join(void *arg, struct join_result *r);

@@ -194,16 +194,20 @@ on_status(void *arg, const struct etcd_http_result *r)
 	}
 	const struct etcd_member *found = v.mine;
 
-	if (found != NULL && join_added_unstarted(found)) {
-		start_added(j, found);
-		return;
-	}
 	/* A member publishes its client URLs when it starts; one from the
-	 * initial cluster that never started has its name but none. */
-	if (found != NULL && found->n_client_urls == 0) {
+	 * initial cluster that never started has none, and its planned name
+	 * or, where etcd read the membership back from its store (a restored
+	 * snapshot), no name but an initial member's ID. */
+	if (found != NULL && (join_initial_unstarted(found, m->peer_url,
+	    j->p->token) || (found->n_client_urls == 0 &&
+	    !join_added_unstarted(found)))) {
 		done(j, JOIN_NEW, 0, "cluster %016" PRIx64 " runs and lists this "
 		    "member, which never started: starting it with the planned "
 		    "cluster", j->ms.cluster_id);
+		return;
+	}
+	if (found != NULL && join_added_unstarted(found)) {
+		start_added(j, found);
 		return;
 	}
 	if (found != NULL) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/join_map.h"
+#include "etcd/member_id.h"
 #include "lib/xmalloc.h"
 
 void
@@ -30,6 +31,21 @@ bool
 join_added_unstarted(const struct etcd_member *m)
 {
 	return m->n_client_urls == 0 && (m->learner || m->name[0] == '\0');
+}
+
+bool
+join_initial_unstarted(const struct etcd_member *m, const char *peer_url,
+    const char *token)
+{
+	char *urls[] = { (char *)peer_url };
+	char err[160];
+	uint64_t id;
+
+	if (m->learner || m->n_client_urls > 0 || m->n_peer_urls != 1 ||
+	    token == NULL)
+		return false;
+	return etcd_member_id(urls, 1, token, &id, err, sizeof(err)) == 0 &&
+	    id == m->id;
 }
 
 bool

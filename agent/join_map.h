@@ -26,8 +26,20 @@ void join_view_of(const struct etcd_members *ms, const char *name,
 /* True when m was added to a running cluster (member add) and has never
  * started: etcd lists such a member without a name or client URLs, and a
  * learner is always added so. A member of the initial cluster that never
- * started keeps the name it was planned with and is no learner. */
+ * started keeps the name it was planned with and is no learner (where
+ * etcd lists it without the name: join_initial_unstarted()). */
 bool join_added_unstarted(const struct etcd_member *m);
+
+/* True when m is this host's member of the initial cluster (peer_url
+ * and token, both borrowed) and has never started: no learner, no client
+ * URLs, and the ID etcd derives for an initial member from its peer URL
+ * and the cluster token, which an added member (its ID salted with the
+ * time of the add) cannot have. A cluster whose membership etcd read back
+ * from its store rather than from --initial-cluster (a restored snapshot,
+ * members restarted before this one first started) lists such a member
+ * without its name, as it lists an added one. */
+bool join_initial_unstarted(const struct etcd_member *m,
+    const char *peer_url, const char *token);
 
 /* True when a member of ms has started: it published its client URLs,
  * which etcd does through its first leader. A cluster still forming lists

@@ -76,6 +76,9 @@ plan_free(struct plan *p)
 	for (size_t i = 0; i < PLAN_TLS_NFILES; i++)
 		free(p->tls_made[i]);
 	free(p->etcd);
+	free(p->restore_from);
+	strv_free(p->restore_argv);
+	free(p->restore_reason);
 	memset(p, 0, sizeof(*p));
 }
 

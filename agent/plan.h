@@ -91,6 +91,12 @@ struct plan {
 	struct plan_tls tls;	/* all NULL unless the scheme is https */
 	char *tls_made[PLAN_TLS_NFILES]; /* the paths of the files zooinit
 				   makes (tls.made), else NULL */
+	/* restore_from (agent/restore.h), set once the plan is final. */
+	char *restore_from;	/* the snapshot this member restores before
+				   etcd's first start, or NULL */
+	char **restore_argv;	/* the tool's argv then, else NULL */
+	char *restore_reason;	/* why it restores or why not; NULL when
+				   restore_from is not set */
 };
 
 /* Builds p from one DNS lookup. On PLAN_OK p is complete but for argv

@@ -90,10 +90,17 @@ plan_to_json(const struct plan *p, bool with_argv)
 	}
 	json_object_set_new(o, "members", members);
 	if (with_argv) {
-		json_t *a = json_array();
+		json_t *a = json_array(), *r = json_array();
 		for (size_t i = 0; i < p->argc; i++)
 			json_array_append_new(a, plan_json_string(p->argv[i]));
 		json_object_set_new(o, "etcd_argv", a);
+		/* restore_from: the file this member restores, or null. */
+		set_str(o, "restore_from", p->restore_from);
+		set_str(o, "restore_reason", p->restore_reason);
+		for (size_t i = 0; p->restore_argv && p->restore_argv[i]; i++)
+			json_array_append_new(r,
+			    plan_json_string(p->restore_argv[i]));
+		json_object_set_new(o, "restore_argv", r);
 	}
 	return o;
 }
@@ -135,6 +142,17 @@ plan_print(const struct plan *p, FILE *out)
 		    p->m[i].name, p->m[i].peer_url, p->m[i].client_url,
 		    p->m[i].self ? "  (this host)" : "");
 	fprintf(out, "initial cluster: %s\n", p->initial_cluster);
+	if (p->restore_from != NULL)
+		fprintf(out, "restore:     %s (%s)\n", p->restore_from,
+		    p->restore_reason);
+	else if (p->restore_reason != NULL)
+		fprintf(out, "restore:     none (restore_from ignored: %s)\n",
+		    p->restore_reason);
+	for (size_t i = 0; p->restore_argv && p->restore_argv[i]; i++)
+		fprintf(out, "%s %s", i ? "" : "restore tool:",
+		    p->restore_argv[i]);
+	if (p->restore_argv != NULL)
+		fprintf(out, "\n");
 	fprintf(out, "etcd:");
 	for (size_t i = 0; i < p->argc; i++)
 		fprintf(out, " %s", p->argv[i]);

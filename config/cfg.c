@@ -286,6 +286,12 @@ static const struct key table[] = {
 	  .meta = "SECONDS",
 	  .help = "lifetime of the certificates made here; renewed at two "
 	    "thirds" },
+	/* Day 2. A path only here: the file is checked when a new cluster
+	 * would restore it (agent/restore.c); a restart ignores it. */
+	{ .name = "restore_from", .type = KT_STR, .off = OFF(restore_from),
+	  .valid = cfg_valid_path, .expect = PATH_EXPECT, .meta = "FILE",
+	  .help = "etcd snapshot a new cluster's members restore before "
+	    "etcd starts" },
 	/* The services themselves are groups of the file's "service" group
 	 * (svc.c); which of them bootstrap starts is a key like any other,
 	 * so one host can start fewer. */

@@ -112,6 +112,11 @@ struct cfg {
 	char *ca_key_file;
 	int cert_lifetime;	/* seconds; default 365 days */
 
+	/* Day 2: a snapshot (etcdctl snapshot save) that every member of a
+	 * new cluster restores into its empty data dir before etcd's first
+	 * start; NULL = none. Ignored once the member has data. */
+	char *restore_from;
+
 	/* Services (config/svc.h). svcs: every group of the file's
 	 * "service" group, in file order, checked and with defaults filled
 	 * in (file only). services: the names bootstrap starts once etcd is

@@ -41,7 +41,7 @@ struct key {
 
 /* Every flat key, once: cfg_keys[0 .. CFG_NKEYS-1] (cfg.c checks the
  * count at compile time). */
-#define CFG_NKEYS 54
+#define CFG_NKEYS 55
 extern const struct key *const cfg_keys;
 
 /* The output under construction: it reaches the caller only when every

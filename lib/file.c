@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +124,48 @@ file_dir_has_entries(const char *dir)
 		yes = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
 	closedir(d);
 	return yes;
+}
+
+/* nftw() has no argument for its callback: the first failure is kept
+ * here for file_remove_tree(), which is not reentrant. */
+static int remove_errno;
+static char remove_what[512];
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 ||
+	    errno == ENOENT)
+		return 0;
+	remove_errno = errno;
+	snprintf(remove_what, sizeof(remove_what), "%s", path);
+	return 1;
+}
+
+int
+file_remove_tree(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot remove %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	remove_errno = 0;
+	/* Depth first, so a directory is empty when its turn comes; FTW_PHYS
+	 * removes links themselves; FTW_MOUNT stays on path's file system. */
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT)
+	    != 0) {
+		snprintf(err, errlen, "cannot remove %s: %s",
+		    remove_errno ? remove_what : path,
+		    strerror(remove_errno ? remove_errno : errno));
+		return -1;
+	}
+	return 0;
 }

@@ -21,4 +21,10 @@ int file_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen);
  * and "..". */
 bool file_dir_has_entries(const char *dir);
 
+/* Removes path and, when it is a directory, everything under it, never
+ * following a symbolic link (a link is removed, not its target). A path
+ * that does not exist is fine. Returns 0, or -1 with err set naming the
+ * entry that could not be removed. */
+int file_remove_tree(const char *path, char *err, size_t errlen);
+
 #endif

@@ -6,11 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/join_map.h"
 #include "etcd/api.h"
+#include "etcd/member_id.h"
 
 #define ME "http://10.0.0.4:2380"
 
@@ -84,6 +86,42 @@ test_initial_unstarted(void **state)
 	etcd_members_free(&ms);
 }
 
+/* A restored cluster (or one whose members restarted before this one
+ * first started) lists this host's initial member without a name: its
+ * ID, derived from the peer URL and the token, tells it from one added
+ * at run time. */
+static void
+test_initial_unstarted_nameless(void **state)
+{
+	char *urls[] = { ME }, err[160], body[512];
+	struct etcd_members ms;
+	struct join_view v;
+	uint64_t id;
+
+	(void)state;
+	assert_int_equal(etcd_member_id(urls, 1, "tok", &id, err,
+	    sizeof(err)), 0);
+	snprintf(body, sizeof(body), "{\"header\":{\"cluster_id\":\"1\","
+	    "\"member_id\":\"2\"},\"members\":[{\"ID\":\"%llu\","
+	    "\"peerURLs\":[\"" ME "\"]}]}", (unsigned long long)id);
+	parse(body, &ms);
+	join_view_of(&ms, "h4", ME, &v);
+	assert_non_null(v.mine);
+	assert_true(join_initial_unstarted(v.mine, ME, "tok"));
+	/* Another token: another cluster's ID, so an added member. */
+	assert_false(join_initial_unstarted(v.mine, ME, "other"));
+	assert_false(join_initial_unstarted(v.mine, ME, NULL));
+	/* A learner is always added. */
+	ms.v[0].learner = true;
+	assert_false(join_initial_unstarted(v.mine, ME, "tok"));
+	etcd_members_free(&ms);
+	/* The added learner of REPLACED (id 64). */
+	parse(REPLACED, &ms);
+	join_view_of(&ms, "h3", ME, &v);
+	assert_false(join_initial_unstarted(v.mine, ME, "tok"));
+	etcd_members_free(&ms);
+}
+
 /* Never the same name twice: the stale h3 goes by its ID, or is left
  * out when skipped. */
 static void
@@ -121,6 +159,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_view_replaced),
 		cmocka_unit_test(test_initial_unstarted),
+		cmocka_unit_test(test_initial_unstarted_nameless),
 		cmocka_unit_test(test_cluster_string),
 	};
 
