@@ -11,6 +11,7 @@
 #include "agent/boot.h"
 #include "agent/boot_int.h"
 #include "agent/join.h"
+#include "agent/order.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
 #include "agent/token.h"
@@ -619,6 +620,8 @@ act_resolve_again(struct boot *b)
 
 	join_free(b->join);
 	b->join = NULL;
+	order_free(b->order);
+	b->order = NULL;
 	/* Both hold this host's old URLs; start_etcd makes them again. */
 	upkeep_free(b->upkeep);
 	b->upkeep = NULL;
@@ -823,6 +826,30 @@ boot_finish(struct boot *b, int code)
 	boot_post(b, EV_FINISH);
 }
 
+static void
+on_turn(void *arg)
+{
+	struct boot *b = arg;
+
+	boot_post(b, EV_SETTLED);
+}
+
+/* A new cluster, no peer in one yet: all members may be starting their
+ * etcds now, so this one waits for its turn (agent/order.h) unless it
+ * restarts from its own data (etcd then skips its startup check). */
+static void
+settle_in_order(struct boot *b, bool cluster_runs)
+{
+	order_free(b->order);
+	b->order = NULL;
+	if (!cluster_runs && !b->plan_only && !b->rs.existing_data &&
+	    strcmp(b->plan.source, "journal") != 0)
+		b->order = order_start(b->x->loop, b->x->http, &b->plan,
+		    on_turn, b);
+	if (b->order == NULL)
+		boot_post(b, EV_SETTLED);
+}
+
 void
 boot_on_join(void *arg, struct join_result *r)
 {
@@ -839,7 +866,7 @@ boot_on_join(void *arg, struct join_result *r)
 			log_info("%s", r->reason);
 		free(p->state_reason);
 		p->state_reason = xstrdup(r->reason);
-		boot_post(b, EV_SETTLED);
+		settle_in_order(b, r->cluster_id != 0);
 		break;
 	case JOIN_LEARNER:
 		log_info("%s", r->reason);
@@ -937,6 +964,7 @@ boot_free(struct boot *b)
 	stop_health(b);
 	resolve_free(b);
 	join_free(b->join);
+	order_free(b->order);
 	upkeep_free(b->upkeep);
 	grow_free(b);
 	rejoin_free(b);

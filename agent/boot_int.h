@@ -109,6 +109,7 @@ struct boot {
 	struct resolve rs;
 	struct plan plan;
 	struct join *join;	/* the new-or-existing probe */
+	struct order *order;	/* a new member waiting for its turn */
 	struct seed *seed;	/* this host's seed discovery etcd */
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */

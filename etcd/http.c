@@ -370,10 +370,27 @@ destroy(struct etcd_http *h)
 	free(h);
 }
 
+static enum etcd_http_fail
+fail_kind(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return ETCD_HTTP_FAIL_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ETCD_HTTP_FAIL_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return ETCD_HTTP_FAIL_TLS;
+	default:
+		return ETCD_HTTP_FAIL_OTHER;
+	}
+}
+
 static void
 deliver(struct req *r)
 {
-	struct etcd_http_result res = { 0, "", 0, NULL };
+	struct etcd_http_result res = { 0, "", 0, NULL, ETCD_HTTP_FAIL_NONE };
 
 	if (r->stream && r->too_long) {
 		snprintf(r->msg, sizeof(r->msg), "stream line longer than %zu "
@@ -390,6 +407,7 @@ deliver(struct req *r)
 		const char *e = r->errbuf[0] != '\0' ? r->errbuf :
 		    curl_easy_strerror(r->code);
 
+		res.fail = fail_kind(r->code);
 		/* curl 7.88 says "Couldn't connect to server" where the
 		 * user wants "Connection refused" or "No route to host". */
 		curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os);
@@ -399,7 +417,10 @@ deliver(struct req *r)
 		else
 			snprintf(r->msg, sizeof(r->msg), "%s", e);
 		res.error = r->msg;
-	} else {
+	}
+	if (res.error != NULL && res.fail == ETCD_HTTP_FAIL_NONE)
+		res.fail = ETCD_HTTP_FAIL_OTHER;
+	if (res.error == NULL) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
 		/* A split stream's lines went to the line callback. */
 		if (r->buf != NULL && !r->split) {
