@@ -422,7 +422,10 @@ on_peek(void *arg, const struct etcd_http_result *r)
 	struct join *j = arg;
 
 	j->req = 0;
-	if (r->status == 200 && join_peer_members_started(r->body, r->len) == 0) {
+	/* No host there (its client URL has the same address), or a
+	 * cluster that never started. */
+	if (r->fail == ETCD_HTTP_FAIL_UNREACHABLE || (r->status == 200 &&
+	    join_peer_members_started(r->body, r->len) == 0)) {
 		j->next++;
 		probe(j);
 		return;
@@ -436,7 +439,9 @@ on_peek(void *arg, const struct etcd_http_result *r)
  * list request until this host's etcd runs too. Its /members on the peer
  * port says at once whether any member of its cluster ever started; if
  * none did, no cluster runs there. Any other answer (none, TLS refused,
- * members started): the client URL is asked, as it always was. */
+ * members started): the client URL is asked, as it always was; an
+ * address that no host answers is skipped, as its client URL would be
+ * after a longer wait. */
 static void
 peek(struct join *j)
 {

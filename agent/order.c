@@ -27,6 +27,9 @@ struct peer {
 	enum order_peer st;		/* as the last finished probe saw it */
 	uint64_t req, timer;
 	int64_t since;			/* when the probe in flight began */
+	bool slow;			/* the last probe found no host
+					   (no route, no connection in time):
+					   the next may take as long */
 };
 
 struct order {
@@ -112,7 +115,7 @@ decide(struct order *o)
 		const struct peer *pe = &o->v[i];
 
 		st[i] = pe->st;
-		if (st[i] == ORDER_ABSENT && pe->req != 0 &&
+		if (st[i] == ORDER_ABSENT && pe->req != 0 && !pe->slow &&
 		    now - pe->since >= SILENT_MS)
 			st[i] = ORDER_UNKNOWN;
 	}
@@ -176,6 +179,7 @@ on_probe(void *arg, const struct etcd_http_result *r)
 		break;
 	default:
 		pe->st = ORDER_ABSENT;
+		pe->slow = r->fail == ETCD_HTTP_FAIL_UNREACHABLE;
 		pe->timer = loop_timer(o->loop, POLL_MS, on_poll, pe);
 		break;
 	}

@@ -1,6 +1,7 @@
 #include "lib/fmacros.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,13 +372,20 @@ destroy(struct etcd_http *h)
 }
 
 static enum etcd_http_fail
-fail_kind(CURLcode c)
+fail_kind(CURL *easy, CURLcode c, long os)
 {
+	curl_off_t connected = 0;
+
 	switch (c) {
 	case CURLE_COULDNT_CONNECT:
+		return os == ECONNREFUSED ? ETCD_HTTP_FAIL_CONNECT :
+		    ETCD_HTTP_FAIL_UNREACHABLE;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		return ETCD_HTTP_FAIL_CONNECT;
+		return ETCD_HTTP_FAIL_UNREACHABLE;
 	case CURLE_OPERATION_TIMEDOUT:
+		if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T,
+		    &connected) != CURLE_OK || connected == 0)
+			return ETCD_HTTP_FAIL_UNREACHABLE;
 		return ETCD_HTTP_FAIL_TIMEOUT;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -407,10 +415,10 @@ deliver(struct req *r)
 		const char *e = r->errbuf[0] != '\0' ? r->errbuf :
 		    curl_easy_strerror(r->code);
 
-		res.fail = fail_kind(r->code);
 		/* curl 7.88 says "Couldn't connect to server" where the
 		 * user wants "Connection refused" or "No route to host". */
 		curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os);
+		res.fail = fail_kind(r->easy, r->code, os);
 		if (os != 0 && strstr(e, strerror((int)os)) == NULL)
 			snprintf(r->msg, sizeof(r->msg), "%s: %s", e,
 			    strerror((int)os));

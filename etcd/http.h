@@ -32,8 +32,10 @@ struct etcd_http;
  * serves from one whose port is closed or that holds the request). */
 enum etcd_http_fail {
 	ETCD_HTTP_FAIL_NONE = 0, /* an answer came: status is set */
-	ETCD_HTTP_FAIL_CONNECT,	/* no connection (refused, unreachable) */
-	ETCD_HTTP_FAIL_TIMEOUT,	/* the time ran out, connecting or after */
+	ETCD_HTTP_FAIL_CONNECT,	/* refused: nothing listens there */
+	ETCD_HTTP_FAIL_UNREACHABLE, /* no route, or the time ran out
+				   before a connection was made */
+	ETCD_HTTP_FAIL_TIMEOUT,	/* connected, and the time ran out */
 	ETCD_HTTP_FAIL_TLS,	/* the server took part in a TLS handshake
 				   that failed (its certificate, or ours) */
 	ETCD_HTTP_FAIL_OTHER,	/* anything else (reset, bad answer, ...) */

@@ -1191,10 +1191,13 @@ test_http_why(void **state)
 	static const char gw[] = "{\"error\":\"etcdserver: unhealthy "
 	    "cluster\",\"message\":\"etcdserver: unhealthy cluster\","
 	    "\"code\":14}";
-	struct etcd_http_result down = { 0, "", 0, "Connection refused" };
-	struct etcd_http_result none = { 0, "", 0, NULL };
-	struct etcd_http_result busy = { 503, gw, sizeof(gw) - 1, NULL };
-	struct etcd_http_result page = { 404, "no such page", 12, NULL };
+	struct etcd_http_result down = { 0, "", 0, "Connection refused",
+	    ETCD_HTTP_FAIL_CONNECT };
+	struct etcd_http_result none = { 0, "", 0, NULL, ETCD_HTTP_FAIL_NONE };
+	struct etcd_http_result busy = { 503, gw, sizeof(gw) - 1, NULL,
+	    ETCD_HTTP_FAIL_NONE };
+	struct etcd_http_result page = { 404, "no such page", 12, NULL,
+	    ETCD_HTTP_FAIL_NONE };
 	char out[256];
 
 	(void)state;
