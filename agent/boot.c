@@ -13,6 +13,7 @@
 #include "agent/boot_int.h"
 #include "agent/certs.h"
 #include "agent/join.h"
+#include "agent/order.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
 #include "agent/token.h"
@@ -634,6 +635,8 @@ act_resolve_again(struct boot *b)
 
 	join_free(b->join);
 	b->join = NULL;
+	order_free(b->order);
+	b->order = NULL;
 	/* These hold this host's old URLs; start_etcd makes them again. */
 	care_free(b);
 	grow_free(b);
@@ -855,39 +858,6 @@ boot_finish(struct boot *b, int code)
 	boot_post(b, EV_FINISH);
 }
 
-void
-boot_on_join(void *arg, struct join_result *r)
-{
-	struct boot *b = arg;
-	struct plan *p = &b->plan;
-
-	switch (r->decision) {
-	case JOIN_FAIL:
-		log_error("%s", r->reason);
-		boot_finish(b, r->exit_code);
-		break;
-	case JOIN_NEW:
-		if (r->cluster_id != 0)
-			log_info("%s", r->reason);
-		free(p->state_reason);
-		p->state_reason = xstrdup(r->reason);
-		boot_post(b, EV_SETTLED);
-		break;
-	case JOIN_LEARNER:
-		log_info("%s", r->reason);
-		plan_set_existing(p, r->reason);
-		if (r->initial_cluster != NULL) {
-			free(p->initial_cluster);
-			p->initial_cluster = xstrdup(r->initial_cluster);
-		}
-		p->learner = true;
-		p->member_id = r->member_id;
-		boot_post(b, EV_SETTLED);
-		break;
-	}
-	join_result_free(r);
-}
-
 /* ---- the command's hooks ---------------------------------------------- */
 
 static void
@@ -972,6 +942,7 @@ boot_free(struct boot *b)
 	stop_health(b);
 	resolve_free(b);
 	join_free(b->join);
+	order_free(b->order);
 	care_free(b);
 	grow_free(b);
 	rejoin_free(b);

@@ -6,8 +6,8 @@
  * grow.c (a learner's promotion, an extra taking a removed member's
  * place), follow.c (a DNS client following the zone), rejoin.c (a removed
  * member), readdress.c (a moved member), restore_run.c (restoring a
- * snapshot), care.c (the leader's agent's jobs) and boot_metrics.c (the
- * metrics page). Nothing else includes this header. */
+ * snapshot), care.c (the leader's agent's jobs), settle.c (the join
+ * probe's answer) and boot_metrics.c (the metrics page). Nothing else includes this header. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -117,6 +117,7 @@ struct boot {
 	struct resolve rs;
 	struct plan plan;
 	struct join *join;	/* the new-or-existing probe */
+	struct order *order;	/* a new member waiting for its turn */
 	struct seed *seed;	/* this host's seed discovery etcd */
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */
@@ -209,7 +210,7 @@ void care_healthy(struct boot *b, const struct etcd_check_result *r);
 void care_unhealthy(struct boot *b);
 void care_free(struct boot *b);
 
-/* agent/boot.c: the join probe's answer lands here. */
+/* agent/settle.c: the join probe's answer lands here. */
 void boot_on_join(void *arg, struct join_result *r);
 
 #endif

@@ -18,13 +18,14 @@
 #include "etcd/http.h"
 
 #define REQ_TIMEOUT_MS 2000
+#define PEEK_TIMEOUT_MS 1000	/* etcd's own wait for a peer's /members */
 #define ADD_RETRY_MS 2000
 #define ADD_TRIES 15		/* etcd refuses adds for ~5 s after a join */
 #define MAX_REMOVALS 4		/* member lists after a removal, per probe */
 #define LEADERLESS_TRIES 15	/* rounds of the peers while a cluster that
 				   ran has no leader (2 s apart) */
 
-enum jstate { J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
+enum jstate { J_PEEK, J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
 
 struct join {
 	struct loop *loop;
@@ -82,6 +83,7 @@ me(const struct join *j)
 }
 
 static void probe(struct join *j);
+static void peek(struct join *j);
 static void add(struct join *j);
 static void check_quorum(struct join *j);
 static void stale_by_name(struct join *j, const struct etcd_member *st);
@@ -402,10 +404,55 @@ probe(struct join *j)
 		    "bootstrapping a new one");
 		return;
 	}
+	peek(j);
+}
+
+/* Asks peer j->next's client URL for its members. */
+static void
+ask_list(struct join *j)
+{
 	char *url = url_of(j->p->m[j->next].client_url,
 	    "/v3/cluster/member/list");
+
+	j->st = J_LIST;
 	j->req = etcd_http_post_json(j->http, url, "{}", REQ_TIMEOUT_MS, on_list,
 	    j);
+	free(url);
+}
+
+static void
+on_peek(void *arg, const struct etcd_http_result *r)
+{
+	struct join *j = arg;
+
+	j->req = 0;
+	/* No host there (its client URL has the same address), or a
+	 * cluster that never started. */
+	if (r->fail == ETCD_HTTP_FAIL_UNREACHABLE || (r->status == 200 &&
+	    join_peer_members_started(r->body, r->len) == 0)) {
+		j->next++;
+		probe(j);
+		return;
+	}
+	ask_list(j);
+}
+
+/* Peer j->next's etcd serves its peer port once its startup check is
+ * over, but its client port (3.4 to 3.7) only once the cluster has a
+ * leader: a peer starting a new cluster beside this host holds the member
+ * list request until this host's etcd runs too. Its /members on the peer
+ * port says at once whether any member of its cluster ever started; if
+ * none did, no cluster runs there. Any other answer (none, TLS refused,
+ * members started): the client URL is asked, as it always was; an
+ * address that no host answers is skipped, as its client URL would be
+ * after a longer wait. */
+static void
+peek(struct join *j)
+{
+	char *url = url_of(j->p->m[j->next].peer_url, "/members");
+
+	j->st = J_PEEK;
+	j->req = etcd_http_get(j->http, url, PEEK_TIMEOUT_MS, on_peek, j);
 	free(url);
 }
 

@@ -1,6 +1,7 @@
 #include "lib/fmacros.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,10 +409,34 @@ cert_times(struct req *r, struct etcd_http_result *res)
 	}
 }
 
+static enum etcd_http_fail
+fail_kind(CURL *easy, CURLcode c, long os)
+{
+	curl_off_t connected = 0;
+
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+		return os == ECONNREFUSED ? ETCD_HTTP_FAIL_CONNECT :
+		    ETCD_HTTP_FAIL_UNREACHABLE;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return ETCD_HTTP_FAIL_UNREACHABLE;
+	case CURLE_OPERATION_TIMEDOUT:
+		if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T,
+		    &connected) != CURLE_OK || connected == 0)
+			return ETCD_HTTP_FAIL_UNREACHABLE;
+		return ETCD_HTTP_FAIL_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return ETCD_HTTP_FAIL_TLS;
+	default:
+		return ETCD_HTTP_FAIL_OTHER;
+	}
+}
+
 static void
 deliver(struct req *r)
 {
-	struct etcd_http_result res = { 0, "", 0, NULL, 0, 0 };
+	struct etcd_http_result res = { .body = "", .fail = ETCD_HTTP_FAIL_NONE };
 
 	if (r->stream && r->too_long) {
 		snprintf(r->msg, sizeof(r->msg), "stream line longer than %zu "
@@ -431,13 +456,17 @@ deliver(struct req *r)
 		/* curl 7.88 says "Couldn't connect to server" where the
 		 * user wants "Connection refused" or "No route to host". */
 		curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os);
+		res.fail = fail_kind(r->easy, r->code, os);
 		if (os != 0 && strstr(e, strerror((int)os)) == NULL)
 			snprintf(r->msg, sizeof(r->msg), "%s: %s", e,
 			    strerror((int)os));
 		else
 			snprintf(r->msg, sizeof(r->msg), "%s", e);
 		res.error = r->msg;
-	} else {
+	}
+	if (res.error != NULL && res.fail == ETCD_HTTP_FAIL_NONE)
+		res.fail = ETCD_HTTP_FAIL_OTHER;
+	if (res.error == NULL) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
 		cert_times(r, &res);
 		/* A split stream's lines went to the line callback. */

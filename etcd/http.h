@@ -28,12 +28,27 @@ struct etcd_http;
  * "response larger than 4 MiB". */
 #define ETCD_HTTP_MAX_BODY (4u * 1024 * 1024)
 
+/* What kind of transport error ended a request: whether the server was
+ * reached at all, for callers that care (agent/order.c tells a peer that
+ * serves from one whose port is closed or that holds the request). */
+enum etcd_http_fail {
+	ETCD_HTTP_FAIL_NONE = 0, /* an answer came: status is set */
+	ETCD_HTTP_FAIL_CONNECT,	/* refused: nothing listens there */
+	ETCD_HTTP_FAIL_UNREACHABLE, /* no route, or the time ran out
+				   before a connection was made */
+	ETCD_HTTP_FAIL_TIMEOUT,	/* connected, and the time ran out */
+	ETCD_HTTP_FAIL_TLS,	/* the server took part in a TLS handshake
+				   that failed (its certificate, or ours) */
+	ETCD_HTTP_FAIL_OTHER,	/* anything else (reset, bad answer, ...) */
+};
+
 struct etcd_http_result {
 	long status;		/* HTTP code; 0 on transport error */
 	const char *body;	/* borrowed, valid during the callback only;
 				 * NUL-terminated; "" on transport error */
 	size_t len;
 	const char *error;	/* transport error text, or NULL */
+	enum etcd_http_fail fail; /* NONE unless error is set */
 	/* The validity of the server's certificate (Unix time), with
 	 * etcd_http_set_certinfo() on and https; 0 when not known. */
 	int64_t cert_not_before, cert_not_after;

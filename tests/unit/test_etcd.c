@@ -1191,10 +1191,13 @@ test_http_why(void **state)
 	static const char gw[] = "{\"error\":\"etcdserver: unhealthy "
 	    "cluster\",\"message\":\"etcdserver: unhealthy cluster\","
 	    "\"code\":14}";
-	struct etcd_http_result down = { 0, "", 0, "Connection refused", 0, 0 };
-	struct etcd_http_result none = { 0, "", 0, NULL, 0, 0 };
-	struct etcd_http_result busy = { 503, gw, sizeof(gw) - 1, NULL, 0, 0 };
-	struct etcd_http_result page = { 404, "no such page", 12, NULL, 0, 0 };
+	struct etcd_http_result down = { .body = "",
+	    .error = "Connection refused", .fail = ETCD_HTTP_FAIL_CONNECT };
+	struct etcd_http_result none = { .body = "" };
+	struct etcd_http_result busy = { .status = 503, .body = gw,
+	    .len = sizeof(gw) - 1 };
+	struct etcd_http_result page = { .status = 404,
+	    .body = "no such page", .len = 12 };
 	char out[256];
 
 	(void)state;
