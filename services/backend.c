@@ -217,7 +217,9 @@ backend_tls_path(const struct svc_cfg *c, int i)
 bool
 backend_tls_copies(const struct be_env *e)
 {
-	return e->uid != (uid_t)-1 && e->cfg->bin != NULL &&
+	/* A program: the backend's, or a custom service's OnStart. */
+	return e->uid != (uid_t)-1 && (e->cfg->bin != NULL ||
+	    e->cfg->hooks[HOOK_START] != NULL) &&
 	    e->cfg->data_dir != NULL && (e->tls[BE_TLS_CA] != NULL ||
 	    e->tls[BE_TLS_CERT] != NULL);
 }
@@ -318,6 +320,13 @@ backend_prepare(const struct be_env *e, bool standby, char ***argv,
 		return 0;
 	}
 	x.bin = NULL;
+	if (c->bin == NULL && backend_tls_copies(&x)) {
+		/* A custom OnStart as a user: its copies need the data
+		 * dir. */
+		if (make_data_dir(e, err, errlen) < 0)
+			return -1;
+		return prepare_copies(ops, &x, argv, err, errlen);
+	}
 	if (c->bin == NULL)
 		return ops->prepare(&x, argv, err, errlen);
 	if (make_data_dir(e, err, errlen) < 0)

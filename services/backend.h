@@ -134,9 +134,11 @@ int backend_prepare(const struct be_env *e, bool standby, char ***argv,
  * etcd-client.key. Returns a new string (free with free()). */
 char *backend_tls_path(const struct svc_cfg *c, int i);
 
-/* Whether the service's program reads backend_tls_path()'s copies rather
- * than e->tls itself: it runs as a user (who cannot read root's 0600
- * key) and there is something to copy. */
+/* Whether the service's program (the backend's, or a custom service's
+ * OnStart) reads backend_tls_path()'s copies rather than e->tls itself:
+ * it runs as a user (who cannot read root's 0600 key) and there is
+ * something to copy. backend_prepare() then makes the data dir even for
+ * a custom service. */
 bool backend_tls_copies(const struct be_env *e);
 
 /* Copies each of e->tls whose copy is missing, older than it or of

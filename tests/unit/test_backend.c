@@ -1879,7 +1879,8 @@ test_data_dir_links(void **state)
 }
 
 /* A service with a user gets copies of the etcd TLS files it can read:
- * 0600, the user's, in its data dir; a renewal (a newer source) is
+ * 0600, the user's, in its data dir (a custom service's OnStart too, its
+ * data dir made for them); a renewal (a newer source) is
  * copied again, an unchanged source is not, and a link planted in place
  * of a copy is replaced, not followed. */
 static void
@@ -1890,7 +1891,7 @@ test_tls_copies(void **state)
 	struct be_set set = { .m = m, .n = 1, .self_id = 1 };
 	char *start[] = { (char *)"/bin/true", NULL };
 	struct svc_cfg c = { .name = (char *)"app", .backend = SVC_CUSTOM,
-	    .size = 1, .bin = (char *)"/bin/true", .user = (char *)"nobody" };
+	    .size = 1, .user = (char *)"nobody" };
 	struct be_env e = { .cfg = &c, .set = &set };
 	char ca[128], crt[128], key[128], data[128], target[128];
 	struct passwd *pw = getpwnam("nobody");
@@ -1965,7 +1966,11 @@ test_tls_copies(void **state)
 	assert_true(S_ISREG(st.st_mode));
 	free(copy);
 
-	/* No user: the program reads the files themselves. */
+	/* No user, or no program: the files themselves (hooks run as
+	 * the agent). */
+	c.hooks[HOOK_START] = NULL;
+	assert_false(backend_tls_copies(&e));
+	c.hooks[HOOK_START] = start;
 	e.uid = (uid_t)-1;
 	assert_false(backend_tls_copies(&e));
 }
