@@ -127,6 +127,17 @@ plan_tls_configured(const struct cfg *c, const char *what, char *msg,
 	return false;
 }
 
+const char *
+plan_token_scheme(const struct cfg *c)
+{
+	if (c->scheme == CFG_SCHEME_HTTPS)
+		return "https";
+	if (c->scheme == CFG_SCHEME_AUTO && c->cert_file == NULL &&
+	    c->ca_file != NULL && c->ca_key_file != NULL)
+		return "https";
+	return "http";
+}
+
 enum plan_result
 plan_check_endpoints(const struct plan *p, char *msg, size_t msglen)
 {

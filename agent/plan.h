@@ -155,6 +155,13 @@ void plan_add_skipped(struct plan *p, const char *why);
 /* Marks the plan as restarting an existing member; reason is copied. */
 void plan_set_existing(struct plan *p, const char *reason);
 
+/* The scheme of the peer URL this host registers under a discovery
+ * token, which carries none: "https" when scheme says so, or when it is
+ * auto and zooinit makes the certificates (ca_file and ca_key_file, no
+ * cert_file): a CA alone asks for TLS, as an _etcd-server-ssl zone does.
+ * Static storage. */
+const char *plan_token_scheme(const struct cfg *c);
+
 /* Takes the TLS settings of an https plan from c into p->tls. Without
  * cert_file but with ca_file, they are the files zooinit makes in the
  * state directory (p->tls_made; made set, client_cert_auth on, the CA

@@ -188,13 +188,20 @@ proxy_argv(const struct plan *p, struct strv *v)
 	strv_add2(v, "--data-dir", dir);
 	if (p->tls.cert_file != NULL) {
 		/* The proxy is a client of the members and a server for this
-		 * host's clients, like a member. It always shows its
+		 * host's clients, like a member. It always shows a
 		 * certificate: etcd 3.5+ cannot take --cacert without --cert
-		 * (it opens the empty file name to check its CN). */
+		 * (it opens the empty file name to check its CN). To the
+		 * members it shows the client certificate when there is one
+		 * (a made one has no CN), else cert_file. */
+		const char *cc = p->tls.client_cert_file != NULL ?
+		    p->tls.client_cert_file : p->tls.cert_file;
+		const char *ck = p->tls.client_cert_file != NULL ?
+		    p->tls.client_key_file : p->tls.key_file;
+
 		if (p->tls.trusted_ca_file != NULL)
 			strv_add2(v, "--cacert", p->tls.trusted_ca_file);
-		strv_add2(v, "--cert", p->tls.cert_file);
-		strv_add2(v, "--key", p->tls.key_file);
+		strv_add2(v, "--cert", cc);
+		strv_add2(v, "--key", ck);
 		strv_add2(v, "--cert-file", p->tls.cert_file);
 		strv_add2(v, "--key-file", p->tls.key_file);
 		if (p->tls.client_cert_auth)

@@ -531,8 +531,7 @@ start_token(struct boot *b)
 		boot_finish(b, EXIT_USAGE);
 		return;
 	}
-	/* The token carries no scheme: scheme = "https" asks for TLS. */
-	const char *psch = c->scheme == CFG_SCHEME_HTTPS ? "https" : "http";
+	const char *psch = plan_token_scheme(c);
 	int pport = c->peer_port ? c->peer_port : 2380;
 	char *peer = url_make(psch, addr, (unsigned)pport);
 	char *url = c->discovery ? xstrdup(c->discovery) : NULL;

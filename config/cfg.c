@@ -120,7 +120,8 @@ static const struct key table[] = {
 	    "zooinit-etcd-DOMAIN)" },
 	{ .name = "scheme", .type = KT_ENUM, .off = OFF(scheme),
 	  .choices = scheme_choices, .def = "auto",
-	  .help = "scheme of etcd's URLs; auto follows the SRV records" },
+	  .help = "etcd's URL scheme; auto: the SRV records' (token: https "
+	  "with a CA)" },
 	{ .name = "member_names", .type = KT_ENUM, .off = OFF(member_names),
 	  .choices = names_choices, .def = "label",
 	  .help = "name members by the first label of their SRV target or "

@@ -16,6 +16,7 @@
 #include "lib/proc.h"
 #include "lib/url.h"
 #include "lib/xmalloc.h"
+#include "pki/pki.h"
 #include "services/backend.h"
 
 /* The table of backends, and what every backend shares around its own
@@ -201,6 +202,107 @@ make_data_dir(const struct be_env *e, char *err, size_t errlen)
 	return rc;
 }
 
+/* ---- the TLS files a service's user can read -------------------------- */
+
+static const char *const tls_copy_names[BE_TLS_N] = {
+	"etcd-ca.crt", "etcd-client.crt", "etcd-client.key",
+};
+
+char *
+backend_tls_path(const struct svc_cfg *c, int i)
+{
+	return xasprintf("%s/%s", c->data_dir, tls_copy_names[i]);
+}
+
+bool
+backend_tls_copies(const struct be_env *e)
+{
+	/* A program: the backend's, or a custom service's OnStart. */
+	return e->uid != (uid_t)-1 && (e->cfg->bin != NULL ||
+	    e->cfg->hooks[HOOK_START] != NULL) &&
+	    e->cfg->data_dir != NULL && (e->tls[BE_TLS_CA] != NULL ||
+	    e->tls[BE_TLS_CERT] != NULL);
+}
+
+/* Whether the copy at dst is missing, older than src or not its size.
+ * lstat: a link the user put there is no copy. */
+static bool
+tls_stale(const char *src, const char *dst, char *err, size_t errlen)
+{
+	struct stat s, d;
+
+	if (stat(src, &s) < 0) {
+		snprintf(err, errlen, "cannot copy %s: %s", src,
+		    strerror(errno));
+		return true;
+	}
+	if (lstat(dst, &d) < 0 || !S_ISREG(d.st_mode) ||
+	    d.st_size != s.st_size)
+		return true;
+	return d.st_mtim.tv_sec < s.st_mtim.tv_sec ||
+	    (d.st_mtim.tv_sec == s.st_mtim.tv_sec &&
+	    d.st_mtim.tv_nsec < s.st_mtim.tv_nsec);
+}
+
+int
+backend_tls_sync(const struct be_env *e, int *copied, char *err,
+    size_t errlen)
+{
+	int n = 0, rc = 0;
+
+	for (int i = 0; i < BE_TLS_N && rc == 0; i++) {
+		char *dst, *pem;
+
+		if (e->tls[i] == NULL)
+			continue;
+		dst = backend_tls_path(e->cfg, i);
+		err[0] = '\0';
+		if (!tls_stale(e->tls[i], dst, err, errlen)) {
+			free(dst);
+			continue;
+		}
+		/* The key is a secret: read, written 0600 and wiped. */
+		pem = err[0] == '\0' ? pki_read_file(e->tls[i], err, errlen) :
+		    NULL;
+		if (pem == NULL ||
+		    file_write_atomic(dst, pem, 0600, err, errlen) < 0 ||
+		    be_give(e, dst, err, errlen) < 0)
+			rc = -1;
+		else
+			n++;
+		if (pem != NULL) {
+			explicit_bzero(pem, strlen(pem));
+			free(pem);
+		}
+		free(dst);
+	}
+	if (copied != NULL)
+		*copied = n;
+	return rc;
+}
+
+/* prepare() with e->tls pointing at the user's copies. */
+static int
+prepare_copies(const struct backend_ops *ops, struct be_env *x,
+    char ***argv, char *err, size_t errlen)
+{
+	char *dst[BE_TLS_N] = { 0 };
+	int rc;
+
+	if (backend_tls_sync(x, NULL, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < BE_TLS_N; i++) {
+		if (x->tls[i] == NULL)
+			continue;
+		dst[i] = backend_tls_path(x->cfg, i);
+		x->tls[i] = dst[i];
+	}
+	rc = ops->prepare(x, argv, err, errlen);
+	for (int i = 0; i < BE_TLS_N; i++)
+		free(dst[i]);
+	return rc;
+}
+
 int
 backend_prepare(const struct be_env *e, bool standby, char ***argv,
     int *code, char *err, size_t errlen)
@@ -218,6 +320,13 @@ backend_prepare(const struct be_env *e, bool standby, char ***argv,
 		return 0;
 	}
 	x.bin = NULL;
+	if (c->bin == NULL && backend_tls_copies(&x)) {
+		/* A custom OnStart as a user: its copies need the data
+		 * dir. */
+		if (make_data_dir(e, err, errlen) < 0)
+			return -1;
+		return prepare_copies(ops, &x, argv, err, errlen);
+	}
 	if (c->bin == NULL)
 		return ops->prepare(&x, argv, err, errlen);
 	if (make_data_dir(e, err, errlen) < 0)
@@ -235,7 +344,10 @@ backend_prepare(const struct be_env *e, bool standby, char ***argv,
 		return -1;
 	}
 	x.bin = bin;
-	rc = ops->prepare(&x, argv, err, errlen);
+	if (backend_tls_copies(&x))
+		rc = prepare_copies(ops, &x, argv, err, errlen);
+	else
+		rc = ops->prepare(&x, argv, err, errlen);
 	free(bin);
 	return rc;
 }

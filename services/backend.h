@@ -60,6 +60,9 @@ int be_set_check(const struct be_set *s, char *err, size_t errlen);
 
 /* ---- the interface --------------------------------------------------- */
 
+/* The TLS files for etcd, in be_env.tls's order. */
+enum { BE_TLS_CA, BE_TLS_CERT, BE_TLS_KEY, BE_TLS_N };
+
 /* What a backend's prepare() gets. Borrowed for the call. */
 struct be_env {
 	const struct svc_cfg *cfg;
@@ -71,6 +74,10 @@ struct be_env {
 					 * client URLs */
 	uid_t uid;			/* owner of what is written; */
 	gid_t gid;			/* (uid_t)-1: the agent's */
+	/* The CA, client certificate and key the program reaches etcd
+	 * with (NULL: none). backend_prepare() hands prepare() the user's
+	 * copies of them when the service has a user (backend_tls_sync). */
+	const char *tls[BE_TLS_N];
 };
 
 #define BE_CHECK_TIMEOUT_MS 3000	/* one health check */
@@ -121,6 +128,26 @@ const struct backend_ops *backend_of(enum svc_backend b);
  * prepare() does. Returns 0, or -1 with err set. */
 int backend_prepare(const struct be_env *e, bool standby, char ***argv,
     int *code, char *err, size_t errlen);
+
+/* Where a service with a user and a program keeps its copy of TLS file
+ * i (BE_TLS_CA ...): DATA_DIR/etcd-ca.crt, etcd-client.crt and
+ * etcd-client.key. Returns a new string (free with free()). */
+char *backend_tls_path(const struct svc_cfg *c, int i);
+
+/* Whether the service's program (the backend's, or a custom service's
+ * OnStart) reads backend_tls_path()'s copies rather than e->tls itself:
+ * it runs as a user (who cannot read root's 0600 key) and there is
+ * something to copy. backend_prepare() then makes the data dir even for
+ * a custom service. */
+bool backend_tls_copies(const struct be_env *e);
+
+/* Copies each of e->tls whose copy is missing, older than it or of
+ * another size (a renewal rewrote it), 0600 and handed to e->uid; for
+ * backend_tls_copies() services only, after their data dir exists.
+ * *copied (may be NULL) counts the files copied. Returns 0, or -1 with
+ * err set. */
+int backend_tls_sync(const struct be_env *e, int *copied, char *err,
+    size_t errlen);
 
 /* Starts the backend's health check (see backend_ops.check); a backend
  * without one calls c->done at once. */
@@ -320,6 +347,9 @@ struct be_patroni_opts {
 	const char *su_user;		/* NULL: "postgres"; also rewinds */
 	const char *su_password;
 	const char *pgpass;		/* NULL: Patroni's ~/.pgpass */
+	/* For https etcd URLs: the CA that verifies etcd and the client
+	 * certificate and key Patroni presents (NULL: none). */
+	const char *cacert, *cert, *key;
 	const char *socket_dir;		/* unix_socket_directories; NULL:
 					 * PostgreSQL's default */
 };
@@ -328,7 +358,8 @@ struct be_patroni_opts {
  * and PostgreSQL on this node's address, pg_hba lines for replication
  * and the superuser from loopback and every member's address
  * (scram-sha-256) plus local peer, and tags.nofailover for a standby;
- * other clients get no pg_hba line. Every string is double-quoted with
+ * other clients get no pg_hba line. Over https the etcd3 section names
+ * cacert, cert and key (those given). Every string is double-quoted with
  * YAML escapes and the output is ASCII; passwords may hold anything but
  * must be UTF-8. User names must be plain PostgreSQL identifiers. Returns
  * a new string (free with free()), or NULL with err set. */

@@ -260,11 +260,13 @@ ykv(struct sbuf *b, const char *key, const char *value)
 	yq(b, value);
 }
 
-/* The etcd3 section: every URL as HOST:PORT, one protocol for all. */
+/* The etcd3 section: every URL as HOST:PORT, one protocol for all;
+ * over https the CA and the client certificate from o. */
 static int
-etcd_hosts(struct sbuf *b, const char *const *urls, char *err,
+etcd_hosts(struct sbuf *b, const struct be_patroni_opts *o, char *err,
     size_t errlen)
 {
+	const char *const *urls = o->etcd_urls;
 	const char *scheme = NULL;
 	char hp[300];
 
@@ -286,6 +288,25 @@ etcd_hosts(struct sbuf *b, const char *const *urls, char *err,
 	}
 	sb_printf(b, "  protocol: ");
 	yq(b, scheme);
+	if (strcmp(scheme, "https") != 0)
+		return 0;
+	if ((o->cert == NULL) != (o->key == NULL)) {
+		snprintf(err, errlen, "Patroni's etcd client certificate and "
+		    "key must be given together");
+		return -1;
+	}
+	if ((o->cacert != NULL && be_path_ok("Patroni's etcd CA file",
+	    o->cacert, err, errlen) < 0) || (o->cert != NULL &&
+	    (be_path_ok("Patroni's etcd certificate file", o->cert, err,
+	    errlen) < 0 || be_path_ok("Patroni's etcd key file", o->key, err,
+	    errlen) < 0)))
+		return -1;
+	if (o->cacert != NULL)
+		ykv(b, "  cacert", o->cacert);
+	if (o->cert != NULL) {
+		ykv(b, "  cert", o->cert);
+		ykv(b, "  key", o->key);
+	}
 	return 0;
 }
 
@@ -352,7 +373,7 @@ be_patroni_render(const struct be_set *s, const struct be_patroni_opts *o,
 	sb_printf(&b, "\nrestapi:");
 	ykv(&b, "  listen", hp);
 	ykv(&b, "  connect_address", hp);
-	if (etcd_hosts(&b, o->etcd_urls, err, errlen) < 0)
+	if (etcd_hosts(&b, o, err, errlen) < 0)
 		goto fail;
 	sb_printf(&b, "\nbootstrap:\n"
 	    "  dcs:\n"
@@ -392,7 +413,9 @@ patroni_prepare(const struct be_env *e, char ***argv, char *err,
 	    .bin_dir = c->pg_bin_dir, .pg_port = c->client_port,
 	    .rest_port = c->rest_port, .socket_dir = c->data_dir,
 	    .repl_password = c->repl_password,
-	    .su_password = c->su_password, .etcd_urls = e->etcd_urls };
+	    .su_password = c->su_password, .etcd_urls = e->etcd_urls,
+	    .cacert = e->tls[BE_TLS_CA], .cert = e->tls[BE_TLS_CERT],
+	    .key = e->tls[BE_TLS_KEY] };
 	char *yml, *path, *pgdata, *pgpass;
 	struct strv a = { 0 };
 	int rc = -1;

@@ -91,10 +91,20 @@ static char **
 make_env(struct service *s, enum hook_event ev)
 {
 	const char *ips[REG_MAX_NODES];
-	char id[16] = "", err[256];
+	char id[16] = "", err[256], *copy[BE_TLS_N] = { 0 };
+	const char *tls[BE_TLS_N] = { s->tls[0], s->tls[1], s->tls[2] };
+	struct be_env e = { .cfg = s->cfg, .uid = s->uid, .tls = { tls[0],
+	    tls[1], tls[2] } };
 	struct hook_env he;
 	char **envp;
 
+	/* The program runs as the service's user: it is told of the copies
+	 * it can read. Hooks run as the agent. */
+	for (int i = 0; ev == HOOK_START && backend_tls_copies(&e) &&
+	    i < BE_TLS_N; i++) {
+		if (tls[i] != NULL)
+			tls[i] = copy[i] = backend_tls_path(s->cfg, i);
+	}
 	if (s->id != 0)
 		snprintf(id, sizeof(id), "%u", s->id);
 	he = (struct hook_env){
@@ -110,11 +120,13 @@ make_env(struct service *s, enum hook_event ev)
 		.node_id = id,
 		.etcd_endpoints = (const char *const *)s->endpoints,
 		.n_etcd_endpoints = s->n_endpoints,
-		.etcd_ca_file = s->tls[0],
-		.etcd_cert_file = s->tls[1],
-		.etcd_key_file = s->tls[2],
+		.etcd_ca_file = tls[BE_TLS_CA],
+		.etcd_cert_file = tls[BE_TLS_CERT],
+		.etcd_key_file = tls[BE_TLS_KEY],
 	};
 	envp = hook_env(&he, environ, err, sizeof(err));
+	for (int i = 0; i < BE_TLS_N; i++)
+		free(copy[i]);
 	if (envp == NULL)
 		log_error("%s: %s: %s", s->label, hook_event_name(ev), err);
 	return envp;
@@ -242,7 +254,7 @@ prepare(struct service *s, char ***argv, char *err, size_t errlen)
 	backend_set(s, m, &set);
 	e = (struct be_env){ .cfg = s->cfg, .set = &set,
 	    .etcd_urls = (const char *const *)s->endpoints, .uid = s->uid,
-	    .gid = s->gid };
+	    .gid = s->gid, .tls = { s->tls[0], s->tls[1], s->tls[2] } };
 	return backend_prepare(&e, !s->participant, argv, &s->code, err,
 	    errlen);
 }
@@ -385,6 +397,29 @@ health_backend_done(struct service *s, bool ok, const char *why)
 		health_result(s, true, NULL, NULL);
 }
 
+/* The agent renews its client certificate in place (agent/certs.c): a
+ * service whose user reads copies gets them again when the sources
+ * change. The program reads the files on its next connections. */
+static void
+sync_tls(struct service *s)
+{
+	struct be_env e = { .cfg = s->cfg, .uid = s->uid, .gid = s->gid,
+	    .tls = { s->tls[0], s->tls[1], s->tls[2] } };
+	char err[512];
+	int n = 0;
+
+	if (s->sup == NULL || !backend_tls_copies(&e))
+		return;
+	if (backend_tls_sync(&e, &n, err, sizeof(err)) < 0)
+		log_warn("%s: cannot renew the copies of etcd's TLS files in "
+		    "%s: %s; trying again on the next health check", s->label,
+		    s->cfg->data_dir, err);
+	else if (n > 0)
+		log_info("%s: copied %d renewed etcd TLS file%s to %s for "
+		    "user %s", s->label, n, n == 1 ? "" : "s",
+		    s->cfg->data_dir, s->cfg->user);
+}
+
 static void
 on_health_timer(struct loop *l, void *arg)
 {
@@ -406,6 +441,7 @@ on_health_timer(struct loop *l, void *arg)
 		schedule_health(s);	/* restarting: nothing to ask */
 		return;
 	}
+	sync_tls(s);
 	check_backend(s, health_backend_done);
 }
 

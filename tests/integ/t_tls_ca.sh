@@ -12,7 +12,9 @@
 #     serial) and the cluster stays healthy with the same etcd processes;
 #   - zooinit status shows each member's certificate expiry;
 #   - a service's hook gets ZOOINIT_ETCD_CA_FILE, _CERT_FILE and _KEY_FILE
-#     and reaches etcd with them.
+#     and reaches etcd with them; h3's OnStart, run as nobody, is told of
+#     copies it owns (0600), reaches etcd with them, and they are copied
+#     again after the renewal.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_zooinit
@@ -116,15 +118,36 @@ curl -sS --max-time 5 --cacert "$ZOOINIT_ETCD_CA_FILE" \
 mv "$out.tmp" "$out"
 EOF
 chmod +x "$WORK/hook.sh"
+# h3's service runs this as nobody (OnStart): it reaches etcd with the
+# copies of the files it is told about, then stays up.
+cat >"$WORK/start.sh" <<'EOF'
+#!/bin/sh
+out=$1
+curl -sS --max-time 5 --cacert "$ZOOINIT_ETCD_CA_FILE" \
+	--cert "$ZOOINIT_ETCD_CERT_FILE" --key "$ZOOINIT_ETCD_KEY_FILE" \
+	"https://$ZOOINIT_LOCAL_IP:2379/health" >"$out.tmp" 2>&1
+printf 'as %s: key=%s\n' "$(id -un)" "$ZOOINIT_ETCD_KEY_FILE" >>"$out.tmp"
+mv "$out.tmp" "$out"
+exec sleep 600
+EOF
+chmod +x "$WORK/start.sh"
+# nobody must reach h3's service dir.
+chmod 0755 "$WORK"
 
 say "three agents with only the CA, cert_lifetime 60"
 start=$SECONDS
 for i in 1 2 3; do
 	mkdir -p "$WORK/h$i"
+	start= user=
+	if [ "$i" = 3 ]; then
+		chmod 0755 "$WORK/h3"
+		start="OnStart = (\"$WORK/start.sh\", \"$WORK/h3/app/start.out\");"
+		user='  user = "nobody"; health_interval = 1;'
+	fi
 	printf '%s\n' 'services = ("app");' 'service = { app = {' \
-		'  backend = "custom"; size = 3;' \
+		'  backend = "custom"; size = 3;' "$user" \
 		"  data_dir = \"$WORK/h$i/app\";" \
-		"  hooks = { OnPreRegist = (\"$WORK/hook.sh\", \"$WORK/h$i/hook.out\"); };" \
+		"  hooks = { $start OnPreRegist = (\"$WORK/hook.sh\", \"$WORK/h$i/hook.out\"); };" \
 		'}; };' >"$WORK/h$i/zooinit.conf"
 	run_agent "$i" -f "$WORK/h$i/zooinit.conf" --size 3 --health-interval 1 \
 		--ca-file "$CA/ca.crt" --ca-key-file "$CA/ca.key" --cert-lifetime 60
@@ -155,6 +178,12 @@ wait_for "h2's hook reached etcd with the files it was told about" 30 \
 	test -s "$WORK/h2/hook.out" || fail "h2's hook did not run"
 assert_contains "$WORK/h2/hook.out" "ca=$CA/ca.crt cert=$(tlsdir 2)/client.crt key=$(tlsdir 2)/client.key"
 assert_contains "$WORK/h2/hook.out" '"health":"true"'
+wait_for "h3's OnStart, as nobody, reached etcd with its copies" 30 \
+	test -s "$WORK/h3/app/start.out" || fail "h3's OnStart did not run"
+assert_contains "$WORK/h3/app/start.out" '"health":"true"'
+assert_contains "$WORK/h3/app/start.out" "as nobody: key=$WORK/h3/app/etcd-client.key"
+assert_eq "$(stat -c '%a %U' "$WORK/h3/app/etcd-client.key")" "600 nobody" \
+	"h3's copy of the client key is 0600 and nobody's"
 
 # ---------------------------------------------------------------- status
 
@@ -181,6 +210,9 @@ assert_eq "$(etcd_pids 1) $(etcd_pids 2) $(etcd_pids 3)" "$pids" \
 	"the same etcd processes serve the new certificates"
 assert_eq "$(cectl 2 get ca-key --print-value-only)" "made by the CA" \
 	"the key reads back after the renewal"
+wait_for "h3's copy is the renewed client certificate" 30 \
+	cmp -s "$WORK/h3/app/etcd-client.crt" "$(tlsdir 3)/client.crt" ||
+	fail "h3's copy of the client certificate was not renewed"
 
 # A clean stop after a renewal (a sanitized build reports leaks here).
 agent_signal 1 TERM

@@ -1495,6 +1495,67 @@ test_patroni_render(void **state)
 	bad_patroni(f, &s6, NULL, "no Patroni options");
 }
 
+/* Over https the etcd3 section names the CA and the client certificate
+ * (Patroni's python-etcd3 takes cacert, cert and key); over http it
+ * names none. */
+static void
+test_patroni_tls(void **state)
+{
+	struct fx *f = *state;
+	struct be_set s = SET(five, 1);
+	static const char *const tls_urls[] = { "https://10.0.0.1:2379",
+		"https://10.0.0.2:2379", NULL };
+	struct be_patroni_opts o = {
+		.scope = "zl-pg", .etcd_urls = tls_urls,
+		.data_dir = "/var/lib/zooinit/pg/data",
+		.repl_password = "rep", .su_password = "su",
+		.cacert = "/var/lib/zooinit/pg/etcd-ca.crt",
+		.cert = "/var/lib/zooinit/pg/etcd-client.crt",
+		.key = "/var/lib/zooinit/pg/etcd-client.key",
+	};
+	struct be_patroni_opts b;
+
+	f->s1 = be_patroni_render(&s, &o, f->err, sizeof(f->err));
+	assert_non_null(f->s1);
+	if (strstr(f->s1, "\netcd3:\n  hosts:\n    - \"10.0.0.1:2379\"\n"
+	    "    - \"10.0.0.2:2379\"\n  protocol: \"https\"\n"
+	    "  cacert: \"/var/lib/zooinit/pg/etcd-ca.crt\"\n"
+	    "  cert: \"/var/lib/zooinit/pg/etcd-client.crt\"\n"
+	    "  key: \"/var/lib/zooinit/pg/etcd-client.key\"\n") == NULL)
+		fail_msg("no TLS etcd3 section in\n%s", f->s1);
+	free(f->s1);
+
+	/* A CA alone (etcd demands no client certificate). */
+	b = o;
+	b.cert = b.key = NULL;
+	f->s1 = be_patroni_render(&s, &b, f->err, sizeof(f->err));
+	assert_non_null(f->s1);
+	assert_non_null(strstr(f->s1, "  protocol: \"https\"\n  cacert: "));
+	assert_null(strstr(f->s1, "  cert: "));
+	assert_null(strstr(f->s1, "  key: "));
+	free(f->s1);
+
+	/* http: the files are not Patroni's business. */
+	b = o;
+	b.etcd_urls = etcd_urls;
+	f->s1 = be_patroni_render(&s, &b, f->err, sizeof(f->err));
+	assert_non_null(f->s1);
+	assert_null(strstr(f->s1, "cacert"));
+	assert_null(strstr(f->s1, "etcd-client"));
+	free(f->s1);
+	f->s1 = NULL;
+
+	b = o;
+	b.key = NULL;
+	bad_patroni(f, &s, &b, "given together");
+	b = o;
+	b.cert = "etcd-client.crt";
+	bad_patroni(f, &s, &b, "absolute");
+	b = o;
+	b.cacert = "/ca\n.crt";
+	bad_patroni(f, &s, &b, "etcd CA file");
+}
+
 /* The rendered YAML read back by a real YAML parser (PyYAML, Patroni's
  * own), so quoting is checked by what Patroni will see. */
 static void
@@ -1817,6 +1878,103 @@ test_data_dir_links(void **state)
 	assert_non_null(strstr(f->err, "under"));
 }
 
+/* A service with a user gets copies of the etcd TLS files it can read:
+ * 0600, the user's, in its data dir (a custom service's OnStart too, its
+ * data dir made for them); a renewal (a newer source) is
+ * copied again, an unchanged source is not, and a link planted in place
+ * of a copy is replaced, not followed. */
+static void
+test_tls_copies(void **state)
+{
+	struct fx *f = *state;
+	struct be_member m[1] = { { .id = 1, .ip = "10.0.0.1" } };
+	struct be_set set = { .m = m, .n = 1, .self_id = 1 };
+	char *start[] = { (char *)"/bin/true", NULL };
+	struct svc_cfg c = { .name = (char *)"app", .backend = SVC_CUSTOM,
+	    .size = 1, .user = (char *)"nobody" };
+	struct be_env e = { .cfg = &c, .set = &set };
+	char ca[128], crt[128], key[128], data[128], target[128];
+	struct passwd *pw = getpwnam("nobody");
+	struct timespec later[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+	struct stat st;
+	char **argv = NULL, *got, *copy;
+	int code = 0, n = -1;
+
+	if (geteuid() != 0 || pw == NULL)
+		skip();
+	c.hooks[HOOK_START] = start;
+	e.uid = pw->pw_uid;
+	e.gid = pw->pw_gid;
+	make_dir(f);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", f->dir);
+	snprintf(crt, sizeof(crt), "%s/client.crt", f->dir);
+	snprintf(key, sizeof(key), "%s/client.key", f->dir);
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	snprintf(data, sizeof(data), "%s/srv/app", f->dir);
+	write_file(ca, "CA\n");
+	write_file(crt, "CERT 1\n");
+	write_file(key, "KEY\n");
+	write_file(target, "KEEP\n");
+	assert_int_equal(chmod(key, 0600), 0);
+	c.data_dir = data;
+	e.tls[BE_TLS_CA] = ca;
+	e.tls[BE_TLS_CERT] = crt;
+	e.tls[BE_TLS_KEY] = key;
+	assert_true(backend_tls_copies(&e));
+	assert_int_equal(backend_prepare(&e, false, &argv, &code, f->err,
+	    sizeof(f->err)), 0);
+	strv_free(argv);
+	for (int i = 0; i < BE_TLS_N; i++) {
+		static const char *const text[] = { "CA\n", "CERT 1\n",
+			"KEY\n" };
+
+		copy = backend_tls_path(&c, i);
+		assert_int_equal(lstat(copy, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_int_equal(st.st_uid, pw->pw_uid);
+		got = read_all(copy);
+		assert_string_equal(got, text[i]);
+		free(got);
+		free(copy);
+	}
+	copy = backend_tls_path(&c, BE_TLS_KEY);
+	assert_non_null(strstr(copy, "/srv/app/etcd-client.key"));
+	free(copy);
+
+	/* Nothing changed: nothing copied. */
+	assert_int_equal(backend_tls_sync(&e, &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n, 0);
+	/* A renewal of the same size, newer: copied again. */
+	write_file(crt, "CERT 2\n");
+	clock_gettime(CLOCK_REALTIME, &later[1]);
+	later[1].tv_sec += 5;
+	assert_int_equal(utimensat(AT_FDCWD, crt, later, 0), 0);
+	assert_int_equal(backend_tls_sync(&e, &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n, 1);
+	copy = backend_tls_path(&c, BE_TLS_CERT);
+	got = read_all(copy);
+	assert_string_equal(got, "CERT 2\n");
+	free(got);
+
+	/* The user swaps its copy for a link to a root file. */
+	assert_int_equal(unlink(copy), 0);
+	assert_int_equal(symlink(target, copy), 0);
+	assert_int_equal(backend_tls_sync(&e, &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n, 1);
+	assert_root_file(target, "KEEP\n");
+	assert_int_equal(lstat(copy, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	free(copy);
+
+	/* No user, or no program: the files themselves (hooks run as
+	 * the agent). */
+	c.hooks[HOOK_START] = NULL;
+	assert_false(backend_tls_copies(&e));
+	c.hooks[HOOK_START] = start;
+	e.uid = (uid_t)-1;
+	assert_false(backend_tls_copies(&e));
+}
+
 int
 main(void)
 {
@@ -1843,6 +2001,8 @@ main(void)
 		T(test_consul_argv),
 		T(test_etcd_argv),
 		T(test_patroni_render),
+		T(test_patroni_tls),
+		T(test_tls_copies),
 		T(test_patroni_yaml_roundtrip),
 		T(test_patroni_validate),
 #undef T

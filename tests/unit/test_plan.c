@@ -2800,6 +2800,70 @@ test_tls_proxy(void **state)
 	free(key);
 }
 
+/* A token with a CA alone: the host registers https (a CA asks for TLS
+ * as an _etcd-server-ssl zone does), the plan from the https pairs makes
+ * its files, and an extra's grpc-proxy shows its client certificate to
+ * the members and serves its server certificate. */
+static void
+test_tls_token_ca(void **state)
+{
+	struct fx *f = *state;
+	char *ca = tls_path("ca.pem"), *crt = tls_path("h.pem");
+	const char *d = "/var/lib/zooinit/etcd.zooinit/tls/";
+	char *sc = xasprintf("%sserver.crt", d), *sk = xasprintf("%sserver.key", d);
+	char *cc = xasprintf("%sclient.crt", d), *ck = xasprintf("%sclient.key", d);
+	const char *want[] = {
+		"/usr/bin/etcd", "grpc-proxy", "start",
+		"--endpoints", "https://10.0.0.1:2379,https://10.0.0.2:2379",
+		"--listen-addr", "10.0.0.9:2379",
+		"--advertise-client-url", "10.0.0.9:2379",
+		"--data-dir", "/var/lib/zooinit/etcd/proxy",
+		"--cacert", ca, "--cert", cc, "--key", ck,
+		"--cert-file", sc, "--key-file", sk,
+		"--trusted-ca-file", ca,
+	};
+
+	free(f->c.cert_file);
+	free(f->c.key_file);
+	free(f->c.trusted_ca_file);
+	f->c.cert_file = f->c.key_file = f->c.trusted_ca_file = NULL;
+	assert_string_equal(plan_token_scheme(&f->c), "http");
+	f->c.ca_file = ca;
+	f->c.ca_key_file = ca;
+	assert_string_equal(plan_token_scheme(&f->c), "https");
+	f->c.scheme = CFG_SCHEME_HTTP;
+	assert_string_equal(plan_token_scheme(&f->c), "http");
+	f->c.scheme = CFG_SCHEME_AUTO;
+	/* Given certificates win over the CA, as they do for the files:
+	 * scheme = "https" asks for TLS with them. */
+	f->c.cert_file = crt;
+	assert_string_equal(plan_token_scheme(&f->c), "http");
+	f->c.scheme = CFG_SCHEME_HTTPS;
+	assert_string_equal(plan_token_scheme(&f->c), "https");
+	f->c.scheme = CFG_SCHEME_AUTO;
+	f->c.cert_file = NULL;
+
+	pairs_ok(f, "h1=https://10.0.0.1:2380,h2=https://10.0.0.2:2380", "h2");
+	assert_string_equal(f->p.scheme, "https");
+	assert_int_equal(check_tls(f), PLAN_OK);
+	assert_true(f->p.tls.made);
+	assert_string_equal(plan_me(&f->p)->client_url, "https://10.0.0.2:2379");
+
+	pairs_ok(f, "h1=https://10.0.0.1:2380,h2=https://10.0.0.2:2380", NULL);
+	make_proxy(f, "h9", "10.0.0.9");
+	assert_int_equal(check_tls(f), PLAN_OK);
+	assert_true(f->p.tls.made);
+	plan_build_argv(&f->p);
+	assert_argv(&f->p, want, sizeof(want) / sizeof(*want));
+	f->c.ca_file = f->c.ca_key_file = NULL;
+	free(ca);
+	free(crt);
+	free(sc);
+	free(sk);
+	free(cc);
+	free(ck);
+}
+
 /* A restart from the journal gets its TLS flags from the configuration,
  * which is where certificates are renewed; the journal keeps none. */
 static void
@@ -2925,6 +2989,7 @@ main(void)
 		TLS(test_tls_check_failures),
 		TLS(test_tls_pairs),
 		TLS(test_tls_proxy),
+		TLS(test_tls_token_ca),
 		TLS(test_tls_journal),
 	};
 
