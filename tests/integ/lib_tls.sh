@@ -1,6 +1,7 @@
 #!/bin/bash
 # Sourced by the TLS tests after lib.sh: a throwaway CA in $WORK/tls ($T)
-# and certificates it signs. Needs the openssl program (skips without).
+# and certificates it signs; etcdctl with the certificates zooinit made
+# from the CA in $CA. Needs the openssl program (skips without).
 
 command -v openssl >/dev/null || skip "needs the openssl program (apt-get install openssl)"
 T=$WORK/tls
@@ -32,4 +33,32 @@ make_cert() {
 			-extfile "$T/$name.ext" -out "$T/$name.pem" \
 			>>"$T/openssl.log" 2>&1 ||
 		fail "openssl could not make the certificate of $name"
+}
+
+# Certificates zooinit made from the CA in $CA (zooinit ca init "$CA"):
+
+# tlsdir I: where host I's agent keeps the certificates it made.
+tlsdir() { printf '%s\n' "$WORK/h$1/data.zooinit/tls"; }
+
+# cectl I ARGS...: etcdctl against host I's member with the CA and the
+# client certificate host I's agent made, bounded to 15 s.
+cectl() {
+	local i=$1
+	shift
+	timeout -k 2 15 ip netns exec "$(host_ns "$i")" env ETCDCTL_API=3 \
+		etcdctl --endpoints "https://$(host_ip "$i"):2379" \
+		--cacert "$CA/ca.crt" --cert "$(tlsdir "$i")/client.crt" \
+		--key "$(tlsdir "$i")/client.key" \
+		--dial-timeout=2s --command-timeout=5s "$@"
+}
+
+# ca_healthy N: hosts 1..N answer etcdctl's health check verified against
+# the CA, and h1 lists N started voters.
+ca_healthy() {
+	local i m
+	for ((i = 1; i <= $1; i++)); do
+		cectl "$i" endpoint health >/dev/null 2>&1 || return 1
+	done
+	m=$(cectl 1 member list 2>/dev/null | grep -c ', started, .*, false$')
+	[ "$m" = "$1" ]
 }

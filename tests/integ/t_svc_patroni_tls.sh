@@ -19,22 +19,6 @@ need_zooinit
 need_patroni
 
 CA=$WORK/ca
-tlsdir() { printf '%s\n' "$WORK/h$1/data.zooinit/tls"; }
-cectl() { # I ARGS...: etcdctl with the CA and host I's client certificate
-	local i=$1
-	shift
-	timeout -k 2 15 ip netns exec "$(host_ns "$i")" env ETCDCTL_API=3 \
-		etcdctl --endpoints "https://$(host_ip "$i"):2379" \
-		--cacert "$CA/ca.crt" --cert "$(tlsdir "$i")/client.crt" \
-		--key "$(tlsdir "$i")/client.key" \
-		--dial-timeout=2s --command-timeout=5s "$@"
-}
-ca_healthy() { # N
-	local i
-	for ((i = 1; i <= $1; i++)); do
-		cectl "$i" endpoint health >/dev/null 2>&1 || return 1
-	done
-}
 
 net_up 3
 "$ZOOINIT" ca init "$CA" >"$WORK/ca-init.out" 2>&1 || fail "zooinit ca init failed"

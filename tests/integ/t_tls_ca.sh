@@ -24,27 +24,6 @@ need_zooinit
 SSL=_etcd-server-ssl._tcp
 CA=$WORK/ca
 
-tlsdir() { printf '%s\n' "$WORK/h$1/data.zooinit/tls"; }
-
-# cectl I ARGS...: etcdctl against host I's member with the CA and the
-# client certificate host I's agent made, bounded to 15 s.
-cectl() {
-	local i=$1
-	shift
-	timeout -k 2 15 ip netns exec "$(host_ns "$i")" env ETCDCTL_API=3 \
-		etcdctl --endpoints "https://$(host_ip "$i"):2379" \
-		--cacert "$CA/ca.crt" --cert "$(tlsdir "$i")/client.crt" \
-		--key "$(tlsdir "$i")/client.key" \
-		--dial-timeout=2s --command-timeout=5s "$@"
-}
-ca_healthy() { # N
-	local i m
-	for ((i = 1; i <= $1; i++)); do
-		cectl "$i" endpoint health >/dev/null 2>&1 || return 1
-	done
-	m=$(cectl 1 member list 2>/dev/null | grep -c ', started, .*, false$')
-	[ "$m" = "$1" ]
-}
 # served I: the certificate host I's etcd serves on its client port.
 served() {
 	timeout -k 2 10 ip netns exec "$(host_ns "$1")" openssl s_client \

@@ -13,29 +13,12 @@
 # shellcheck source=lib_disc.sh
 . "$(dirname "$0")/lib_disc.sh"
 need_zooinit
-command -v openssl >/dev/null || skip "needs the openssl program"
+# shellcheck source=lib_tls.sh
+. "$(dirname "$0")/lib_tls.sh"
 
 DISC=4
 TOK=catok
 CA=$WORK/ca
-tlsdir() { printf '%s\n' "$WORK/h$1/data.zooinit/tls"; }
-cectl() { # I ARGS...: etcdctl at host I's client port, host I's files
-	local i=$1
-	shift
-	timeout -k 2 15 ip netns exec "$(host_ns "$i")" env ETCDCTL_API=3 \
-		etcdctl --endpoints "https://$(host_ip "$i"):2379" \
-		--cacert "$CA/ca.crt" --cert "$(tlsdir "$i")/client.crt" \
-		--key "$(tlsdir "$i")/client.key" \
-		--dial-timeout=2s --command-timeout=5s "$@"
-}
-ca_healthy() { # N
-	local i m
-	for ((i = 1; i <= $1; i++)); do
-		cectl "$i" endpoint health >/dev/null 2>&1 || return 1
-	done
-	m=$(cectl 1 member list 2>/dev/null | grep -c ', started, .*, false$')
-	[ "$m" = "$1" ]
-}
 
 net_up 5
 "$ZOOINIT" ca init "$CA" >"$WORK/ca-init.out" 2>&1 || fail "zooinit ca init failed"
