@@ -62,7 +62,7 @@ struct maint {
 	enum step step;
 	uint64_t req;		/* the one request in flight */
 	int64_t t0;		/* when it began */
-	struct etcd_mstatus self;	/* this round's status */
+	struct etcd_status self;	/* this round's status */
 	struct etcd_alarms alarms;	/* this round's alarm list */
 	struct etcd_members ms;		/* the members, to defragment */
 	size_t *order;		/* indexes into ms: followers, leader last */
@@ -404,12 +404,12 @@ static void
 on_health(struct maint *m, const struct etcd_http_result *r)
 {
 	const struct etcd_member *e = order_member(m);
-	struct etcd_mstatus s;
+	struct etcd_status s;
 	bool ok = false;
 	char err[200] = "";
 
 	if (r->status == 200 && m->job == JOB_NOSPACE) {
-		ok = etcd_parse_mstatus(r->body, r->len, &s, err,
+		ok = etcd_parse_status(r->body, r->len, &s, err,
 		    sizeof(err)) == 0 && s.leader != 0;
 		if (!ok && err[0] == '\0')
 			snprintf(err, sizeof(err), "it knows no leader");
@@ -501,12 +501,12 @@ on_defragged(struct maint *m, const struct etcd_http_result *r)
 static void
 on_size(struct maint *m, const struct etcd_http_result *r)
 {
-	struct etcd_mstatus s;
+	struct etcd_status s;
 	char err[300];
 	int64_t quota;
 
 	if (r->status != 200 ||
-	    etcd_parse_mstatus(r->body, r->len, &s, err, sizeof(err)) < 0) {
+	    etcd_parse_status(r->body, r->len, &s, err, sizeof(err)) < 0) {
 		/* Not knowing the size is no reason to keep writes refused. */
 		m->next = 0;
 		disarm_next(m);
@@ -559,8 +559,9 @@ on_status(struct maint *m, const struct etcd_http_result *r)
 {
 	char err[300];
 
-	if (r->status != 200 || etcd_parse_mstatus(r->body, r->len, &m->self,
-	    err, sizeof(err)) < 0) {
+	/* Every etcd has written revision 1 at least. */
+	if (r->status != 200 || etcd_parse_status(r->body, r->len, &m->self,
+	    err, sizeof(err)) < 0 || m->self.revision < 1) {
 		round_end(m);
 		return;
 	}

@@ -255,7 +255,13 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	/* leader is absent while the member knows no leader. */
 	if (get_header(what, root, &st.cluster_id, &st.member_id, err,
 	    errlen) < 0 ||
+	    ej_get_i64(what, json_object_get(root, "header"), "revision", 0,
+	    &st.revision, err, errlen) < 0 ||
 	    ej_get_u64(what, root, "leader", false, UINT64_MAX, &st.leader, err,
+	    errlen) < 0 ||
+	    ej_get_i64(what, root, "dbSizeInUse", 0, &st.db_size_in_use, err,
+	    errlen) < 0 ||
+	    ej_get_i64(what, root, "dbSizeQuota", 0, &st.db_size_quota, err,
 	    errlen) < 0 ||
 	    ej_get_u64(what, root, "raftTerm", false, UINT64_MAX, &st.raft_term,
 	    err, errlen) < 0 ||

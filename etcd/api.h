@@ -49,7 +49,12 @@ struct etcd_status {
 	uint64_t raft_index;		/* the last raft entry it holds */
 	bool learner;			/* isLearner (3.4+) */
 	char version[32];		/* server version, e.g. "3.4.23" */
-	int64_t db_size;
+	int64_t revision;		/* header.revision: the key space's
+					   current; 0 if not sent */
+	int64_t db_size;		/* bytes the backend file holds */
+	int64_t db_size_in_use;		/* bytes in use; 0 if not sent */
+	int64_t db_size_quota;		/* 3.6+: --quota-backend-bytes; 0 if
+					   not sent */
 };
 
 /* Parses the answer to POST /v3/maintenance/status. */

@@ -145,51 +145,6 @@ etcd_alarms_free(struct etcd_alarms *a)
 }
 
 int
-etcd_parse_mstatus(const char *body, size_t len, struct etcd_mstatus *out,
-    char *err, size_t errlen)
-{
-	const char *what = "status";
-	struct etcd_mstatus st = { 0 };
-	json_t *root, *hdr;
-
-	root = ej_load(what, body, len, err, errlen);
-	if (root == NULL)
-		return -1;
-	if (is_error(what, root, err, errlen))
-		goto fail;
-	hdr = json_object_get(root, "header");
-	if (!json_is_object(hdr)) {
-		str_seterr(err, errlen, "%s: \"header\" should be an object, "
-		    "found %s", what, hdr ? ej_type_name(hdr) : "none");
-		goto fail;
-	}
-	if (ej_get_u64(what, hdr, "member_id", true, UINT64_MAX,
-	    &st.member_id, err, errlen) < 0 ||
-	    ej_get_i64(what, hdr, "revision", 0, &st.revision, err,
-	    errlen) < 0 ||
-	    ej_get_u64(what, root, "leader", false, UINT64_MAX, &st.leader, err,
-	    errlen) < 0 ||
-	    ej_get_i64(what, root, "dbSize", 0, &st.db_size, err, errlen) < 0 ||
-	    ej_get_i64(what, root, "dbSizeInUse", 0, &st.db_size_in_use, err,
-	    errlen) < 0 ||
-	    ej_get_i64(what, root, "dbSizeQuota", 0, &st.db_size_quota, err,
-	    errlen) < 0)
-		goto fail;
-	/* Every etcd has written revision 1 at least. */
-	if (st.revision < 1) {
-		str_seterr(err, errlen, "%s: \"header\".\"revision\" should be "
-		    "at least 1, found %lld", what, (long long)st.revision);
-		goto fail;
-	}
-	json_decref(root);
-	*out = st;
-	return 0;
-fail:
-	json_decref(root);
-	return -1;
-}
-
-int
 etcd_parse_ack(const char *what, long status, const char *body, size_t len,
     char *err, size_t errlen)
 {

@@ -49,20 +49,6 @@ void etcd_alarms_free(struct etcd_alarms *a);
 /* "NOSPACE", "CORRUPT", ...: static storage. */
 const char *etcd_alarm_name(enum etcd_alarm_type t);
 
-struct etcd_mstatus {
-	uint64_t member_id;	/* header.member_id: who answered */
-	uint64_t leader;	/* 0: no leader known */
-	int64_t revision;	/* header.revision: the key space's current */
-	int64_t db_size;	/* bytes the backend file holds */
-	int64_t db_size_in_use;	/* 3.4+: bytes in use; 0 if not sent */
-	int64_t db_size_quota;	/* 3.6+: --quota-backend-bytes; 0 if not
-				   sent */
-};
-
-/* Parses the answer to POST /v3/maintenance/status for maintenance. */
-int etcd_parse_mstatus(const char *body, size_t len,
-    struct etcd_mstatus *out, char *err, size_t errlen);
-
 /* Checks a call that answers with nothing but an optional header
  * (compaction, defragment): the body must be a JSON object that is not
  * one of etcd's error objects. what names the call in err. Returns 0,

@@ -206,22 +206,6 @@ make_tmp(struct etcd_snap_save *s, const char *prefix)
 	return 0;
 }
 
-/* header.revision of a status answer (etcd_parse_status() skips it). */
-static int
-header_revision(const char *body, size_t len, int64_t *rev, char *err,
-    size_t errlen)
-{
-	json_t *root = ej_load("status", body, len, err, errlen);
-	int rc;
-
-	if (root == NULL)
-		return -1;
-	rc = ej_get_i64("status header", json_object_get(root, "header"),
-	    "revision", 0, rev, err, errlen);
-	json_decref(root);
-	return rc;
-}
-
 static void
 on_status(void *arg, const struct etcd_http_result *r)
 {
@@ -236,14 +220,13 @@ on_status(void *arg, const struct etcd_http_result *r)
 		finish(s, ETCD_SNAP_UNREACHABLE);
 		return;
 	}
-	if (etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0 ||
-	    header_revision(r->body, r->len, &s->res.revision, err,
-	    sizeof(err)) < 0) {
+	if (etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0) {
 		snprintf(s->err, sizeof(s->err), "POST %s/v3/maintenance/"
 		    "status: %s", s->base, err);
 		finish(s, ETCD_SNAP_BAD);
 		return;
 	}
+	s->res.revision = st.revision;
 	s->res.cluster_id = st.cluster_id;
 	s->res.member_id = st.member_id;
 	s->res.leader = st.leader;

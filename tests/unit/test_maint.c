@@ -15,6 +15,7 @@
 #include "config/cfg.h"
 #include "config/etcd_args.h"
 #include "config/retention.h"
+#include "etcd/api.h"
 #include "etcd/maint.h"
 #include "lib/str.h"
 
@@ -388,8 +389,8 @@ test_mstatus(void **state)
 	    "\"22\",\"raftTerm\":\"2\",\"raftAppliedIndex\":\"22\",\"errors\":"
 	    "[\"memberID:13668033151171901709 alarm:NOSPACE \"],"
 	    "\"dbSizeInUse\":\"11292672\"}";
-	const char *s36 = "{" HDR ",\"dbSize\":\"20480\",\"leader\":\"2\","
-	    "\"dbSizeQuota\":\"16777216\"}";
+	const char *s36 = "{" HDR ",\"version\":\"3.6.16\",\"dbSize\":"
+	    "\"20480\",\"leader\":\"2\",\"dbSizeQuota\":\"16777216\"}";
 	static const char *const bad[] = {
 		"{}", "{\"header\":{}}", "{\"header\":[]}",
 		"{\"header\":{\"member_id\":\"2\"}}",
@@ -398,11 +399,11 @@ test_mstatus(void **state)
 		"{" HDR ",\"leader\":\"x\"}",
 		"{\"error\":\"e\",\"message\":\"e\",\"code\":2}",
 	};
-	struct etcd_mstatus st;
+	struct etcd_status st;
 	char err[256];
 
 	(void)state;
-	assert_int_equal(etcd_parse_mstatus(s34, strlen(s34), &st, err,
+	assert_int_equal(etcd_parse_status(s34, strlen(s34), &st, err,
 	    sizeof(err)), 0);
 	assert_true(st.member_id == 13668033151171901709ULL);
 	assert_true(st.leader == st.member_id);
@@ -410,12 +411,12 @@ test_mstatus(void **state)
 	assert_int_equal(st.db_size, 17297408);
 	assert_int_equal(st.db_size_in_use, 11292672);
 	assert_int_equal(st.db_size_quota, 0);
-	assert_int_equal(etcd_parse_mstatus(s36, strlen(s36), &st, err,
+	assert_int_equal(etcd_parse_status(s36, strlen(s36), &st, err,
 	    sizeof(err)), 0);
 	assert_int_equal(st.db_size_quota, 16777216);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		memset(&st, 0x5a, sizeof(st));
-		if (etcd_parse_mstatus(bad[i], strlen(bad[i]), &st, err,
+		if (etcd_parse_status(bad[i], strlen(bad[i]), &st, err,
 		    sizeof(err)) != -1)
 			fail_msg("accepted %s", bad[i]);
 		assert_int_equal(st.revision, 0x5a5a5a5a5a5a5a5aLL);
