@@ -284,5 +284,10 @@ void etcd_kv_watch_msg_free(struct etcd_kv_watch_msg *m);
  * canonical base64. */
 char *etcd_kv_b64_encode(const void *p, size_t n);
 char *etcd_kv_b64_decode(const char *s, size_t n, size_t *outlen);
+/* Decodes the same into out, which has room for n / 4 * 3 bytes; *outlen
+ * gets the decoded size. Returns 0, or -1 on anything but canonical
+ * base64. */
+int etcd_kv_b64_decode_into(const char *s, size_t n, unsigned char *out,
+    size_t *outlen);
 
 #endif

@@ -65,15 +65,14 @@ b64_val(unsigned char c)
 	return -1;
 }
 
-char *
-etcd_kv_b64_decode(const char *s, size_t n, size_t *outlen)
+int
+etcd_kv_b64_decode_into(const char *s, size_t n, unsigned char *out,
+    size_t *outlen)
 {
-	char *out;
 	size_t o = 0;
 
 	if (n % 4 != 0)
-		return NULL;
-	out = xmalloc(n / 4 * 3 + 1);
+		return -1;
 	for (size_t i = 0; i < n; i += 4) {
 		int v[4];
 		size_t pad = 0;
@@ -91,26 +90,35 @@ etcd_kv_b64_decode(const char *s, size_t n, size_t *outlen)
 			}
 			v[j] = b64_val(c);
 			if (v[j] < 0)
-				goto bad;
+				return -1;
 		}
 		x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
 		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
 		/* Canonical: the bits that padding drops must be zero. */
 		if ((pad == 1 && (x & 0xff) != 0) ||
 		    (pad == 2 && (x & 0xffff) != 0))
-			goto bad;
-		out[o++] = (char)(x >> 16);
+			return -1;
+		out[o++] = (unsigned char)(x >> 16);
 		if (pad < 2)
-			out[o++] = (char)(x >> 8);
+			out[o++] = (unsigned char)(x >> 8);
 		if (pad < 1)
-			out[o++] = (char)x;
+			out[o++] = (unsigned char)x;
 	}
-	out[o] = '\0';
 	*outlen = o;
+	return 0;
+}
+
+char *
+etcd_kv_b64_decode(const char *s, size_t n, size_t *outlen)
+{
+	char *out = xmalloc(n / 4 * 3 + 1);
+
+	if (etcd_kv_b64_decode_into(s, n, (unsigned char *)out, outlen) < 0) {
+		free(out);
+		return NULL;
+	}
+	out[*outlen] = '\0';
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* Reads obj[key], base64 bytes, into a new NUL-terminated buffer; missing

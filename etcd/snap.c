@@ -10,67 +10,12 @@
 #include <openssl/evp.h>
 
 #include "etcd/json.h"
+#include "etcd/kv.h"
 #include "etcd/snap.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
 #define SHA256_LEN 32
-
-/* ---- base64 ------------------------------------------------------------ */
-
-static int
-b64_val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-int
-etcd_snap_b64_decode(const char *in, size_t len, unsigned char *out,
-    size_t *outlen)
-{
-	size_t o = 0;
-
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		size_t pad = 0;
-
-		for (size_t j = 0; j < 4; j++) {
-			unsigned char ch = (unsigned char)in[i + j];
-
-			/* '=' only as the last one or two of the last group */
-			if (ch == '=' && i + 4 == len && j >= 2 &&
-			    (j == 3 || in[i + 3] == '=')) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			v[j] = b64_val(ch);
-			if (v[j] < 0)
-				return -1;
-		}
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		out[o++] = (unsigned char)(w >> 16);
-		if (pad < 2)
-			out[o++] = (unsigned char)(w >> 8);
-		if (pad < 1)
-			out[o++] = (unsigned char)w;
-	}
-	*outlen = o;
-	return 0;
-}
 
 /* ---- the stream checker ------------------------------------------------ */
 
@@ -140,7 +85,7 @@ parse_line(struct etcd_snap_check *k, const char *line, size_t len,
 		k->cap = b64len / 4 * 3;
 		k->buf = xrealloc(k->buf, k->cap);
 	}
-	if (etcd_snap_b64_decode(b64, b64len, k->buf, n) < 0) {
+	if (etcd_kv_b64_decode_into(b64, b64len, k->buf, n) < 0) {
 		str_seterr(err, errlen, "%s: \"blob\" is not base64 (%zu "
 		    "bytes)", what, b64len);
 		goto out;

@@ -20,12 +20,6 @@
  * base64); this leaves room for a server that sends bigger ones. */
 #define ETCD_SNAP_LINE_MAX (1024u * 1024)
 
-/* Decodes standard base64 (with '=' padding, no whitespace) of len bytes
- * into out, which has room for len / 4 * 3 bytes; *outlen gets the
- * decoded size. Returns 0, or -1 on anything else. */
-int etcd_snap_b64_decode(const char *in, size_t len, unsigned char *out,
-    size_t *outlen);
-
 enum etcd_snap_phase {
 	ETCD_SNAP_DATA = 0,	/* data messages expected */
 	ETCD_SNAP_HASH,		/* all data in; the sha256 message next */

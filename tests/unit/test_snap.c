@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "etcd/kv.h"
 #include "etcd/snap.h"
 #include "lib/xmalloc.h"
 
@@ -28,28 +29,28 @@ test_b64(void **state)
 	size_t n = 99;
 
 	(void)state;
-	assert_int_equal(etcd_snap_b64_decode("", 0, out, &n), 0);
+	assert_int_equal(etcd_kv_b64_decode_into("", 0, out, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(etcd_snap_b64_decode("Zg==", 4, out, &n), 0);
+	assert_int_equal(etcd_kv_b64_decode_into("Zg==", 4, out, &n), 0);
 	assert_int_equal(n, 1);
 	assert_memory_equal(out, "f", 1);
-	assert_int_equal(etcd_snap_b64_decode("Zm8=", 4, out, &n), 0);
+	assert_int_equal(etcd_kv_b64_decode_into("Zm8=", 4, out, &n), 0);
 	assert_int_equal(n, 2);
 	assert_memory_equal(out, "fo", 2);
-	assert_int_equal(etcd_snap_b64_decode("Zm9vYmFy", 8, out, &n), 0);
+	assert_int_equal(etcd_kv_b64_decode_into("Zm9vYmFy", 8, out, &n), 0);
 	assert_int_equal(n, 6);
 	assert_memory_equal(out, "foobar", 6);
-	assert_int_equal(etcd_snap_b64_decode("+/+/", 4, out, &n), 0);
+	assert_int_equal(etcd_kv_b64_decode_into("+/+/", 4, out, &n), 0);
 	assert_int_equal(n, 3);
 	assert_memory_equal(out, "\xfb\xff\xbf", 3);
 	/* Malformed: length, padding in the middle, stray characters. */
-	assert_int_equal(etcd_snap_b64_decode("Zg=", 3, out, &n), -1);
-	assert_int_equal(etcd_snap_b64_decode("Z===", 4, out, &n), -1);
-	assert_int_equal(etcd_snap_b64_decode("Zg=a", 4, out, &n), -1);
-	assert_int_equal(etcd_snap_b64_decode("Zg==Zg==", 8, out, &n), -1);
-	assert_int_equal(etcd_snap_b64_decode("Zm9*", 4, out, &n), -1);
-	assert_int_equal(etcd_snap_b64_decode("Zm9-", 4, out, &n), -1);
-	assert_int_equal(etcd_snap_b64_decode("Zm\n9", 4, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Zg=", 3, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Z===", 4, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Zg=a", 4, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Zg==Zg==", 8, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Zm9*", 4, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Zm9-", 4, out, &n), -1);
+	assert_int_equal(etcd_kv_b64_decode_into("Zm\n9", 4, out, &n), -1);
 }
 
 /* One line as etcd sends it; remaining 0 is left out, as etcd does. */
