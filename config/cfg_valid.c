@@ -47,51 +47,18 @@ cfg_valid_ipv4(const char *s)
 	return inet_pton(AF_INET, s, &a) == 1;
 }
 
-static bool
-valid_port(const char *s)
-{
-	size_t len = strlen(s);
-	long v;
-
-	if (len == 0 || len > 5 || strspn(s, "0123456789") != len)
-		return false;
-	v = strtol(s, NULL, 10);
-	return v >= 1 && v <= 65535;
-}
-
 /* c-ares takes only literals, so a host name here could never work. */
 bool
 cfg_valid_dns_server(const char *s)
 {
-	struct in6_addr a6;
-	struct in_addr a4;
-	char addr[64];
-	const char *end;
-	size_t len;
+	char host[64];
+	unsigned port;
 
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (end == NULL || end[1] != ':')
-			return false;
-		len = (size_t)(end - s - 1);
-		if (len == 0 || len >= sizeof(addr))
-			return false;
-		memcpy(addr, s + 1, len);
-		addr[len] = '\0';
-		return inet_pton(AF_INET6, addr, &a6) == 1 &&
-		    valid_port(end + 2);
-	}
 	if (cfg_valid_ip(s))
 		return true;
-	end = strrchr(s, ':');
-	if (end == NULL)
-		return false;
-	len = (size_t)(end - s);
-	if (len == 0 || len >= sizeof(addr))
-		return false;
-	memcpy(addr, s, len);
-	addr[len] = '\0';
-	return inet_pton(AF_INET, addr, &a4) == 1 && valid_port(end + 1);
+	/* ADDR:PORT or [V6]:PORT as metrics_listen reads it, a literal. */
+	return httpd_split_listen(s, host, sizeof(host), &port, NULL, 0) == 0 &&
+	    (s[0] == '[' || cfg_valid_ipv4(host));
 }
 
 /* lib/httpd.c binds it; "" turns the page off. */
