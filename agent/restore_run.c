@@ -123,7 +123,7 @@ prepare(const struct plan *p, const char *tmp, char *err, size_t errlen)
 static int
 output_file(const char *tmp, char *err, size_t errlen)
 {
-	char *path = xasprintf("%s.out-XXXXXX", tmp);
+	char *path = xasprintf("%s.out-XXXXXX", tmp);	/* mkostemp's six X's */
 	int fd = mkostemp(path, O_CLOEXEC);
 
 	if (fd < 0)

@@ -90,7 +90,7 @@ stop_all
 
 # A damaged snapshot: the tool's hash check refuses it; no etcd starts.
 cp "$SNAP" "$WORK/backup/bad.db"
-printf 'XXXXXXXX' | dd of="$WORK/backup/bad.db" bs=1 seek=9000 conv=notrunc 2>/dev/null
+printf 'garbage!' | dd of="$WORK/backup/bad.db" bs=1 seek=9000 conv=notrunc 2>/dev/null
 fresh 1
 run_agent 1 --size 3 --token zl-bad --restore-from "$WORK/backup/bad.db"
 WAIT_IGNORE_AGENTS=1 wait_for "h1 exits" 30 eval '! agent_alive 1' ||
