@@ -250,6 +250,9 @@ on_list(void *arg, const struct etcd_http_result *r)
 	char err[200];
 
 	j->req = 0;
+	log_debug("join probe: %s member list: %s (HTTP %ld)",
+	    j->p->m[j->next].client_url, r->error != NULL ? r->error :
+	    "answered", r->status);
 	if (r->status != 200 ||
 	    etcd_parse_members(r->body, r->len, &j->ms, err, sizeof(err)) < 0) {
 		j->next++;
@@ -426,6 +429,9 @@ on_peek(void *arg, const struct etcd_http_result *r)
 	struct join *j = arg;
 
 	j->req = 0;
+	log_debug("join probe: %s/members: %s (HTTP %ld)",
+	    j->p->m[j->next].peer_url, r->error != NULL ? r->error :
+	    "answered", r->status);
 	/* No host there (its client URL has the same address), or a
 	 * cluster that never started. */
 	if (r->fail == ETCD_HTTP_FAIL_UNREACHABLE || (r->status == 200 &&

@@ -61,7 +61,10 @@ join_members_started(const struct etcd_members *ms)
 int
 join_peer_members_started(const char *body, size_t len)
 {
-	json_t *a = json_loadb(body, len, 0, NULL), *m;
+	/* Member IDs are unsigned 64-bit numbers: half of them exceed the
+	 * int64 that jansson parses integers into, and would fail the whole
+	 * answer. Only the shape and clientURLs matter here. */
+	json_t *a = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, NULL), *m;
 	int started = 0;
 	size_t i;
 
