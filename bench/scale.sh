@@ -132,10 +132,15 @@ scale_mem() {
 		echo "$class: 0 processes"
 		return
 	}
-	awk -v c="$class" -v n="${#f[@]}" '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 }
+	# CPU: utime + stime (fields 14, 15 of /proc/PID/stat, in clock
+	# ticks; the comm field has no spaces here).
+	local cpu
+	cpu=$(for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.1f", t / hz }')
+	awk -v c="$class" -v n="${#f[@]}" -v cpu="$cpu" '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 }
 		/^Anonymous:/ { a += $2 }
-		END { printf "%s: %d processes, Rss %.0f MB, Pss %.0f MB, Anonymous %.0f MB\n",
-			c, n, r / 1024, p / 1024, a / 1024 }' "${f[@]}" 2>/dev/null
+		END { printf "%s: %d processes, Rss %.0f MB, Pss %.0f MB, Anonymous %.0f MB, CPU %s s\n",
+			c, n, r / 1024, p / 1024, a / 1024, cpu }' "${f[@]}" 2>/dev/null
 }
 
 # scale_costs: emits the memory of the scale hosts' processes by kind.
@@ -160,6 +165,7 @@ scale_costs() {
 	emit "# scale memory: $(scale_mem agents "${ag[@]}")"
 	emit "# scale memory: $(scale_mem "etcd members" "${vo[@]}")"
 	emit "# scale memory: $(scale_mem "etcd grpc-proxies" "${px[@]}")"
+	emit "# scale memory: $(scale_mem "discovery seed (since its start)" "$SEED_PID")"
 	SCALE_PROXIES=${#px[@]}
 }
 
