@@ -121,8 +121,8 @@ scale_poll() {
 	done
 }
 
-# scale_mem CLASS PID...: "CLASS: N processes, VmRSS .. MB, Pss .. MB,
-# Anonymous .. MB" (sums).
+# scale_mem CLASS PID...: "CLASS: N processes, Rss .. MB, Pss .. MB,
+# Anonymous .. MB, CPU .. s" (sums).
 scale_mem() {
 	local class=$1 p
 	local -a f=()
@@ -143,7 +143,8 @@ scale_mem() {
 			c, n, r / 1024, p / 1024, a / 1024, cpu }' "${f[@]}" 2>/dev/null
 }
 
-# scale_costs: emits the memory of the scale hosts' processes by kind.
+# scale_costs: emits the memory and CPU time of the scale hosts' processes
+# by kind, and the discovery seed's.
 scale_costs() {
 	local i p comm
 	local -a ag=() vo=() px=()
