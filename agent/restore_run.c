@@ -1,7 +1,6 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,15 +122,13 @@ prepare(const struct plan *p, const char *tmp, char *err, size_t errlen)
 static int
 output_file(const char *tmp, char *err, size_t errlen)
 {
-	char *path = xasprintf("%s.out-XXXXXX", tmp);	/* mkostemp's six X's */
-	int fd = mkostemp(path, O_CLOEXEC);
+	char *prefix = xasprintf("%s.out-", tmp), *path;
+	int fd = file_mktemp(prefix, &path, err, errlen);
 
-	if (fd < 0)
-		str_seterr(err, errlen, "cannot create %s: %s", path,
-		    strerror(errno));
-	else
+	if (fd >= 0)
 		(void)unlink(path);
 	free(path);
+	free(prefix);
 	return fd;
 }
 
@@ -185,7 +182,7 @@ move_into_place(const struct plan *p, const char *tmp, char *err,
 {
 	char *from = xasprintf("%s/member", tmp);
 	char *to = xasprintf("%s/member", p->data_dir);
-	int rc = 0, fd;
+	int rc = 0;
 
 	if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST)
 		rc = str_seterr(err, errlen, "cannot create data dir %s: %s",
@@ -193,13 +190,8 @@ move_into_place(const struct plan *p, const char *tmp, char *err,
 	else if (rename(from, to) < 0)
 		rc = str_seterr(err, errlen, "cannot move %s to %s: %s", from,
 		    to, strerror(errno));
-	if (rc == 0) {
-		fd = open(p->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-	}
+	if (rc == 0)
+		(void)file_sync_dir_of(to);
 	free(from);
 	free(to);
 	return rc;

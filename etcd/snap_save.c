@@ -1,7 +1,6 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "etcd/json.h"
 #include "etcd/snap.h"
 #include "etcd/snap_save.h"
+#include "lib/file.h"
 #include "lib/loop.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -191,21 +191,6 @@ on_stream_done(void *arg, const struct etcd_http_result *r)
 	finish(s, ETCD_SNAP_OK);
 }
 
-static int
-make_tmp(struct etcd_snap_save *s, const char *prefix)
-{
-	s->tmp = xasprintf("%sXXXXXX", prefix);	/* mkostemp's six X's */
-	s->fd = mkostemp(s->tmp, O_CLOEXEC);
-	if (s->fd < 0) {
-		snprintf(s->err, sizeof(s->err), "cannot create a temporary "
-		    "file %sXXXXXX: %s", prefix, strerror(errno));
-		free(s->tmp);
-		s->tmp = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 static void
 on_status(void *arg, const struct etcd_http_result *r)
 {
@@ -238,7 +223,8 @@ on_status(void *arg, const struct etcd_http_result *r)
 	}
 	/* The file only now: the members that do not lead never make
 	 * one, and a directory that cannot take it is said once per try. */
-	if (make_tmp(s, s->prefix) < 0) {
+	s->fd = file_mktemp(s->prefix, &s->tmp, s->err, sizeof(s->err));
+	if (s->fd < 0) {
 		finish(s, ETCD_SNAP_LOCAL);
 		return;
 	}
@@ -288,26 +274,11 @@ int
 etcd_snap_commit(const char *tmp, const char *path, char *err,
     size_t errlen)
 {
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int fd, rc = 0;
-
-	if (rename(tmp, path) < 0) {
-		rc = str_seterr(err, errlen, "cannot rename %s to %s: %s", tmp,
-		    path, strerror(errno));
-		free(dir);
-		return rc;
-	}
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	fd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rc = str_seterr(err, errlen, "renamed %s but cannot sync its "
+	if (rename(tmp, path) < 0)
+		return str_seterr(err, errlen, "cannot rename %s to %s: %s",
+		    tmp, path, strerror(errno));
+	if (file_sync_dir_of(path) < 0)
+		return str_seterr(err, errlen, "renamed %s but cannot sync its "
 		    "directory: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
+	return 0;
 }

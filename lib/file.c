@@ -20,8 +20,6 @@ file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
     size_t errlen)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
 	size_t len = strlen(data), off = 0;
 	int fd, rc = -1;
 
@@ -60,20 +58,50 @@ file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
 		unlink(tmp);
 		goto out;
 	}
-	if (slash != NULL) {
-		*slash = '\0';
-		fd = open(slash == dir ? "/" : dir,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-	}
+	(void)file_sync_dir_of(path);
 	rc = 0;
 out:
-	free(dir);
 	free(tmp);
 	return rc;
+}
+
+int
+file_sync_dir_of(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd, rc, e;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	fd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	rc = fd < 0 || fsync(fd) < 0 ? -1 : 0;
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	errno = e;
+	return rc;
+}
+
+int
+file_mktemp(const char *prefix, char **path, char *err, size_t errlen)
+{
+	/* mkostemp() fills in a template's last six characters, which
+	 * must be six X's. */
+	char *p = xasprintf("%sXXXXXX", prefix);
+	int fd = mkostemp(p, O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a temporary file %s...: "
+		    "%s", prefix, strerror(errno));
+		free(p);
+		p = NULL;
+	}
+	*path = p;
+	return fd;
 }
 
 /* Creates dir and its missing parents with mode; existing ones are left

@@ -12,6 +12,15 @@
 int file_write_atomic(const char *path, const char *data, mode_t mode,
     char *err, size_t errlen);
 
+/* Syncs the directory that holds path (after a rename or a new entry in
+ * it, so the entry survives a crash). Returns 0, or -1 with errno set. */
+int file_sync_dir_of(const char *path);
+
+/* Creates a new file named prefix followed by six random characters,
+ * mode 0600, close-on-exec. Returns its descriptor and sets *path (free
+ * it), or -1 with err set. */
+int file_mktemp(const char *prefix, char **path, char *err, size_t errlen);
+
 /* Creates dir and its missing parents with mode; existing ones are left as
  * they are. Returns 0, or -1 with err set (also when dir exists but is not
  * a directory). */

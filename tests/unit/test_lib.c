@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/file.h"
 #include "lib/str.h"
 #include "lib/url.h"
 #include "lib/xmalloc.h"
@@ -506,10 +511,43 @@ test_escape_every_byte(void **state)
 }
 
 
+/* A temp file: prefix plus six characters, 0600, a new name each time;
+ * in a directory that does not exist, an error naming the prefix. */
+static void
+test_file_mktemp(void **state)
+{
+	char err[256], *a, *b;
+	int fa, fb;
+	struct stat st;
+
+	(void)state;
+	fa = file_mktemp("/tmp/zooinit-lib-", &a, err, sizeof(err));
+	fb = file_mktemp("/tmp/zooinit-lib-", &b, err, sizeof(err));
+	assert_true(fa >= 0 && fb >= 0);
+	assert_int_equal(strlen(a), strlen("/tmp/zooinit-lib-") + 6);
+	assert_string_not_equal(a, b);
+	assert_int_equal(fstat(fa, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(file_sync_dir_of(a), 0);
+	close(fa);
+	close(fb);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+	assert_int_equal(file_mktemp("/nonexistent-zooinit/x-", &a, err,
+	    sizeof(err)), -1);
+	assert_null(a);
+	assert_non_null(strstr(err, "/nonexistent-zooinit/x-"));
+	assert_int_equal(file_sync_dir_of("/nonexistent-zooinit/x"), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_mktemp),
 		cmocka_unit_test(test_sbuf_empty),
 		cmocka_unit_test(test_sbuf_growth),
 		cmocka_unit_test(test_sbuf_putn_nul),
