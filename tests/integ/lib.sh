@@ -522,6 +522,16 @@ etcd_pids() {
 	done
 	return 0
 }
+# etcd_argv_has I FLAG...: host I's (first) etcd runs with each FLAG, a
+# part of its command line; the line is kept in hI/etcd-argv.txt.
+etcd_argv_has() {
+	local f=$WORK/h$1/etcd-argv.txt flag
+	tr '\0' ' ' <"/proc/$(etcd_pids "$1" | head -n 1)/cmdline" >"$f"
+	shift
+	for flag in "$@"; do
+		assert_contains "$f" "$flag"
+	done
+}
 
 # ---------------------------------------------------------------- etcd
 
