@@ -108,7 +108,7 @@ certs_make(struct certs *cs, const struct pki_ca *ca, bool renew, char *err,
 		.lifetime = cs->lifetime, .now = time(NULL),
 	};
 	struct pki_info info;
-	char *pem;
+	char *pem, until[32];
 	long left;
 
 	if (file_mkdirs(cs->dir, 0700, err, errlen) < 0)
@@ -122,22 +122,18 @@ certs_make(struct certs *cs, const struct pki_ca *ca, bool renew, char *err,
 	pem = pki_read_file(cs->files[PLAN_TLS_SERVER_CRT], err, errlen);
 	if (pem == NULL)
 		return -1;
-	pki_cert_info(pem, &info);
+	if (pki_cert_info(pem, &info) < 0) {
+		free(pem);
+		return str_seterr(err, errlen, "%s holds no certificate",
+		    cs->files[PLAN_TLS_SERVER_CRT]);
+	}
 	free(pem);
 	left = (long)(info.not_after - r.now);
-	{
-		char until[32];
-		struct tm tm;
-
-		gmtime_r(&info.not_after, &tm);
-		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		log_info("TLS: %s this member's certificates in %s from the "
-		    "CA in %s: server.crt serial %s, valid until %s; "
-		    "renewing in %ld s%s", renew ? "renewed" : "made", cs->dir,
-		    cs->ca_file, info.serial, until, left - left / 3, renew ?
-		    " (etcd reads the new files on its next handshakes)" :
-		    "");
-	}
+	log_info("TLS: %s this member's certificates in %s from the CA in "
+	    "%s: server.crt serial %s, valid until %s; renewing in %ld s%s",
+	    renew ? "renewed" : "made", cs->dir, cs->ca_file, info.serial,
+	    str_utc(info.not_after, until, sizeof(until)), left - left / 3,
+	    renew ? " (etcd reads the new files on its next handshakes)" : "");
 	if (left < cs->lifetime - 60)
 		log_warn("TLS: the CA in %s ends before cert_lifetime does; "
 		    "the certificates end with it: make a new CA in time",

@@ -240,16 +240,6 @@ fmt_left(int64_t secs, char *buf, size_t len)
 		snprintf(buf, len, "%" PRId64 " d left", secs / 86400);
 }
 
-static void
-fmt_utc(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
 /* The certificates the members served: one line for all, then one per
  * certificate close to its end. */
 static void
@@ -270,7 +260,7 @@ print_certs(const struct status *s, FILE *out)
 			break;
 		}
 		name = status_member_label(m->m);
-		fmt_utc(m->cert_not_after, when, sizeof(when));
+		str_utc((time_t)m->cert_not_after, when, sizeof(when));
 		fmt_left(m->cert_not_after - now, left, sizeof(left));
 		fprintf(out, "%s%s until %s (%s)", n == 1 ? "certificates: " :
 		    ", ", name, when, left);
@@ -286,7 +276,7 @@ print_certs(const struct status *s, FILE *out)
 		    m->cert_not_before, m->cert_not_after, now))
 			continue;
 		name = status_member_label(m->m);
-		fmt_utc(m->cert_not_after, when, sizeof(when));
+		str_utc((time_t)m->cert_not_after, when, sizeof(when));
 		fmt_left(m->cert_not_after - now, left, sizeof(left));
 		fprintf(out, "certificate of %s %s %s (%s), less than a third "
 		    "of its lifetime: renew it (zooinit renews the ones it "

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -269,6 +270,19 @@ str_utf8_valid(const char *s, bool printable)
 		p += n + 1;
 	}
 	return true;
+}
+
+char *
+str_utc(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (len == 0)
+		return buf;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		buf[0] = '\0';
+	return buf;
 }
 
 int

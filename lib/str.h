@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* Strings: one growing builder, one string vector, quoting for messages
  * and one UTF-8 check. Allocation aborts through xmalloc. */
@@ -59,6 +60,10 @@ bool strv_eq(char *const *a, char *const *b);
 char *str_quote(const char *s, char *out, size_t outlen);
 /* The same for the n bytes at s, which may hold NULs. */
 char *str_quote_n(const char *s, size_t n, char *out, size_t outlen);
+
+/* Writes t as "YYYY-MM-DD HH:MM:SS UTC" into buf (32 bytes hold it) and
+ * returns buf; "" when buf is too small. */
+char *str_utc(time_t t, char *buf, size_t len);
 
 /* Formats a message into err (size errlen; nothing when errlen is 0) and
  * returns -1, for the failure sites of functions that report into a

@@ -150,16 +150,6 @@ pki_read_file(const char *path, char *err, size_t errlen)
 
 /* ---- certificates ----------------------------------------------------- */
 
-static void
-fmt_time(const ASN1_TIME *t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, len, "(an unreadable date)");
-}
-
 static time_t
 asn1_to_time(const ASN1_TIME *t)
 {
@@ -168,6 +158,15 @@ asn1_to_time(const ASN1_TIME *t)
 	if (ASN1_TIME_to_tm(t, &tm) != 1)
 		return 0;
 	return timegm(&tm);
+}
+
+static void
+fmt_time(const ASN1_TIME *t, char *buf, size_t len)
+{
+	time_t when = asn1_to_time(t);
+
+	if (when == 0 || str_utc(when, buf, len)[0] == '\0')
+		snprintf(buf, len, "(an unreadable date)");
 }
 
 int
@@ -326,21 +325,22 @@ pki_mint(const struct pki_ca *ca, const struct pki_req *r,
 	add_ext(x, ca->cert, NID_ext_key_usage, eku[r->kind]);
 	add_ext(x, ca->cert, NID_subject_key_identifier, "hash");
 	add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always");
-	if (add_sans(x, r, err, errlen) < 0 ||
-	    X509_sign(x, ca->key, EVP_sha256()) <= 0) {
-		if (err[0] == '\0')
-			str_seterr(err, errlen, "signing the certificate "
-			    "failed");
-		ERR_clear_error();
-		X509_free(x);
-		EVP_PKEY_free(k);
-		return -1;
+	if (add_sans(x, r, err, errlen) < 0)
+		goto fail;
+	if (X509_sign(x, ca->key, EVP_sha256()) <= 0) {
+		str_seterr(err, errlen, "signing the certificate failed");
+		goto fail;
 	}
 	*cert_out = cert_pem(x);
 	*key_out = key_pem(k);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return 0;
+fail:
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return -1;
 }
 
 /* ---- the CA ----------------------------------------------------------- */
@@ -531,8 +531,8 @@ pki_mint_files(const struct pki_ca *ca, const struct pki_req *r,
 	EVP_PKEY *k;
 	int rc = -1;
 
-	if (access(key_path, F_OK) == 0)
-		old = pki_read_file(key_path, ignore, sizeof(ignore));
+	/* A missing or unreadable key is made anew. */
+	old = pki_read_file(key_path, ignore, sizeof(ignore));
 	if (old != NULL) {
 		/* A key that does not parse is replaced. */
 		k = parse_key(old);

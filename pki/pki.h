@@ -74,8 +74,8 @@ int pki_mint(const struct pki_ca *ca, const struct pki_req *r,
     size_t errlen);
 
 /* Mints r into cert_path and key_path atomically (temp file + rename,
- * the certificate 0644, the key 0600). An existing readable key at
- * key_path is kept, so that etcd, which reads the two files separately
+ * the certificate 0644, the key 0600). An existing readable PEM key
+ * at key_path is kept, so that etcd, which reads the two files separately
  * on every handshake, never sees a certificate beside a key that is not
  * its own. Returns 0, or -1 with err set. */
 int pki_mint_files(const struct pki_ca *ca, const struct pki_req *r,

@@ -543,11 +543,25 @@ test_file_mktemp(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+static void
+test_str_utc(void **state)
+{
+	char buf[32], small[8];
+
+	(void)state;
+	assert_string_equal(str_utc(0, buf, sizeof(buf)),
+	    "1970-01-01 00:00:00 UTC");
+	assert_string_equal(str_utc(1796424108, buf, sizeof(buf)),
+	    "2026-12-04 22:41:48 UTC");
+	assert_string_equal(str_utc(0, small, sizeof(small)), "");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_mktemp),
+		cmocka_unit_test(test_str_utc),
 		cmocka_unit_test(test_sbuf_empty),
 		cmocka_unit_test(test_sbuf_growth),
 		cmocka_unit_test(test_sbuf_putn_nul),
