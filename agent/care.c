@@ -6,8 +6,10 @@
 #include "agent/upkeep.h"
 
 /* The cluster's care over its life, each job done by the agent whose
- * etcd leads (each module checks that itself): membership upkeep,
- * snapshots, compaction, defragmentation and the NOSPACE alarm. Each
+ * etcd leads (snapshots and maintenance check that themselves; upkeep
+ * runs here only after a health check that saw this member lead):
+ * membership upkeep, snapshots, compaction, defragmentation and the
+ * NOSPACE alarm. Each
  * holds this member's client URL, so a new plan makes them again. */
 
 void

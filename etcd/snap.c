@@ -15,7 +15,7 @@
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
-#define SHA256_LEN 32
+#define SHA256_LEN ETCD_SNAP_SHA256_LEN
 
 /* ---- the stream checker ------------------------------------------------ */
 

@@ -12,13 +12,18 @@
  * smaller than one message, has no remaining_bytes). Data messages carry
  * the db in order, each saying how many bytes are still to come after it;
  * once that reaches 0 one more message carries the sha256 of all the data
- * as its blob. Errors arrive inside the stream as {"error":{...}}. The
- * stream has no header: the revision comes from elsewhere (see
- * agent/snapshot.h). Pure logic here, no I/O. */
+ * as its blob. Errors arrive inside the stream as {"error":{...}}. A
+ * snapshot file is the data followed by that sha256, as etcdctl writes
+ * it (etcd's restore refuses one without). The stream has no header:
+ * the revision is read from the db (etcd_snap_db_revision below). Pure
+ * logic here, no I/O. */
 
 /* Longest stream line accepted: etcd sends 32 KiB blobs (44 KiB of
  * base64); this leaves room for a server that sends bigger ones. */
 #define ETCD_SNAP_LINE_MAX (1024u * 1024)
+
+/* The sha256 that ends a stream, and a snapshot file. */
+#define ETCD_SNAP_SHA256_LEN 32
 
 enum etcd_snap_phase {
 	ETCD_SNAP_DATA = 0,	/* data messages expected */
@@ -34,7 +39,9 @@ struct etcd_snap_check {
 	uint64_t remaining;	/* bytes still to come, as etcd said */
 	uint64_t received;	/* data bytes handed out */
 	void *md;		/* the running sha256 (an EVP_MD_CTX) */
-	unsigned char *buf;	/* the last decoded blob */
+	unsigned char *buf;	/* the last decoded blob: after the sha256
+				   message (phase DONE), the
+				   ETCD_SNAP_SHA256_LEN bytes of the hash */
 	size_t cap;
 };
 

@@ -126,6 +126,12 @@ on_line(void *arg, const char *line, size_t len)
 	arm_stall(s);
 	if (etcd_snap_feed(&s->chk, line, len, &data, &n, &etcd_err, s->err,
 	    sizeof(s->err)) == 0) {
+		/* The file ends in the sha256, as etcdctl's does: etcd's
+		 * restore refuses a snapshot without it. */
+		if (s->chk.phase == ETCD_SNAP_DONE) {
+			data = s->chk.buf;
+			n = ETCD_SNAP_SHA256_LEN;
+		}
 		if (write_all(s, data, n) == 0)
 			return;
 		code = ETCD_SNAP_LOCAL;

@@ -3,8 +3,9 @@
 # leader's host writes them, exactly 2 remain after several intervals,
 # each named <cluster ID hex>-<revision>-<UTC time>.db; with writes going
 # on meanwhile, etcd's own snapshot status tool accepts each and reports
-# the revision of its name; the hook ran with each new path; once the
-# leadership moves, the new leader's host takes them. `zooinit snapshot
+# the revision of its name, and its restore takes the newest; the hook
+# ran with each new path; once the leadership moves, the new leader's
+# host takes them. `zooinit snapshot
 # save FILE` writes a good file; against a closed port it exits 111, says
 # why and leaves nothing behind.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -21,6 +22,15 @@ snap_revision() { # FILE
 		j=$(ETCDCTL_API=3 etcdctl snapshot status "$1" -w json) || return 1
 	fi
 	printf '%s\n' "$j" | grep -o '"revision":[0-9]*' | cut -d: -f2
+}
+# snap_restores FILE DIR: etcd's own restore takes FILE (it checks the
+# sha256 a snapshot ends in) into the new data dir DIR.
+snap_restores() {
+	if command -v etcdutl >/dev/null; then
+		etcdutl snapshot restore "$1" --data-dir "$2" >"$2.log" 2>&1
+	else
+		ETCDCTL_API=3 etcdctl snapshot restore "$1" --data-dir "$2" >"$2.log" 2>&1
+	fi
 }
 snaps() { # I: the snapshot files in host I's snapshot_dir, oldest first
 	find "$WORK/h$1/snap" -maxdepth 1 -name '*.db' -printf '%f\n' \
@@ -100,6 +110,9 @@ for f in "${files[@]}"; do
 	assert_eq "$rev" "$name_rev" "etcd's snapshot status reads the revision in $f's name"
 done
 newest=${files[1]}
+snap_restores "$WORK/kept/$newest" "$WORK/restored" ||
+	fail "etcd's snapshot restore refuses $newest: $(tail -n 2 "$WORK/restored.log")"
+ok "etcd's snapshot restore takes $newest (it ends in etcd's sha256)"
 [ "$rev" -ge 6 ] || fail "revision $rev misses the 5 keys put"
 assert_not_contains "$WORK/h$L/agent.log" "holds no revision zooinit can read"
 assert_contains "$WORK/h$L/agent.log" "(beyond snapshot_keep 2)"
@@ -133,6 +146,8 @@ printf '%s\n' "$out" >"$WORK/manual.out"
 assert_contains "$WORK/manual.out" "$WORK/manual.db: revision "
 assert_contains "$WORK/manual.out" "cluster $cid"
 rev=$(snap_revision "$WORK/manual.db") || fail "etcd refuses manual.db"
+snap_restores "$WORK/manual.db" "$WORK/restored-manual" ||
+	fail "etcd's snapshot restore refuses manual.db: $(tail -n 2 "$WORK/restored-manual.log")"
 assert_contains "$WORK/manual.out" "revision $rev,"
 
 # A closed port: exit 111, a reason, no file and no temporary file.
