@@ -10,6 +10,7 @@
 #include "etcd/http.h"
 #include "etcd/snap_save.h"
 #include "lib/exitcode.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -53,7 +54,7 @@ on_saved(void *arg, const struct etcd_snap_result *r)
 		    EXIT_TEMPORARY : EXIT_PERMANENT);
 		return;
 	}
-	if (etcd_snap_commit(r->tmp_path, k->file, err, sizeof(err)) < 0) {
+	if (file_rename_sync(r->tmp_path, k->file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "zooinit snapshot save: %s\n", err);
 		actx_finish(&k->x, EXIT_PERMANENT);
 		return;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/restore.h"
+#include "lib/proc.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
@@ -111,16 +112,6 @@ restore_check_file(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Whether path is an executable regular file. */
-static int
-executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    access(path, X_OK) == 0;
-}
-
 char *
 restore_find_tool(const char *etcd, char *err, size_t errlen)
 {
@@ -132,7 +123,7 @@ restore_find_tool(const char *etcd, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		char *path = xasprintf("%s/%s", dir, tools[i]);
 
-		if (executable(path)) {
+		if (proc_executable(path)) {
 			free(dir);
 			return path;
 		}

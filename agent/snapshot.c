@@ -171,7 +171,7 @@ on_saved(void *arg, const struct etcd_snap_result *r)
 		return;
 	}
 	path = xasprintf("%s/%s", s->c->snapshot_dir, name);
-	if (etcd_snap_commit(r->tmp_path, path, err, sizeof(err)) < 0) {
+	if (file_rename_sync(r->tmp_path, path, err, sizeof(err)) < 0) {
 		s->st->failed_total++;
 		log_warn("snapshot failed: %s", err);
 		free(path);

@@ -275,16 +275,3 @@ etcd_snap_save_cancel(struct etcd_snap_save *s)
 	etcd_http_cancel(s->http, s->stream_req);
 	save_free(s);
 }
-
-int
-etcd_snap_commit(const char *tmp, const char *path, char *err,
-    size_t errlen)
-{
-	if (rename(tmp, path) < 0)
-		return str_seterr(err, errlen, "cannot rename %s to %s: %s",
-		    tmp, path, strerror(errno));
-	if (file_sync_dir_of(path) < 0)
-		return str_seterr(err, errlen, "renamed %s but cannot sync its "
-		    "directory: %s", path, strerror(errno));
-	return 0;
-}

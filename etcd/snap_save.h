@@ -9,7 +9,7 @@
  * the member leads, the revision), then POST /v3/maintenance/snapshot,
  * streamed (etcd/http.h), each chunk checked and written as it arrives
  * (etcd/snap.h), the sha256 etcd appends compared, the file fsynced and
- * closed. The caller then renames it (etcd_snap_commit()) from the done
+ * closed. The caller then renames it (file_rename_sync() of lib/file.h) from the done
  * callback; whatever is left of the temporary file afterwards is removed,
  * so no partial file ever survives a failure, a cancel or a leader change.
  * A stream that sends nothing for 20 s is given up (a member stopped
@@ -65,10 +65,5 @@ struct etcd_snap_save *etcd_snap_save_start(struct etcd_http *h,
 /* Stops a save in flight (its temporary file removed, done not called)
  * and frees it. NULL is ignored. Not from inside done. */
 void etcd_snap_save_cancel(struct etcd_snap_save *s);
-
-/* Renames tmp over path and fsyncs path's directory. Returns 0, or -1
- * with err set (tmp then left for the save to remove). */
-int etcd_snap_commit(const char *tmp, const char *path, char *err,
-    size_t errlen);
 
 #endif

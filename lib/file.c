@@ -66,6 +66,22 @@ out:
 }
 
 int
+file_rename_sync(const char *from, const char *to, char *err, size_t errlen)
+{
+	if (rename(from, to) < 0) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", from, to,
+		    strerror(errno));
+		return -1;
+	}
+	if (file_sync_dir_of(to) < 0) {
+		snprintf(err, errlen, "renamed %s but cannot sync its "
+		    "directory: %s", to, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
 file_sync_dir_of(const char *path)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');

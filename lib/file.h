@@ -12,6 +12,11 @@
 int file_write_atomic(const char *path, const char *data, mode_t mode,
     char *err, size_t errlen);
 
+/* Renames from to to, then fsyncs to's directory. Returns 0, or -1 with
+ * err set (from then left where it was when the rename failed). */
+int file_rename_sync(const char *from, const char *to, char *err,
+    size_t errlen);
+
 /* Syncs the directory that holds path (after a rename or a new entry in
  * it, so the entry survives a crash). Returns 0, or -1 with errno set. */
 int file_sync_dir_of(const char *path);

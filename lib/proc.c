@@ -55,8 +55,8 @@ proc_become_subreaper(void)
 		(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
-static bool
-executable(const char *path)
+bool
+proc_executable(const char *path)
 {
 	struct stat st;
 
@@ -74,7 +74,7 @@ proc_find_binary(const char *name, char *err, size_t errlen)
 		return NULL;
 	}
 	if (strchr(name, '/') != NULL) {
-		if (executable(name))
+		if (proc_executable(name))
 			return xstrdup(name);
 		snprintf(err, errlen, "%s is not an executable file; install "
 		    "etcd or point --etcd at it", name);
@@ -88,7 +88,7 @@ proc_find_binary(const char *name, char *err, size_t errlen)
 		char *cand = len ? xasprintf("%.*s/%s", (int)len, p, name) :
 		    xasprintf("./%s", name);
 
-		if (executable(cand))
+		if (proc_executable(cand))
 			return cand;
 		free(cand);
 		p += len;

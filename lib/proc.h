@@ -1,6 +1,8 @@
 #ifndef ZOOINIT_PROC_H
 #define ZOOINIT_PROC_H
 
+#include <stdbool.h>
+
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -15,6 +17,9 @@ int proc_signals_init(char *err, size_t errlen);
 /* Makes this process the reaper of orphaned descendants even when it is
  * not PID 1, so an etcd helper that double-forks is still reaped here. */
 void proc_become_subreaper(void);
+
+/* Whether path is an executable regular file. */
+bool proc_executable(const char *path);
 
 /* Finds an executable: a name with a slash is checked as it is, any other
  * name is searched in PATH. Returns a new string (free with free()), or
