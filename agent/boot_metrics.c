@@ -12,14 +12,6 @@
  * order, each once. */
 
 static void
-one(struct prom *p, const char *name, enum prom_type t, const char *help,
-    double v)
-{
-	prom_family(p, name, t, help);
-	prom_sample(p, NULL, v);
-}
-
-static void
 write_formation(struct prom *p, const struct boot *b)
 {
 	if (b->plan.source != NULL) {
@@ -31,7 +23,7 @@ write_formation(struct prom *p, const struct boot *b)
 	}
 	/* Absent until then: a gauge of 0 would read as an instant start. */
 	if (b->healthy_ms != 0)
-		one(p, "zooinit_cluster_formation_seconds", PROM_GAUGE,
+		prom_one(p, "zooinit_cluster_formation_seconds", PROM_GAUGE,
 		    "Seconds from the agent's start to its first healthy "
 		    "check of etcd.",
 		    (double)(b->healthy_ms - b->started_ms) / 1000.0);
@@ -43,28 +35,28 @@ write_etcd(struct prom *p, const struct boot *b)
 	const struct etcd_check_result *r = &b->check;
 	bool running = b->sup != NULL && sup_state(b->sup) == SUP_RUNNING;
 
-	one(p, "zooinit_etcd_running", PROM_GAUGE,
+	prom_one(p, "zooinit_etcd_running", PROM_GAUGE,
 	    "1 while the supervised etcd (or its grpc-proxy on a client "
 	    "host) runs.", running);
-	one(p, "zooinit_etcd_restarts_total", PROM_COUNTER,
+	prom_one(p, "zooinit_etcd_restarts_total", PROM_COUNTER,
 	    "Times the supervisor started etcd again after it exited.",
 	    b->sup != NULL ? (double)sup_restarts(b->sup) : 0);
-	one(p, "zooinit_cluster_healthy", PROM_GAUGE,
+	prom_one(p, "zooinit_cluster_healthy", PROM_GAUGE,
 	    "1 when etcd runs and the agent's last health check of it "
 	    "passed.", running && r->healthy);
 	/* A client host's proxy and a learner are checked through /health
 	 * only, and a failed check may not have got the member list. */
 	if (r->members > 0) {
-		one(p, "zooinit_cluster_members", PROM_GAUGE,
+		prom_one(p, "zooinit_cluster_members", PROM_GAUGE,
 		    "Members of the cluster (voters and learners) at the last "
 		    "health check.", (double)r->members);
-		one(p, "zooinit_cluster_voters", PROM_GAUGE,
+		prom_one(p, "zooinit_cluster_voters", PROM_GAUGE,
 		    "Voting members at the last health check.",
 		    (double)r->voters);
-		one(p, "zooinit_cluster_learners", PROM_GAUGE,
+		prom_one(p, "zooinit_cluster_learners", PROM_GAUGE,
 		    "Learners at the last health check.", (double)r->learners);
 	}
-	one(p, "zooinit_member_is_leader", PROM_GAUGE,
+	prom_one(p, "zooinit_member_is_leader", PROM_GAUGE,
 	    "1 when this host's etcd member was the leader at the last "
 	    "health check.", running && !b->running_proxy &&
 	    r->leader_id != 0 && r->leader_id == r->member_id);

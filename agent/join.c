@@ -18,7 +18,6 @@
 #include "etcd/http.h"
 
 #define REQ_TIMEOUT_MS 2000
-#define PEEK_TIMEOUT_MS 1000	/* etcd's own wait for a peer's /members */
 #define ADD_RETRY_MS 2000
 #define ADD_TRIES 15		/* etcd refuses adds for ~5 s after a join */
 #define MAX_REMOVALS 4		/* member lists after a removal, per probe */
@@ -376,7 +375,8 @@ wait_for_leader(struct join *j)
 	j->timer = loop_timer(j->loop, ADD_RETRY_MS, on_round_timer, j);
 }
 
-/* Asks the next peer, in the state's sense: for its membership (J_LIST)
+/* Asks the next peer, in the state's sense: for its membership (its
+ * peer URL's /members first, J_PEEK, then its client URL's list, J_LIST)
  * or, for the quorum check, its health (J_HEALTH). */
 static void
 probe(struct join *j)
@@ -458,7 +458,7 @@ peek(struct join *j)
 	char *url = url_of(j->p->m[j->next].peer_url, "/members");
 
 	j->st = J_PEEK;
-	j->req = etcd_http_get(j->http, url, PEEK_TIMEOUT_MS, on_peek, j);
+	j->req = etcd_http_get(j->http, url, ETCD_PEER_CHECK_MS, on_peek, j);
 	free(url);
 }
 

@@ -32,19 +32,10 @@ metrics_serve(struct actx *x, httpd_page_cb page, void *arg,
 	return EXIT_OK;
 }
 
-/* A family of one sample without labels. */
-static void
-one(struct prom *p, const char *name, enum prom_type t, const char *help,
-    double v)
-{
-	prom_family(p, name, t, help);
-	prom_sample(p, NULL, v);
-}
-
 void
 metrics_write_start(struct prom *p, int64_t start_unix)
 {
-	one(p, "zooinit_start_time_seconds", PROM_GAUGE,
+	prom_one(p, "zooinit_start_time_seconds", PROM_GAUGE,
 	    "When the agent started, in seconds since the Unix epoch.",
 	    (double)start_unix);
 }
@@ -55,42 +46,42 @@ metrics_write_day2(struct prom *p, const struct day2_stats *d)
 	const struct snap_stats *s = &d->snap;
 	const struct maint_stats *m = &d->maint;
 
-	one(p, "zooinit_snapshot_last_timestamp_seconds", PROM_GAUGE,
+	prom_one(p, "zooinit_snapshot_last_timestamp_seconds", PROM_GAUGE,
 	    "When this agent's last good snapshot was written (Unix seconds; "
 	    "0: never).", (double)s->last_unix);
-	one(p, "zooinit_snapshot_last_size_bytes", PROM_GAUGE,
+	prom_one(p, "zooinit_snapshot_last_size_bytes", PROM_GAUGE,
 	    "Size of this agent's last good snapshot.",
 	    (double)s->last_bytes);
-	one(p, "zooinit_snapshot_last_revision", PROM_GAUGE,
+	prom_one(p, "zooinit_snapshot_last_revision", PROM_GAUGE,
 	    "The etcd revision this agent's last good snapshot holds.",
 	    (double)s->last_revision);
-	one(p, "zooinit_snapshot_last_duration_seconds", PROM_GAUGE,
+	prom_one(p, "zooinit_snapshot_last_duration_seconds", PROM_GAUGE,
 	    "How long this agent's last good snapshot took.",
 	    s->last_seconds);
-	one(p, "zooinit_snapshots_taken_total", PROM_COUNTER,
+	prom_one(p, "zooinit_snapshots_taken_total", PROM_COUNTER,
 	    "Snapshots this agent wrote and checked.",
 	    (double)s->taken_total);
-	one(p, "zooinit_snapshots_failed_total", PROM_COUNTER,
+	prom_one(p, "zooinit_snapshots_failed_total", PROM_COUNTER,
 	    "Snapshot attempts of this agent that ended without a file.",
 	    (double)s->failed_total);
-	one(p, "zooinit_snapshot_hook_failures_total", PROM_COUNTER,
+	prom_one(p, "zooinit_snapshot_hook_failures_total", PROM_COUNTER,
 	    "Runs of snapshot_hook that failed or could not start.",
 	    (double)s->hook_failed_total);
-	one(p, "zooinit_compactions_total", PROM_COUNTER,
+	prom_one(p, "zooinit_compactions_total", PROM_COUNTER,
 	    "Compactions of the keyspace this agent made.",
 	    (double)m->compactions_total);
-	one(p, "zooinit_compact_last_revision", PROM_GAUGE,
+	prom_one(p, "zooinit_compact_last_revision", PROM_GAUGE,
 	    "The revision this agent last compacted up to (0: never).",
 	    (double)m->last_compact_revision);
-	one(p, "zooinit_defrags_total", PROM_COUNTER,
+	prom_one(p, "zooinit_defrags_total", PROM_COUNTER,
 	    "Members this agent defragmented.", (double)m->defrags_total);
-	one(p, "zooinit_defrag_failures_total", PROM_COUNTER,
+	prom_one(p, "zooinit_defrag_failures_total", PROM_COUNTER,
 	    "Defragmentations of a member that failed.",
 	    (double)m->defrag_failures_total);
-	one(p, "zooinit_nospace_alarms_total", PROM_COUNTER,
+	prom_one(p, "zooinit_nospace_alarms_total", PROM_COUNTER,
 	    "NOSPACE alarms this agent saw.",
 	    (double)m->nospace_alarms_total);
-	one(p, "zooinit_alarms_disarmed_total", PROM_COUNTER,
+	prom_one(p, "zooinit_alarms_disarmed_total", PROM_COUNTER,
 	    "Alarms this agent disarmed.", (double)m->alarms_disarmed_total);
 }
 

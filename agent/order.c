@@ -13,7 +13,6 @@
 
 #define ORDER_STEP_MS 500	/* per predecessor whose port stays closed */
 #define ORDER_MAX_MS 3000	/* at most this much longer, whatever */
-#define PROBE_MS 1000		/* what etcd waits for a peer */
 #define POLL_MS 20		/* between the probes of a closed port */
 /* A probe open this long met a port that took the connection and holds
  * it (etcd in its own check), or a host that does not answer at all. */
@@ -193,7 +192,7 @@ probe(struct peer *pe)
 	char *url = xasprintf("%s/version", pe->m->peer_url);
 
 	pe->since = loop_now_ms();
-	pe->req = etcd_http_get(pe->o->http, url, PROBE_MS, on_probe, pe);
+	pe->req = etcd_http_get(pe->o->http, url, ETCD_PEER_CHECK_MS, on_probe, pe);
 	free(url);
 }
 

@@ -24,6 +24,11 @@
 struct loop;
 struct etcd_http;
 
+/* How long etcd starting a new member waits for each peer's answer to
+ * GET PEER_URL/members (its startup check; no flag changes it, 3.4 to
+ * 3.7): agents asking a peer the same question wait as long. */
+#define ETCD_PEER_CHECK_MS 1000
+
 /* Response bodies larger than this fail the request as a transport error
  * "response larger than 4 MiB". */
 #define ETCD_HTTP_MAX_BODY (4u * 1024 * 1024)

@@ -208,9 +208,7 @@ read_some(struct conn *c)
 		return;
 	}
 	c->in_len += (size_t)n;
-	st = httpd_parse(c->in, c->in_len, &r);
-	if (st == 0 && c->in_len == sizeof(c->in))
-		st = 431;
+	st = httpd_parse(c->in, c->in_len, &r);	/* 431 once c->in is full */
 	if (st != 0)
 		respond(c, st, st == 200 ? &r : NULL);
 }

@@ -144,6 +144,14 @@ prom_sample(struct prom *p, const char *const *labels, double value)
 	sb_puts(&p->out, "\n");
 }
 
+void
+prom_one(struct prom *p, const char *name, enum prom_type type,
+    const char *help, double value)
+{
+	prom_family(p, name, type, help);
+	prom_sample(p, NULL, value);
+}
+
 char *
 prom_take(struct prom *p)
 {

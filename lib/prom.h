@@ -40,6 +40,9 @@ void prom_family(struct prom *p, const char *name, enum prom_type type,
 /* One sample of the current family. labels: NULL, or name, value pairs
  * ending with a NULL name (borrowed; values any UTF-8 text). */
 void prom_sample(struct prom *p, const char *const *labels, double value);
+/* A family with one sample and no labels. */
+void prom_one(struct prom *p, const char *name, enum prom_type type,
+    const char *help, double value);
 /* Returns the page as a new string (free with free()) and resets p. */
 char *prom_take(struct prom *p);
 void prom_free(struct prom *p);
