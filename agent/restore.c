@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/restore.h"
+#include "etcd/snap.h"
 #include "lib/proc.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -18,10 +19,6 @@
  * restores, the file's check, the tool and its argv, and the tool's
  * reason for a failure. Running it is agent/restore_run.c's. */
 
-/* bbolt's meta page: a 16-byte page header, then the magic, little
- * endian on every platform etcd ships for. */
-#define BOLT_MAGIC_OFF 16
-#define BOLT_MAGIC 0xED0CDAEDu
 /* bbolt starts with four pages of 4 KiB: two meta pages, the freelist
  * and the root. */
 #define SNAPSHOT_MIN (4 * 4096)
@@ -58,11 +55,10 @@ bad_file(char *err, size_t errlen, const char *path, const char *what)
 int
 restore_check_file(const char *path, char *err, size_t errlen)
 {
-	unsigned char head[BOLT_MAGIC_OFF + 4];
+	unsigned char head[20];	/* a bbolt page header and its magic */
 	char what[256];
 	struct stat st;
 	ssize_t n = -1;
-	uint32_t magic;
 	int fd, e = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -93,11 +89,7 @@ restore_check_file(const char *path, char *err, size_t errlen)
 		    SNAPSHOT_MIN);
 		return bad_file(err, errlen, path, what);
 	}
-	magic = (uint32_t)head[BOLT_MAGIC_OFF] |
-	    (uint32_t)head[BOLT_MAGIC_OFF + 1] << 8 |
-	    (uint32_t)head[BOLT_MAGIC_OFF + 2] << 16 |
-	    (uint32_t)head[BOLT_MAGIC_OFF + 3] << 24;
-	if ((size_t)n < sizeof(head) || magic != BOLT_MAGIC)
+	if ((size_t)n < sizeof(head) || !etcd_snap_is_bolt(head, sizeof(head)))
 		return bad_file(err, errlen, path, "is no etcd snapshot: it "
 		    "does not start with a bbolt database page");
 	/* etcd tells a saved snapshot from a copied member/snap/db the same

@@ -349,6 +349,12 @@ le(const unsigned char *p, size_t n)
 	return v;
 }
 
+bool
+etcd_snap_is_bolt(const unsigned char *head, size_t n)
+{
+	return n >= BOLT_HDR + 4 && le(head + BOLT_HDR, 4) == BOLT_MAGIC;
+}
+
 struct bolt {
 	const unsigned char *db;
 	size_t len;

@@ -69,6 +69,10 @@ int etcd_snap_end(const struct etcd_snap_check *k, char *err, size_t errlen);
  * revision of the last key of the "key" bucket, 0 when it is empty.
  * Returns 0, or -1 when db is not a bbolt file with such a bucket. Reads
  * only within db[0..len), however hostile. */
+/* Whether head (n bytes from the start of a file) begins with a bbolt
+ * meta page, as an etcd database and snapshot do. */
+bool etcd_snap_is_bolt(const unsigned char *head, size_t n);
+
 int etcd_snap_db_revision(const unsigned char *db, size_t len,
     int64_t *rev);
 

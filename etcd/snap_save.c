@@ -39,7 +39,7 @@ struct etcd_snap_save {
 	struct etcd_snap_check chk;
 	struct etcd_snap_result res;
 	char err[512];
-	char url[256];
+	char *url;
 };
 
 static void
@@ -55,6 +55,7 @@ save_free(struct etcd_snap_save *s)
 	free(s->tmp);
 	free(s->prefix);
 	free(s->base);
+	free(s->url);
 	free(s);
 }
 
@@ -255,8 +256,7 @@ etcd_snap_save_start(struct etcd_http *h, const char *base_url,
 	s->done = done;
 	s->arg = arg;
 	s->res.started_ms = loop_now_ms();
-	snprintf(s->url, sizeof(s->url), "%s/v3/maintenance/snapshot",
-	    base_url);
+	s->url = xasprintf("%s/v3/maintenance/snapshot", base_url);
 	s->prefix = xstrdup(tmp_prefix);
 	etcd_snap_check_init(&s->chk);
 	url = xasprintf("%s/v3/maintenance/status", base_url);
