@@ -314,7 +314,7 @@ on_registry(void *arg, const struct etcd_kv_result *r)
 {
 	struct status *s = arg;
 	const size_t root = strlen(REG_ROOT);
-	struct reg_view *v;
+	struct reg_view v = { 0 };
 	size_t i = 0;
 
 	s->reg_done = true;
@@ -323,7 +323,6 @@ on_registry(void *arg, const struct etcd_kv_result *r)
 		mem_done(s);
 		return;
 	}
-	v = xmalloc(sizeof(*v));
 	while (i < r->n_kvs) {
 		const struct etcd_kv_pair *p = &r->kvs[i];
 		const char *name = p->key + root, *slash;
@@ -344,11 +343,11 @@ on_registry(void *arg, const struct etcd_kv_result *r)
 			    1) != 0)
 				break;
 		}
-		add_service(s, v, name, (size_t)(slash - name), p, k - i,
+		add_service(s, &v, name, (size_t)(slash - name), p, k - i,
 		    r->revision);
 		i = k;
 	}
-	free(v);
+	reg_view_free(&v);
 	if (s->n_svcs > 0)
 		qsort(s->svcs, s->n_svcs, sizeof(*s->svcs), svc_cmp);
 	mem_done(s);

@@ -317,7 +317,7 @@ check_seal(const struct reg_view *v, struct pairs *b)
 	sp->value_len = strlen(value);
 	sp->create_revision = sp->mod_revision = REVISION;
 	b->n++;
-	w = xmalloc(sizeof(*w));
+	w = xcalloc(1, sizeof(*w));
 	fuzz_err_reset(err);
 	if (reg_parse(SERVICE, b->p, b->n, REVISION, w, err,
 	    sizeof(err)) < 0) {
@@ -334,6 +334,7 @@ check_seal(const struct reg_view *v, struct pairs *b)
 			    w->nodes[i].alive);
 		}
 	}
+	reg_view_free(w);
 	free(w);
 }
 
@@ -341,7 +342,7 @@ static void
 parse_pairs(const uint8_t *data, size_t size)
 {
 	struct pairs *b = xmalloc(sizeof(*b));
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 	const uint8_t *p = data, *end = data + size;
 	char err[FUZZ_ERRLEN];
 
@@ -354,7 +355,6 @@ parse_pairs(const uint8_t *data, size_t size)
 		add_pair(b, p, nl);
 		p = nl + 1;
 	}
-	memset(v, 0xa5, sizeof(*v));
 	fuzz_err_reset(err);
 	if (reg_parse(SERVICE, b->p, b->n, REVISION, v, err,
 	    sizeof(err)) < 0) {
@@ -367,6 +367,7 @@ parse_pairs(const uint8_t *data, size_t size)
 	}
 	pairs_free(b);
 	free(b);
+	reg_view_free(v);
 	free(v);
 }
 

@@ -68,6 +68,11 @@ node_for(struct reg_view *v, const char *ip)
 	}
 	if (v->n_nodes == REG_MAX_NODES)
 		return NULL;
+	if (v->n_nodes == v->cap) {
+		v->cap = v->cap == 0 ? 8 : v->cap * 2 < REG_MAX_NODES ?
+		    v->cap * 2 : REG_MAX_NODES;
+		v->nodes = xreallocarray(v->nodes, v->cap, sizeof(*v->nodes));
+	}
 	struct reg_node *nd = &v->nodes[v->n_nodes++];
 	memset(nd, 0, sizeof(*nd));
 	snprintf(nd->ip, sizeof(nd->ip), "%s", ip);
@@ -471,7 +476,7 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 	    .err = err, .errlen = errlen };
 	int rc;
 
-	memset(v, 0, sizeof(*v));
+	reg_view_free(v);
 	v->revision = revision;
 	rc = parse_sealed(&rp, kvs, n, v) < 0 ||
 	    parse_alive(&rp, kvs, n, v) < 0 ||
@@ -479,8 +484,15 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 	    check_ids(&rp, v) < 0 ? -1 : 0;
 	free(prefix);
 	if (rc < 0)
-		memset(v, 0, sizeof(*v));
+		reg_view_free(v);
 	return rc;
+}
+
+void
+reg_view_free(struct reg_view *v)
+{
+	free(v->nodes);
+	memset(v, 0, sizeof(*v));
 }
 
 const struct reg_node *

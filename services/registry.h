@@ -63,9 +63,12 @@ struct reg_view {
 	int64_t next_id_mod;	/* mod_revision of next_id; 0 absent */
 	char leader[REG_IP_MAX]; /* "" when none */
 	/* Every node any key mentions: sealed members first in sealed
-	 * order, then the others by registration order. */
-	struct reg_node nodes[REG_MAX_NODES];
+	 * order, then the others by registration order. On the heap,
+	 * as many as there are (at most REG_MAX_NODES): a fixed array
+	 * cost each service about 90 KB, and its reader as much stack. */
+	struct reg_node *nodes;
 	size_t n_nodes;
+	size_t cap;		/* room in nodes */
 	size_t n_sealed;	/* the first n_sealed nodes are the set */
 	int64_t revision;	/* of the read */
 };
@@ -75,9 +78,14 @@ char *reg_key(const char *service, const char *rest);
 
 /* Builds the view of one service from the pairs of a prefix read of
  * reg_key(service, ""). Unknown keys are ignored (a newer zooinit may
- * add some). Returns 0, or -1 with err naming the bad key. */
+ * add some). *v must be zeroed or hold an earlier view, which is
+ * replaced. Returns 0, or -1 with err naming the bad key (*v is then
+ * empty). */
 int reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
     int64_t revision, struct reg_view *v, char *err, size_t errlen);
+
+/* Frees v's nodes and empties it; v itself is the caller's. */
+void reg_view_free(struct reg_view *v);
 
 /* The node with address ip, or NULL. */
 const struct reg_node *reg_find(const struct reg_view *v, const char *ip);

@@ -815,5 +815,6 @@ service_free(struct service *s)
 	free(s->label);
 	free(s->prefix);
 	free(s->fail_why);
+	reg_view_free(&s->view);
 	free(s);
 }

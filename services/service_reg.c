@@ -268,7 +268,7 @@ on_read(void *arg, const struct etcd_kv_result *r)
 {
 	struct service *s = arg;
 	char err[256];
-	struct reg_view v;
+	struct reg_view v = { 0 };
 
 	s->read_req = 0;
 	if (r->error != NULL) {
@@ -281,6 +281,7 @@ on_read(void *arg, const struct etcd_kv_result *r)
 		service_fail(s, "the registry in etcd is damaged: %s", err);
 		return;
 	}
+	reg_view_free(&s->view);
 	s->view = v;
 	s->have_view = true;
 	if (s->watch == 0)

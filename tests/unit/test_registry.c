@@ -148,9 +148,8 @@ parse(const struct kvs *b, struct reg_view *v)
 static void
 parse_bad(const struct kvs *b, const char *needle1, const char *needle2)
 {
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 
-	memset(v, 0xa5, sizeof(*v));
 	if (parse(b, v) == 0)
 		fail_msg("accepted; wanted an error with \"%s\"", needle1);
 	if (strstr(err, needle1) == NULL ||
@@ -161,6 +160,7 @@ parse_bad(const struct kvs *b, const char *needle1, const char *needle2)
 	assert_false(v->sealed);
 	assert_int_equal(v->size, 0);
 	assert_string_equal(v->leader, "");
+	reg_view_free(v);
 	free(v);
 }
 
@@ -234,7 +234,7 @@ static void
 test_sealed_set(void **state)
 {
 	struct kvs b;
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 	const struct reg_node *nd;
 	const char *ips[REG_MAX_NODES];
 	size_t n = 99;
@@ -318,6 +318,7 @@ test_sealed_set(void **state)
 	assert_int_equal(parse(&b, v), 0);
 	assert_int_equal(v->size, 3);
 	kvs_free(&b);
+	reg_view_free(v);
 	free(v);
 }
 
@@ -330,7 +331,7 @@ test_registration_order(void **state)
 	    "{\"size\":3,\"members\":[{\"id\":1,\"ip\":\"10.0.0.2\"},"
 	    "{\"id\":2,\"ip\":\"10.0.0.10\"},{\"id\":3,\"ip\":\"10.0.0.3\"}]}";
 	struct kvs b = { .n = 0 };
-	struct reg_view *v = xmalloc(sizeof(*v)), *w = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v)), *w = xcalloc(1, sizeof(*v));
 	const char *ips[REG_MAX_NODES];
 	unsigned ids[REG_MAX_NODES], size;
 	char got[REG_MAX_NODES][REG_IP_MAX];
@@ -420,7 +421,9 @@ test_registration_order(void **state)
 	assert_int_equal(v->size, 0);
 	assert_null(reg_seal_value(v, ips, &n));
 	kvs_free(&b);
+	reg_view_free(v);
 	free(v);
+	reg_view_free(w);
 	free(w);
 }
 
@@ -428,7 +431,7 @@ static void
 test_empty_and_ignored(void **state)
 {
 	struct kvs b = { .n = 0 };
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 
 	(void)state;
 	assert_int_equal(parse(&b, v), 0);
@@ -463,6 +466,7 @@ test_empty_and_ignored(void **state)
 	assert_false(v->sealed);
 	assert_string_equal(v->leader, "");
 	kvs_free(&b);
+	reg_view_free(v);
 	free(v);
 }
 
@@ -754,7 +758,7 @@ test_parse_hostile_sets(void **state)
 		    i % 100 + 1);
 		put(&b, key, "x", 1000 - i);
 	}
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 	assert_int_equal(parse(&b, v), 0);
 	assert_int_equal(v->n_nodes, 255);
 	assert_int_equal(reg_alive(v), 255);
@@ -778,6 +782,7 @@ test_parse_hostile_sets(void **state)
 	}
 	parse_bad(&b, "too many nodes", NULL);
 	kvs_free(&b);
+	reg_view_free(v);
 	free(v);
 }
 
@@ -788,7 +793,7 @@ static void
 test_partial_sets(void **state)
 {
 	struct kvs b;
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 	size_t all;
 
 	(void)state;
@@ -806,6 +811,7 @@ test_partial_sets(void **state)
 		assert_true(v->n_sealed <= v->n_nodes);
 	}
 	kvs_free(&b);
+	reg_view_free(v);
 	free(v);
 }
 
@@ -815,7 +821,7 @@ static void
 test_hosts(void **state)
 {
 	struct kvs b;
-	struct reg_view *v = xmalloc(sizeof(*v));
+	struct reg_view *v = xcalloc(1, sizeof(*v));
 	const struct reg_node *nd;
 
 	(void)state;
@@ -840,6 +846,7 @@ test_hosts(void **state)
 	put(&b, ZK "hosts/bad name", "10.0.0.3", 50);
 	parse_bad(&b, ZK "hosts/bad", "member name");
 	kvs_free(&b);
+	reg_view_free(v);
 	free(v);
 }
 
