@@ -18,7 +18,9 @@
 # then, on an idle 3-member zooinit-dns cluster, the agent's wakeups per
 # second and memory (VmRSS, Pss, Anonymous), and the time from kill -9 of
 # one member's etcd until that member answers health again, for a first
-# crash and for a second crash in a row (bench/agent.sh); then the scale
+# crash and for a second crash in a row (bench/agent.sh); then one idle
+# agent's memory as it runs 0 to 10 services, over http and https
+# (bench/memory.sh); then the scale
 # case: SCALE_V voters + EXTRAS extras (grpc-proxies) on the token path,
 # until every one serves reads (bench/scale.sh).
 #
@@ -36,6 +38,10 @@
 #   BENCH_STABLE        seconds a member's etcd must have run before it is
 #                       killed again (zooinit resets its restart backoff
 #                       after a long run) [62]
+#   BENCH_MEM_SERVICES  service counts of the memory case ["0 1 5 10"];
+#                       empty skips it
+#   BENCH_MEM_IDLE      seconds the memory case's agent idles before it is
+#                       measured [10]
 #   BENCH_EXTRAS, EXTRAS  extras in the scale case [200]; 0 skips it
 #   BENCH_SCALE_VOTERS  voters in the scale case [7]
 #   BENCH_SCALE_TIMEOUT seconds until every host of the scale case must
@@ -81,7 +87,7 @@ RUNS=${BENCH_RUNS:-${RUNS:-20}}
 SIZES=${BENCH_SIZES:-${NS:-3 5 7}}
 SIZES=${SIZES//,/ }
 PATHS=${BENCH_PATHS:-static zooinit-dns etcd-v2-discovery zooinit-token}
-[ "$PATHS" = none ] && PATHS="" # only the agent and scale phases
+[ "$PATHS" = none ] && PATHS="" # only the agent, memory and scale phases
 RUN_TIMEOUT=${BENCH_TIMEOUT:-60}
 POLL=${BENCH_POLL:-0.05}
 IDLE_S=${BENCH_IDLE:-30}
@@ -93,9 +99,12 @@ SCALE_V=${BENCH_SCALE_VOTERS:-7}
 SCALE_TIMEOUT=${BENCH_SCALE_TIMEOUT:-180}
 SCALE_POLL=${BENCH_SCALE_POLL:-0.2}
 SCALE_MB=${BENCH_SCALE_MB:-32}
+MEM_SERVICES=${BENCH_MEM_SERVICES-0 1 5 10}
+MEM_SERVICES=${MEM_SERVICES//,/ }
+MEM_IDLE_S=${BENCH_MEM_IDLE:-10}
 
 isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
-for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S EXTRAS SCALE_V SCALE_TIMEOUT SCALE_MB; do
+for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S EXTRAS SCALE_V SCALE_TIMEOUT SCALE_MB MEM_IDLE_S; do
 	isnum "${!v}" || {
 		echo "bench: $v must be a whole number, not '${!v}'" >&2
 		exit 2
@@ -119,6 +128,12 @@ for n in $SIZES; do
 		exit 2
 	fi
 	[ "$n" -gt "$MAXN" ] && MAXN=$n
+done
+for s in $MEM_SERVICES; do
+	if ! isnum "$s" || [ "$s" -gt 64 ]; then
+		echo "bench: BENCH_MEM_SERVICES: '$s' is not a count from 0 to 64" >&2
+		exit 2
+	fi
 done
 [ "$MAXN" -gt 0 ] || {
 	echo "bench: BENCH_SIZES is empty" >&2
@@ -174,6 +189,8 @@ host_ip() {
 }
 # shellcheck source-path=SCRIPTDIR source=agent.sh
 . "$here/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=memory.sh
+. "$here/memory.sh"
 # shellcheck source-path=SCRIPTDIR source=scale.sh
 . "$here/scale.sh"
 # Run a private copy: others may rebuild the binary while we measure.
@@ -535,6 +552,7 @@ done
 ratios ratio-nostall nostall
 
 [ "$RECOVER_RUNS" -gt 0 ] && agent_phase
+[ -n "$MEM_SERVICES" ] && memory_phase
 [ "$EXTRAS" -gt 0 ] && scale_phase
 
 # cell STATS: "median / p95 / min (runs)" of a stats line.
@@ -547,6 +565,16 @@ cell() {
 }
 # field KEY LINE-PREFIX: the value of KEY= in results.txt's line.
 field() { grep -m1 "^$2 " "$OUT/results.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# mem_cell SCHEME S: "Anonymous (heap)" of one memory case.
+mem_cell() {
+	local l
+	l=$(grep -m1 "^memory scheme=$1 services=$2 " "$OUT/results.txt") || {
+		printf 'none'
+		return
+	}
+	printf '%s (%s)' "$(sed -n 's/.* anon_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
+		"$(sed -n 's/.* heap_kb=\([^ ]*\).*/\1/p' <<<"$l")"
+}
 table() {
 	local n p l
 	declare -A names=([static]="static etcd" [zooinit-dns]="zooinit, DNS"
@@ -574,6 +602,14 @@ table() {
 		echo "| first crash, a follower killed | $(cell "$(STATS_DETAIL=' follower$' stats crash1 zooinit-dns 3)") |"
 		echo "| first crash, the leader killed | $(cell "$(STATS_DETAIL=' leader$' stats crash1 zooinit-dns 3)") |"
 		echo "| second crash in a row | $(cell "$(stats crash2 zooinit-dns 3)") |"
+	fi
+	if [ -n "$MEM_SERVICES" ]; then
+		echo
+		echo "| idle agent, one member, custom services | http: Anonymous kB (heap kB) | https: Anonymous kB (heap kB) |"
+		echo "| --- | --- | --- |"
+		for s in $MEM_SERVICES; do
+			echo "| $s | $(mem_cell http "$s") | $(mem_cell https "$s") |"
+		done
 	fi
 	if [ "$EXTRAS" -gt 0 ]; then
 		echo
