@@ -85,38 +85,6 @@ on_stop(void *arg, int sig)
 	actx_finish(&k->x, 128 + sig);
 }
 
-/* --endpoints, else this host's member from the journal. Returns 0 or an
- * exit code with the sentence printed. */
-static int
-pick_endpoints(struct save_cmd *k, const struct cfg *c)
-{
-	struct plan p;
-	char err[768];
-	int rc;
-
-	if (c->n_endpoints > 0) {
-		k->n_eps = c->n_endpoints;
-		k->eps = xcalloc(k->n_eps, sizeof(*k->eps));
-		for (size_t i = 0; i < k->n_eps; i++)
-			k->eps[i] = etcd_http_base(c->endpoints[i]);
-		return 0;
-	}
-	rc = plan_journal_read(c, &p, err, sizeof(err));
-	if (rc != 0) {
-		fprintf(stderr, "zooinit snapshot save: no endpoint to ask: "
-		    "pass --endpoints URL[,URL] (or ZOOINIT_ENDPOINTS), or run "
-		    "it on a member host whose --data-dir (now %s) has "
-		    "zooinit's journal%s%s\n", c->data_dir, rc < 0 ? ": " : "",
-		    rc < 0 ? err : "");
-		return EXIT_USAGE;
-	}
-	k->n_eps = 1;
-	k->eps = xcalloc(1, sizeof(*k->eps));
-	k->eps[0] = etcd_http_base(p.m[p.self].client_url);
-	plan_free(&p);
-	return 0;
-}
-
 int
 cmd_snapshot_save(const struct cfg *c)
 {
@@ -128,7 +96,7 @@ cmd_snapshot_save(const struct cfg *c)
 		    "file, found \"%s\"\n", k.file);
 		return EXIT_USAGE;
 	}
-	code = pick_endpoints(&k, c);
+	code = plan_command_endpoints(c, "snapshot save", &k.eps, &k.n_eps);
 	if (code == 0)
 		code = actx_open(&k.x, c, false);
 	if (code == 0) {

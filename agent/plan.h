@@ -55,6 +55,8 @@ enum plan_tls_file {
 	PLAN_TLS_NFILES
 };
 extern const char *const plan_tls_names[PLAN_TLS_NFILES];
+/* Where file f of a member with data_dir is made: a new string. */
+char *plan_tls_made_path(const char *data_dir, enum plan_tls_file f);
 
 struct plan {
 	const char *source;	/* "dns", "token", "static" or "journal";
@@ -258,6 +260,13 @@ int plan_journal_write(const struct plan *p, const char *data_dir,
  * the data dir and the etcd binary. */
 int plan_journal_read(const struct cfg *c, struct plan *p, char *err,
     size_t errlen);
+
+/* The client URLs a command asks (status, snapshot save): --endpoints,
+ * else this host's member's from the journal of c->data_dir, each as
+ * etcd_http_base() makes it. Returns 0 with *eps (*n new strings) set, or
+ * EXIT_USAGE with a sentence "zooinit CMD: ..." printed on stderr. */
+int plan_command_endpoints(const struct cfg *c, const char *cmd, char ***eps,
+    size_t *n);
 
 /* Frees everything p owns and zeroes it; safe on a zeroed struct. */
 void plan_free(struct plan *p);

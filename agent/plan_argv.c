@@ -79,21 +79,27 @@ const char *const plan_tls_names[PLAN_TLS_NFILES] = {
 	"client.key",
 };
 
+char *
+plan_tls_made_path(const char *data_dir, enum plan_tls_file f)
+{
+	char *dir = plan_state_dir(data_dir);
+	char *path = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
+	    plan_tls_names[f]);
+
+	free(dir);
+	return path;
+}
+
 /* The files zooinit makes from ca_file; certs.c makes them. */
 static enum plan_result
 made_tls(struct plan *p, const struct cfg *c, char *msg, size_t msglen)
 {
-	char *dir = plan_state_dir(p->data_dir);
 	char **f = p->tls_made;
 
-	if (!tls_file_ok("ca_file", c->ca_file, msg, msglen)) {
-		free(dir);
+	if (!tls_file_ok("ca_file", c->ca_file, msg, msglen))
 		return PLAN_FAIL;
-	}
 	for (size_t i = 0; i < PLAN_TLS_NFILES; i++)
-		f[i] = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
-		    plan_tls_names[i]);
-	free(dir);
+		f[i] = plan_tls_made_path(p->data_dir, (enum plan_tls_file)i);
 	p->tls = (struct plan_tls){
 		.cert_file = f[PLAN_TLS_SERVER_CRT],
 		.key_file = f[PLAN_TLS_SERVER_KEY],

@@ -9,6 +9,8 @@
 
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
+#include "etcd/http.h"
+#include "lib/exitcode.h"
 #include "lib/file.h"
 #include "lib/xmalloc.h"
 #include "resolver/dnsname.h"
@@ -223,4 +225,42 @@ out:
 	json_decref(o);
 	free(path);
 	return rc;
+}
+
+int
+plan_command_endpoints(const struct cfg *c, const char *cmd, char ***eps,
+    size_t *n)
+{
+	struct plan p;
+	char err[768], *jp;
+	int rc;
+
+	if (c->n_endpoints > 0) {
+		*n = c->n_endpoints;
+		*eps = xcalloc(*n, sizeof(**eps));
+		for (size_t i = 0; i < *n; i++)
+			(*eps)[i] = etcd_http_base(c->endpoints[i]);
+		return 0;
+	}
+	rc = plan_journal_read(c, &p, err, sizeof(err));
+	if (rc > 0) {
+		jp = plan_journal_path(c->data_dir);
+		fprintf(stderr, "zooinit %s: no endpoint to ask: pass "
+		    "--endpoints URL[,URL] (or ZOOINIT_ENDPOINTS), or run it "
+		    "on a member host whose --data-dir (now %s) has "
+		    "zooinit's journal %s\n", cmd, c->data_dir, jp);
+		free(jp);
+		return EXIT_USAGE;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "zooinit %s: cannot take this host's client "
+		    "URL from the journal (or pass --endpoints): %s\n", cmd,
+		    err);
+		return EXIT_USAGE;
+	}
+	*n = 1;
+	*eps = xcalloc(1, sizeof(**eps));
+	(*eps)[0] = etcd_http_base(p.m[p.self].client_url);
+	plan_free(&p);
+	return 0;
 }

@@ -50,17 +50,6 @@ status_clean(const char *s, size_t max)
 	return status_clean_n(s, strlen(s), max);
 }
 
-/* Returns a new string: url without trailing slashes. */
-static char *
-trim_url(const char *url)
-{
-	size_t n = strlen(url);
-
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	return xstrndup(url, n);
-}
-
 /* Returns a new few-word reason for a transport error: curl's message
  * names the address and the milliseconds, a table wants "connection
  * refused". */
@@ -241,7 +230,7 @@ ask_every_member(struct status *s)
 
 		if (m->m->n_client_urls == 0)
 			continue;	/* not started: nothing to ask */
-		m->base = trim_url(m->m->client_urls[0]);
+		m->base = etcd_http_base(m->m->client_urls[0]);
 		url = xasprintf("%s/health", m->base);
 		m->health_req = etcd_http_get(s->http, url, time_left(s),
 		    on_health, m);
@@ -450,42 +439,17 @@ on_deadline(struct loop *l, void *arg)
 static int
 pick_endpoints(struct status *s)
 {
-	const struct cfg *c = s->c;
-	struct plan p;
-	char err[768];
-	int rc;
+	char **urls;
+	size_t n;
+	int rc = plan_command_endpoints(s->c, "status", &urls, &n);
 
-	if (c->n_endpoints > 0) {
-		s->n_eps = c->n_endpoints;
-		s->eps = xcalloc(s->n_eps, sizeof(*s->eps));
-		for (size_t i = 0; i < s->n_eps; i++) {
-			s->eps[i].s = s;
-			s->eps[i].base = trim_url(c->endpoints[i]);
-		}
-		return 0;
-	}
-	rc = plan_journal_read(c, &p, err, sizeof(err));
-	if (rc > 0) {
-		char *jp = plan_journal_path(c->data_dir);
-
-		fprintf(stderr, "zooinit status: no endpoint to ask: pass "
-		    "--endpoints URL[,URL] (or ZOOINIT_ENDPOINTS), or run it "
-		    "on a member host whose --data-dir (now %s) has "
-		    "zooinit's journal %s\n", c->data_dir, jp);
-		free(jp);
-		return EXIT_USAGE;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "zooinit status: cannot take this host's "
-		    "client URL from the journal (or pass --endpoints): %s\n",
-		    err);
-		return EXIT_USAGE;
-	}
-	s->n_eps = 1;
-	s->eps = xcalloc(1, sizeof(*s->eps));
-	s->eps[0].s = s;
-	s->eps[0].base = trim_url(p.m[p.self].client_url);
-	plan_free(&p);
+	if (rc != 0)
+		return rc;
+	s->n_eps = n;
+	s->eps = xcalloc(n, sizeof(*s->eps));
+	for (size_t i = 0; i < n; i++)
+		s->eps[i] = (struct ep){ .s = s, .base = urls[i] };
+	free(urls);
 	return 0;
 }
 
@@ -525,7 +489,7 @@ status_free(struct status *s)
 static void
 set_tls(struct etcd_http *h, const struct cfg *c)
 {
-	char *dir, *crt = NULL, *key = NULL;
+	char *crt = NULL, *key = NULL;
 
 	if (c->cert_file != NULL || c->ca_file == NULL) {
 		etcd_http_set_tls(h, c->trusted_ca_file,
@@ -534,12 +498,8 @@ set_tls(struct etcd_http *h, const struct cfg *c)
 		return;
 	}
 	if (c->data_dir != NULL) {
-		dir = plan_state_dir(c->data_dir);
-		crt = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
-		    plan_tls_names[PLAN_TLS_CLIENT_CRT]);
-		key = xasprintf("%s/%s/%s", dir, PLAN_TLS_DIR,
-		    plan_tls_names[PLAN_TLS_CLIENT_KEY]);
-		free(dir);
+		crt = plan_tls_made_path(c->data_dir, PLAN_TLS_CLIENT_CRT);
+		key = plan_tls_made_path(c->data_dir, PLAN_TLS_CLIENT_KEY);
 		if (access(crt, R_OK) != 0 || access(key, R_OK) != 0) {
 			free(crt);
 			free(key);
