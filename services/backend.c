@@ -224,6 +224,17 @@ backend_tls_copies(const struct be_env *e)
 	    e->tls[BE_TLS_CERT] != NULL);
 }
 
+void
+backend_tls_use_copies(struct be_env *e, char *copy[BE_TLS_N])
+{
+	for (int i = 0; i < BE_TLS_N; i++) {
+		copy[i] = e->tls[i] != NULL ? backend_tls_path(e->cfg, i) :
+		    NULL;
+		if (copy[i] != NULL)
+			e->tls[i] = copy[i];
+	}
+}
+
 /* Whether the copy at dst is missing, older than src or not its size.
  * lstat: a link the user put there is no copy. */
 static bool
@@ -286,17 +297,12 @@ static int
 prepare_copies(const struct backend_ops *ops, struct be_env *x,
     char ***argv, char *err, size_t errlen)
 {
-	char *dst[BE_TLS_N] = { 0 };
+	char *dst[BE_TLS_N];
 	int rc;
 
 	if (backend_tls_sync(x, NULL, err, errlen) < 0)
 		return -1;
-	for (int i = 0; i < BE_TLS_N; i++) {
-		if (x->tls[i] == NULL)
-			continue;
-		dst[i] = backend_tls_path(x->cfg, i);
-		x->tls[i] = dst[i];
-	}
+	backend_tls_use_copies(x, dst);
 	rc = ops->prepare(x, argv, err, errlen);
 	for (int i = 0; i < BE_TLS_N; i++)
 		free(dst[i]);

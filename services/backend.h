@@ -141,6 +141,10 @@ char *backend_tls_path(const struct svc_cfg *c, int i);
  * a custom service. */
 bool backend_tls_copies(const struct be_env *e);
 
+/* Points each set e->tls[i] at its copy, backend_tls_path(); copy[i]
+ * holds the new string (NULL for an unset file) for the caller to free. */
+void backend_tls_use_copies(struct be_env *e, char *copy[BE_TLS_N]);
+
 /* Copies each of e->tls whose copy is missing, older than it or of
  * another size (a renewal rewrote it), 0600 and handed to e->uid; for
  * backend_tls_copies() services only, after their data dir exists.

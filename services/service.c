@@ -92,19 +92,15 @@ make_env(struct service *s, enum hook_event ev)
 {
 	const char *ips[REG_MAX_NODES];
 	char id[16] = "", err[256], *copy[BE_TLS_N] = { 0 };
-	const char *tls[BE_TLS_N] = { s->tls[0], s->tls[1], s->tls[2] };
-	struct be_env e = { .cfg = s->cfg, .uid = s->uid, .tls = { tls[0],
-	    tls[1], tls[2] } };
+	struct be_env e = { .cfg = s->cfg, .uid = s->uid, .tls = { s->tls[0],
+	    s->tls[1], s->tls[2] } };
 	struct hook_env he;
 	char **envp;
 
 	/* The program runs as the service's user: it is told of the copies
 	 * it can read. Hooks run as the agent. */
-	for (int i = 0; ev == HOOK_START && backend_tls_copies(&e) &&
-	    i < BE_TLS_N; i++) {
-		if (tls[i] != NULL)
-			tls[i] = copy[i] = backend_tls_path(s->cfg, i);
-	}
+	if (ev == HOOK_START && backend_tls_copies(&e))
+		backend_tls_use_copies(&e, copy);
 	if (s->id != 0)
 		snprintf(id, sizeof(id), "%u", s->id);
 	he = (struct hook_env){
@@ -120,9 +116,9 @@ make_env(struct service *s, enum hook_event ev)
 		.node_id = id,
 		.etcd_endpoints = (const char *const *)s->endpoints,
 		.n_etcd_endpoints = s->n_endpoints,
-		.etcd_ca_file = tls[BE_TLS_CA],
-		.etcd_cert_file = tls[BE_TLS_CERT],
-		.etcd_key_file = tls[BE_TLS_KEY],
+		.etcd_ca_file = e.tls[BE_TLS_CA],
+		.etcd_cert_file = e.tls[BE_TLS_CERT],
+		.etcd_key_file = e.tls[BE_TLS_KEY],
 	};
 	envp = hook_env(&he, environ, err, sizeof(err));
 	for (int i = 0; i < BE_TLS_N; i++)
