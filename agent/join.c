@@ -435,7 +435,7 @@ on_peek(void *arg, const struct etcd_http_result *r)
 	/* No host there (its client URL has the same address), or a
 	 * cluster that never started. */
 	if (r->fail == ETCD_HTTP_FAIL_UNREACHABLE || (r->status == 200 &&
-	    join_peer_members_started(r->body, r->len) == 0)) {
+	    etcd_parse_peer_members(r->body, r->len) == 0)) {
 		j->next++;
 		probe(j);
 		return;

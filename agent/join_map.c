@@ -1,7 +1,6 @@
 #include "lib/fmacros.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,35 +55,6 @@ join_members_started(const struct etcd_members *ms)
 		if (ms->v[i].n_client_urls > 0)
 			return true;
 	return false;
-}
-
-int
-join_peer_members_started(const char *body, size_t len)
-{
-	/* Member IDs are unsigned 64-bit numbers: half of them exceed the
-	 * int64 that jansson parses integers into, and would fail the whole
-	 * answer. Only the shape and clientURLs matter here. */
-	json_t *a = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, NULL), *m;
-	int started = 0;
-	size_t i;
-
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		json_decref(a);
-		return -1;
-	}
-	json_array_foreach(a, i, m) {
-		json_t *urls = json_object_get(m, "clientURLs");
-
-		if (!json_is_object(m) ||
-		    !json_is_array(json_object_get(m, "peerURLs"))) {
-			started = -1;
-			break;
-		}
-		if (json_array_size(urls) > 0)
-			started = 1;
-	}
-	json_decref(a);
-	return started;
 }
 
 /* The name member i goes by in the string: see join_cluster_string. */

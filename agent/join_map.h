@@ -46,13 +46,6 @@ bool join_initial_unstarted(const struct etcd_member *m,
  * none. */
 bool join_members_started(const struct etcd_members *ms);
 
-/* The same for the answer to GET PEER_URL/members, which etcd serves on
- * its peer port as soon as its startup check is over, leader or not
- * ('[{"id":..,"name":..,"peerURLs":[..],"clientURLs":[..]},..]'; a member
- * that has not started has no clientURLs): 1 when a member has started,
- * 0 when none has, -1 when body (len bytes) is not such a list. */
-int join_peer_members_started(const char *body, size_t len);
-
 /* Returns the --initial-cluster for this host joining ms as an existing
  * member (a new string; free with free()): every member but skip_id (0:
  * none), this host under its own name, the others under their names or,

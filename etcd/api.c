@@ -584,3 +584,32 @@ etcd_http_why(const struct etcd_http_result *r, char *out, size_t len)
 		(void)ej_http_detail(r->status, r->body, r->len, out, len);
 	return out;
 }
+
+int
+etcd_parse_peer_members(const char *body, size_t len)
+{
+	/* Member IDs are unsigned 64-bit numbers: half of them exceed the
+	 * int64 that jansson parses integers into, and would fail the whole
+	 * answer. Only the shape and clientURLs matter here. */
+	json_t *a = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, NULL), *m;
+	int started = 0;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		json_decref(a);
+		return -1;
+	}
+	json_array_foreach(a, i, m) {
+		json_t *urls = json_object_get(m, "clientURLs");
+
+		if (!json_is_object(m) ||
+		    !json_is_array(json_object_get(m, "peerURLs"))) {
+			started = -1;
+			break;
+		}
+		if (json_array_size(urls) > 0)
+			started = 1;
+	}
+	json_decref(a);
+	return started;
+}

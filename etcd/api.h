@@ -61,6 +61,13 @@ struct etcd_status {
 int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
     char *err, size_t errlen);
 
+/* Reads the answer to GET PEER_URL/members, which etcd serves on its
+ * peer port as soon as its startup check is over, leader or not
+ * ('[{"id":..,"name":..,"peerURLs":[..],"clientURLs":[..]},..]'; a member
+ * that has not started has no clientURLs): 1 when a member has started,
+ * 0 when none has, -1 when body (len bytes) is not such a list. */
+int etcd_parse_peer_members(const char *body, size_t len);
+
 /* Parses the answer to GET /health: {"health":"true"} (3.4 sends a
  * string) or a JSON boolean. */
 int etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,

@@ -15,7 +15,9 @@
  *   'a' alarms          etcd_parse_alarms    (v3 /maintenance/alarm)
  *   'M' status          etcd_parse_status    (as maintenance reads it)
  *   'A' ack             etcd_parse_ack       (compaction, defragment)
- *                       (these three by their letter only, too)
+ *   'P' peer members    etcd_parse_peer_members (GET PEER_URL/members,
+ *                       the join probe)
+ *                       (these four by their letter only, too)
  *
  * and the rest of the input is the body, in a buffer of exactly its
  * size (the HTTP layer adds a NUL, the parsers must not need it).
@@ -286,6 +288,16 @@ http_detail(const char *b, size_t n)
 	    strlen(out) == sizeof(out) - 1);
 }
 
+/* 1, 0 or -1, and -1 for anything that is not a non-empty JSON list. */
+static void
+peer_members(const char *b, size_t n)
+{
+	int r = etcd_parse_peer_members(b, n);
+
+	FUZZ_CHECK(r >= -1 && r <= 1);
+	FUZZ_CHECK(r == -1 || (n > 0 && memchr(b, '[', n) != NULL));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -301,7 +313,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] != 0 && strchr(selectors, data[0]) != NULL)
 		sel = (char)data[0];
 	if (data[0] == 'e' || data[0] == 'a' || data[0] == 'M' ||
-	    data[0] == 'A')
+	    data[0] == 'A' || data[0] == 'P')
 		sel = (char)data[0];
 	n = size - 1;
 	body = fuzz_memdup(data + 1, n);
@@ -323,6 +335,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 'a': alarms(body, n); break;
 	case 'M': status(body, n); break;
 	case 'A': ack(body, n); break;
+	case 'P': peer_members(body, n); break;
 	default: abort();
 	}
 	free(body);

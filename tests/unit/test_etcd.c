@@ -1212,10 +1212,37 @@ test_http_why(void **state)
 	    "HTTP 404: no such page");
 }
 
+/* GET /members on a peer port: a cluster still forming lists no client
+ * URLs; anything but a list of members is not an answer. */
+static void
+test_peer_members(void **state)
+{
+	/* As etcd 3.4 answers on its peer port: IDs are JSON numbers, and
+	 * half of them are above 2^63. */
+	const char *forming = "[{\"id\":16360351936234479404,\"name\":\"h1\","
+	    "\"peerURLs\":[\"http://10.0.0.1:2380\"]},{\"id\":2,\"name\":"
+	    "\"h2\",\"peerURLs\":[\"http://10.0.0.2:2380\"],\"clientURLs\":[]}]\n";
+	const char *started = "[{\"id\":1,\"peerURLs\":[\"http://10.0.0.1:2380\"]},"
+	    "{\"id\":2,\"name\":\"h2\",\"peerURLs\":[\"http://10.0.0.2:2380\"],"
+	    "\"clientURLs\":[\"http://10.0.0.2:2379\"]}]";
+
+	(void)state;
+	assert_int_equal(etcd_parse_peer_members(forming, strlen(forming)),
+	    0);
+	assert_int_equal(etcd_parse_peer_members(started, strlen(started)),
+	    1);
+	assert_int_equal(etcd_parse_peer_members("[]", 2), -1);
+	assert_int_equal(etcd_parse_peer_members("404 page not found", 18),
+	    -1);
+	assert_int_equal(etcd_parse_peer_members("[1]", 3), -1);
+	assert_int_equal(etcd_parse_peer_members("[{}]", 4), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_peer_members),
 		cmocka_unit_test(test_members_real),
 		cmocka_unit_test(test_members_three),
 		cmocka_unit_test(test_members_edges_ok),
