@@ -42,6 +42,8 @@ struct etcd_snap_save {
 	char *url;
 };
 
+/* The one teardown, after the callback or on a cancel: a failed save's
+ * temp file goes with it (a good one was renamed by the caller). */
 static void
 save_free(struct etcd_snap_save *s)
 {
@@ -66,10 +68,6 @@ finish(struct etcd_snap_save *s, enum etcd_snap_code code)
 	s->res.error = code == ETCD_SNAP_OK ? NULL : s->err;
 	s->res.tmp_path = code == ETCD_SNAP_OK ? s->tmp : NULL;
 	s->res.url = s->url;
-	if (code != ETCD_SNAP_OK && s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
 	s->done(s->arg, &s->res);
 	save_free(s);
 }
