@@ -132,9 +132,14 @@ struct query {
 	unsigned gen;
 };
 
+/* The c-ares channel lives for one lookup: an idle one holds about 74 KB
+ * (c-ares 1.18's query tables), and each lookup reads /etc/resolv.conf
+ * afresh when no servers are given (DHCP may have changed it). */
 struct dns_resolver {
 	struct loop *loop;
-	ares_channel ch;
+	ares_channel ch;	/* NULL between lookups */
+	int timeout_ms, tries;
+	char *servers;		/* c-ares's CSV form, NULL: resolv.conf */
 	uint64_t ares_timer;
 	uint64_t done_timer;
 	bool busy;
@@ -190,6 +195,8 @@ reschedule(struct dns_resolver *r)
 
 	loop_cancel(r->loop, r->ares_timer);
 	r->ares_timer = 0;
+	if (r->ch == NULL)
+		return;
 	tvp = ares_timeout(r->ch, NULL, &tv);
 	if (tvp != NULL)
 		r->ares_timer = loop_timer(r->loop,
@@ -207,6 +214,12 @@ on_done(struct loop *l, void *arg)
 	r->done_timer = 0;
 	r->res = NULL;
 	r->busy = false;
+	/* No query is left: nothing is called back from here. */
+	if (r->ch != NULL) {
+		ares_destroy(r->ch);
+		r->ch = NULL;
+	}
+	reschedule(r);
 	r->cb(r->arg, res);
 }
 
@@ -418,45 +431,59 @@ send_query(struct dns_resolver *r, int kind, enum dns_service svc,
 	ares_query(r->ch, name, Q_CLASS_IN, kind, on_answer, q);
 }
 
-struct dns_resolver *
-dns_resolver_new(struct loop *l, char *const *servers, size_t n_servers,
-    int timeout_ms, int tries, char *err, size_t errlen)
+/* Opens r->ch. Returns 0, or -1 with err set. */
+static int
+channel_open(struct dns_resolver *r, char *err, size_t errlen)
 {
-	struct dns_resolver *r = xcalloc(1, sizeof(*r));
 	struct ares_options o;
 	int st;
 
 	memset(&o, 0, sizeof(o));
-	o.timeout = timeout_ms;
-	o.tries = tries;
+	o.timeout = r->timeout_ms;
+	o.tries = r->tries;
 	o.sock_state_cb = sock_state;
 	o.sock_state_cb_data = r;
 	/* NOCHECKRESP: without it c-ares 1.18 turns SERVFAIL and REFUSED
 	 * into "Could not contact DNS servers", hiding what the server said. */
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
-	r->loop = l;
 	st = ares_init_options(&r->ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS);
 	if (st != ARES_SUCCESS) {
+		r->ch = NULL;
 		snprintf(err, errlen, "cannot start the DNS resolver: %s",
 		    ares_strerror(st));
+		return -1;
+	}
+	/* c-ares's CSV parser takes the forms config validated: ADDR,
+	 * ADDR:PORT, [V6]:PORT. */
+	if (r->servers != NULL) {
+		st = ares_set_servers_ports_csv(r->ch, r->servers);
+		if (st != ARES_SUCCESS) {
+			snprintf(err, errlen, "DNS servers \"%s\": %s",
+			    r->servers, ares_strerror(st));
+			ares_destroy(r->ch);
+			r->ch = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct dns_resolver *
+dns_resolver_new(struct loop *l, char *const *servers, size_t n_servers,
+    int timeout_ms, int tries, char *err, size_t errlen)
+{
+	struct dns_resolver *r = xcalloc(1, sizeof(*r));
+
+	r->loop = l;
+	r->timeout_ms = timeout_ms;
+	r->tries = tries;
+	r->servers = n_servers > 0 ? xjoin(servers, n_servers, ",") : NULL;
+	/* Opened once here so that bad servers are told at once. */
+	if (channel_open(r, err, errlen) < 0) {
+		free(r->servers);
 		free(r);
 		return NULL;
-	}
-	if (n_servers > 0) {
-		/* c-ares's CSV parser takes the forms config
-		 * validated: ADDR, ADDR:PORT, [V6]:PORT. */
-		char *csv = xjoin(servers, n_servers, ",");
-		st = ares_set_servers_ports_csv(r->ch, csv);
-		if (st != ARES_SUCCESS) {
-			snprintf(err, errlen, "DNS servers \"%s\": %s", csv,
-			    ares_strerror(st));
-			free(csv);
-			ares_destroy(r->ch);
-			free(r);
-			return NULL;
-		}
-		free(csv);
 	}
 	return r;
 }
@@ -467,13 +494,15 @@ dns_resolver_free(struct dns_resolver *r)
 	if (r == NULL)
 		return;
 	r->gen++;
-	ares_destroy(r->ch);	/* answers in flight see ARES_EDESTRUCTION */
+	if (r->ch != NULL)	/* answers in flight see ARES_EDESTRUCTION */
+		ares_destroy(r->ch);
 	loop_cancel(r->loop, r->ares_timer);
 	loop_cancel(r->loop, r->done_timer);
 	if (r->res != NULL) {
 		dns_result_free(r->res);
 		free(r->res);
 	}
+	free(r->servers);
 	free(r);
 }
 
@@ -488,6 +517,8 @@ int
 dns_lookup_named(struct dns_resolver *r, const char *domain,
     const char *srv_name, dns_done_cb cb, void *arg)
 {
+	char err[256];
+
 	if (r->busy)
 		return -1;
 	r->busy = true;
@@ -501,6 +532,12 @@ dns_lookup_named(struct dns_resolver *r, const char *domain,
 	 * count keeps the round open until every query is sent. */
 	r->pending = 1;
 	r->srv_pending = DNS_SRV_N;
+	if (r->ch == NULL && channel_open(r, err, sizeof(err)) < 0) {
+		for (int s = 0; s < DNS_SRV_N; s++)
+			set_error(r->res, (enum dns_service)s, err, 0);
+		query_finished(r);
+		return 0;
+	}
 	for (int s = 0; s < DNS_SRV_N; s++) {
 		char *base = dns_service_name((enum dns_service)s, srv_name,
 		    domain);
