@@ -669,14 +669,16 @@ quiesce(struct service *s)
 {
 	uint64_t *reqs[] = { &s->lease_req, &s->reg_req, &s->read_req,
 	    &s->seal_req, &s->id_req, &s->leader_req, &s->started_req,
-	    &s->booted_req, &s->fill_req, &s->watch, &s->move_req,
-	    &s->host_req, &s->roll_req };
+	    &s->booted_req, &s->fill_req, &s->move_req, &s->host_req,
+	    &s->roll_req };
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(*reqs); i++) {
 		if (*reqs[i] != 0)
 			etcd_kv_cancel(s->kv, *reqs[i]);
 		*reqs[i] = 0;
 	}
+	reg_watch_unsub(s->rw, s->sub);
+	s->sub = 0;
 	hook_cancel(s->seq_hook);
 	hook_cancel(s->health_hook);
 	hook_cancel(s->leader_hook);
@@ -740,6 +742,7 @@ service_new(struct loop *l, struct etcd_http *h, const struct service_opts *o,
 	for (size_t i = 0; i < o->n_endpoints; i++)
 		s->endpoints[i] = xstrdup(o->endpoints[i]);
 	s->kv = etcd_kv_new(h, s->endpoints, s->n_endpoints);
+	s->rw = o->watch;
 	s->cb = cb;
 	s->arg = arg;
 	s->label = xasprintf("service %s", o->cfg->name);

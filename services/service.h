@@ -39,6 +39,8 @@ enum service_event {
 typedef void (*service_cb)(void *arg, struct service *s,
     enum service_event ev, const char *why);
 
+struct reg_watch;
+
 struct service_opts {
 	const struct svc_cfg *cfg;	/* borrowed; outlives the service */
 	const char *ip;			/* this node's address (copied) */
@@ -47,6 +49,8 @@ struct service_opts {
 					   NULL: none */
 	char *const *endpoints;		/* etcd client URLs (copied) */
 	size_t n_endpoints;
+	struct reg_watch *watch;	/* the registry's watch, shared by the
+					   agent's services (borrowed) */
 };
 
 struct service *service_new(struct loop *l, struct etcd_http *h,

@@ -7,6 +7,7 @@
 
 #include "services/backend.h"
 #include "services/hooks.h"
+#include "services/reg_watch.h"
 #include "services/registry.h"
 #include "services/service.h"
 
@@ -69,7 +70,9 @@ struct service {
 	bool rolling;		/* restarting for a new set; holds the key */
 	bool roll_waiting;	/* another node restarts first */
 	pid_t roll_pid;		/* the process told to stop */
-	uint64_t leader_req, started_req, booted_req, watch;
+	uint64_t leader_req, started_req, booted_req;
+	struct reg_watch *rw;	/* borrowed: services/reg_watch.h */
+	uint64_t sub;		/* this service's subscription; 0 none */
 	bool reread;		/* read again when the current read ends */
 	bool registered;	/* nodes/<ip> written with the current lease */
 	struct reg_view view;

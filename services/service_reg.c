@@ -243,24 +243,12 @@ service_put_started(struct service *s)
 
 /* ---- the registry: read, watch, decide ------------------------------- */
 
+/* A change under this service's prefix, or one that may have been
+ * missed: the registry's watch (services/reg_watch.h) says so. */
 static void
-on_watch(void *arg, const struct etcd_kv_watch_update *u)
+on_change(void *arg)
 {
-	struct service *s = arg;
-
-	switch (u->kind) {
-	case ETCD_KV_WATCH_CREATED:
-		break;
-	case ETCD_KV_WATCH_EVENTS:
-		service_read_registry(s);
-		break;
-	case ETCD_KV_WATCH_END:
-		s->watch = 0;
-		log_debug("%s: watch ended: %s", s->label, u->error);
-		/* The read sets up a new watch from its own revision. */
-		retry(s);
-		break;
-	}
+	service_read_registry(arg);
 }
 
 static void
@@ -284,9 +272,9 @@ on_read(void *arg, const struct etcd_kv_result *r)
 	reg_view_free(&s->view);
 	s->view = v;
 	s->have_view = true;
-	if (s->watch == 0)
-		s->watch = etcd_kv_watch(s->kv, s->prefix, strlen(s->prefix),
-		    true, r->revision + 1, on_watch, s);
+	if (s->sub == 0)
+		s->sub = reg_watch_sub(s->rw, s->prefix, on_change, s);
+	reg_watch_from(s->rw, s->sub, r->revision);
 	if (s->reread) {
 		s->reread = false;
 		service_read_registry(s);

@@ -2,8 +2,10 @@
 
 #include <stdlib.h>
 
+#include "etcd/kv.h"
 #include "lib/exitcode.h"
 #include "lib/log.h"
+#include "services/reg_watch.h"
 #include "services/service.h"
 #include "services/services.h"
 #include "lib/xmalloc.h"
@@ -16,6 +18,8 @@ struct services {
 	bool *failed;		/* ended with SERVICE_FAILED */
 	size_t n;
 	bool stopping;
+	struct etcd_kv *kv;	/* the registry watch's */
+	struct reg_watch *watch;	/* one for all of them */
 	int code;		/* the first failure's exit code, or 0 */
 	services_done_cb cb;
 	void *arg;
@@ -117,10 +121,12 @@ services_new(struct loop *l, struct etcd_http *h,
 	ss->failed = xcalloc(n, sizeof(*ss->failed));
 	ss->cb = cb;
 	ss->arg = arg;
+	ss->kv = etcd_kv_new(h, endpoints, n_endpoints);
+	ss->watch = reg_watch_new(l, ss->kv);
 	for (size_t i = 0; i < n; i++) {
 		struct service_opts o = { .cfg = cfgs[i], .ip = ip,
-		    .name = name,
-		    .endpoints = endpoints, .n_endpoints = n_endpoints };
+		    .name = name, .endpoints = endpoints,
+		    .n_endpoints = n_endpoints, .watch = ss->watch };
 		ss->v[i] = service_new(l, h, &o, on_service, ss);
 	}
 	return ss;
@@ -141,6 +147,8 @@ services_free(struct services *ss)
 		return;
 	for (size_t i = 0; i < ss->n; i++)
 		service_free(ss->v[i]);
+	reg_watch_free(ss->watch);
+	etcd_kv_free(ss->kv);
 	free(ss->v);
 	free(ss->st);
 	free(ss->failed);

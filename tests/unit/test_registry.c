@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "services/reg_watch.h"
 #include "services/registry.h"
 #include "lib/xmalloc.h"
 #include "etcd/kv.h"
@@ -850,10 +851,25 @@ test_hosts(void **state)
 	free(v);
 }
 
+/* A service that read its keys at revision 10 hears of changes from 11
+ * on: the hub's news must reach back that far. */
+static void
+test_watch_missed(void **state)
+{
+	(void)state;
+	assert_false(reg_watch_missed(10, 0, 0));	/* a stream starts at 11 */
+	assert_false(reg_watch_missed(10, 10, 11));	/* the change it read */
+	assert_true(reg_watch_missed(10, 11, 11));	/* one after its read */
+	assert_false(reg_watch_missed(10, 0, 5));	/* news since 5 */
+	assert_false(reg_watch_missed(10, 0, 11));
+	assert_true(reg_watch_missed(10, 0, 12));	/* news since 12 only */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_watch_missed),
 		cmocka_unit_test(test_valid_ip),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_sealed_set),
