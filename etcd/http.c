@@ -627,6 +627,8 @@ on_kick(struct loop *l, void *arg)
 	dispatch(h);
 }
 
+#define HTTP_MAX_CONNS 4
+
 struct etcd_http *
 etcd_http_new(struct loop *l)
 {
@@ -647,6 +649,10 @@ etcd_http_new(struct loop *l)
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	/* Connections kept, streams included: a burst of requests (every
+	 * service's lease at once) leaves at most this many behind, each
+	 * with its own OpenSSL context (about 50 KB) over https. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_CONNS);
 	/* "Expect:" keeps curl from waiting for 100-continue on big POSTs. */
 	s = curl_slist_append(NULL, "Content-Type: application/json");
 	if (s != NULL)
