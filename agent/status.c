@@ -291,7 +291,8 @@ add_service(struct status *s, struct reg_view *v, const char *name,
 	sv->n_nodes = v->n_nodes;
 	sv->nodes = xcalloc(v->n_nodes > 0 ? v->n_nodes : 1,
 	    sizeof(*sv->nodes));
-	memcpy(sv->nodes, v->nodes, v->n_nodes * sizeof(*sv->nodes));
+	if (v->n_nodes > 0)
+		memcpy(sv->nodes, v->nodes, v->n_nodes * sizeof(*sv->nodes));
 }
 
 /* Splits a read of REG_ROOT into services. etcd answers sorted by key,
