@@ -150,6 +150,7 @@ struct boot {
 	int64_t started_ms;	/* boot_new(), on the monotonic clock */
 	int64_t start_unix;	/* the same, in Unix seconds */
 	int64_t healthy_ms;	/* the first healthy check; 0 before */
+	int64_t trimmed_ms;	/* the last xmalloc_trim(); 0 none */
 };
 
 /* Queues ev for the machine; handled at once unless an action runs. */

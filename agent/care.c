@@ -4,12 +4,16 @@
 #include "agent/maint.h"
 #include "agent/snapshot.h"
 #include "agent/upkeep.h"
+#include "lib/xmalloc.h"
+
+#define TRIM_MS 10000	/* between heap trims */
 
 /* The cluster's care over its life, each job done by the agent whose
  * etcd leads (snapshots and maintenance check that themselves; upkeep
  * runs here only after a health check that saw this member lead):
  * membership upkeep, snapshots, compaction, defragmentation and the
- * NOSPACE alarm. Each
+ * NOSPACE alarm; and, on any agent, giving freed heap back every
+ * TRIM_MS. Each
  * holds this member's client URL, so a new plan makes them again. */
 
 void
@@ -38,6 +42,10 @@ care_healthy(struct boot *b, const struct etcd_check_result *r)
 	    r->leader_id == r->member_id)
 		upkeep_round(b->upkeep);
 	maint_round(b->maint);
+	if (loop_now_ms() - b->trimmed_ms >= TRIM_MS) {
+		b->trimmed_ms = loop_now_ms();
+		xmalloc_trim();
+	}
 }
 
 void

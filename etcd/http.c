@@ -741,6 +741,10 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	SET(CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
 	SET(CURLOPT_WRITEFUNCTION, on_write);
 	SET(CURLOPT_WRITEDATA, (void *)r);
+	/* curl's smallest: every transfer holds its upload buffer while it
+	 * runs (64 KB by default; a stream for its whole life), and the
+	 * bodies zooinit sends are small. */
+	SET(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	/* Fails early on an announced Content-Length over the cap; on_write
 	 * enforces it for chunked bodies. A stream has no overall size. */
 	if (!r->stream)

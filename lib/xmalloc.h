@@ -15,6 +15,10 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Returns the n strings of v joined with sep, as a new string. */
 char *xjoin(char *const *v, size_t n, const char *sep);
+/* Gives the heap's free pages back to the kernel (glibc's malloc_trim;
+ * a no-op with another libc): what a burst of requests left freed in the
+ * middle of the heap stays counted in the process's memory otherwise. */
+void xmalloc_trim(void);
 /* Returns a new string formatted like printf; free with free(). */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
