@@ -41,7 +41,7 @@
 #   BENCH_MEM_SERVICES  service counts of the memory case ["0 1 5 10"];
 #                       empty skips it
 #   BENCH_MEM_IDLE      seconds the memory case's agent idles before it is
-#                       measured [10]
+#                       measured [15]
 #   BENCH_EXTRAS, EXTRAS  extras in the scale case [200]; 0 skips it
 #   BENCH_SCALE_VOTERS  voters in the scale case [7]
 #   BENCH_SCALE_TIMEOUT seconds until every host of the scale case must
@@ -101,7 +101,7 @@ SCALE_POLL=${BENCH_SCALE_POLL:-0.2}
 SCALE_MB=${BENCH_SCALE_MB:-32}
 MEM_SERVICES=${BENCH_MEM_SERVICES-0 1 5 10}
 MEM_SERVICES=${MEM_SERVICES//,/ }
-MEM_IDLE_S=${BENCH_MEM_IDLE:-10}
+MEM_IDLE_S=${BENCH_MEM_IDLE:-15}
 
 isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
 for v in RUNS RUN_TIMEOUT IDLE_S RECOVER_RUNS STABLE_S EXTRAS SCALE_V SCALE_TIMEOUT SCALE_MB MEM_IDLE_S; do
