@@ -745,6 +745,9 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	 * runs (64 KB by default; a stream for its whole life), and the
 	 * bodies zooinit sends are small. */
 	SET(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+	/* A connection idle this long is closed rather than reused: what a
+	 * burst opened does not stay (curl's default is 118 s). */
+	SET(CURLOPT_MAXAGE_CONN, 30L);
 	/* Fails early on an announced Content-Length over the cap; on_write
 	 * enforces it for chunked bodies. A stream has no overall size. */
 	if (!r->stream)
