@@ -23,6 +23,8 @@
 #define MAX_REMOVALS 4		/* member lists after a removal, per probe */
 #define LEADERLESS_TRIES 15	/* rounds of the peers while a cluster that
 				   ran has no leader (2 s apart) */
+#define QUORUM_TRIES 8		/* quorum checks before removing a stale
+				   member (2 s apart): an election may run */
 
 enum jstate { J_PEEK, J_LIST, J_STATUS, J_HEALTH, J_REMOVE, J_ADD, J_DONE };
 
@@ -48,6 +50,7 @@ struct join {
 				   but knows no leader */
 	uint64_t leaderless_id;	/* ... of this cluster */
 	int rounds;		/* rounds that found only that */
+	int quorum_rounds;	/* quorum checks that found too few */
 };
 
 void
@@ -303,6 +306,33 @@ health_asks(const struct join *j, size_t i)
 	return !m->learner;
 }
 
+static void
+on_quorum_timer(struct loop *l, void *arg)
+{
+	struct join *j = arg;
+
+	(void)l;
+	j->timer = 0;
+	check_quorum(j);
+}
+
+/* Too few healthy voters: a dead leader's peers are unhealthy until they
+ * elect another (a second or two), so ask again a while. Returns whether
+ * it will. */
+static bool
+quorum_again(struct join *j, size_t need)
+{
+	if (++j->quorum_rounds >= QUORUM_TRIES)
+		return false;
+	if (j->quorum_rounds == 1)
+		log_info("removing member %016" PRIx64 " needs %zu healthy "
+		    "voters besides it and %zu are (an election?): asking "
+		    "again every %d s", j->stale, need, j->healthy,
+		    ADD_RETRY_MS / 1000);
+	j->timer = loop_timer(j->loop, ADD_RETRY_MS, on_quorum_timer, j);
+	return true;
+}
+
 /* Every answer is in: remove the stale member, or say why not. */
 static void
 health_decide(struct join *j)
@@ -320,6 +350,8 @@ health_decide(struct join *j)
 		    j->ms.cluster_id);
 		return;
 	}
+	if (j->healthy < need && quorum_again(j, need))
+		return;
 	if (j->healthy < need && j->by_name) {
 		done(j, JOIN_FAIL, EXIT_TEMPORARY, "member %s (%016" PRIx64 ") "
 		    "of cluster %016" PRIx64 " holds this host's name at another "
