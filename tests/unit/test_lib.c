@@ -556,11 +556,34 @@ test_str_utc(void **state)
 	assert_string_equal(str_utc(0, small, sizeof(small)), "");
 }
 
+/* The heap is usable after freed pages went back to the kernel, and what
+ * was kept is intact. */
+static void
+test_xmalloc_trim(void **state)
+{
+	char *keep = xstrdup("kept"), *v[64];
+
+	(void)state;
+	for (size_t i = 0; i < 64; i++)
+		v[i] = xcalloc(1, 8192);
+	for (size_t i = 0; i < 64; i += 2)
+		free(v[i]);
+	xmalloc_trim();
+	for (size_t i = 1; i < 64; i += 2) {
+		assert_int_equal(v[i][8191], 0);
+		free(v[i]);
+	}
+	xmalloc_trim();
+	assert_string_equal(keep, "kept");
+	free(keep);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_mktemp),
+		cmocka_unit_test(test_xmalloc_trim),
 		cmocka_unit_test(test_str_utc),
 		cmocka_unit_test(test_sbuf_empty),
 		cmocka_unit_test(test_sbuf_growth),
