@@ -89,6 +89,7 @@ int
 cmd_snapshot_save(const struct cfg *c)
 {
 	struct save_cmd k = { .file = c->args[0] };
+	char err[1024];
 	int code;
 
 	if (k.file[0] == '\0' || k.file[strlen(k.file) - 1] == '/') {
@@ -96,7 +97,9 @@ cmd_snapshot_save(const struct cfg *c)
 		    "file, found \"%s\"\n", k.file);
 		return EXIT_USAGE;
 	}
-	code = plan_command_endpoints(c, "snapshot save", &k.eps, &k.n_eps);
+	code = plan_command_endpoints(c, &k.eps, &k.n_eps, err, sizeof(err));
+	if (code != 0)
+		fprintf(stderr, "zooinit snapshot save: %s\n", err);
 	if (code == 0)
 		code = actx_open(&k.x, c, false);
 	if (code == 0) {

@@ -264,9 +264,9 @@ int plan_journal_read(const struct cfg *c, struct plan *p, char *err,
 /* The client URLs a command asks (status, snapshot save): --endpoints,
  * else this host's member's from the journal of c->data_dir, each as
  * etcd_http_base() makes it. Returns 0 with *eps (*n new strings) set, or
- * EXIT_USAGE with a sentence "zooinit CMD: ..." printed on stderr. */
-int plan_command_endpoints(const struct cfg *c, const char *cmd, char ***eps,
-    size_t *n);
+ * EXIT_USAGE with err saying why there is none. */
+int plan_command_endpoints(const struct cfg *c, char ***eps, size_t *n,
+    char *err, size_t errlen);
 
 /* Frees everything p owns and zeroes it; safe on a zeroed struct. */
 void plan_free(struct plan *p);

@@ -228,11 +228,11 @@ out:
 }
 
 int
-plan_command_endpoints(const struct cfg *c, const char *cmd, char ***eps,
-    size_t *n)
+plan_command_endpoints(const struct cfg *c, char ***eps, size_t *n,
+    char *err, size_t errlen)
 {
 	struct plan p;
-	char err[768], *jp;
+	char why[768], *jp;
 	int rc;
 
 	if (c->n_endpoints > 0) {
@@ -242,20 +242,19 @@ plan_command_endpoints(const struct cfg *c, const char *cmd, char ***eps,
 			(*eps)[i] = etcd_http_base(c->endpoints[i]);
 		return 0;
 	}
-	rc = plan_journal_read(c, &p, err, sizeof(err));
+	rc = plan_journal_read(c, &p, why, sizeof(why));
 	if (rc > 0) {
 		jp = plan_journal_path(c->data_dir);
-		fprintf(stderr, "zooinit %s: no endpoint to ask: pass "
-		    "--endpoints URL[,URL] (or ZOOINIT_ENDPOINTS), or run it "
-		    "on a member host whose --data-dir (now %s) has "
-		    "zooinit's journal %s\n", cmd, c->data_dir, jp);
+		snprintf(err, errlen, "no endpoint to ask: pass --endpoints "
+		    "URL[,URL] (or ZOOINIT_ENDPOINTS), or run it on a member "
+		    "host whose --data-dir (now %s) has zooinit's journal %s",
+		    c->data_dir, jp);
 		free(jp);
 		return EXIT_USAGE;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "zooinit %s: cannot take this host's client "
-		    "URL from the journal (or pass --endpoints): %s\n", cmd,
-		    err);
+		snprintf(err, errlen, "cannot take this host's client URL from "
+		    "the journal (or pass --endpoints): %s", why);
 		return EXIT_USAGE;
 	}
 	*n = 1;

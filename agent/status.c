@@ -442,10 +442,13 @@ pick_endpoints(struct status *s)
 {
 	char **urls;
 	size_t n;
-	int rc = plan_command_endpoints(s->c, "status", &urls, &n);
+	char err[1024];
+	int rc = plan_command_endpoints(s->c, &urls, &n, err, sizeof(err));
 
-	if (rc != 0)
+	if (rc != 0) {
+		fprintf(stderr, "zooinit status: %s\n", err);
 		return rc;
+	}
 	s->n_eps = n;
 	s->eps = xcalloc(n, sizeof(*s->eps));
 	for (size_t i = 0; i < n; i++)
