@@ -52,17 +52,26 @@ find(const struct reg_watch *w, uint64_t id)
 	return NULL;
 }
 
-/* Calls back the subscribers ids[0..n), found again by id before each
- * call: a callback may end subscriptions. */
+/* Calls back the armed subscribers for which due(s) holds, each found
+ * again by id before its call: a callback may end subscriptions. */
 static void
-call_back(struct reg_watch *w, const uint64_t *ids, size_t n)
+call_back(struct reg_watch *w, bool (*due)(struct sub *, const void *),
+    const void *arg)
 {
-	for (size_t i = 0; i < n; i++) {
+	uint64_t *ids = xcalloc(w->n + 1, sizeof(*ids));
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (due(w->v[i], arg) && w->v[i]->armed)
+			ids[k++] = w->v[i]->id;
+	}
+	for (size_t i = 0; i < k; i++) {
 		struct sub *s = find(w, ids[i]);
 
 		if (s != NULL)
 			s->cb(s->arg);
 	}
+	free(ids);
 }
 
 static void on_watch(void *arg, const struct etcd_kv_watch_update *u);
@@ -84,32 +93,32 @@ on_restart(struct loop *l, void *arg)
 	start(w, w->next);
 }
 
-/* The news for the changes in u, by prefix. */
-static void
-on_events(struct reg_watch *w, const struct etcd_kv_watch_update *u)
+/* Whether u changes a key under s's prefix; notes the last change. */
+static bool
+changed(struct sub *s, const void *arg)
 {
-	uint64_t *ids = xcalloc(w->n + 1, sizeof(*ids));
-	size_t k = 0;
+	const struct etcd_kv_watch_update *u = arg;
+	bool hit = false;
 
-	for (size_t i = 0; i < w->n; i++) {
-		struct sub *s = w->v[i];
-		bool hit = false;
+	for (size_t e = 0; e < u->n_events; e++) {
+		const struct etcd_kv_pair *p = &u->events[e].kv;
 
-		for (size_t e = 0; e < u->n_events; e++) {
-			const struct etcd_kv_pair *p = &u->events[e].kv;
-
-			if (p->key_len < s->len ||
-			    memcmp(p->key, s->prefix, s->len) != 0)
-				continue;
-			hit = true;
-			if (p->mod_revision > s->last_change)
-				s->last_change = p->mod_revision;
-		}
-		if (hit && s->armed)
-			ids[k++] = s->id;
+		if (p->key_len < s->len ||
+		    memcmp(p->key, s->prefix, s->len) != 0)
+			continue;
+		hit = true;
+		if (p->mod_revision > s->last_change)
+			s->last_change = p->mod_revision;
 	}
-	call_back(w, ids, k);
-	free(ids);
+	return hit;
+}
+
+static bool
+every(struct sub *s, const void *arg)
+{
+	(void)s;
+	(void)arg;
+	return true;
 }
 
 /* The stream ended. It goes on from where it stopped unless etcd
@@ -118,9 +127,6 @@ on_events(struct reg_watch *w, const struct etcd_kv_watch_update *u)
 static void
 on_end(struct reg_watch *w, const struct etcd_kv_watch_update *u)
 {
-	uint64_t *ids;
-	size_t k = 0;
-
 	w->watch = 0;
 	if (u->compact_revision == 0 && u->next_revision > 0) {
 		log_debug("registry watch ended (%s); going on from revision "
@@ -134,13 +140,7 @@ on_end(struct reg_watch *w, const struct etcd_kv_watch_update *u)
 	log_debug("registry watch ended (%s); reading the services' keys "
 	    "again", u->error);
 	w->from = w->next = 0;
-	ids = xcalloc(w->n + 1, sizeof(*ids));
-	for (size_t i = 0; i < w->n; i++) {
-		if (w->v[i]->armed)
-			ids[k++] = w->v[i]->id;
-	}
-	call_back(w, ids, k);
-	free(ids);
+	call_back(w, every, NULL);
 }
 
 static void
@@ -152,7 +152,7 @@ on_watch(void *arg, const struct etcd_kv_watch_update *u)
 	case ETCD_KV_WATCH_CREATED:
 		break;
 	case ETCD_KV_WATCH_EVENTS:
-		on_events(w, u);
+		call_back(w, changed, u);
 		break;
 	case ETCD_KV_WATCH_END:
 		on_end(w, u);
