@@ -37,8 +37,10 @@ struct conn {
 struct httpd {
 	struct loop *loop;
 	int fd;
-	char *path, *ctype;
-	httpd_page_cb cb;
+	char *path, *ctype;	/* httpd_new()'s page */
+	httpd_page_cb page;
+	void *page_arg;
+	httpd_handler_cb cb;
 	void *arg;
 	struct conn *c[HTTPD_CONN_MAX];
 	uint64_t accept_timer;	/* accepting paused: no descriptors */
@@ -52,6 +54,8 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
+	case 403: return "Forbidden";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -64,10 +68,11 @@ reason(int status)
 	}
 }
 
-/* The whole answer; an error's body is its reason. head_only: HEAD. */
+/* The whole answer; a missing body is the status's reason. head_only:
+ * HEAD. extra: header lines to add, or NULL. */
 static char *
-answer(int status, const char *ctype, const char *body, bool head_only,
-    size_t *len)
+answer(int status, const char *ctype, const char *body, const char *extra,
+    bool head_only, size_t *len)
 {
 	struct sbuf b = { 0 };
 	char text[64];
@@ -79,8 +84,7 @@ answer(int status, const char *ctype, const char *body, bool head_only,
 	}
 	sb_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n", status,
-	    reason(status), ctype, strlen(body),
-	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	    reason(status), ctype, strlen(body), extra ? extra : "");
 	if (!head_only)
 		sb_puts(&b, body);
 	*len = b.len;
@@ -115,7 +119,7 @@ on_timer(struct loop *l, void *arg)
 	/* A slow request gets a word before the close, if the socket takes
 	 * it at once; a slow reader of the answer gets nothing more. */
 	if (c->st == C_READ && c->in_len > 0) {
-		a = answer(408, NULL, NULL, false, &len);
+		a = answer(408, NULL, NULL, NULL, false, &len);
 		(void)send(c->fd, a, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(a);
 	}
@@ -161,23 +165,44 @@ write_some(struct conn *c)
 	linger(c);
 }
 
+/* httpd_new()'s handler: one page at one path, GET or HEAD. */
+static void
+page(void *arg, const struct httpd_req *r, struct httpd_answer *a)
+{
+	struct httpd *h = arg;
+
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		a->status = 405;
+		a->headers = xstrdup("Allow: GET, HEAD\r\n");
+	} else if (strcmp(r->path, h->path) != 0) {
+		a->status = 404;
+	} else {
+		a->status = 200;
+		a->ctype = h->ctype;
+		a->body = h->page(h->page_arg);
+	}
+}
+
 static void
 respond(struct conn *c, int status, const struct httpd_req *r)
 {
 	struct httpd *h = c->h;
 	bool head = r != NULL && strcmp(r->method, "HEAD") == 0;
-	char *page = NULL;
+	struct httpd_answer a = { .status = status };
 
-	if (status == 200 && strcmp(r->method, "GET") != 0 && !head)
-		status = 405;
-	else if (status == 200 && strcmp(r->path, h->path) != 0)
-		status = 404;
 	if (status == 200)
-		page = h->cb(h->arg);
-	if (status != 200)
-		log_debug("http: answering %d %s", status, reason(status));
-	c->out = answer(status, h->ctype, page, head, &c->out_len);
-	free(page);
+		h->cb(h->arg, r, &a);
+	if (a.status < 200 || a.status > 599) {
+		free(a.body);
+		a.body = NULL;
+		a.status = 500;
+	}
+	if (a.status >= 400)
+		log_debug("http: answering %d %s", a.status, reason(a.status));
+	c->out = answer(a.status, a.ctype, a.body, a.headers, head,
+	    &c->out_len);
+	free(a.body);
+	free(a.headers);
 	c->st = C_WRITE;
 	loop_watch(h->loop, c->fd, LOOP_WRITE, on_conn, c);
 	write_some(c);
@@ -247,7 +272,7 @@ take(struct httpd *h, int fd)
 		i++;
 	if (i == HTTPD_CONN_MAX) {
 		/* Full: one word, if the socket takes it at once, and close. */
-		a = answer(503, NULL, NULL, false, &len);
+		a = answer(503, NULL, NULL, NULL, false, &len);
 		(void)send(fd, a, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(a);
 		close(fd);
@@ -336,9 +361,8 @@ bind_first(const char *host, unsigned port, char *err, size_t errlen)
 }
 
 struct httpd *
-httpd_new(struct loop *l, const char *addr, const char *path,
-    const char *ctype, httpd_page_cb cb, void *arg, char *err,
-    size_t errlen)
+httpd_new_handler(struct loop *l, const char *addr, httpd_handler_cb cb,
+    void *arg, char *err, size_t errlen)
 {
 	char host[256];
 	unsigned port;
@@ -356,11 +380,26 @@ httpd_new(struct loop *l, const char *addr, const char *path,
 	h = xcalloc(1, sizeof(*h));
 	h->loop = l;
 	h->fd = fd;
-	h->path = xstrdup(path);
-	h->ctype = xstrdup(ctype);
 	h->cb = cb;
 	h->arg = arg;
 	loop_watch(l, fd, LOOP_READ, on_listen, h);
+	return h;
+}
+
+struct httpd *
+httpd_new(struct loop *l, const char *addr, const char *path,
+    const char *ctype, httpd_page_cb cb, void *arg, char *err,
+    size_t errlen)
+{
+	struct httpd *h = httpd_new_handler(l, addr, page, NULL, err, errlen);
+
+	if (h == NULL)
+		return NULL;
+	h->path = xstrdup(path);
+	h->ctype = xstrdup(ctype);
+	h->page = cb;
+	h->page_arg = arg;
+	h->arg = h;
 	return h;
 }
 

@@ -5,15 +5,16 @@
 
 #include "lib/loop.h"
 
-/* A small HTTP/1.x server on the loop for one read-only page (the metrics
- * page): non-blocking accepts, one request per connection, every answer
+/* A small HTTP/1.x server on the loop, for one read-only page (the metrics
+ * page) or a handler that answers every request (etcd's discovery
+ * protocol, served on loopback): non-blocking accepts, one request per connection, every answer
  * with Connection: close. Clients are not trusted: a request head is at
  * most HTTPD_REQ_MAX bytes (more gets 431), at most HTTPD_CONN_MAX
  * connections are open at once (one more gets 503 and is closed), and a
  * connection must deliver its request and take its answer within
- * HTTPD_TIMEOUT_MS (a slow one gets 408, or is closed). Methods other
- * than GET and HEAD get 405, other paths 404. Request bodies are not
- * read. Nothing here blocks, but a host name to listen on is resolved
+ * HTTPD_TIMEOUT_MS (a slow one gets 408, or is closed). A page answers
+ * 405 to methods other than GET and HEAD and 404 to other paths. Request
+ * bodies are not read (what a client sends after the head is drained). Nothing here blocks, but a host name to listen on is resolved
  * once by httpd_new() (getaddrinfo): give literals to avoid that. */
 
 #define HTTPD_REQ_MAX 8192	/* bytes of request line and headers */
@@ -50,7 +51,30 @@ int httpd_parse(const char *buf, size_t len, struct httpd_req *r);
  * GET or HEAD of the path. */
 typedef char *(*httpd_page_cb)(void *arg);
 
+/* What a handler answers: a status (200 to 599; anything else becomes
+ * 500), the content type (static storage or the arg's), the body (a new
+ * string the server frees; NULL: the status's reason as text) and header
+ * lines to add ("Name: value\r\n" each; a new string or NULL). */
+struct httpd_answer {
+	int status;
+	const char *ctype;
+	char *body;
+	char *headers;
+};
+
+/* Answers one request whose head is complete and valid, any method; a
+ * is zeroed but for status, which holds 200. */
+typedef void (*httpd_handler_cb)(void *arg, const struct httpd_req *r,
+    struct httpd_answer *a);
+
 struct httpd;
+
+/* Listens on addr ("HOST:PORT", see httpd_split_listen(); copied) and
+ * answers every request with cb. Returns a new server (free with
+ * httpd_free()), or NULL with err set (errno then says why: EADDRINUSE,
+ * EADDRNOTAVAIL, EACCES, ...). */
+struct httpd *httpd_new_handler(struct loop *l, const char *addr,
+    httpd_handler_cb cb, void *arg, char *err, size_t errlen);
 
 /* Listens on addr ("HOST:PORT", see httpd_split_listen(); copied) and
  * serves cb's page at path (copied) with content type ctype (copied).
