@@ -3,12 +3,27 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "etcd/json.h"
+#include "lib/log.h"
 #include "lib/str.h"
 
 
+
+char *
+ej_dump(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	if (s == NULL) {
+		log_error("jansson: out of memory building a message");
+		abort();
+	}
+	json_decref(o);
+	return s;
+}
 
 const char *
 ej_type_name(const json_t *v)

@@ -13,6 +13,11 @@
 #define EJ_QUOTE_MAX 64
 
 
+/* Dumps o compactly and drops the caller's reference: a new string.
+ * jansson fails only when out of memory; the agent aborts then, as
+ * xmalloc does. */
+char *ej_dump(json_t *o);
+
 /* "an object", "a string", ...: what v is, for messages. */
 const char *ej_type_name(const json_t *v);
 

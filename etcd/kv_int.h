@@ -127,8 +127,6 @@ json_t *ekv_obj(void);
 void ekv_set(json_t *o, const char *key, json_t *v);
 /* An int64 as etcd's gateway wants it: a JSON string of digits. */
 json_t *ekv_int(int64_t v);
-/* Returns o as compact JSON (free with free()) and drops o. */
-char *ekv_dump(json_t *o);
 /* Sets "key" and, for a prefix or range, "range_end" of o. */
 void ekv_keys(json_t *o, const void *key, size_t key_len, bool prefix,
     const void *end, size_t end_len);

@@ -10,6 +10,7 @@
 
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "etcd/json.h"
 #include "etcd/kv.h"
 #include "etcd/kv_int.h"
 
@@ -72,16 +73,6 @@ ekv_int(int64_t v)
 
 	snprintf(b, sizeof(b), "%" PRId64, v);
 	return json_string(b);
-}
-
-char *
-ekv_dump(json_t *o)
-{
-	char *s = json_dumps(o, JSON_COMPACT);
-
-	oom_if(s == NULL);
-	json_decref(o);
-	return s;
 }
 
 /* Sets "key" and, for a prefix or range, "range_end" of o. etcd wants a
@@ -240,7 +231,7 @@ one_op(struct etcd_kv *kv, const struct etcd_kv_op *op,
 
 	if (bad != NULL)
 		return ekv_call_reject(kv, cb, arg, name[op->type], bad);
-	return ekv_call_start(kv, ans, path, ekv_dump(op_json(op)), cb, arg);
+	return ekv_call_start(kv, ans, path, ej_dump(op_json(op)), cb, arg);
 }
 
 uint64_t
@@ -320,7 +311,7 @@ etcd_kv_txn(struct etcd_kv *kv, const struct etcd_kv_cmp *cmp,
 	ekv_set(root, "compare", a);
 	ekv_set(root, "success", ops_json(then, n_then));
 	ekv_set(root, "failure", ops_json(otherwise, n_otherwise));
-	return ekv_call_start(kv, ETCD_KV_ANS_TXN, "/v3/kv/txn", ekv_dump(root),
+	return ekv_call_start(kv, ETCD_KV_ANS_TXN, "/v3/kv/txn", ej_dump(root),
 	    cb, arg);
 }
 
@@ -359,7 +350,7 @@ lease_call(struct etcd_kv *kv, enum etcd_kv_answer ans, const char *path,
 	}
 	root = ekv_obj();
 	ekv_set(root, field, ekv_int(v));
-	return ekv_call_start(kv, ans, path, ekv_dump(root), cb, arg);
+	return ekv_call_start(kv, ans, path, ej_dump(root), cb, arg);
 }
 
 uint64_t

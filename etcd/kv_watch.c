@@ -202,7 +202,7 @@ etcd_kv_watch(struct etcd_kv *kv, const void *key, size_t key_len,
 		ekv_set(req, "start_revision", ekv_int(start_revision));
 	root = ekv_obj();
 	ekv_set(root, "create_request", req);
-	o->body = ekv_dump(root);
+	o->body = ej_dump(root);
 	o->start_rev = start_revision;
 	o->next_rev = start_revision;
 	ekv_op_send(o);
@@ -293,7 +293,7 @@ etcd_kv_lease_keep(struct etcd_kv *kv, int64_t lease_id, int64_t ttl,
 		    "out of range", lease_id, ttl);
 	root = ekv_obj();
 	ekv_set(root, "ID", ekv_int(lease_id));
-	o->body = ekv_dump(root);
+	o->body = ej_dump(root);
 	o->ttl_ms = ttl * 1000;
 	o->deadline = loop_now_ms() + o->ttl_ms;
 	keep_schedule(o, o->ttl_ms / 3);
