@@ -1,5 +1,6 @@
 #include "lib/fmacros.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include "etcd/version.h"
 #include "lib/loop.h"
 #include "lib/proc.h"
+#include "lib/xmalloc.h"
 
 #define VERSION_OUT_MAX 4096
 
@@ -145,4 +147,74 @@ etcd_version_str(const struct etcd_version *v, char *buf, size_t len)
 {
 	snprintf(buf, len, "%u.%u.%u", v->major, v->minor, v->patch);
 	return buf;
+}
+
+/* Where the ELF64 file fd keeps section name (start and size), for a
+ * search to begin there; 0 and the whole file when it cannot tell. */
+static void
+elf_section(int fd, const char *name, off_t *off, off_t *size)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, names;
+	char got[32];
+
+	*off = 0;
+	*size = -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shentsize != sizeof(sh) || eh.e_shstrndx >= eh.e_shnum ||
+	    pread(fd, &names, sizeof(names), (off_t)(eh.e_shoff +
+	    (uint64_t)eh.e_shstrndx * sizeof(sh))) != (ssize_t)sizeof(names))
+		return;
+	for (unsigned i = 0; i < eh.e_shnum && i < 256; i++) {
+		if (pread(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff +
+		    (uint64_t)i * sizeof(sh))) != (ssize_t)sizeof(sh) ||
+		    pread(fd, got, sizeof(got), (off_t)(names.sh_offset +
+		    sh.sh_name)) <= 0)
+			return;
+		got[sizeof(got) - 1] = '\0';
+		if (strcmp(got, name) == 0) {
+			*off = (off_t)sh.sh_offset;
+			*size = (off_t)sh.sh_size;
+			return;
+		}
+	}
+}
+
+bool
+etcd_binary_has_v2_discovery(const char *path)
+{
+	static const char name[] = "api/v2discovery.JoinCluster";
+	const size_t keep = sizeof(name) - 2, chunk = 1 << 16;
+	char *buf;
+	size_t have = 0;
+	bool found = false;
+	off_t off, left;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* Go keeps the names in its .gopclntab section, the names first. */
+	elf_section(fd, ".gopclntab", &off, &left);
+	buf = xmalloc(chunk + keep);
+	/* Chunks, each searched with the last bytes of the one before, so
+	 * a name across their border is found too. */
+	while (!found && left != 0 &&
+	    (n = pread(fd, buf + have, left > 0 && left < (off_t)chunk ?
+	    (size_t)left : chunk, off)) > 0) {
+		size_t len = have + (size_t)n;
+
+		off += n;
+		if (left > 0)
+			left -= n;
+		found = memmem(buf, len, name, sizeof(name) - 1) != NULL;
+		have = len < keep ? len : keep;
+		memmove(buf, buf + len - have, have);
+	}
+	close(fd);
+	free(buf);
+	return found;
 }

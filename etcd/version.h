@@ -29,6 +29,17 @@ int etcd_version_cmp(const struct etcd_version *v, unsigned major,
  * 3.5; 3.6 removed it. */
 bool etcd_version_has_v2(const struct etcd_version *v);
 
+/* Whether the etcd binary at path holds etcd's v2 discovery client
+ * (`--discovery URL`, etcd 3.4 to 3.6; 3.7 removed it), without running
+ * it: Go keeps every function's name in a binary for its stack traces,
+ * and that client's entry point is .../etcdserver/api/v2discovery.
+ * JoinCluster in all three releases. Reading the section that holds
+ * the names (.gopclntab, 6 to 9 MB; the whole file if there is none)
+ * takes a few milliseconds where `etcd --version` takes 70-90 ms of a
+ * formation. false when the file
+ * cannot be read. */
+bool etcd_binary_has_v2_discovery(const char *path);
+
 /* "3.6.16"; writes into buf and returns it. */
 const char *etcd_version_str(const struct etcd_version *v, char *buf,
     size_t len);

@@ -1,0 +1,194 @@
+#include "lib/fmacros.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd/json.h"
+#include "etcd/member_id.h"
+#include "etcd/v2.h"
+#include "etcd/v2_serve.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+
+struct reg_member {
+	char *key;		/* "/T/ID" */
+	char *value;		/* "NAME=PEER_URL" */
+	unsigned long long created;
+};
+
+struct etcd_v2_registry {
+	char *dir;		/* "/T" */
+	char *size_key;		/* "/T/_config/size" */
+	struct reg_member *m;
+	size_t n;
+};
+
+/* The token path of url: what follows "scheme://host[:port]", which must
+ * be one segment ("/T"). */
+static const char *
+token_path(const char *url)
+{
+	const char *s = strstr(url, "://");
+	const char *p;
+
+	if (s == NULL)
+		return NULL;
+	p = strchr(s + 3, '/');
+	if (p == NULL || p[1] == '\0' || strchr(p + 1, '/') != NULL ||
+	    strpbrk(p, "?#%") != NULL)
+		return NULL;
+	return p;
+}
+
+struct etcd_v2_registry *
+etcd_v2_registry_new(const char *url, char *const *names, char *const *urls,
+    size_t n, char *err, size_t errlen)
+{
+	const char *dir = token_path(url);
+	struct etcd_v2_registry *r;
+
+	if (dir == NULL || n == 0) {
+		str_seterr(err, errlen, "%s is not a discovery URL with one "
+		    "token segment, or there are no members", url);
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->dir = xstrdup(dir);
+	r->size_key = xasprintf("%s/_config/size", dir);
+	r->m = xcalloc(n, sizeof(*r->m));
+	for (size_t i = 0; i < n; i++) {
+		char ids[ETCD_MEMBER_ID_LEN];
+		uint64_t id;
+
+		if (etcd_member_id(&urls[i], 1, url, &id, err, errlen) < 0) {
+			etcd_v2_registry_free(r);
+			return NULL;
+		}
+		r->m[i].key = xasprintf("%s/%s", dir,
+		    etcd_member_id_str(id, ids));
+		r->m[i].value = xasprintf("%s=%s", names[i], urls[i]);
+		r->m[i].created = 2 + i;	/* the size key is 1 */
+		r->n++;
+	}
+	return r;
+}
+
+unsigned long long
+etcd_v2_registry_index(const struct etcd_v2_registry *r)
+{
+	return 1 + r->n;
+}
+
+static json_t *
+node(const char *key, const char *value, unsigned long long index)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "key", json_string(key));
+	if (value != NULL)
+		json_object_set_new(o, "value", json_string(value));
+	else
+		json_object_set_new(o, "dir", json_true());
+	json_object_set_new(o, "modifiedIndex", json_integer((json_int_t)index));
+	json_object_set_new(o, "createdIndex", json_integer((json_int_t)index));
+	return o;
+}
+
+static char *
+reply(const char *action, json_t *n)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "action", json_string(action));
+	json_object_set_new(o, "node", n);
+	return ej_dump(o);
+}
+
+/* One of the v2 API's error objects. */
+static char *
+error(const struct etcd_v2_registry *r, int code, const char *message,
+    const char *cause)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "errorCode", json_integer(code));
+	json_object_set_new(o, "message", json_string(message));
+	json_object_set_new(o, "cause", json_string(cause));
+	json_object_set_new(o, "index",
+	    json_integer((json_int_t)etcd_v2_registry_index(r)));
+	return ej_dump(o);
+}
+
+static const struct reg_member *
+find(const struct etcd_v2_registry *r, const char *key)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->m[i].key, key) == 0)
+			return &r->m[i];
+	return NULL;
+}
+
+static char *
+listing(const struct etcd_v2_registry *r)
+{
+	json_t *d = node(r->dir, NULL, 1), *kids = json_array();
+	char *cfg = xasprintf("%s/_config", r->dir);
+
+	json_array_append_new(kids, node(cfg, NULL, 1));
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(kids, node(r->m[i].key, r->m[i].value,
+		    r->m[i].created));
+	json_object_set_new(d, "nodes", kids);
+	free(cfg);
+	return reply("get", d);
+}
+
+int
+etcd_v2_registry_answer(const struct etcd_v2_registry *r, const char *method,
+    const char *path, char **body)
+{
+	bool get = strcmp(method, "GET") == 0, put = strcmp(method, "PUT") == 0;
+	const struct reg_member *m = find(r, path);
+	char size[24];
+
+	if (get && strcmp(path, r->size_key) == 0) {
+		snprintf(size, sizeof(size), "%zu", r->n);
+		*body = reply("get", node(r->size_key, size, 1));
+		return 200;
+	}
+	if (get && strcmp(path, r->dir) == 0) {
+		*body = listing(r);
+		return 200;
+	}
+	/* A member's key, read or waited on (it exists already), or
+	 * registered: as etcd answers the PUT that created it. */
+	if ((get || put) && m != NULL) {
+		*body = reply("create", node(m->key, m->value, m->created));
+		return put ? 201 : 200;
+	}
+	if (!get) {
+		*body = error(r, 104, "Not a file: this registry is "
+		    "read-only and lists the planned members only", path);
+		return 403;
+	}
+	*body = error(r, ETCD_V2_KEY_NOT_FOUND, "Key not found", path);
+	return 404;
+}
+
+void
+etcd_v2_registry_free(struct etcd_v2_registry *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->m[i].key);
+		free(r->m[i].value);
+	}
+	free(r->m);
+	free(r->dir);
+	free(r->size_key);
+	free(r);
+}
