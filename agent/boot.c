@@ -13,6 +13,7 @@
 #include "agent/boot_int.h"
 #include "agent/certs.h"
 #include "agent/join.h"
+#include "agent/localdisc.h"
 #include "agent/order.h"
 #include "agent/readdress.h"
 #include "agent/seed.h"
@@ -518,6 +519,21 @@ act_etcd_lost(struct boot *b)
 	act_etcd_exited(b);
 }
 
+/* etcd holds its member data now: the discovery service it started
+ * from (agent/localdisc.h) goes, and a restart gets the member map
+ * itself, which etcd ignores then as it ignores --discovery. */
+static void
+discovery_done(struct boot *b)
+{
+	if (b->localdisc == NULL)
+		return;
+	localdisc_free(b->localdisc);
+	b->localdisc = NULL;
+	b->plan.discovery = false;
+	plan_build_argv(&b->plan);
+	sup_set_argv(b->sup, NULL, b->plan.argv);
+}
+
 static void
 act_healthy(struct boot *b)
 {
@@ -533,6 +549,7 @@ act_healthy(struct boot *b)
 		    r->members, r->leader_name[0] ? r->leader_name : "none");
 	if (b->healthy_ms == 0)
 		b->healthy_ms = loop_now_ms();
+	discovery_done(b);
 	cluster_up(b);
 	if (!b->svcs_begun && b->c->n_services > 0)
 		start_services(b);
@@ -637,6 +654,8 @@ act_resolve_again(struct boot *b)
 	b->join = NULL;
 	order_free(b->order);
 	b->order = NULL;
+	localdisc_free(b->localdisc);
+	b->localdisc = NULL;
 	/* These hold this host's old URLs; start_etcd makes them again. */
 	care_free(b);
 	grow_free(b);
@@ -943,6 +962,7 @@ boot_free(struct boot *b)
 	resolve_free(b);
 	join_free(b->join);
 	order_free(b->order);
+	localdisc_free(b->localdisc);
 	care_free(b);
 	grow_free(b);
 	rejoin_free(b);

@@ -118,6 +118,8 @@ struct boot {
 	struct plan plan;
 	struct join *join;	/* the new-or-existing probe */
 	struct order *order;	/* a new member waiting for its turn */
+	struct localdisc *localdisc;	/* etcd's discovery for its first
+				   start, until the cluster is healthy */
 	struct seed *seed;	/* this host's seed discovery etcd */
 	uint64_t seed_timer;	/* seed_grace after the cluster is up */
 	struct upkeep *upkeep;	/* the leader's membership upkeep */

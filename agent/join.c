@@ -51,6 +51,20 @@ struct join {
 	uint64_t leaderless_id;	/* ... of this cluster */
 	int rounds;		/* rounds that found only that */
 	int quorum_rounds;	/* quorum checks that found too few */
+	bool bare_token;	/* the cluster's IDs came from the bare token
+				   (struct join_result) */
+	struct glance *gl;	/* the first look, one per member */
+	size_t gl_left;		/* ... still to answer */
+};
+
+/* The first look asks every peer's /members at once: when no member
+ * anywhere ever started, a new cluster is certain without asking the
+ * peers one after another, whose etcds, starting beside this one, may
+ * each take a while to answer. */
+struct glance {
+	struct join *j;
+	size_t i;		/* the member asked */
+	uint64_t req;
 };
 
 void
@@ -59,6 +73,7 @@ join_result_free(struct join_result *r)
 	if (r == NULL)
 		return;
 	free(r->initial_cluster);
+	free(r->token);
 	free(r);
 }
 
@@ -71,6 +86,8 @@ done(struct join *j, enum join_decision d, int code, const char *fmt, ...)
 	r->decision = d;
 	r->exit_code = code;
 	r->cluster_id = j->have_ms ? j->ms.cluster_id : 0;
+	if (j->bare_token)
+		r->token = xstrdup(plan_token_bare(j->p));
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
@@ -90,6 +107,8 @@ static void add(struct join *j);
 static void check_quorum(struct join *j);
 static void stale_by_name(struct join *j, const struct etcd_member *st);
 static void start_added(struct join *j, const struct etcd_member *mine);
+static bool quiet(const struct join *j, size_t i,
+    const struct etcd_http_result *r);
 
 static char *
 url_of(const char *client_url, const char *path)
@@ -205,6 +224,10 @@ on_status(void *arg, const struct etcd_http_result *r)
 	if (found != NULL && (join_initial_unstarted(found, m->peer_url,
 	    j->p->token) || (found->n_client_urls == 0 &&
 	    !join_added_unstarted(found)))) {
+		j->bare_token = plan_token_is_url(j->p) &&
+		    !join_initial_unstarted(found, m->peer_url, j->p->token) &&
+		    join_initial_unstarted(found, m->peer_url,
+		    plan_token_bare(j->p));
 		done(j, JOIN_NEW, 0, "cluster %016" PRIx64 " runs and lists this "
 		    "member, which never started: starting it with the planned "
 		    "cluster", j->ms.cluster_id);
@@ -461,13 +484,9 @@ on_peek(void *arg, const struct etcd_http_result *r)
 	struct join *j = arg;
 
 	j->req = 0;
-	log_debug("join probe: %s/members: %s (HTTP %ld)",
-	    j->p->m[j->next].peer_url, r->error != NULL ? r->error :
-	    "answered", r->status);
 	/* No host there (its client URL has the same address), or a
 	 * cluster that never started. */
-	if (r->fail == ETCD_HTTP_FAIL_UNREACHABLE || (r->status == 200 &&
-	    etcd_parse_peer_members(r->body, r->len) == 0)) {
+	if (quiet(j, j->next, r)) {
 		j->next++;
 		probe(j);
 		return;
@@ -629,6 +648,71 @@ add(struct join *j)
 	free(url);
 }
 
+static void
+glance_stop(struct join *j)
+{
+	for (size_t i = 0; j->gl != NULL && i < j->p->n; i++)
+		if (j->gl[i].req != 0)
+			etcd_http_cancel(j->http, j->gl[i].req);
+	free(j->gl);
+	j->gl = NULL;
+	j->gl_left = 0;
+}
+
+/* Whether member i's /members answer says that no cluster runs there:
+ * no host at its address, or a member list where no member ever
+ * started. */
+static bool
+quiet(const struct join *j, size_t i, const struct etcd_http_result *r)
+{
+	log_debug("join probe: %s/members: %s (HTTP %ld)",
+	    j->p->m[i].peer_url, r->error != NULL ? r->error : "answered",
+	    r->status);
+	return r->fail == ETCD_HTTP_FAIL_UNREACHABLE || (r->status == 200 &&
+	    etcd_parse_peer_members(r->body, r->len) == 0);
+}
+
+static void
+on_glance(void *arg, const struct etcd_http_result *r)
+{
+	struct glance *g = arg;
+	struct join *j = g->j;
+
+	g->req = 0;
+	if (!quiet(j, g->i, r)) {
+		/* Something runs there: the peers are asked in turn. */
+		glance_stop(j);
+		probe(j);
+		return;
+	}
+	if (--j->gl_left > 0)
+		return;
+	glance_stop(j);
+	j->next = j->p->n;	/* every peer asked: a new cluster */
+	probe(j);
+}
+
+static void
+glance(struct join *j)
+{
+	j->gl = xcalloc(j->p->n, sizeof(*j->gl));
+	for (size_t i = 0; i < j->p->n; i++) {
+		if (j->p->m[i].self)
+			continue;
+		char *url = url_of(j->p->m[i].peer_url, "/members");
+
+		j->gl[i] = (struct glance){ .j = j, .i = i };
+		j->gl_left++;
+		j->gl[i].req = etcd_http_get(j->http, url, ETCD_PEER_CHECK_MS,
+		    on_glance, &j->gl[i]);
+		free(url);
+	}
+	if (j->gl_left == 0) {
+		glance_stop(j);
+		probe(j);
+	}
+}
+
 struct join *
 join_start(struct loop *l, struct etcd_http *h, const struct plan *p,
     bool dry_run, bool allow_replace, join_cb cb, void *arg)
@@ -642,7 +726,7 @@ join_start(struct loop *l, struct etcd_http *h, const struct plan *p,
 	j->allow_replace = allow_replace;
 	j->cb = cb;
 	j->arg = arg;
-	probe(j);
+	glance(j);
 	return j;
 }
 
@@ -651,6 +735,7 @@ join_free(struct join *j)
 {
 	if (j == NULL)
 		return;
+	glance_stop(j);
 	if (j->req != 0)
 		etcd_http_cancel(j->http, j->req);
 	loop_cancel(j->loop, j->timer);

@@ -35,6 +35,10 @@ struct join_result {
 	uint64_t member_id;	/* JOIN_LEARNER: this member's new ID (0 in a
 				   dry run) */
 	uint64_t cluster_id;	/* of the running cluster, 0 if none */
+	char *token;		/* JOIN_NEW into a running cluster formed
+				   with the bare token, not the plan's URL
+				   (by a zooinit before agent/localdisc.h):
+				   that token, else NULL */
 	int exit_code;		/* JOIN_FAIL: EXIT_PERMANENT or EXIT_TEMPORARY */
 	char reason[768];	/* why, for the plan's state_reason or the log */
 };

@@ -6,6 +6,7 @@
 
 #include "agent/plan.h"
 #include "agent/plan_impl.h"
+#include "config/cfg_valid.h"
 #include "lib/str.h"
 #include "lib/url.h"
 #include "lib/xmalloc.h"
@@ -226,10 +227,40 @@ plan_add_skipped(struct plan *p, const char *why)
 	p->skipped[p->n_skipped++] = xstrdup(why);
 }
 
+char *
+plan_discovery_url(const char *token)
+{
+	if (!cfg_valid_url_token(token))
+		return xstrdup(token);
+	return xasprintf("http://%s/%s", PLAN_DISCOVERY_ADDR, token);
+}
+
+static const char url_pre[] = "http://" PLAN_DISCOVERY_ADDR "/";
+
+bool
+plan_token_is_url(const struct plan *p)
+{
+	return p->token != NULL &&
+	    strncmp(p->token, url_pre, sizeof(url_pre) - 1) == 0;
+}
+
+const char *
+plan_token_bare(const struct plan *p)
+{
+	return p->token + sizeof(url_pre) - 1;
+}
+
 void
 plan_set_new(struct plan *p, const struct cfg *c, const char *token)
 {
-	p->token = xstrdup(c->token ? c->token : token);
+	const char *t = c->token ? c->token : token;
+
+	/* A v3 discovery token is etcd's initial cluster token as it is:
+	 * plain etcd members of the token derive their IDs from it. */
+	if (strcmp(p->source, "token") == 0 && c->discovery == NULL)
+		p->token = xstrdup(t);
+	else
+		p->token = plan_discovery_url(t);
 	p->state = "new";
 	p->state_reason = xstrdup("the data dir holds no member yet");
 	p->data_dir = xstrdup(c->data_dir);

@@ -69,7 +69,12 @@ struct plan {
 	size_t n;
 	size_t self;		/* index of this host in m */
 	char *initial_cluster;	/* name=peer_url,... in m's order */
-	char *token;
+	char *token;		/* etcd's initial cluster token: for a new
+				   cluster plan_discovery_url() of the
+				   configured or derived token */
+	bool discovery;		/* etcd learns the members from this host's
+				   discovery service (agent/localdisc.h):
+				   --discovery TOKEN, not --initial-cluster */
 	const char *state;	/* "new" or "existing"; static storage */
 	bool learner;		/* this member joined as a learner and waits
 				   to be promoted */
@@ -100,6 +105,21 @@ struct plan {
 	char *restore_reason;	/* why it restores or why not; NULL when
 				   restore_from is not set */
 };
+
+/* Where every agent serves etcd's v2 discovery on its own loopback
+ * (agent/localdisc.h). */
+#define PLAN_DISCOVERY_ADDR "127.0.0.1:2378"
+
+/* "http://" PLAN_DISCOVERY_ADDR "/" token: the discovery URL of a new
+ * cluster and so its initial cluster token, when token can be a URL path
+ * segment as it is (cfg_valid_url_token()); else a copy of token. A new
+ * string. */
+char *plan_discovery_url(const char *token);
+
+/* Whether p's token is a plan_discovery_url(). */
+bool plan_token_is_url(const struct plan *p);
+/* The token a plan_token_is_url() token was made from (inside p->token). */
+const char *plan_token_bare(const struct plan *p);
 
 /* Builds p from one DNS lookup. On PLAN_OK p is complete but for argv
  * (state "new"), or, for a host the zone does not list (c->role auto or

@@ -230,8 +230,12 @@ member_argv(const struct plan *p, struct strv *v)
 	strv_add2(v, "--initial-advertise-peer-urls", me->peer_url);
 	strv_add2(v, "--listen-client-urls", me->client_url);
 	strv_add2(v, "--advertise-client-urls", me->client_url);
-	strv_add2(v, "--initial-cluster", p->initial_cluster);
-	strv_add2(v, "--initial-cluster-token", p->token);
+	if (p->discovery) {
+		strv_add2(v, "--discovery", p->token);
+	} else {
+		strv_add2(v, "--initial-cluster", p->initial_cluster);
+		strv_add2(v, "--initial-cluster-token", p->token);
+	}
 	strv_add2(v, "--initial-cluster-state", p->state);
 	if (p->tls.cert_file == NULL)
 		return;

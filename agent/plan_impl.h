@@ -18,8 +18,9 @@
  * cluster (p->initial_cluster must be NULL). */
 void plan_finish(struct plan *p);
 
-/* Gives a plan of new members its token (c->token, else token; copied),
- * state "new", data dir and etcd binary. */
+/* Gives a plan of new members its token (plan_discovery_url() of
+ * c->token, else of token; as it is for a v3 discovery token: p->source
+ * must be set), state "new", data dir and etcd binary. */
 void plan_set_new(struct plan *p, const struct cfg *c, const char *token);
 
 /* Every peer and client endpoint (address, port) must be distinct.

@@ -1,10 +1,13 @@
 #include "lib/fmacros.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/boot_int.h"
+#include "agent/localdisc.h"
 #include "agent/order.h"
+#include "etcd/version.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -19,16 +22,48 @@ on_turn(void *arg)
 	boot_post(b, EV_SETTLED);
 }
 
+/* Whether etcd can learn the members from this host's discovery service
+ * (agent/localdisc.h) and so start at once; serves it then. */
+static bool
+serve_discovery(struct boot *b)
+{
+	struct plan *p = &b->plan;
+	char err[256];
+
+	if (p->n < 2 || p->proxy || !plan_token_is_url(p))
+		return false;
+	if (!etcd_binary_has_v2_discovery(p->etcd)) {
+		log_info("%s has no v2 discovery (etcd 3.7+): this member "
+		    "starts in turn", p->etcd);
+		return false;
+	}
+	b->localdisc = localdisc_start(b->x->loop, p, err, sizeof(err));
+	if (b->localdisc == NULL) {
+		log_info("cannot serve etcd's discovery on this host (%s): "
+		    "this member starts in turn", err);
+		return false;
+	}
+	p->discovery = true;
+	log_info("starting etcd at once: it learns the %zu members from this "
+	    "host's discovery service at %s, which spares it the startup "
+	    "check", p->n, p->token);
+	return true;
+}
+
 /* A new cluster, no peer in one yet: all members may be starting their
- * etcds now, so this one waits for its turn (agent/order.h) unless it
- * restarts from its own data (etcd then skips its startup check). */
+ * etcds now, so this one starts through discovery, else waits for its
+ * turn (agent/order.h), unless it restarts from its own data (etcd then
+ * skips its startup check). */
 static void
 settle_in_order(struct boot *b, bool cluster_runs)
 {
 	order_free(b->order);
 	b->order = NULL;
+	localdisc_free(b->localdisc);
+	b->localdisc = NULL;
+	b->plan.discovery = false;
 	if (!cluster_runs && !b->plan_only && !b->rs.existing_data &&
-	    strcmp(b->plan.source, "journal") != 0)
+	    strcmp(b->plan.source, "journal") != 0 && !serve_discovery(b))
 		b->order = order_start(b->x->loop, b->x->http, &b->plan,
 		    on_turn, b);
 	if (b->order == NULL)
@@ -51,6 +86,13 @@ boot_on_join(void *arg, struct join_result *r)
 			log_info("%s", r->reason);
 		free(p->state_reason);
 		p->state_reason = xstrdup(r->reason);
+		if (r->token != NULL) {
+			log_info("cluster %016" PRIx64 " was formed with token "
+			    "%s, not %s: starting this member with it",
+			    r->cluster_id, r->token, p->token);
+			free(p->token);
+			p->token = xstrdup(r->token);
+		}
 		settle_in_order(b, r->cluster_id != 0);
 		break;
 	case JOIN_LEARNER:

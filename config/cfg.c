@@ -116,8 +116,7 @@ static const struct key table[] = {
 	{ .name = "token", .type = KT_STR, .off = OFF(token),
 	  .valid = cfg_valid_token, .expect = CFG_TOKEN_EXPECT,
 	  .meta = "TOKEN",
-	  .help = "etcd's initial-cluster-token (default "
-	    "zooinit-etcd-DOMAIN)" },
+	  .help = "the cluster's token (default zooinit-etcd-DOMAIN)" },
 	{ .name = "scheme", .type = KT_ENUM, .off = OFF(scheme),
 	  .choices = scheme_choices, .def = "auto",
 	  .help = "etcd's URL scheme; auto: the SRV records' (token: https "

@@ -150,6 +150,17 @@ in_host() {
 	shift
 	ip netns exec "$(host_ns "$i")" "$@"
 }
+# hold_port I ADDR PORT: something else listens on ADDR:PORT in host I (for
+# 10 minutes at most; the sweep ends it with the namespace).
+hold_port() {
+	in_host "$1" python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+time.sleep(600)' "$2" "$3" </dev/null >/dev/null 2>&1 &
+	wait_for "a listener on $2:$3 in h$1" 10 in_host "$1" \
+		bash -c "exec 3<>/dev/tcp/$2/$3" || fail "could not hold $2:$3 in h$1"
+}
 # PIDs (host view) of every process in host i's network namespace.
 ns_pids() { ip netns pids "$(host_ns "$1")" 2>/dev/null; }
 

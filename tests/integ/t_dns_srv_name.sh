@@ -38,7 +38,7 @@ dns_zone "${lines[@]}"
 run_plan 4 "${FLAGS[@]}" --srv-name red --json || fail "plan on h4 failed: $(cat "$WORK/h4/plan.log")"
 sed -n '/^{/,/^}/p' "$WORK/h4/plan.log" >"$WORK/h4/plan.json"
 assert_eq "$(jq -r '[.role, .source_detail, .token, .initial_cluster] | join(" ")' "$WORK/h4/plan.json")" \
-	"member _etcd-server-red._tcp.$ZONE zooinit-etcd-red-$ZONE h4=http://$(host_ip 4):2380,h5=http://$(host_ip 5):2380,h6=http://$(host_ip 6):2380" \
+	"member _etcd-server-red._tcp.$ZONE http://127.0.0.1:2378/zooinit-etcd-red-$ZONE h4=http://$(host_ip 4):2380,h5=http://$(host_ip 5):2380,h6=http://$(host_ip 6):2380" \
 	"plan --srv-name red on h4: a member of red's three, its own token"
 rc=0
 run_plan 1 "${FLAGS[@]}" --srv-name green --resolve-timeout 2 || rc=$?
@@ -54,8 +54,8 @@ red=$(cluster_id 4)
 [ -n "$blue" ] && [ -n "$red" ] && [ "$blue" != "$red" ] ||
 	fail "cluster IDs: blue '$blue', red '$red'"
 ok "blue is cluster $blue, red is cluster $red"
-assert_contains "$WORK/h1/agent.log" "token zooinit-etcd-blue-$ZONE"
-assert_contains "$WORK/h4/agent.log" "token zooinit-etcd-red-$ZONE"
+assert_contains "$WORK/h1/agent.log" "token http://127.0.0.1:2378/zooinit-etcd-blue-$ZONE"
+assert_contains "$WORK/h4/agent.log" "token http://127.0.0.1:2378/zooinit-etcd-red-$ZONE"
 
 ectl 1 put colour blue >/dev/null || fail "put in blue failed"
 ectl 4 put colour red >/dev/null || fail "put in red failed"

@@ -263,7 +263,7 @@ test_happy_path(void **state)
 	    "http://10.0.0.3:2380", "http://10.0.0.3:2379", false);
 	assert_int_equal(f->p.self, 1);
 	assert_string_equal(f->p.initial_cluster, IC3);
-	assert_string_equal(f->p.token, "zooinit-etcd-zl.test");
+	assert_string_equal(f->p.token, "http://127.0.0.1:2378/zooinit-etcd-zl.test");
 	assert_string_equal(f->p.state, "new");
 	assert_non_null(f->p.state_reason);
 	assert_string_equal(f->p.scheme, "http");
@@ -300,7 +300,7 @@ test_token_and_client_port(void **state)
 	f->c.token = "prod-etcd-7";
 	f->c.client_port = 4001;
 	expect_ok(f);
-	assert_string_equal(f->p.token, "prod-etcd-7");
+	assert_string_equal(f->p.token, "http://127.0.0.1:2378/prod-etcd-7");
 	assert_string_equal(f->p.m[0].client_url, "http://10.0.0.1:4001");
 	assert_string_equal(f->p.m[1].client_url, "http://10.0.0.2:4001");
 	assert_string_equal(f->p.m[2].client_url, "http://10.0.0.3:4001");
@@ -653,7 +653,7 @@ test_dns_srv_name(void **state)
 	expect(f, PLAN_OK, "_etcd-server-blue._tcp.zl.test", NULL);
 	assert_string_equal(f->p.source_detail,
 	    "_etcd-server-blue._tcp.zl.test");
-	assert_string_equal(f->p.token, "zooinit-etcd-blue-zl.test");
+	assert_string_equal(f->p.token, "http://127.0.0.1:2378/zooinit-etcd-blue-zl.test");
 
 	reset_result(f);
 	f->r.srv_name = xstrdup("blue");
@@ -973,7 +973,7 @@ static const char *const want_argv[] = {
 	"--listen-client-urls", "http://10.0.0.2:2379",
 	"--advertise-client-urls", "http://10.0.0.2:2379",
 	"--initial-cluster", IC3,
-	"--initial-cluster-token", "zooinit-etcd-zl.test",
+	"--initial-cluster-token", "http://127.0.0.1:2378/zooinit-etcd-zl.test",
 	"--initial-cluster-state", "new",
 	NULL
 };
@@ -1027,7 +1027,7 @@ test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "state")),
 	    "new");
 	assert_string_equal(json_string_value(json_object_get(o, "token")),
-	    "zooinit-etcd-zl.test");
+	    "http://127.0.0.1:2378/zooinit-etcd-zl.test");
 
 	m = json_object_get(o, "members");
 	assert_true(json_is_array(m));
@@ -1155,7 +1155,7 @@ test_journal_roundtrip(void **state)
 	assert_string_equal(f->q.source_detail, path);
 	assert_string_equal(f->q.state, "existing");
 	assert_string_equal(f->q.scheme, "http");
-	assert_string_equal(f->q.token, "prod-etcd-7");
+	assert_string_equal(f->q.token, "http://127.0.0.1:2378/prod-etcd-7");
 	assert_string_equal(f->q.initial_cluster, IC3);
 	assert_string_equal(f->q.data_dir, f->dir);
 	assert_string_equal(f->q.etcd, "/usr/bin/etcd");
@@ -1170,7 +1170,7 @@ test_journal_roundtrip(void **state)
 	/* The restart argv joins the existing cluster. */
 	plan_build_argv(&f->q);
 	assert_string_equal(f->q.argv[f->q.argc - 1], "existing");
-	assert_string_equal(f->q.argv[f->q.argc - 3], "prod-etcd-7");
+	assert_string_equal(f->q.argv[f->q.argc - 3], "http://127.0.0.1:2378/prod-etcd-7");
 	assert_string_equal(f->q.argv[f->q.argc - 5], IC3);
 
 	/* Writing again replaces the file in place. */
@@ -2331,13 +2331,13 @@ test_static_token(void **state)
 	f->c.initial_cluster = S2;
 	f->c.size = 2;
 	static_ok(f);
-	assert_string_equal(f->p.token, "zooinit-etcd-zl.test");
+	assert_string_equal(f->p.token, "http://127.0.0.1:2378/zooinit-etcd-zl.test");
 	f->c.domain = NULL;
 	static_ok(f);
-	assert_string_equal(f->p.token, "zooinit-etcd");
+	assert_string_equal(f->p.token, "http://127.0.0.1:2378/zooinit-etcd");
 	f->c.token = "prod-etcd-7";
 	static_ok(f);
-	assert_string_equal(f->p.token, "prod-etcd-7");
+	assert_string_equal(f->p.token, "http://127.0.0.1:2378/prod-etcd-7");
 }
 
 /* ---- skipped sources ------------------------------------------------ */

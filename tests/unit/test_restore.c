@@ -258,7 +258,7 @@ test_argv(void **state)
 		"--name", "h2",
 		"--data-dir", "/var/lib/zooinit/etcd.restore",
 		"--initial-cluster", IC3,
-		"--initial-cluster-token", "tok-2",
+		"--initial-cluster-token", "http://127.0.0.1:2378/tok-2",
 		"--initial-advertise-peer-urls", "http://10.0.0.2:2380",
 		/* A file name that looks like a flag is none. */
 		"--", "-odd name.db", NULL,
