@@ -410,6 +410,23 @@ act_planned(struct boot *b)
 	boot_post(b, EV_SETTLED);
 }
 
+/* etcd holds its member data now (it ran, or a snapshot was restored
+ * for it): the discovery service it would start from (agent/localdisc.h)
+ * goes, and etcd gets the member map itself, which it ignores then as it
+ * would ignore --discovery. */
+static void
+discovery_done(struct boot *b)
+{
+	if (b->localdisc == NULL)
+		return;
+	localdisc_free(b->localdisc);
+	b->localdisc = NULL;
+	b->plan.discovery = false;
+	plan_build_argv(&b->plan);
+	if (b->sup != NULL)
+		sup_set_argv(b->sup, NULL, b->plan.argv);
+}
+
 /* The plan is final: print it, or prepare the data dir (a snapshot to
  * restore) and then start etcd with it. */
 static void
@@ -420,6 +437,8 @@ act_settled(struct boot *b)
 	plan_build_argv(&b->plan);
 	if (restore_plan(b) < 0)
 		return;
+	if (b->plan.restore_from != NULL)
+		discovery_done(b);
 	if (b->plan_only) {
 		if (b->c->json) {
 			char *s = plan_json(&b->plan);
@@ -517,21 +536,6 @@ act_etcd_lost(struct boot *b)
 {
 	log_warn("cluster unhealthy: etcd is not running");
 	act_etcd_exited(b);
-}
-
-/* etcd holds its member data now: the discovery service it started
- * from (agent/localdisc.h) goes, and a restart gets the member map
- * itself, which etcd ignores then as it ignores --discovery. */
-static void
-discovery_done(struct boot *b)
-{
-	if (b->localdisc == NULL)
-		return;
-	localdisc_free(b->localdisc);
-	b->localdisc = NULL;
-	b->plan.discovery = false;
-	plan_build_argv(&b->plan);
-	sup_set_argv(b->sup, NULL, b->plan.argv);
 }
 
 static void

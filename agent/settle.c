@@ -44,9 +44,9 @@ serve_discovery(struct boot *b)
 		return false;
 	}
 	p->discovery = true;
-	log_info("starting etcd at once: it learns the %zu members from this "
-	    "host's discovery service at %s, which spares it the startup "
-	    "check", p->n, p->token);
+	log_info("this member starts at once: its etcd learns the %zu members "
+	    "from this host's discovery service at %s, which spares it the "
+	    "startup check", p->n, p->token);
 	return true;
 }
 

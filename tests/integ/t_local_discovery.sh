@@ -27,7 +27,7 @@ url="http://127.0.0.1:2378/zooinit-etcd-$ZONE"
 etcd=$(command -v etcd)
 if grep -qa "api/v2discovery.JoinCluster" "$etcd"; then
 	for i in 1 2; do
-		assert_contains "$WORK/h$i/agent.log" "starting etcd at once: it learns the 3 members from this host's discovery service at $url"
+		assert_contains "$WORK/h$i/agent.log" "this member starts at once: its etcd learns the 3 members from this host's discovery service at $url"
 		etcd_argv_has "$i" "--discovery $url"
 	done
 	assert_contains "$WORK/h3/agent.log" "cannot serve etcd's discovery on this host (cannot listen on 127.0.0.1 port 2378: Address already in use): this member starts in turn"

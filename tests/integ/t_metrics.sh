@@ -184,10 +184,14 @@ kill "$PROM_PID" && wait "$PROM_PID" 2>/dev/null
 
 # More connections than the limit (16): the next one gets 503; once the
 # idle ones time out, the page is served again.
+# The 17th is asked once all 16 are connected (each leaves a mark), within
+# the 5 s the agent gives an idle connection.
 in_host 2 bash -c 'for n in $(seq 16); do
-	( exec 3<>"/dev/tcp/$1/$2"; timeout 8 cat <&3 >/dev/null ) &
-	done; wait' _ "$(host_ip 1)" "$METRICS_PORT" &
+	( exec 3<>"/dev/tcp/$1/$2" && : >"$3/idle.$n"; timeout 8 cat <&3 >/dev/null ) &
+	done; wait' _ "$(host_ip 1)" "$METRICS_PORT" "$WORK" &
 idle_pid=$!
+connected() { [ "$(find "$WORK" -maxdepth 1 -name 'idle.*' | wc -l)" = 16 ]; }
+wait_for "16 idle connections" 10 connected || fail "16 connections were not made"
 busy() { [ "$(status_of 1)" = 503 ]; }
 wait_for "a 17th connection gets 503" 4 busy || fail "no 503 beyond 16 connections"
 wait "$idle_pid"

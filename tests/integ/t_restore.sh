@@ -69,7 +69,7 @@ etcd_dir=$(dirname "$(command -v etcd)")
 tool=$etcd_dir/etcdctl
 [ -x "$etcd_dir/etcdutl" ] && tool=$etcd_dir/etcdutl
 for i in 1 2 3; do
-	assert_contains "$WORK/h$i/agent.log" "restoring snapshot $SNAP as member h$i of a new cluster of 3 (token zl-restored) with $tool,"
+	assert_contains "$WORK/h$i/agent.log" "restoring snapshot $SNAP as member h$i of a new cluster of 3 (token http://127.0.0.1:2378/zl-restored) with $tool,"
 	assert_contains "$WORK/h$i/agent.log" "snapshot $SNAP restored into $WORK/h$i/data"
 	[ ! -e "$WORK/h$i/data.restore" ] || fail "h$i: data.restore left behind"
 done
