@@ -2338,6 +2338,20 @@ test_static_token(void **state)
 	f->c.token = "prod-etcd-7";
 	static_ok(f);
 	assert_string_equal(f->p.token, "http://127.0.0.1:2378/prod-etcd-7");
+	assert_true(plan_token_is_url(&f->p));
+	assert_string_equal(plan_token_bare(&f->p), "prod-etcd-7");
+	/* A token a URL does not carry as it is goes to etcd as it is. */
+	f->c.token = "prod/etcd%7";
+	static_ok(f);
+	assert_string_equal(f->p.token, "prod/etcd%7");
+	assert_false(plan_token_is_url(&f->p));
+	plan_build_argv(&f->p);
+	size_t i = 0;
+	while (f->p.argv[i] != NULL &&
+	    strcmp(f->p.argv[i], "--initial-cluster-token") != 0)
+		i++;
+	assert_non_null(f->p.argv[i]);
+	assert_string_equal(f->p.argv[i + 1], "prod/etcd%7");
 }
 
 /* ---- skipped sources ------------------------------------------------ */
