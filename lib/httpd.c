@@ -82,6 +82,8 @@ answer(int status, const char *ctype, const char *body, const char *extra,
 		body = text;
 		ctype = "text/plain; charset=utf-8";
 	}
+	if (ctype == NULL)
+		ctype = "application/octet-stream";
 	sb_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n", status,
 	    reason(status), ctype, strlen(body), extra ? extra : "");

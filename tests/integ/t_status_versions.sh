@@ -105,9 +105,15 @@ ok "h4's row: learner, healthy"
 assert_contains "$WORK/learner.out" "4 members (3 voters, 1 learner), leader"
 assert_eq "$(ectl 1 member list | awk -F', ' '$3 == "h4" { print $NF }')" true \
 	"etcd still lists h4 as a learner (status promoted nothing)"
-run_status learner-json --json
-assert_eq "$(jq -c '.members[] | select(.name == "h4") | [.learner, .healthy, .catching_up]' \
-	"$WORK/learner-json.out")" "[true,true,false]" "JSON: h4 is a healthy learner, not catching up"
+# In sync is a moment's reading (the leader may append meanwhile): asked
+# again until the JSON says it too.
+learner_json() {
+	run_status learner-json --json &&
+		[ "$(jq -c '.members[] | select(.name == "h4") | [.learner, .healthy, .catching_up]' \
+			"$WORK/learner-json.out")" = "[true,true,false]" ]
+}
+wait_for "JSON: h4 is a healthy learner, not catching up" 30 learner_json ||
+	fail "JSON: h4 is not a healthy learner in sync: $(cat "$WORK/learner-json.out")"
 assert_eq "$(jq -c '.members[] | select(.name == "h1") | .catching_up' "$WORK/learner-json.out")" \
 	null "JSON: catching_up is null for a voter"
 
