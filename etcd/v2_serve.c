@@ -11,6 +11,7 @@
 #include "etcd/v2.h"
 #include "etcd/v2_serve.h"
 #include "lib/str.h"
+#include "lib/url.h"
 #include "lib/xmalloc.h"
 
 struct reg_member {
@@ -26,38 +27,35 @@ struct etcd_v2_registry {
 	size_t n;
 };
 
-/* The token path of url: what follows "scheme://host[:port]", which must
- * be one segment ("/T"). */
-static const char *
-token_path(const char *url)
+/* Splits url into u; its path must be one segment ("/T"), with no query
+ * or fragment beside it. */
+static int
+split_token_url(const char *url, struct url_parts *u)
 {
-	const char *s = strstr(url, "://");
-	const char *p;
+	char err[160];
 
-	if (s == NULL)
-		return NULL;
-	p = strchr(s + 3, '/');
-	if (p == NULL || p[1] == '\0' || strchr(p + 1, '/') != NULL ||
-	    strpbrk(p, "?#%") != NULL)
-		return NULL;
-	return p;
+	if (url_split(url, u, err, sizeof(err)) < 0 || u->path[0] != '/' ||
+	    u->path[1] == '\0' || strchr(u->path + 1, '/') != NULL ||
+	    strpbrk(url, "?#%") != NULL)
+		return -1;
+	return 0;
 }
 
 struct etcd_v2_registry *
 etcd_v2_registry_new(const char *url, char *const *names, char *const *urls,
     size_t n, char *err, size_t errlen)
 {
-	const char *dir = token_path(url);
+	struct url_parts u;
 	struct etcd_v2_registry *r;
 
-	if (dir == NULL || n == 0) {
+	if (split_token_url(url, &u) < 0 || n == 0) {
 		str_seterr(err, errlen, "%s is not a discovery URL with one "
 		    "token segment, or there are no members", url);
 		return NULL;
 	}
 	r = xcalloc(1, sizeof(*r));
-	r->dir = xstrdup(dir);
-	r->size_key = xasprintf("%s/_config/size", dir);
+	r->dir = xstrdup(u.path);
+	r->size_key = xasprintf("%s/_config/size", u.path);
 	r->m = xcalloc(n, sizeof(*r->m));
 	for (size_t i = 0; i < n; i++) {
 		char ids[ETCD_MEMBER_ID_LEN];
@@ -67,7 +65,7 @@ etcd_v2_registry_new(const char *url, char *const *names, char *const *urls,
 			etcd_v2_registry_free(r);
 			return NULL;
 		}
-		r->m[i].key = xasprintf("%s/%s", dir,
+		r->m[i].key = xasprintf("%s/%s", u.path,
 		    etcd_member_id_str(id, ids));
 		r->m[i].value = xasprintf("%s=%s", names[i], urls[i]);
 		r->m[i].created = 2 + i;	/* the size key is 1 */
