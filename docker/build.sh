@@ -37,7 +37,10 @@ for f in /usr/bin/etcd /usr/bin/etcdctl; do
 	[ -x "$f" ] || die "$f is missing; install it: apt-get install etcd-server etcd-client"
 done
 [ -x /usr/sbin/dnsmasq ] || die "/usr/sbin/dnsmasq is missing; install it: apt-get install dnsmasq-base"
-{ [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx nslookup; } ||
+# grep reads the whole list: busybox writes one line per write(2), and a
+# `grep -q` that exits at the match would make its later writes fail with
+# SIGPIPE, which pipefail turns into this check failing.
+{ [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x nslookup >/dev/null; } ||
 	die "a static /bin/busybox (for the DNS image's entrypoint) is missing; install it: apt-get install busybox-static"
 if file -L /bin/busybox 2>/dev/null | grep -q 'dynamically linked'; then
 	die "/bin/busybox is dynamically linked; install the static one: apt-get install busybox-static"
