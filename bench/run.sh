@@ -178,6 +178,9 @@ printf '# kind\tpath\tn\trun\tseconds\tstatus\tdetail\n' >"$OUT/raw.tsv"
 # library; its EXIT trap kills everything in our namespaces and removes
 # $WORK (KEEP=1 keeps it).
 export ZI_PREFIX=zb$$
+# Every launched etcd and agent logs in UTC, as `date` below reads the
+# launch time (etcd_up compares the two).
+export TZ=UTC
 # shellcheck disable=SC2034 # read by lib.sh
 ZOOINIT=$bin
 # shellcheck source-path=SCRIPTDIR source=../tests/integ/lib.sh
@@ -425,10 +428,37 @@ etcd_stall() {
 		END { printf "%.3f\n", m + 0 }' "$@" 2>/dev/null
 }
 
+# etcd_up T0 N LOG...: seconds from T0 (the launch, UTC time of day
+# H:M:S.frac) until the last of the N members' etcds logged its first line
+# (capnslog, etcd 3.4: "2026-12-05 06:07:56.167214 I | ..."; zap, 3.5+:
+# "ts":"2026-12-05T06:07:56.167Z"): the launch itself, what runs before
+# etcd (zooinit's agent, or nothing) and Go's start of etcd. The paths'
+# difference is what zooinit costs before etcd runs, without the election
+# that follows, whose random timeout dominates the spread of the totals.
+# NA when a member's etcd logged nothing.
+etcd_up() {
+	local t0=$1 n=$2
+	shift 2
+	awk -v t0="$t0" -v n="$n" '
+		function tod(s, a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+		FNR == 1 { done = 0 }
+		done { next }
+		/^[0-9-]+ [0-9:.]+ [A-Z] \| / { t = tod($2); done = 1 }
+		!done && match($0, /"ts":"[0-9-]+T[0-9:.]+/) {
+			t = tod(substr($0, RSTART + 17, RLENGTH - 17)); done = 1
+		}
+		done {
+			got++
+			d = t - tod(t0); if (d < 0) d += 86400
+			if (d > m) m = d
+		}
+		END { if (got < n) print "NA"; else printf "%.3f\n", m }' "$@" 2>/dev/null
+}
+
 FAILED_RUNS=0
 # run_case PATH N RUN: one timed bootstrap; appends a row to raw.tsv.
 run_case() {
-	local path=$1 n=$2 r=$3 url="" t0 rc=0 s status=ok detail=""
+	local path=$1 n=$2 r=$3 url="" t0 w0 up rc=0 s status=ok detail=""
 	rm -rf "$RD" && mkdir -p "$RD"
 	case $path in etcd-v2-discovery | zooinit-token)
 		url=$(new_token "$n") || {
@@ -438,6 +468,7 @@ run_case() {
 		;;
 	esac
 	if [ "$status" = ok ]; then
+		w0=$(date +%H:%M:%S.%N)
 		t0=$(now_ns)
 		launch "$path" "$n" "$path-n$n-r$r" "$url"
 		wait_cluster "$n" $((t0 + RUN_TIMEOUT * 1000000000)) || rc=$?
@@ -463,6 +494,9 @@ run_case() {
 		progress "n=$n run $r/$RUNS $path: $s s"
 	fi
 	printf 'bootstrap\t%s\t%s\t%s\t%s\t%s\t%s\n' "$path" "$n" "$r" "$s" "$status" "$detail" >>"$OUT/raw.tsv"
+	if [ "$status" = ok ] && up=$(etcd_up "$w0" "$n" "$RD"/h*.log) && [ "$up" != NA ]; then
+		printf 'etcdup\t%s\t%s\t%s\t%s\tok\t\n' "$path" "$n" "$r" "$up" >>"$OUT/raw.tsv"
+	fi
 	if [ "${BENCH_LOGS:-0}" = 1 ]; then
 		mkdir -p "$OUT/logs/$path-n$n-r$r"
 		cp "$RD"/*.log "$OUT/logs/$path-n$n-r$r/" 2>/dev/null
@@ -550,6 +584,13 @@ for n in "${sizes[@]}"; do
 	done
 done
 ratios ratio-nostall nostall
+# The launch until every member's etcd runs (etcd_up): what each path does
+# before etcd, without etcd's election.
+for n in "${sizes[@]}"; do
+	for p in "${paths[@]}"; do
+		emit "etcdup path=$p n=$n $(stats etcdup "$p" "$n")"
+	done
+done
 
 [ "$RECOVER_RUNS" -gt 0 ] && agent_phase
 [ -n "$MEM_SERVICES" ] && memory_phase
@@ -575,20 +616,26 @@ mem_cell() {
 	printf '%s (%s)' "$(sed -n 's/.* anon_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
 		"$(sed -n 's/.* heap_kb=\([^ ]*\).*/\1/p' <<<"$l")"
 }
-table() {
+# path_table KIND TITLE: one row per path, one column per N.
+path_table() {
 	local n p l
 	declare -A names=([static]="static etcd" [zooinit-dns]="zooinit, DNS"
 		[etcd-v2-discovery]="etcd's own v2 discovery" [zooinit-token]="zooinit, token")
+	echo "$2: median / p95 / min (runs)"
+	echo
+	l="| path |" && for n in "${sizes[@]}"; do l+=" N=$n |"; done && echo "$l"
+	l="| --- |" && for n in "${sizes[@]}"; do l+=" --- |"; done && echo "$l"
+	for p in "${paths[@]}"; do
+		l="| ${names[$p]} |"
+		for n in "${sizes[@]}"; do l+=" $(cell "$(stats "$1" "$p" "$n")") |"; done
+		echo "$l"
+	done
+}
+table() {
 	if [ "${#paths[@]}" -gt 0 ]; then
-		echo "Seconds from launch to a healthy cluster: median / p95 / min (runs)"
+		path_table bootstrap "Seconds from launch to a healthy cluster"
 		echo
-		l="| path |" && for n in "${sizes[@]}"; do l+=" N=$n |"; done && echo "$l"
-		l="| --- |" && for n in "${sizes[@]}"; do l+=" --- |"; done && echo "$l"
-		for p in "${paths[@]}"; do
-			l="| ${names[$p]} |"
-			for n in "${sizes[@]}"; do l+=" $(cell "$(stats bootstrap "$p" "$n")") |"; done
-			echo "$l"
-		done
+		path_table etcdup "Seconds from launch until every member's etcd runs (its first log line)"
 	fi
 	if [ "$RECOVER_RUNS" -gt 0 ]; then
 		echo
