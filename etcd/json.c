@@ -10,17 +10,53 @@
 #include "lib/log.h"
 #include "lib/str.h"
 
+/* jansson fails only when out of memory; the agent aborts then, as
+ * xmalloc does. */
+static void
+oom_if(bool failed)
+{
+	if (failed) {
+		log_error("jansson: out of memory building a message");
+		abort();
+	}
+}
 
+json_t *
+ej_obj(void)
+{
+	json_t *o = json_object();
+
+	oom_if(o == NULL);
+	return o;
+}
+
+json_t *
+ej_arr(void)
+{
+	json_t *a = json_array();
+
+	oom_if(a == NULL);
+	return a;
+}
+
+void
+ej_set(json_t *o, const char *key, json_t *v)
+{
+	oom_if(v == NULL || json_object_set_new(o, key, v) < 0);
+}
+
+void
+ej_append(json_t *a, json_t *v)
+{
+	oom_if(v == NULL || json_array_append_new(a, v) < 0);
+}
 
 char *
 ej_dump(json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT);
 
-	if (s == NULL) {
-		log_error("jansson: out of memory building a message");
-		abort();
-	}
+	oom_if(s == NULL);
 	json_decref(o);
 	return s;
 }

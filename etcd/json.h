@@ -6,16 +6,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Helpers shared by the etcd answer parsers (api.c, kv_parse.c, kv.c).
- * Answers come from the network: every message quotes what it shows. */
+/* Helpers shared by the etcd answer parsers (api.c, kv_parse.c, kv.c)
+ * and the builders of request and answer bodies (kv_req.c, v2_serve.c).
+ * Answers come from the network: every message quotes what it shows.
+ * The builders abort when jansson is out of memory, as xmalloc does, so
+ * callers need no checks. */
 
 /* How much of a hostile string a message may quote. */
 #define EJ_QUOTE_MAX 64
 
-
-/* Dumps o compactly and drops the caller's reference: a new string.
- * jansson fails only when out of memory; the agent aborts then, as
- * xmalloc does. */
+/* A new empty object or array. */
+json_t *ej_obj(void);
+json_t *ej_arr(void);
+/* Sets o[key] to v, or appends v to a, taking v (a jansson constructor's
+ * result: its NULL counts as out of memory). */
+void ej_set(json_t *o, const char *key, json_t *v);
+void ej_append(json_t *a, json_t *v);
+/* Dumps o compactly and drops the caller's reference: a new string. */
 char *ej_dump(json_t *o);
 
 /* "an object", "a string", ...: what v is, for messages. */

@@ -122,9 +122,6 @@ void ekv_watch_done(void *arg, const struct etcd_http_result *r);
 
 /* kv_req.c: building request bodies. Allocation failures abort. */
 
-json_t *ekv_obj(void);
-/* Sets o[key] to v, taking v. */
-void ekv_set(json_t *o, const char *key, json_t *v);
 /* An int64 as etcd's gateway wants it: a JSON string of digits. */
 json_t *ekv_int(int64_t v);
 /* Sets "key" and, for a prefix or range, "range_end" of o. */

@@ -8,53 +8,12 @@
 
 #include <jansson.h>
 
-#include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "etcd/json.h"
 #include "etcd/kv.h"
 #include "etcd/kv_int.h"
 
 /* Request bodies for the gateway, and the one-shot calls that send them. */
-
-/* jansson fails only when out of memory; we abort then, as xmalloc does. */
-static void
-oom_if(bool failed)
-{
-	if (failed) {
-		log_error("jansson: out of memory building a request");
-		abort();
-	}
-}
-
-void
-ekv_set(json_t *o, const char *key, json_t *v)
-{
-	oom_if(v == NULL || json_object_set_new(o, key, v) < 0);
-}
-
-json_t *
-ekv_obj(void)
-{
-	json_t *o = json_object();
-
-	oom_if(o == NULL);
-	return o;
-}
-
-static json_t *
-jarr(void)
-{
-	json_t *a = json_array();
-
-	oom_if(a == NULL);
-	return a;
-}
-
-static void
-jappend(json_t *a, json_t *v)
-{
-	oom_if(v == NULL || json_array_append_new(a, v) < 0);
-}
 
 static json_t *
 jbytes(const void *p, size_t n)
@@ -93,22 +52,22 @@ ekv_keys(json_t *o, const void *key, size_t key_len, bool prefix,
 		while (n > 0 && k[n - 1] == 0xff)
 			n--;
 		if (n == 0) {
-			ekv_set(o, "key", key_len > 0 ? jbytes(key, key_len) :
+			ej_set(o, "key", key_len > 0 ? jbytes(key, key_len) :
 			    jbytes(zero, 1));
-			ekv_set(o, "range_end", jbytes(zero, 1));
+			ej_set(o, "range_end", jbytes(zero, 1));
 			return;
 		}
 		e = xmalloc(n);
 		memcpy(e, k, n);
 		e[n - 1]++;
-		ekv_set(o, "key", jbytes(key, key_len));
-		ekv_set(o, "range_end", jbytes(e, n));
+		ej_set(o, "key", jbytes(key, key_len));
+		ej_set(o, "range_end", jbytes(e, n));
 		free(e);
 		return;
 	}
-	ekv_set(o, "key", jbytes(key, key_len));
+	ej_set(o, "key", jbytes(key, key_len));
 	if (end != NULL)
-		ekv_set(o, "range_end", jbytes(end, end_len));
+		ej_set(o, "range_end", jbytes(end, end_len));
 }
 
 /* Checks an op; returns NULL or what is wrong. */
@@ -136,17 +95,17 @@ op_invalid(const struct etcd_kv_op *op)
 static json_t *
 op_json(const struct etcd_kv_op *op)
 {
-	json_t *o = ekv_obj();
+	json_t *o = ej_obj();
 	bool ranged = op->type != ETCD_KV_PUT;
 
 	ekv_keys(o, op->key, op->key_len, ranged && op->prefix,
 	    ranged && !op->prefix ? op->range_end : NULL, op->range_end_len);
 	if (op->type == ETCD_KV_RANGE && op->limit > 0)
-		ekv_set(o, "limit", ekv_int(op->limit));
+		ej_set(o, "limit", ekv_int(op->limit));
 	if (op->type == ETCD_KV_PUT) {
-		ekv_set(o, "value", jbytes(op->value, op->value_len));
+		ej_set(o, "value", jbytes(op->value, op->value_len));
 		if (op->lease != 0)
-			ekv_set(o, "lease", ekv_int(op->lease));
+			ej_set(o, "lease", ekv_int(op->lease));
 	}
 	return o;
 }
@@ -185,15 +144,15 @@ cmp_json(const struct etcd_kv_cmp *c)
 		[ETCD_KV_EQUAL] = "EQUAL", [ETCD_KV_NOT_EQUAL] = "NOT_EQUAL",
 		[ETCD_KV_LESS] = "LESS", [ETCD_KV_GREATER] = "GREATER",
 	};
-	json_t *o = ekv_obj();
+	json_t *o = ej_obj();
 
-	ekv_set(o, "target", json_string(target[c->target]));
-	ekv_set(o, "result", json_string(result[c->result]));
-	ekv_set(o, "key", jbytes(c->key, c->key_len));
+	ej_set(o, "target", json_string(target[c->target]));
+	ej_set(o, "result", json_string(result[c->result]));
+	ej_set(o, "key", jbytes(c->key, c->key_len));
 	if (c->target == ETCD_KV_CMP_VALUE)
-		ekv_set(o, field[c->target], jbytes(c->value, c->value_len));
+		ej_set(o, field[c->target], jbytes(c->value, c->value_len));
 	else
-		ekv_set(o, field[c->target], ekv_int(c->number));
+		ej_set(o, field[c->target], ekv_int(c->number));
 	return o;
 }
 
@@ -205,13 +164,13 @@ ops_json(const struct etcd_kv_op *ops, size_t n)
 		[ETCD_KV_PUT] = "request_put",
 		[ETCD_KV_DELETE] = "request_delete_range",
 	};
-	json_t *a = jarr();
+	json_t *a = ej_arr();
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = ekv_obj();
+		json_t *o = ej_obj();
 
-		ekv_set(o, name[ops[i].type], op_json(&ops[i]));
-		jappend(a, o);
+		ej_set(o, name[ops[i].type], op_json(&ops[i]));
+		ej_append(a, o);
 	}
 	return a;
 }
@@ -304,13 +263,13 @@ etcd_kv_txn(struct etcd_kv *kv, const struct etcd_kv_cmp *cmp,
 			return ekv_call_reject(kv, cb, arg, "txn", why);
 		}
 	}
-	root = ekv_obj();
-	a = jarr();
+	root = ej_obj();
+	a = ej_arr();
 	for (size_t i = 0; i < n_cmp; i++)
-		jappend(a, cmp_json(&cmp[i]));
-	ekv_set(root, "compare", a);
-	ekv_set(root, "success", ops_json(then, n_then));
-	ekv_set(root, "failure", ops_json(otherwise, n_otherwise));
+		ej_append(a, cmp_json(&cmp[i]));
+	ej_set(root, "compare", a);
+	ej_set(root, "success", ops_json(then, n_then));
+	ej_set(root, "failure", ops_json(otherwise, n_otherwise));
 	return ekv_call_start(kv, ETCD_KV_ANS_TXN, "/v3/kv/txn", ej_dump(root),
 	    cb, arg);
 }
@@ -348,8 +307,8 @@ lease_call(struct etcd_kv *kv, enum etcd_kv_answer ans, const char *path,
 		    field, v);
 		return ekv_call_reject(kv, cb, arg, ekv_answer_name(ans), why);
 	}
-	root = ekv_obj();
-	ekv_set(root, field, ekv_int(v));
+	root = ej_obj();
+	ej_set(root, field, ekv_int(v));
 	return ekv_call_start(kv, ans, path, ej_dump(root), cb, arg);
 }
 

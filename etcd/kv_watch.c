@@ -196,12 +196,12 @@ etcd_kv_watch(struct etcd_kv *kv, const void *key, size_t key_len,
 		return ekv_op_reject(o, "%s: key longer than 64 KiB", o->what);
 	if (start_revision < 0)
 		return ekv_op_reject(o, "%s: negative start revision", o->what);
-	req = ekv_obj();
+	req = ej_obj();
 	ekv_keys(req, key, key_len, prefix, NULL, 0);
 	if (start_revision > 0)
-		ekv_set(req, "start_revision", ekv_int(start_revision));
-	root = ekv_obj();
-	ekv_set(root, "create_request", req);
+		ej_set(req, "start_revision", ekv_int(start_revision));
+	root = ej_obj();
+	ej_set(root, "create_request", req);
 	o->body = ej_dump(root);
 	o->start_rev = start_revision;
 	o->next_rev = start_revision;
@@ -291,8 +291,8 @@ etcd_kv_lease_keep(struct etcd_kv *kv, int64_t lease_id, int64_t ttl,
 	if (ttl <= 0 || ttl > INT64_MAX / 1000)
 		return ekv_op_reject(o, "lease %" PRId64 ": TTL %" PRId64 " s is "
 		    "out of range", lease_id, ttl);
-	root = ekv_obj();
-	ekv_set(root, "ID", ekv_int(lease_id));
+	root = ej_obj();
+	ej_set(root, "ID", ekv_int(lease_id));
 	o->body = ej_dump(root);
 	o->ttl_ms = ttl * 1000;
 	o->deadline = loop_now_ms() + o->ttl_ms;

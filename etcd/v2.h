@@ -12,8 +12,9 @@
 #define ETCD_V2_MAX_NODES 1024	/* children of one directory */
 #define ETCD_V2_MAX_VALUE 4096	/* bytes of one value */
 
-/* etcd's v2 error codes that the protocol acts on. */
+/* etcd's v2 error codes that the protocol acts on or answers. */
 #define ETCD_V2_KEY_NOT_FOUND 100
+#define ETCD_V2_NOT_FILE 104
 #define ETCD_V2_NODE_EXIST 105
 #define ETCD_V2_INDEX_CLEARED 401
 

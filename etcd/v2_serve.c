@@ -83,39 +83,39 @@ etcd_v2_registry_index(const struct etcd_v2_registry *r)
 static json_t *
 node(const char *key, const char *value, unsigned long long index)
 {
-	json_t *o = json_object();
+	json_t *o = ej_obj();
 
-	json_object_set_new(o, "key", json_string(key));
+	ej_set(o, "key", json_string(key));
 	if (value != NULL)
-		json_object_set_new(o, "value", json_string(value));
+		ej_set(o, "value", json_string(value));
 	else
-		json_object_set_new(o, "dir", json_true());
-	json_object_set_new(o, "modifiedIndex", json_integer((json_int_t)index));
-	json_object_set_new(o, "createdIndex", json_integer((json_int_t)index));
+		ej_set(o, "dir", json_true());
+	ej_set(o, "modifiedIndex", json_integer((json_int_t)index));
+	ej_set(o, "createdIndex", json_integer((json_int_t)index));
 	return o;
 }
 
 static char *
 reply(const char *action, json_t *n)
 {
-	json_t *o = json_object();
+	json_t *o = ej_obj();
 
-	json_object_set_new(o, "action", json_string(action));
-	json_object_set_new(o, "node", n);
+	ej_set(o, "action", json_string(action));
+	ej_set(o, "node", n);
 	return ej_dump(o);
 }
 
 /* One of the v2 API's error objects. */
 static char *
-error(const struct etcd_v2_registry *r, int code, const char *message,
+reg_error(const struct etcd_v2_registry *r, int code, const char *message,
     const char *cause)
 {
-	json_t *o = json_object();
+	json_t *o = ej_obj();
 
-	json_object_set_new(o, "errorCode", json_integer(code));
-	json_object_set_new(o, "message", json_string(message));
-	json_object_set_new(o, "cause", json_string(cause));
-	json_object_set_new(o, "index",
+	ej_set(o, "errorCode", json_integer(code));
+	ej_set(o, "message", json_string(message));
+	ej_set(o, "cause", json_string(cause));
+	ej_set(o, "index",
 	    json_integer((json_int_t)etcd_v2_registry_index(r)));
 	return ej_dump(o);
 }
@@ -132,14 +132,14 @@ find(const struct etcd_v2_registry *r, const char *key)
 static char *
 listing(const struct etcd_v2_registry *r)
 {
-	json_t *d = node(r->dir, NULL, 1), *kids = json_array();
+	json_t *d = node(r->dir, NULL, 1), *kids = ej_arr();
 	char *cfg = xasprintf("%s/_config", r->dir);
 
-	json_array_append_new(kids, node(cfg, NULL, 1));
+	ej_append(kids, node(cfg, NULL, 1));
 	for (size_t i = 0; i < r->n; i++)
-		json_array_append_new(kids, node(r->m[i].key, r->m[i].value,
+		ej_append(kids, node(r->m[i].key, r->m[i].value,
 		    r->m[i].created));
-	json_object_set_new(d, "nodes", kids);
+	ej_set(d, "nodes", kids);
 	free(cfg);
 	return reply("get", d);
 }
@@ -168,11 +168,12 @@ etcd_v2_registry_answer(const struct etcd_v2_registry *r, const char *method,
 		return put ? 201 : 200;
 	}
 	if (!get) {
-		*body = error(r, 104, "Not a file: this registry is "
-		    "read-only and lists the planned members only", path);
+		*body = reg_error(r, ETCD_V2_NOT_FILE, "Not a file: this "
+		    "registry is read-only and lists the planned members only",
+		    path);
 		return 403;
 	}
-	*body = error(r, ETCD_V2_KEY_NOT_FOUND, "Key not found", path);
+	*body = reg_error(r, ETCD_V2_KEY_NOT_FOUND, "Key not found", path);
 	return 404;
 }
 
