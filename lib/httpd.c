@@ -55,8 +55,8 @@ reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
-	case 403: return "Forbidden";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";

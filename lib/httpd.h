@@ -7,15 +7,17 @@
 
 /* A small HTTP/1.x server on the loop, for one read-only page (the metrics
  * page) or a handler that answers every request (etcd's discovery
- * protocol, served on loopback): non-blocking accepts, one request per connection, every answer
- * with Connection: close. Clients are not trusted: a request head is at
- * most HTTPD_REQ_MAX bytes (more gets 431), at most HTTPD_CONN_MAX
- * connections are open at once (one more gets 503 and is closed), and a
- * connection must deliver its request and take its answer within
- * HTTPD_TIMEOUT_MS (a slow one gets 408, or is closed). A page answers
- * 405 to methods other than GET and HEAD and 404 to other paths. Request
- * bodies are not read (what a client sends after the head is drained). Nothing here blocks, but a host name to listen on is resolved
- * once by httpd_new() (getaddrinfo): give literals to avoid that. */
+ * protocol, served on loopback): non-blocking accepts, one request per
+ * connection, every answer with Connection: close. Clients are not
+ * trusted: a request head is at most HTTPD_REQ_MAX bytes (more gets 431),
+ * at most HTTPD_CONN_MAX connections are open at once (one more gets 503
+ * and is closed), and a connection must deliver its request and take its
+ * answer within HTTPD_TIMEOUT_MS (a slow one gets 408, or is closed). A
+ * page answers 405 to methods other than GET and HEAD and 404 to other
+ * paths. Request bodies are not read (what a client sends after the head
+ * is drained). Nothing here blocks, but a host name to listen on is
+ * resolved once when the server is made (getaddrinfo): give literals to
+ * avoid that. */
 
 #define HTTPD_REQ_MAX 8192	/* bytes of request line and headers */
 #define HTTPD_CONN_MAX 16	/* connections open at once */
