@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config libc-ares-dev libcurl4-openssl-dev libjansson-dev
 libconfig-dev libcmocka-dev libssl-dev etcd-server etcd-client dnsmasq-base
-iproute2 util-linux procps busybox-static curl jq openssl zookeeper
+iproute2 util-linux procps busybox-static curl jq openssl python3 zookeeper
 libslf4j-java patroni postgresql-15 prometheus"
 missing=""
 for p in $PKGS; do

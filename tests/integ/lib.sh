@@ -151,7 +151,8 @@ in_host() {
 	ip netns exec "$(host_ns "$i")" "$@"
 }
 # hold_port I ADDR PORT: something else listens on ADDR:PORT in host I (for
-# 10 minutes at most; the sweep ends it with the namespace).
+# 10 minutes at most; the sweep ends it with the namespace). python3,
+# since busybox's nc cannot listen on one address.
 hold_port() {
 	in_host "$1" python3 -c 'import socket, sys, time
 s = socket.socket()
