@@ -50,7 +50,7 @@ how_started() {
 served=()
 for i in 1 2 3; do
 	how=$(how_started "$i")
-	ok "h$i started its etcd: $how"
+	say "h$i started its etcd: $how"
 	case $v2/$i/$how in
 	1/[12]/discovery)
 		etcd_argv_has "$i" "--discovery $url"
