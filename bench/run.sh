@@ -407,6 +407,9 @@ start_seed() {
 
 # ---------------------------------------------------------------- bootstrap
 
+# An awk function: seconds since midnight of a time of day H:M:S.frac.
+AWK_TOD='function tod(s, a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }'
+
 # etcd_stall LOG...: the longest time (s) any member's etcd spent between
 # printing its configuration ("embed: advertise client URLs") and
 # "etcdserver: starting member". etcd 3.4 does its "is this member already
@@ -417,12 +420,11 @@ start_seed() {
 # --discovery etcd skips the check (its next line is "discovery: ...", which
 # is not counted). 0.000 when no member stalled.
 etcd_stall() {
-	awk '
-		function t(s, a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	awk "$AWK_TOD"'
 		FNR == 1 { want = 0 }
-		/^[0-9-]+ [0-9:.]+ [A-Z] \| embed: advertise client URLs/ { at = t($2); want = 1; next }
+		/^[0-9-]+ [0-9:.]+ [A-Z] \| embed: advertise client URLs/ { at = tod($2); want = 1; next }
 		want && /^[0-9-]+ [0-9:.]+ [A-Z] \| / {
-			if ($0 ~ /etcdserver: starting member/ && t($2) - at > m) m = t($2) - at
+			if ($0 ~ /etcdserver: starting member/ && tod($2) - at > m) m = tod($2) - at
 			want = 0
 		}
 		END { printf "%.3f\n", m + 0 }' "$@" 2>/dev/null
@@ -439,8 +441,7 @@ etcd_stall() {
 etcd_up() {
 	local t0=$1 n=$2
 	shift 2
-	awk -v t0="$t0" -v n="$n" '
-		function tod(s, a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	awk -v t0="$t0" -v n="$n" "$AWK_TOD"'
 		FNR == 1 { done = 0 }
 		done { next }
 		/^[0-9-]+ [0-9:.]+ [A-Z] \| / { t = tod($2); done = 1 }
