@@ -28,19 +28,19 @@ url="http://127.0.0.1:2378/zooinit-etcd-$ZONE"
 etcd=$(command -v etcd)
 v2=0
 grep -qa "api/v2discovery.JoinCluster" "$etcd" && v2=1
-# How host I's agent started its etcd: "discovery", "turn" (with the reason
-# this test expects), or "late": launched after its peers' etcds already
-# answered, it finds the cluster they formed and starts its own member in
-# it, as an agent started seconds later would (the sanitizer runs, two
-# tests at a time, showed it).
+# How host I's agent started its etcd, from its log: "discovery", in turn
+# because "port-taken" or "no-v2", or "late": launched after its peers'
+# etcds already answered, it finds the cluster they formed and starts its
+# own member in it, as an agent started seconds later would (the
+# sanitizer runs, two tests at a time, showed it).
 how_started() {
 	local log=$WORK/h$1/agent.log
 	if grep -qF "this member starts at once: its etcd learns the 3 members from this host's discovery service at $url" "$log"; then
 		echo discovery
-	elif [ "$v2" = 1 ] && [ "$1" = 3 ] && grep -qF "cannot serve etcd's discovery on this host (cannot listen on 127.0.0.1 port 2378: Address already in use): this member starts in turn" "$log"; then
-		echo turn
-	elif [ "$v2" = 0 ] && grep -qF "has no v2 discovery (etcd 3.7+): this member starts in turn" "$log"; then
-		echo turn
+	elif grep -qF "cannot serve etcd's discovery on this host (cannot listen on 127.0.0.1 port 2378: Address already in use): this member starts in turn" "$log"; then
+		echo port-taken
+	elif grep -qF "has no v2 discovery (etcd 3.7+): this member starts in turn" "$log"; then
+		echo no-v2
 	elif grep -qF "runs and lists this member, which never started: starting it with the planned cluster" "$log"; then
 		echo late
 	else
@@ -56,7 +56,7 @@ for i in 1 2 3; do
 		etcd_argv_has "$i" "--discovery $url"
 		served+=("$i")
 		;;
-	1/3/turn | 0/*/turn | */late)
+	1/3/port-taken | 0/*/no-v2 | */late)
 		etcd_argv_has "$i" "--initial-cluster-token $url"
 		;;
 	*) fail "h$i's agent.log does not say how it started its etcd as expected (got: $how)" ;;
