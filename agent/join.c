@@ -57,13 +57,16 @@ struct join {
 	size_t gl_left;		/* ... still to answer */
 };
 
-/* The first look asks every peer's /members at once: when no member
- * anywhere ever started, a new cluster is certain without asking the
- * peers one after another, whose etcds, starting beside this one, may
- * each take a while to answer. */
+/* The first look asks every peer's /members at once (and the member
+ * list at its client URL when its peer port refuses, as peek does): when
+ * no member anywhere ever started, a new cluster is certain without
+ * asking the peers one after another, whose etcds, starting beside this
+ * one, may each take a while to answer. */
 struct glance {
 	struct join *j;
 	size_t i;		/* the member asked */
+	bool listing;		/* its peer port refused: its client URL's
+				   member list asked, as peek does */
 	uint64_t req;
 };
 
@@ -268,18 +271,28 @@ on_status(void *arg, const struct etcd_http_result *r)
 	add(j);
 }
 
+/* Peer i's member list answer, into ms: false when there is none, and
+ * the peer is passed over (no etcd serves there, or none that lists). */
+static bool
+list_parse(const struct join *j, size_t i, const struct etcd_http_result *r,
+    struct etcd_members *ms)
+{
+	char err[200];
+
+	log_debug("join probe: %s member list: %s (HTTP %ld)",
+	    j->p->m[i].client_url, r->error != NULL ? r->error : "answered",
+	    r->status);
+	return r->status == 200 &&
+	    etcd_parse_members(r->body, r->len, ms, err, sizeof(err)) == 0;
+}
+
 static void
 on_list(void *arg, const struct etcd_http_result *r)
 {
 	struct join *j = arg;
-	char err[200];
 
 	j->req = 0;
-	log_debug("join probe: %s member list: %s (HTTP %ld)",
-	    j->p->m[j->next].client_url, r->error != NULL ? r->error :
-	    "answered", r->status);
-	if (r->status != 200 ||
-	    etcd_parse_members(r->body, r->len, &j->ms, err, sizeof(err)) < 0) {
+	if (!list_parse(j, j->next, r, &j->ms)) {
 		j->next++;
 		probe(j);
 		return;
@@ -465,17 +478,24 @@ probe(struct join *j)
 	peek(j);
 }
 
+/* Peer i's client URL, for its member list. */
+static uint64_t
+list_members(struct join *j, size_t i, etcd_http_cb cb, void *arg)
+{
+	char *url = url_of(j->p->m[i].client_url, "/v3/cluster/member/list");
+	uint64_t id = etcd_http_post_json(j->http, url, "{}", REQ_TIMEOUT_MS,
+	    cb, arg);
+
+	free(url);
+	return id;
+}
+
 /* Asks peer j->next's client URL for its members. */
 static void
 ask_list(struct join *j)
 {
-	char *url = url_of(j->p->m[j->next].client_url,
-	    "/v3/cluster/member/list");
-
 	j->st = J_LIST;
-	j->req = etcd_http_post_json(j->http, url, "{}", REQ_TIMEOUT_MS, on_list,
-	    j);
-	free(url);
+	j->req = list_members(j, j->next, on_list, j);
 }
 
 static void
@@ -677,9 +697,26 @@ on_glance(void *arg, const struct etcd_http_result *r)
 {
 	struct glance *g = arg;
 	struct join *j = g->j;
+	bool quiet_here;
 
 	g->req = 0;
-	if (!quiet(j, g->i, r)) {
+	if (g->listing) {
+		struct etcd_members ms;
+
+		quiet_here = !list_parse(j, g->i, r, &ms);
+		if (!quiet_here)
+			etcd_members_free(&ms);
+	} else {
+		quiet_here = quiet(j, g->i, r);
+	}
+	/* Nothing listens on its peer port: the in-turn probe would ask its
+	 * client URL next (on_peek), so the glance does too. */
+	if (!quiet_here && !g->listing && r->fail == ETCD_HTTP_FAIL_CONNECT) {
+		g->listing = true;
+		g->req = list_members(j, g->i, on_glance, g);
+		return;
+	}
+	if (!quiet_here) {
 		/* Something runs there: the peers are asked in turn. */
 		glance_stop(j);
 		probe(j);
