@@ -271,8 +271,8 @@ on_status(void *arg, const struct etcd_http_result *r)
 	add(j);
 }
 
-/* Peer i's member list answer, into ms: false when there is none, and
- * the peer is passed over (no etcd serves there, or none that lists). */
+/* Reads peer i's member list answer into ms; false when it holds none
+ * (nothing serves there, or not a member list): the peer is passed over. */
 static bool
 list_parse(const struct join *j, size_t i, const struct etcd_http_result *r,
     struct etcd_members *ms)
@@ -700,21 +700,21 @@ on_glance(void *arg, const struct etcd_http_result *r)
 	bool quiet_here;
 
 	g->req = 0;
-	if (g->listing) {
+	if (!g->listing) {
+		quiet_here = quiet(j, g->i, r);
+		/* Nothing listens on its peer port: the in-turn probe would
+		 * ask its client URL next (on_peek), so the glance does too. */
+		if (!quiet_here && r->fail == ETCD_HTTP_FAIL_CONNECT) {
+			g->listing = true;
+			g->req = list_members(j, g->i, on_glance, g);
+			return;
+		}
+	} else {
 		struct etcd_members ms;
 
 		quiet_here = !list_parse(j, g->i, r, &ms);
 		if (!quiet_here)
 			etcd_members_free(&ms);
-	} else {
-		quiet_here = quiet(j, g->i, r);
-	}
-	/* Nothing listens on its peer port: the in-turn probe would ask its
-	 * client URL next (on_peek), so the glance does too. */
-	if (!quiet_here && !g->listing && r->fail == ETCD_HTTP_FAIL_CONNECT) {
-		g->listing = true;
-		g->req = list_members(j, g->i, on_glance, g);
-		return;
 	}
 	if (!quiet_here) {
 		/* Something runs there: the peers are asked in turn. */
