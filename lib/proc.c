@@ -1,8 +1,9 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,9 +154,14 @@ proc_reap(proc_reap_cb cb, void *arg)
 	}
 }
 
-/* The child's side of proc_spawn_io(): only async-signal-safe calls, since
- * libcurl's resolver may have threads in the parent. On failure it sends
- * errno through ep and exits 127. */
+/* The child's side of proc_spawn_as(), between vfork() and execve(): it
+ * shares the agent's memory and runs on its stack, with every signal
+ * blocked, so it makes only system calls (no glibc wrapper that keeps
+ * state: setgroups, setgid and setuid go straight to the kernel, since
+ * glibc's would change the credentials of the agent's threads too) and
+ * writes to no memory but its own stack. On failure it sends errno
+ * through ep (a pipe, which also works where vfork() is a fork, as under
+ * valgrind) and exits 127. */
 static void __attribute__((noreturn))
 child(char *const argv[], char *const envp[], int out_fd, int err_fd,
     int ep, pid_t parent, uid_t uid, gid_t gid)
@@ -183,8 +190,8 @@ child(char *const argv[], char *const envp[], int out_fd, int err_fd,
 	if (ep > 3)
 		(void)close_range(3, (unsigned)ep - 1, 0);
 	(void)close_range((unsigned)ep + 1, ~0U, 0);
-	if (uid != (uid_t)-1 && (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
-	    setuid(uid) < 0))
+	if (uid != (uid_t)-1 && (syscall(SYS_setgroups, 1, &gid) < 0 ||
+	    syscall(SYS_setgid, gid) < 0 || syscall(SYS_setuid, uid) < 0))
 		goto out;
 	/* etcd, services and hooks die with their agent: a restarted agent
 	 * must never find an orphan holding its ports and data dir. The
@@ -212,24 +219,31 @@ proc_spawn_as(char *const argv[], char *const envp[], int out_fd, int err_fd,
     uid_t uid, gid_t gid)
 {
 	pid_t parent = getpid(), pid;
+	sigset_t all, old;
 	int ep[2], e = 0;
 	ssize_t n;
 
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -1;
-	pid = fork();
+	/* vfork(): the agent waits only until the child has called execve,
+	 * without copying its page tables first (4 ms and more for etcd's
+	 * start, on the way to every member's first start). No handler of
+	 * the agent's may run in the child, which shares its memory. */
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		child(argv, envp, out_fd, err_fd, ep[1], parent, uid, gid);
+	e = errno;
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(ep[1]);
 	if (pid < 0) {
-		e = errno;
 		close(ep[0]);
-		close(ep[1]);
 		errno = e;
 		return -1;
 	}
-	if (pid == 0)
-		child(argv, envp, out_fd, err_fd, ep[1], parent, uid, gid);
 	/* Both sides set the group, so signals to it cannot race ahead. */
 	(void)setpgid(pid, pid);
-	close(ep[1]);
 	do {
 		n = read(ep[0], &e, sizeof(e));
 	} while (n < 0 && errno == EINTR);
