@@ -456,6 +456,34 @@ etcd_up() {
 		END { if (got < n) print "NA"; else printf "%.3f\n", m }' "$@" 2>/dev/null
 }
 
+# cpu_ms PID...: milliseconds on a CPU of these processes so far, every
+# thread's (its schedstat; a thread that exited is not counted).
+cpu_ms() {
+	local p
+	for p; do cat /proc/"$p"/task/*/schedstat; done 2>/dev/null |
+		awk '{ s += $1 } END { printf "%.1f\n", s / 1e6 }'
+}
+
+# cpu_rows PATH N RUN: right after a healthy run, the CPU ms per host of
+# every process in hosts 1..N (etcd, and the agent on zooinit's paths),
+# and of the agents alone; one raw.tsv row each (kinds cpu, agentcpu).
+cpu_rows() {
+	local path=$1 n=$2 r=$3 i all=0 agent=0
+	local -a pids
+	for ((i = 1; i <= n; i++)); do
+		mapfile -t pids < <(ns_pids "$i")
+		all=$(awk -v a="$all" -v b="$(cpu_ms "${pids[@]}")" 'BEGIN { print a + b }')
+		agent=$(awk -v a="$agent" -v b="$(cpu_ms "${LPID[i]}")" 'BEGIN { print a + b }')
+	done
+	printf 'cpu\t%s\t%s\t%s\t%s\tok\t\n' "$path" "$n" "$r" \
+		"$(awk -v a="$all" -v n="$n" 'BEGIN { printf "%.1f", a / n }')" >>"$OUT/raw.tsv"
+	case $path in zooinit-*)
+		printf 'agentcpu\t%s\t%s\t%s\t%s\tok\t\n' "$path" "$n" "$r" \
+			"$(awk -v a="$agent" -v n="$n" 'BEGIN { printf "%.1f", a / n }')" >>"$OUT/raw.tsv"
+		;;
+	esac
+}
+
 FAILED_RUNS=0
 # run_case PATH N RUN: one timed bootstrap; appends a row to raw.tsv.
 run_case() {
@@ -476,6 +504,7 @@ run_case() {
 		case $rc in
 		0)
 			s=$(secs "$t0" "$DONE_NS")
+			cpu_rows "$path" "$n" "$r"
 			# The raft term of the first healthy poll: 2 when the first
 			# election won, higher after split votes.
 			detail="${detail:+$detail }term=$(jq -s -r 'map(.raftTerm // "0" | tonumber) | max' "$PD"/s* 2>/dev/null)"
@@ -526,7 +555,8 @@ stats() {
 			for (i = 2; i <= c; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
 			med = (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
 			r = int(0.95 * c); if (r < 0.95 * c) r++
-			printf "runs=%d min=%.3f median=%.3f p95=%.3f", c, v[1], med, v[r]
+			fmt = k ~ /cpu$/ ? "%.1f" : "%.3f"	# ms, or seconds
+			printf "runs=%d min=" fmt " median=" fmt " p95=" fmt, c, v[1], med, v[r]
 			if (f) printf " failed=%d", f
 			print ""
 		}' "$OUT/raw.tsv"
@@ -592,6 +622,13 @@ for n in "${sizes[@]}"; do
 		emit "etcdup path=$p n=$n $(stats etcdup "$p" "$n")"
 	done
 done
+# CPU per host until healthy (cpu_rows): every process, and the agent.
+for n in "${sizes[@]}"; do
+	for p in "${paths[@]}"; do
+		emit "cpu path=$p n=$n $(stats cpu "$p" "$n")"
+		[[ $p == zooinit-* ]] && emit "agentcpu path=$p n=$n $(stats agentcpu "$p" "$n")"
+	done
+done
 
 [ "$RECOVER_RUNS" -gt 0 ] && agent_phase
 [ -n "$MEM_SERVICES" ] && memory_phase
@@ -627,6 +664,7 @@ path_table() {
 	l="| path |" && for n in "${sizes[@]}"; do l+=" N=$n |"; done && echo "$l"
 	l="| --- |" && for n in "${sizes[@]}"; do l+=" --- |"; done && echo "$l"
 	for p in "${paths[@]}"; do
+		[ "$1" = agentcpu ] && [[ $p != zooinit-* ]] && continue
 		l="| ${names[$p]} |"
 		for n in "${sizes[@]}"; do l+=" $(cell "$(stats "$1" "$p" "$n")") |"; done
 		echo "$l"
@@ -637,6 +675,12 @@ table() {
 		path_table bootstrap "Seconds from launch to a healthy cluster"
 		echo
 		path_table etcdup "Seconds from launch until every member's etcd runs (its first log line)"
+		echo
+		path_table cpu "CPU ms per host from launch to a healthy cluster, every process of the host (etcd, and zooinit on its paths)"
+		if [[ " ${paths[*]}" == *" zooinit-"* ]]; then
+			echo
+			path_table agentcpu "CPU ms of the zooinit agent per host, of the above"
+		fi
 	fi
 	if [ "$RECOVER_RUNS" -gt 0 ]; then
 		echo
