@@ -1,10 +1,11 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,25 +157,32 @@ proc_reap(proc_reap_cb cb, void *arg)
 
 /* The child's side of proc_spawn_as(), between vfork() and execve(): it
  * shares the agent's memory and runs on its stack, with every signal
- * blocked, so it makes only system calls (no glibc wrapper that keeps
- * state: setgroups, setgid and setuid go straight to the kernel, since
- * glibc's would change the credentials of the agent's threads too) and
- * writes to no memory but its own stack. On failure it sends errno
- * through ep (a pipe, which also works where vfork() is a fork, as under
- * valgrind) and exits 127. */
+ * blocked, so it makes only system calls and writes no memory but its
+ * own stack frames and errno. setgroups, setgid and setuid go straight
+ * to the kernel: glibc's, in a process with threads, take the thread
+ * list's lock and signal every thread to change too, in memory the child
+ * shares with the agent. On failure it sends errno through ep (a pipe,
+ * which also works where vfork() is a fork, as under valgrind) and exits
+ * 127. */
 static void __attribute__((noreturn))
 child(char *const argv[], char *const envp[], int out_fd, int err_fd,
     int ep, pid_t parent, uid_t uid, gid_t gid)
 {
-	struct sigaction dfl;
+	/* The kernel's struct sigaction: glibc's sigaction() will not touch
+	 * the two signals it keeps for itself (32 and 33), which an agent
+	 * started with them ignored would hand on. */
+	const struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} dfl = { .handler = SIG_DFL };
 	sigset_t none;
 	int fd, e;
 
 	(void)setpgid(0, 0);
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &dfl, NULL);
+		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	fd = open("/dev/null", O_RDONLY);
