@@ -182,7 +182,8 @@ child(char *const argv[], char *const envp[], int out_fd, int err_fd,
 
 	(void)setpgid(0, 0);
 	for (int sig = 1; sig < NSIG; sig++)
-		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL,
+		    sizeof(dfl.mask));
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	fd = open("/dev/null", O_RDONLY);

@@ -23,8 +23,9 @@
  * until exec): what the child gets, what the agent keeps, and the errors
  * that come back. The children are /bin/sh and id, run for real. */
 
-/* Runs argv as uid/gid with stdout and stderr on a pipe; returns what it
- * printed (a new string) and sets *status to its wait status. */
+/* Runs argv as uid/gid ((uid_t)-1: as this process) with stdout and
+ * stderr on a pipe; returns what it printed (in a static buffer) and sets
+ * *status to its wait status. */
 static char *
 run(char *const argv[], uid_t uid, gid_t gid, int *status)
 {
@@ -145,7 +146,8 @@ thread_uid(pid_t tid, char *line, size_t len)
 	f = fopen(path, "r");
 	assert_non_null(f);
 	line[0] = '\0';
-	while (fgets(line, (int)len, f) != NULL && strncmp(line, "Uid:", 4) != 0)
+	while (fgets(line, (int)len, f) != NULL &&
+	    strncmp(line, "Uid:", 4) != 0)
 		;
 	fclose(f);
 }
