@@ -20,11 +20,8 @@ proc_vol() {
 	awk '/^voluntary_ctxt_switches:/ { v += $2 } /^nonvoluntary_ctxt_switches:/ { n += $2 }
 		END { print v + 0, n + 0 }' /proc/"$1"/task/*/status 2>/dev/null
 }
-# proc_runs PID: how often the kernel put any of its threads on a CPU
-# (the third field of /proc/PID/task/*/schedstat).
-proc_runs() {
-	awk '{ s += $3 } END { print s + 0 }' /proc/"$1"/task/*/schedstat 2>/dev/null
-}
+# proc_runs PID: how often the kernel put any of its threads on a CPU.
+proc_runs() { schedstat_sum 3 "$1"; }
 # proc_mem PID: "VmRSS Pss Anonymous" in kB (status and smaps_rollup).
 proc_mem() {
 	awk '/^VmRSS:/ { r = $2 } /^Pss:/ { p = $2 } /^Anonymous:/ { a = $2 }

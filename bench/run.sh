@@ -456,32 +456,35 @@ etcd_up() {
 		END { if (got < n) print "NA"; else printf "%.3f\n", m }' "$@" 2>/dev/null
 }
 
-# cpu_ms PID...: milliseconds on a CPU of these processes so far, every
-# thread's (its schedstat; a thread that exited is not counted).
-cpu_ms() {
-	local p
+# schedstat_sum FIELD PID...: the sum of field FIELD of every thread's
+# /proc/PID/task/TID/schedstat of these processes (1: nanoseconds on a
+# CPU, 3: times put on one; a thread that exited is not counted).
+schedstat_sum() {
+	local f=$1 p
+	shift
 	for p; do cat /proc/"$p"/task/*/schedstat; done 2>/dev/null |
-		awk '{ s += $1 } END { printf "%.1f\n", s / 1e6 }'
+		awk -v f="$f" '{ s += $f } END { printf "%.0f\n", s }'
+}
+
+# cpu_row KIND PATH N RUN PID...: a raw.tsv row with the CPU time of these
+# processes so far, in ms per host of the run's N.
+cpu_row() {
+	printf '%s\t%s\t%s\t%s\t%s\tok\t\n' "$1" "$2" "$3" "$4" \
+		"$(schedstat_sum 1 "${@:5}" | awk -v n="$3" '{ printf "%.1f", $1 / 1e6 / n }')" >>"$OUT/raw.tsv"
 }
 
 # cpu_rows PATH N RUN: right after a healthy run, the CPU ms per host of
 # every process in hosts 1..N (etcd, and the agent on zooinit's paths),
-# and of the agents alone; one raw.tsv row each (kinds cpu, agentcpu).
+# and of the agents alone (kinds cpu, agentcpu).
 cpu_rows() {
-	local path=$1 n=$2 r=$3 i all=0 agent=0
-	local -a pids
+	local path=$1 n=$2 r=$3 i
+	local -a all=() agents=()
 	for ((i = 1; i <= n; i++)); do
-		mapfile -t pids < <(ns_pids "$i")
-		all=$(awk -v a="$all" -v b="$(cpu_ms "${pids[@]}")" 'BEGIN { print a + b }')
-		agent=$(awk -v a="$agent" -v b="$(cpu_ms "${LPID[i]}")" 'BEGIN { print a + b }')
+		mapfile -t -O "${#all[@]}" all < <(ns_pids "$i")
+		agents+=("${LPID[i]}")
 	done
-	printf 'cpu\t%s\t%s\t%s\t%s\tok\t\n' "$path" "$n" "$r" \
-		"$(awk -v a="$all" -v n="$n" 'BEGIN { printf "%.1f", a / n }')" >>"$OUT/raw.tsv"
-	case $path in zooinit-*)
-		printf 'agentcpu\t%s\t%s\t%s\t%s\tok\t\n' "$path" "$n" "$r" \
-			"$(awk -v a="$agent" -v n="$n" 'BEGIN { printf "%.1f", a / n }')" >>"$OUT/raw.tsv"
-		;;
-	esac
+	cpu_row cpu "$path" "$n" "$r" "${all[@]}"
+	case $path in zooinit-*) cpu_row agentcpu "$path" "$n" "$r" "${agents[@]}" ;; esac
 }
 
 FAILED_RUNS=0
