@@ -764,8 +764,14 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	 * hands every HTTP/2 connection to gRPC, so /health asked over h2
 	 * ends in a protocol error. */
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	if (r->h->tls_ca != NULL)
+	/* That CA alone: the directory of CAs libcurl was built with
+	 * (Debian's: /etc/ssl/certs, every public CA) would vouch for a
+	 * member too. Without it curl also keeps one parsed copy of the CA
+	 * for all connections rather than one per connection. */
+	if (r->h->tls_ca != NULL) {
 		SET(CURLOPT_CAINFO, r->h->tls_ca);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
 	if (r->h->tls_cert != NULL)
 		SET(CURLOPT_SSLCERT, r->h->tls_cert);
 	if (r->h->tls_key != NULL)

@@ -6,13 +6,14 @@
 command -v openssl >/dev/null || skip "needs the openssl program (apt-get install openssl)"
 T=$WORK/tls
 
-# make_ca: the CA, $T/ca.pem and $T/ca.key.
+# make_ca [NAME]: a CA, $T/NAME.pem and $T/NAME.key (NAME defaults to ca).
 make_ca() {
+	local name=${1:-ca}
 	mkdir -p "$T"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/ca.key" -out "$T/ca.pem" -days 2 \
-		-subj "/CN=zooinit test CA $$" >>"$T/openssl.log" 2>&1 ||
-		fail "openssl could not make the CA (see tls/openssl.log)"
+		-keyout "$T/$name.key" -out "$T/$name.pem" -days 2 \
+		-subj "/CN=zooinit test $name $$" >>"$T/openssl.log" 2>&1 ||
+		fail "openssl could not make the CA $name (see tls/openssl.log)"
 }
 
 # make_cert NAME SAN_IP [SUBJECT]: $T/NAME.pem and $T/NAME.key for

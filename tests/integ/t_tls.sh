@@ -10,6 +10,9 @@
 #     through h3, every agent logs "cluster healthy", etcd refuses a
 #     client without a certificate, `zooinit status` answers over TLS, and
 #     an agent restarted from its journal gets its certificates again;
+#   - `zooinit status` given another CA refuses the members even when the
+#     system's CA directory (/etc/ssl/certs, in a mount namespace of the
+#     test's own) holds the CA that signed them;
 #   - with client_cert_auth off (h4, a cluster of one) a client with only
 #     the CA is served;
 #   - a certificate that names another address (h5) makes the agent's
@@ -158,6 +161,34 @@ timeout -k 5 30 ip netns exec "$(host_ns 2)" "$ZOOINIT" status \
 	>"$WORK/h2/status.out" 2>&1 || rc=$?
 assert_eq "$rc" 0 "zooinit status over https exits 0"
 assert_contains "$WORK/h2/status.out" "3 members (3 voters), leader"
+
+# The system's CAs: a mount namespace whose /etc/ssl/certs (the directory
+# of CAs Debian's libcurl was built with) holds the test CA, as if a public
+# CA had signed the members' certificates, and zooinit given another CA.
+make_ca other-ca
+mkdir -p "$T/syscerts"
+cp "$T/ca.pem" "$T/syscerts/test-ca.pem"
+openssl rehash "$T/syscerts" >>"$T/openssl.log" 2>&1 || fail "openssl rehash failed"
+in_syscerts() { # COMMAND...: in h2's network namespace, that directory mounted
+	timeout -k 5 30 ip netns exec "$(host_ns 2)" unshare --mount \
+		--propagation private sh -c \
+		'mount --bind "$1" /etc/ssl/certs && shift && exec "$@"' \
+		sh "$T/syscerts" "$@"
+}
+# The premise: a client that also looks in that directory trusts h2.
+in_syscerts curl -sS --capath /etc/ssl/certs --cacert "$T/other-ca.pem" \
+	--cert "$T/h2.pem" --key "$T/h2.key" "https://$(host_ip 2):2379/health" \
+	>"$WORK/syscerts-curl.out" 2>&1 ||
+	fail "curl with the mounted directory did not trust h2 (see syscerts-curl.out)"
+assert_contains "$WORK/syscerts-curl.out" '"health":"true"'
+rc=0
+in_syscerts "$ZOOINIT" status --data-dir "$WORK/h2/data" --cert-file "$T/h2.pem" \
+	--key-file "$T/h2.key" --trusted-ca-file "$T/other-ca.pem" \
+	--client-cert-auth on >"$WORK/h2/status-other-ca.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "zooinit status trusted members its trusted_ca_file does not vouch for"
+assert_contains "$WORK/h2/status-other-ca.out" \
+	"https://$(host_ip 2):2379: SSL certificate problem: unable to get local issuer certificate"
+ok "zooinit trusts its trusted_ca_file alone, not the system's CAs (status exit $rc)"
 
 # A restart comes from the journal and gets its certificates again.
 agent_signal 3 TERM
