@@ -73,7 +73,7 @@ actx_open(struct actx *x, const struct cfg *c, bool subreaper)
 	}
 	/* Signals are blocked first so that any thread libcurl starts (its
 	 * threaded resolver) inherits the mask and never takes them. */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	etcd_http_global_init();
 	if (subreaper)
 		proc_become_subreaper();
 	x->loop = loop_new();

@@ -537,7 +537,7 @@ status_run(const struct cfg *c)
 	/* Signals are blocked first so that any thread libcurl starts (its
 	 * threaded resolver, for endpoints given by name) inherits the mask
 	 * and never takes them. */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	etcd_http_global_init();
 	s.loop = loop_new();
 	s.http = etcd_http_new(s.loop);
 	set_tls(s.http, c);

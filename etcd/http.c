@@ -1,5 +1,6 @@
 #include "lib/fmacros.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -625,6 +626,25 @@ on_kick(struct loop *l, void *arg)
 	(void)l;
 	h->kick = 0;
 	dispatch(h);
+}
+
+/* Debian's libcurl loads GnuTLS for its RTMP and LDAP (its TLS is
+ * OpenSSL's), and GnuTLS sets itself up as it loads, counted as one
+ * gnutls_global_init(): about 90 kB of ASN.1 trees and tables (100-140
+ * kB of the agent's anonymous memory). zooinit speaks only http and https
+ * (CURLOPT_PROTOCOLS_STR), so that count is handed back before curl
+ * starts; a libcurl built on GnuTLS takes its own in curl_global_init()
+ * and is unaffected. */
+void
+etcd_http_global_init(void)
+{
+	void (*gnutls_deinit)(void);
+
+	gnutls_deinit = (void (*)(void))dlsym(RTLD_DEFAULT,
+	    "gnutls_global_deinit");
+	if (gnutls_deinit != NULL)
+		gnutls_deinit();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 #define HTTP_MAX_CONNS 4

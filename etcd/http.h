@@ -10,9 +10,9 @@
  * blocks and no callback ever runs from inside a call into this module:
  * results are delivered from the loop only.
  *
- * The caller (main) runs curl_global_init(CURL_GLOBAL_DEFAULT) once, with
- * signals already blocked, before etcd_http_new(), and curl_global_cleanup()
- * after the last etcd_http_free(). Connection sockets are close-on-exec,
+ * The caller (main) runs etcd_http_global_init() once, with signals
+ * already blocked, before etcd_http_new(), and curl_global_cleanup() after
+ * the last etcd_http_free(). Connection sockets are close-on-exec,
  * curl never raises signals, proxies from the environment are ignored (etcd
  * is spoken to directly), redirects are not followed and only http/https
  * are allowed.
@@ -23,6 +23,11 @@
 
 struct loop;
 struct etcd_http;
+
+/* curl_global_init(CURL_GLOBAL_DEFAULT), after handing back GnuTLS's
+ * tables when the process holds GnuTLS only because libcurl's other
+ * protocols pulled it in (etcd/http.c says why). Once per process. */
+void etcd_http_global_init(void);
 
 /* How long etcd starting a new member waits for each peer's answer to
  * GET PEER_URL/members (its startup check; no flag changes it, 3.4 to

@@ -1268,7 +1268,7 @@ main(void)
 	};
 	int rc;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	etcd_http_global_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
 	return rc;

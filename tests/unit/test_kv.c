@@ -2854,7 +2854,7 @@ main(void)
 	};
 	int rc;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	etcd_http_global_init();
 	rc = cmocka_run_group_tests_name("kv", pure, NULL, NULL);
 	rc |= cmocka_run_group_tests_name("kv-etcd", e2e, e2e_group_setup,
 	    e2e_group_teardown);
