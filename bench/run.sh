@@ -591,11 +591,18 @@ for n in "${sizes[@]}"; do
 	done
 done
 
-for n in "${sizes[@]}"; do
-	for p in "${paths[@]}"; do
-		emit "path=$p n=$n $(stats bootstrap "$p" "$n")"
+# stats_lines LABEL KIND [nostall]: one "LABEL path=P n=N runs=..." line
+# per N and path (no LABEL: "path=P ..."); agentcpu on zooinit's paths only.
+stats_lines() {
+	local n p
+	for n in "${sizes[@]}"; do
+		for p in "${paths[@]}"; do
+			[ "$2" = agentcpu ] && [[ $p != zooinit-* ]] && continue
+			emit "${1:+$1 }path=$p n=$n $(stats "$2" "$p" "$n" "${3:-}")"
+		done
 	done
-done
+}
+stats_lines "" bootstrap
 ratios() { # PREFIX [nostall]
 	local n pair p base a b
 	for n in "${sizes[@]}"; do
@@ -612,26 +619,14 @@ ratios() { # PREFIX [nostall]
 ratios ratio
 # The same without the runs in which etcd's own startup check stalled
 # (see etcd_stall): what is left is the paths' own cost.
-for n in "${sizes[@]}"; do
-	for p in "${paths[@]}"; do
-		emit "nostall path=$p n=$n $(stats bootstrap "$p" "$n" nostall)"
-	done
-done
+stats_lines nostall bootstrap nostall
 ratios ratio-nostall nostall
 # The launch until every member's etcd runs (etcd_up): what each path does
 # before etcd, without etcd's election.
-for n in "${sizes[@]}"; do
-	for p in "${paths[@]}"; do
-		emit "etcdup path=$p n=$n $(stats etcdup "$p" "$n")"
-	done
-done
+stats_lines etcdup etcdup
 # CPU per host until healthy (cpu_rows): every process, and the agent.
-for n in "${sizes[@]}"; do
-	for p in "${paths[@]}"; do
-		emit "cpu path=$p n=$n $(stats cpu "$p" "$n")"
-		[[ $p == zooinit-* ]] && emit "agentcpu path=$p n=$n $(stats agentcpu "$p" "$n")"
-	done
-done
+stats_lines cpu cpu
+stats_lines agentcpu agentcpu
 
 [ "$RECOVER_RUNS" -gt 0 ] && agent_phase
 [ -n "$MEM_SERVICES" ] && memory_phase

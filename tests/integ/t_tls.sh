@@ -169,10 +169,9 @@ make_ca other-ca
 mkdir -p "$T/syscerts"
 cp "$T/ca.pem" "$T/syscerts/test-ca.pem"
 openssl rehash "$T/syscerts" >>"$T/openssl.log" 2>&1 || fail "openssl rehash failed"
-in_syscerts() { # COMMAND...: in h2's network namespace, that directory mounted
-	timeout -k 5 30 ip netns exec "$(host_ns 2)" unshare --mount \
-		--propagation private sh -c \
-		'mount --bind "$1" /etc/ssl/certs && shift && exec "$@"' \
+in_syscerts() { # COMMAND...: in host h2, that directory mounted
+	in_host 2 timeout -k 5 30 unshare --mount --propagation private \
+		sh -c 'mount --bind "$1" /etc/ssl/certs && shift && exec "$@"' \
 		sh "$T/syscerts" "$@"
 }
 # The premise: a client that also looks in that directory trusts h2.
