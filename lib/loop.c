@@ -1,6 +1,7 @@
 #include "lib/fmacros.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct loop {
 	uint64_t next_id;
 	bool stopped;
 	int code;
+	int64_t nomem_since;	/* poll()'s first ENOMEM in a row, or 0 */
 };
 
 int64_t
@@ -152,6 +154,23 @@ run_timers(struct loop *l)
 	}
 }
 
+/* poll() found no kernel memory for its tables: a passing state on a
+ * host under pressure, and an agent that gave up would leave etcd
+ * unsupervised. Says so once, then waits NOMEM_PAUSE_MS (a poll of no
+ * descriptors needs no tables) before the timers run and it tries again. */
+#define NOMEM_PAUSE_MS 100
+
+static void
+nomem_pause(struct loop *l)
+{
+	if (l->nomem_since == 0) {
+		l->nomem_since = loop_now_ms();
+		log_warn("poll: %s; trying again every %d ms",
+		    strerror(ENOMEM), NOMEM_PAUSE_MS);
+	}
+	(void)poll(NULL, 0, NOMEM_PAUSE_MS);
+}
+
 int
 loop_run(struct loop *l)
 {
@@ -184,9 +203,19 @@ loop_run(struct loop *l)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ENOMEM) {
+				nomem_pause(l);
+				continue;
+			}
 			log_error("poll: %s", strerror(errno));
 			l->code = -1;
 			break;
+		}
+		if (l->nomem_since != 0) {
+			log_info("poll works again after %" PRId64 " ms "
+			    "without kernel memory",
+			    loop_now_ms() - l->nomem_since);
+			l->nomem_since = 0;
 		}
 		for (size_t i = 0; i < n && r > 0 && !l->stopped; i++) {
 			if (pfd[i].revents == 0)

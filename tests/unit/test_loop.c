@@ -1,0 +1,170 @@
+/* lib/loop.c: timers, descriptors, and what the loop does when poll()
+ * fails. poll() is replaced here (this file's definition is the one the
+ * loop links against) so that it can fail with the errors a real kernel
+ * gives only under memory pressure or misuse; it otherwise hands the call
+ * to ppoll(). */
+#include "lib/fmacros.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/loop.h"
+
+static int fail_errno;	/* the error the next fail_left polls give */
+static int fail_left;
+static int pauses;	/* polls of no table at all: the loop's pauses */
+
+int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct timespec ts = { timeout / 1000, (long)(timeout % 1000) * 1000000 };
+
+	if (fds == NULL && n == 0)
+		pauses++;
+	else if (fail_left > 0) {
+		fail_left--;
+		errno = fail_errno;
+		return -1;
+	}
+	return ppoll(fds, n, timeout < 0 ? NULL : &ts, NULL);
+}
+
+static void
+on_stop(struct loop *l, void *arg)
+{
+	loop_stop(l, *(int *)arg);
+}
+
+static void
+on_mark(struct loop *l, void *arg)
+{
+	(void)l;
+	(*(int *)arg)++;
+}
+
+static void
+on_read(struct loop *l, int fd, int events, void *arg)
+{
+	char c;
+
+	assert_true(events & LOOP_READ);
+	assert_int_equal(read(fd, &c, 1), 1);
+	*(char *)arg = c;
+	loop_unwatch(l, fd);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	fail_errno = 0;
+	fail_left = 0;
+	pauses = 0;
+	return 0;
+}
+
+/* Timers fire in order of their due time; loop_stop's code is what
+ * loop_run returns; a cancelled timer never fires. */
+static void
+test_timers(void **state)
+{
+	struct loop *l = loop_new();
+	int code = 7, marks = 0;
+
+	(void)state;
+	loop_timer(l, 1, on_mark, &marks);
+	loop_cancel(l, loop_timer(l, 2, on_mark, &marks));
+	loop_timer(l, 20, on_stop, &code);
+	loop_timer(l, 5000, on_mark, &marks);
+	assert_int_equal(loop_run(l), 7);
+	assert_int_equal(marks, 1);
+	loop_free(l);
+}
+
+/* A readable descriptor reaches its callback. */
+static void
+test_fd(void **state)
+{
+	struct loop *l = loop_new();
+	int p[2], code = 0;
+	char got = 0;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	loop_watch(l, p[0], LOOP_READ, on_read, &got);
+	loop_timer(l, 50, on_stop, &code);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(got, 'x');
+	close(p[0]);
+	close(p[1]);
+	loop_free(l);
+}
+
+/* poll() without kernel memory: the loop waits and tries again, and its
+ * descriptors and timers work once poll() does. */
+static void
+test_poll_nomem(void **state)
+{
+	struct loop *l = loop_new();
+	int p[2], code = 0;
+	char got = 0;
+
+	(void)state;
+	fail_errno = ENOMEM;
+	fail_left = 3;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "y", 1), 1);
+	loop_watch(l, p[0], LOOP_READ, on_read, &got);
+	loop_timer(l, 600, on_stop, &code);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(pauses, 3);
+	assert_int_equal(fail_left, 0);
+	assert_int_equal(got, 'y');
+	close(p[0]);
+	close(p[1]);
+	loop_free(l);
+}
+
+/* Any other poll() error (here EINVAL: more descriptors than the limit)
+ * is a bug the loop cannot wait out: loop_run returns -1 at once. */
+static void
+test_poll_fatal(void **state)
+{
+	struct loop *l = loop_new();
+	int p[2], code = 0;
+
+	(void)state;
+	fail_errno = EINVAL;
+	fail_left = 1;
+	assert_int_equal(pipe(p), 0);
+	loop_watch(l, p[0], LOOP_READ, on_read, NULL);
+	loop_timer(l, 5000, on_stop, &code);
+	assert_int_equal(loop_run(l), -1);
+	assert_int_equal(pauses, 0);
+	close(p[0]);
+	close(p[1]);
+	loop_free(l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_timers, setup),
+		cmocka_unit_test_setup(test_fd, setup),
+		cmocka_unit_test_setup(test_poll_nomem, setup),
+		cmocka_unit_test_setup(test_poll_fatal, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
