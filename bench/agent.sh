@@ -9,6 +9,9 @@
 # member's etcd (h1, h2, h3 in turn) until that member is healthy again
 # (crash1), and at once a second kill -9 of the etcd zooinit just
 # restarted (crash2: the second crash in a row).
+#
+# leader_phase: the leader's crash on a cluster with etcd_args LEADER_ARGS
+# (crash1t).
 
 # proc_ctxt PID: voluntary + nonvoluntary context switches of every thread.
 proc_ctxt() {
@@ -110,39 +113,51 @@ crash_row() {
 	return 1
 }
 
-agent_phase() {
-	local i t0 rc=0 who age lead k deadline
-	local -a killed=()
-	progress "agent: a 3-member zooinit-dns cluster (default flags)"
+# first_crash_ready RUN WHO KILLED: waits until the cluster is healthy and,
+# when host WHO's etcd was KILLED before, until the etcd zooinit restarted
+# has run STABLE_S s, so that its next crash is a first crash to zooinit
+# too (it resets its backoff after a long run).
+first_crash_ready() {
+	local k=$1 who=$2 age
+	wait_cluster 3 $(($(now_ns) + RUN_TIMEOUT * 1000000000)) ||
+		fail "crash: cluster not healthy before run $k ($WHY)"
+	[ -n "$3" ] || return 0
+	age=$(etcd_age "$(etcd_pids "$who")") || fail "crash: no etcd age for h$who"
+	[ "$age" -lt "$STABLE_S" ] || return 0
+	progress "crash run $k: waiting $((STABLE_S - age)) s until the etcd of h$who has run $STABLE_S s"
+	sleep $((STABLE_S - age))
+	wait_cluster 3 $(($(now_ns) + RUN_TIMEOUT * 1000000000)) ||
+		fail "crash: cluster not healthy before run $k ($WHY)"
+}
+
+# form_agent_cluster WHAT: a 3-member zooinit-dns cluster in $RD, healthy.
+form_agent_cluster() {
+	local t0 rc=0
 	zone_std 3 >&2
 	rm -rf "$RD" && mkdir -p "$RD"
 	t0=$(now_ns)
-	launch zooinit-dns 3 agent
+	launch zooinit-dns 3 "$1"
 	wait_cluster 3 $((t0 + RUN_TIMEOUT * 1000000000)) || rc=$?
 	[ "$rc" = 0 ] || {
-		mkdir -p "$OUT/failed" && cp -r "$RD" "$OUT/failed/agent" 2>/dev/null
-		fail "agent phase: the cluster did not form ($WHY)"
+		mkdir -p "$OUT/failed" && cp -r "$RD" "$OUT/failed/$1" 2>/dev/null
+		fail "$1 phase: the cluster did not form ($WHY)"
 	}
-	progress "agent: healthy after $(secs "$t0" "$DONE_NS") s; idle 5 s, then counting for $IDLE_S s"
+	progress "$1: healthy after $(secs "$t0" "$DONE_NS") s"
+}
+
+agent_phase() {
+	local i who lead k
+	local -a killed=()
+	progress "agent: a 3-member zooinit-dns cluster (default flags)"
+	form_agent_cluster agent
+	progress "agent: idle 5 s, then counting for $IDLE_S s"
 	sleep 5
 	idle_agents
 
-	# Members in turn. A member is killed again only after the etcd that
-	# zooinit restarted has run STABLE_S s, so its first crash is a first
-	# crash to zooinit too (it resets its backoff after a long run).
+	# Members in turn, each crash a first crash (first_crash_ready).
 	for ((k = 1; k <= RECOVER_RUNS; k++)); do
 		who=$(((k - 1) % 3 + 1))
-		deadline=$(($(now_ns) + RUN_TIMEOUT * 1000000000))
-		wait_cluster 3 "$deadline" || fail "crash: cluster not healthy before run $k ($WHY)"
-		if [ -n "${killed[who]:-}" ]; then
-			age=$(etcd_age "$(etcd_pids "$who")") || fail "crash: no etcd age for h$who"
-			if [ "$age" -lt "$STABLE_S" ]; then
-				progress "crash run $k: waiting $((STABLE_S - age)) s until the etcd of h$who has run $STABLE_S s"
-				sleep $((STABLE_S - age))
-				wait_cluster 3 $(($(now_ns) + RUN_TIMEOUT * 1000000000)) ||
-					fail "crash: cluster not healthy before run $k ($WHY)"
-			fi
-		fi
+		first_crash_ready "$k" "$who" "${killed[who]:-}"
 		killed[who]=1
 		lead=follower
 		is_leader "$who" && lead=leader
@@ -158,6 +173,36 @@ agent_phase() {
 	# 1 s by default): the first crashes apart by the killed member's role.
 	emit "crash-first-follower path=zooinit-dns $(STATS_DETAIL=' follower$' stats crash1 zooinit-dns 3)"
 	emit "crash-first-leader path=zooinit-dns $(STATS_DETAIL=' leader$' stats crash1 zooinit-dns 3)"
+	kill_hosts
+	rm -rf "$RD"
+}
+
+# leader_phase: a 3-member zooinit-dns cluster whose etcds run with
+# etcd_args LEADER_ARGS (shorter raft timings), then RECOVER_RUNS times a
+# kill -9 of the leader's etcd, each a first crash: how long a lost leader
+# costs once the election timeout is lowered (1 s by default, during
+# which the followers refuse to vote).
+leader_phase() {
+	local i who k=1 tries=0
+	local -a killed=()
+	progress "leader: a 3-member zooinit-dns cluster, etcd_args $LEADER_ARGS"
+	ZOOINIT_ETCD_ARGS=$LEADER_ARGS form_agent_cluster leader
+	while [ "$k" -le "$RECOVER_RUNS" ]; do
+		tries=$((tries + 1))
+		[ "$tries" -le $((RECOVER_RUNS * 3)) ] || fail "leader: the leader kept moving ($tries tries)"
+		who=""
+		for i in 1 2 3; do is_leader "$i" && who=$i; done
+		[ -n "$who" ] || fail "leader: no member is the leader before run $k"
+		first_crash_ready "$k" "$who" "${killed[who]:-}"
+		is_leader "$who" || continue # it moved while we waited
+		killed[who]=1
+		crash_row crash1t "$k" "$who" leader || true
+		k=$((k + 1))
+	done
+	for i in 1 2 3; do
+		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited during the leader crashes"
+	done
+	emit "crash-leader-tuned path=zooinit-dns $(stats crash1t zooinit-dns 3)"
 	kill_hosts
 	rm -rf "$RD"
 }

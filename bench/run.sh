@@ -18,11 +18,12 @@
 # then, on an idle 3-member zooinit-dns cluster, the agent's wakeups per
 # second and memory (VmRSS, Pss, Anonymous), and the time from kill -9 of
 # one member's etcd until that member answers health again, for a first
-# crash and for a second crash in a row (bench/agent.sh); then one idle
-# agent's memory as it runs 0 to 10 services, over http and https
-# (bench/memory.sh); then the scale
-# case: SCALE_V voters + EXTRAS extras (grpc-proxies) on the token path,
-# until every one serves reads (bench/scale.sh).
+# crash and for a second crash in a row, and on a cluster whose etcds run
+# with shorter raft timings, a kill -9 of the leader's (bench/agent.sh);
+# then one idle agent's memory as it runs 0 to 10 services, over http
+# and https (bench/memory.sh); then the scale case: SCALE_V voters +
+# EXTRAS extras (grpc-proxies) on the token path, until every one serves
+# reads (bench/scale.sh).
 #
 # Environment (defaults in brackets; the short names RUNS, NS and EXTRAS
 # are read when the BENCH_ one is not set, so `make bench RUNS=1 NS=3`):
@@ -38,6 +39,10 @@
 #   BENCH_STABLE        seconds a member's etcd must have run before it is
 #                       killed again (zooinit resets its restart backoff
 #                       after a long run) [62]
+#   BENCH_LEADER_ARGS   etcd_args of the leader phase's cluster (entries
+#                       split at ",--"), whose leader is killed
+#                       BENCH_RECOVER_RUNS times; empty skips it
+#                       ["--heartbeat-interval=25,--election-timeout=250"]
 #   BENCH_MEM_SERVICES  service counts of the memory case ["0 1 5 10"];
 #                       empty skips it
 #   BENCH_MEM_IDLE      seconds the memory case's agent idles before it is
@@ -99,6 +104,7 @@ SCALE_V=${BENCH_SCALE_VOTERS:-7}
 SCALE_TIMEOUT=${BENCH_SCALE_TIMEOUT:-180}
 SCALE_POLL=${BENCH_SCALE_POLL:-0.2}
 SCALE_MB=${BENCH_SCALE_MB:-32}
+LEADER_ARGS=${BENCH_LEADER_ARGS---heartbeat-interval=25,--election-timeout=250}
 MEM_SERVICES=${BENCH_MEM_SERVICES-0 1 5 10}
 MEM_SERVICES=${MEM_SERVICES//,/ }
 MEM_IDLE_S=${BENCH_MEM_IDLE:-15}
@@ -629,6 +635,7 @@ stats_lines cpu cpu
 stats_lines agentcpu agentcpu
 
 [ "$RECOVER_RUNS" -gt 0 ] && agent_phase
+[ "$RECOVER_RUNS" -gt 0 ] && [ -n "$LEADER_ARGS" ] && leader_phase
 [ -n "$MEM_SERVICES" ] && memory_phase
 [ "$EXTRAS" -gt 0 ] && scale_phase
 
@@ -692,6 +699,9 @@ table() {
 		echo "| first crash, a follower killed | $(cell "$(STATS_DETAIL=' follower$' stats crash1 zooinit-dns 3)") |"
 		echo "| first crash, the leader killed | $(cell "$(STATS_DETAIL=' leader$' stats crash1 zooinit-dns 3)") |"
 		echo "| second crash in a row | $(cell "$(stats crash2 zooinit-dns 3)") |"
+		if [ -n "$LEADER_ARGS" ]; then
+			echo "| first crash, the leader killed, etcd_args \`$LEADER_ARGS\` | $(cell "$(stats crash1t zooinit-dns 3)") |"
+		fi
 	fi
 	if [ -n "$MEM_SERVICES" ]; then
 		echo
@@ -724,5 +734,5 @@ fi
 
 emit "# took $((SECONDS - START)) s; failed runs: $FAILED_RUNS; loadavg at end \"$(cut -d' ' -f1-3 /proc/loadavg)\""
 # Every case needs at least one successful run.
-grep -qE '^(path=|crash-first |crash-second ).* runs=0 |^scale .*status=failed' "$OUT/results.txt" && exit 1
+grep -qE '^(path=|crash-first |crash-second |crash-leader-tuned ).* runs=0 |^scale .*status=failed' "$OUT/results.txt" && exit 1
 exit 0
