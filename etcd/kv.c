@@ -96,6 +96,23 @@ kv_destroy(struct etcd_kv *kv)
 }
 
 void
+ekv_hold(struct etcd_kv *kv)
+{
+	kv->depth++;
+}
+
+bool
+ekv_release(struct etcd_kv *kv)
+{
+	kv->depth--;
+	if (!kv->doomed)
+		return false;
+	if (kv->depth == 0)
+		kv_destroy(kv);
+	return true;
+}
+
+void
 ekv_cb_begin(struct op *o)
 {
 	o->in_cb = true;
@@ -179,6 +196,8 @@ op_fail(struct op *o, long status, int grpc_code)
 		break;
 	case OP_KEEP:
 		ekv_keep_lost(o);
+		break;
+	case OP_ROUND:	/* never rejected */
 		break;
 	}
 }
@@ -275,6 +294,10 @@ on_answer(void *arg, const struct etcd_http_result *hr)
 	memset(&r, 0, sizeof(r));
 	if (!ekv_failover_worthy(hr))
 		o->kv->cur = o->ep;
+	if (o->kind == OP_ROUND) {
+		ekv_round_answer(o, hr);
+		return;
+	}
 	if (hr->status != 200) {
 		code = ekv_describe(o, hr);
 		r.error = o->msg;
@@ -294,10 +317,7 @@ on_answer(void *arg, const struct etcd_http_result *hr)
 	r.http_status = hr->status;
 	if (r.error != NULL)
 		r.grpc_code = code;
-	if (o->kind == OP_KEEP)
-		ekv_keep_answer(o, &r, hr->status);
-	else
-		call_finish(o, &r);
+	call_finish(o, &r);
 	etcd_kv_result_free(&r);
 }
 
@@ -317,8 +337,8 @@ ekv_op_send(struct op *o)
 		    on_drop, o);
 		return;
 	}
-	if (o->kind == OP_KEEP) {
-		/* An answer after the deadline is of no use. */
+	if (o->kind == OP_ROUND) {
+		/* An answer after the first deadline is of no use. */
 		int64_t left = o->deadline - loop_now_ms();
 
 		if (left < 1)

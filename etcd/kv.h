@@ -185,7 +185,9 @@ typedef void (*etcd_kv_lost_cb)(void *arg, int64_t lease_id,
  * TTL counted from the last success is left: the lease is then taken as
  * expired, a little early but never late, which is what a leader
  * election needs. The keeper then ends; etcd_kv_cancel() ends it earlier
- * (it does not revoke). */
+ * (it does not revoke). The keepers of one client renew together: one
+ * due takes along every other due within half its period, in one
+ * request (kv_keep.c). */
 uint64_t etcd_kv_lease_keep(struct etcd_kv *kv, int64_t lease_id,
     int64_t ttl, etcd_kv_lost_cb lost, void *arg);
 

@@ -29,7 +29,9 @@
  * op is taken off the list before its callback, so that cancelling its id
  * from there does nothing. */
 
-enum op_kind { OP_CALL, OP_WATCH, OP_KEEP };
+/* OP_ROUND: one request carrying the keepalives of the keepers due
+ * together (kv_keep.c). */
+enum op_kind { OP_CALL, OP_WATCH, OP_KEEP, OP_ROUND };
 
 struct op {
 	struct op *prev, *next;
@@ -55,9 +57,10 @@ struct op {
 	bool created;
 	int64_t start_rev, next_rev;
 	char what[96];		/* "watch of prefix \"svc/\"" */
-	/* OP_KEEP */
+	/* OP_KEEP (OP_ROUND: deadline, the earliest of its keepers') */
 	int64_t lease, ttl_ms;
-	int64_t sent, deadline;	/* loop_now_ms() times */
+	int64_t sent, deadline, due;	/* loop_now_ms() times */
+	uint64_t round;		/* the round carrying its keepalive, or 0 */
 	char msg[600];		/* the error being reported */
 };
 
@@ -89,6 +92,10 @@ bool ekv_op_next_endpoint(struct op *o);
 /* Ends o for good and enters its last callback: the caller then calls
  * the caller's callback and ekv_cb_end(). */
 void ekv_op_retire(struct op *o);
+/* Keep kv from being freed (by a callback calling etcd_kv_free) while
+ * several callbacks run; ekv_release() returns true when kv is gone. */
+void ekv_hold(struct etcd_kv *kv);
+bool ekv_release(struct etcd_kv *kv);
 /* Bracket every callback into the caller; ekv_cb_end() returns true when
  * o (or kv) must not be touched any more. */
 void ekv_cb_begin(struct op *o);
@@ -107,18 +114,20 @@ uint64_t ekv_call_start(struct etcd_kv *kv, enum etcd_kv_answer ans,
 uint64_t ekv_call_reject(struct etcd_kv *kv, etcd_kv_cb cb, void *arg,
     const char *what, const char *why);
 
-/* kv_watch.c: what kv.c hands to the long-lived operations. */
+/* kv_watch.c: the watches. */
 
 /* Ends a watch with o->msg (compact: the compaction revision, or 0). */
 void ekv_watch_end(struct op *o, int64_t compact);
-/* Ends a keeper with o->msg: the lease is lost. */
-void ekv_keep_lost(struct op *o);
-/* A keepalive's answer, parsed (r->error set on failure). */
-void ekv_keep_answer(struct op *o, const struct etcd_kv_result *r,
-    long status);
 /* etcd_http_stream() callbacks of a watch; arg is the op. */
 void ekv_watch_line(void *arg, const char *line, size_t len);
 void ekv_watch_done(void *arg, const struct etcd_http_result *r);
+
+/* kv_keep.c: the lease keepers. */
+
+/* Ends a keeper with o->msg: the lease is lost. */
+void ekv_keep_lost(struct op *o);
+/* A round's answer, once failover is done with it. */
+void ekv_round_answer(struct op *r, const struct etcd_http_result *hr);
 
 /* kv_req.c: building request bodies. Allocation failures abort. */
 

@@ -16,18 +16,8 @@
 #include "etcd/kv.h"
 #include "etcd/kv_int.h"
 
-/* The long-lived operations: watches (a stream of events that failover
- * can only set up, never move) and the lease keeper (a keepalive every
- * TTL/3 until the lease is lost or the keeper cancelled). */
-
-/* After a failed keepalive, the next try comes this much later; a lease
- * with less than KEEP_LAST_MS left that we could not renew is lost. */
-#define KEEP_RETRY_MS 1000
-#define KEEP_LAST_MS 200
-
-static void keep_schedule(struct op *o, int64_t ms);
-
-/* Watches */
+/* Watches: a stream of events that failover can only set up, never
+ * move. The lease keeper is in kv_keep.c. */
 
 void
 ekv_watch_end(struct op *o, int64_t compact)
@@ -48,15 +38,6 @@ ekv_watch_end(struct op *o, int64_t compact)
 	ekv_op_retire(o);
 	if (o->wcb != NULL)
 		o->wcb(o->arg, &u);
-	ekv_cb_end(o);
-}
-
-void
-ekv_keep_lost(struct op *o)
-{
-	ekv_op_retire(o);
-	if (o->lost != NULL)
-		o->lost(o->arg, o->lease, o->msg);
 	ekv_cb_end(o);
 }
 
@@ -206,96 +187,5 @@ etcd_kv_watch(struct etcd_kv *kv, const void *key, size_t key_len,
 	o->start_rev = start_revision;
 	o->next_rev = start_revision;
 	ekv_op_send(o);
-	return o->id;
-}
-
-/* Lease keeper */
-
-void
-ekv_keep_answer(struct op *o, const struct etcd_kv_result *r, long status)
-{
-	int64_t now = loop_now_ms();
-
-	if (r->error == NULL) {
-		/* etcd's own limit on TTLs (MaxLeaseTTL) bounds hostile
-		 * answers. */
-		int64_t ttl = r->ttl < 9000000000 ? r->ttl : 9000000000;
-
-		o->ttl_ms = ttl * 1000;
-		o->deadline = o->sent + o->ttl_ms;
-		keep_schedule(o, o->ttl_ms / 3);
-		return;
-	}
-	if (status != 0 && r->grpc_code == 5) {
-		/* o->msg says it already: the lease is gone. */
-		ekv_keep_lost(o);
-		return;
-	}
-	/* The lease lives until the deadline whatever we heard, so try
-	 * again while a try has time to get through. */
-	if (o->deadline - now > KEEP_LAST_MS) {
-		int64_t wait = o->deadline - now - KEEP_LAST_MS;
-
-		log_warn("lease %" PRId64 ": %s; retrying", o->lease, o->msg);
-		keep_schedule(o, wait < KEEP_RETRY_MS ? wait : KEEP_RETRY_MS);
-		return;
-	}
-	{
-		char why[sizeof(o->msg)];
-
-		snprintf(why, sizeof(why), "%s", o->msg);
-		snprintf(o->msg, sizeof(o->msg), "lease %" PRId64 ": no "
-		    "keepalive got through for %" PRId64 " ms of its %" PRId64
-		    " s TTL, so it is taken as expired; the last attempt: "
-		    "%.400s", o->lease, now - (o->deadline - o->ttl_ms),
-		    o->ttl_ms / 1000, why);
-	}
-	ekv_keep_lost(o);
-}
-
-static void
-on_keep_timer(struct loop *l, void *arg)
-{
-	struct op *o = arg;
-
-	(void)l;
-	o->timer = 0;
-	o->tries = 0;
-	o->ep = o->kv->cur;
-	o->sent = loop_now_ms();
-	ekv_op_send(o);
-}
-
-static void
-keep_schedule(struct op *o, int64_t ms)
-{
-	if (ms < 1)
-		ms = 1;
-	o->timer = loop_timer(o->kv->loop, ms, on_keep_timer, o);
-}
-
-uint64_t
-etcd_kv_lease_keep(struct etcd_kv *kv, int64_t lease_id, int64_t ttl,
-    etcd_kv_lost_cb lost, void *arg)
-{
-	struct op *o = ekv_op_new(kv, OP_KEEP, arg);
-	json_t *root;
-
-	o->lost = lost;
-	o->lease = lease_id;
-	o->ans = ETCD_KV_ANS_LEASE_KEEPALIVE;
-	o->path = "/v3/lease/keepalive";
-	if (lease_id <= 0)
-		return ekv_op_reject(o, "lease %" PRId64 ": not a lease ID",
-		    lease_id);
-	if (ttl <= 0 || ttl > INT64_MAX / 1000)
-		return ekv_op_reject(o, "lease %" PRId64 ": TTL %" PRId64 " s is "
-		    "out of range", lease_id, ttl);
-	root = ej_obj();
-	ej_set(root, "ID", ekv_int(lease_id));
-	o->body = ej_dump(root);
-	o->ttl_ms = ttl * 1000;
-	o->deadline = loop_now_ms() + o->ttl_ms;
-	keep_schedule(o, o->ttl_ms / 3);
 	return o->id;
 }

@@ -625,7 +625,7 @@ give_back_lease(struct service *s)
 {
 	s->phase = PH_REVOKE;
 	if (s->keeper != 0)
-		etcd_kv_cancel(s->kv, s->keeper);
+		etcd_kv_cancel(s->keep_kv, s->keeper);
 	s->keeper = 0;
 	if (s->lease == 0) {
 		struct etcd_kv_result r = { 0 };
@@ -742,6 +742,7 @@ service_new(struct loop *l, struct etcd_http *h, const struct service_opts *o,
 	for (size_t i = 0; i < o->n_endpoints; i++)
 		s->endpoints[i] = xstrdup(o->endpoints[i]);
 	s->kv = etcd_kv_new(h, s->endpoints, s->n_endpoints);
+	s->keep_kv = o->keep_kv;
 	s->rw = o->watch;
 	s->cb = cb;
 	s->arg = arg;
@@ -793,7 +794,7 @@ service_free(struct service *s)
 	if (s->revoke_req != 0)
 		etcd_kv_cancel(s->kv, s->revoke_req);
 	if (s->keeper != 0)
-		etcd_kv_cancel(s->kv, s->keeper);
+		etcd_kv_cancel(s->keep_kv, s->keeper);
 	if (s->sup != NULL) {
 		pid_t pid = sup_pid(s->sup);
 		if (pid > 0) {

@@ -51,6 +51,10 @@ struct service_opts {
 	size_t n_endpoints;
 	struct reg_watch *watch;	/* the registry's watch, shared by the
 					   agent's services (borrowed) */
+	struct etcd_kv *keep_kv;	/* keeps the service's lease: the
+					   agent's services share it, so their
+					   keepalives go in one request
+					   (borrowed) */
 };
 
 struct service *service_new(struct loop *l, struct etcd_http *h,

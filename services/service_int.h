@@ -40,6 +40,7 @@ struct service {
 	struct loop *loop;
 	struct etcd_http *http;
 	struct etcd_kv *kv;
+	struct etcd_kv *keep_kv;	/* borrowed: its lease keeper's */
 	const struct svc_cfg *cfg;
 	char *ip;
 	char *name;		/* this host's member name, or NULL */

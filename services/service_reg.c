@@ -201,7 +201,8 @@ on_grant(void *arg, const struct etcd_kv_result *r)
 		return;
 	}
 	s->lease = r->lease_id;
-	s->keeper = etcd_kv_lease_keep(s->kv, r->lease_id, r->ttl, on_lost, s);
+	s->keeper = etcd_kv_lease_keep(s->keep_kv, r->lease_id, r->ttl,
+	    on_lost, s);
 	do_register(s);
 }
 

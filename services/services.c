@@ -126,7 +126,8 @@ services_new(struct loop *l, struct etcd_http *h,
 	for (size_t i = 0; i < n; i++) {
 		struct service_opts o = { .cfg = cfgs[i], .ip = ip,
 		    .name = name, .endpoints = endpoints,
-		    .n_endpoints = n_endpoints, .watch = ss->watch };
+		    .n_endpoints = n_endpoints, .watch = ss->watch,
+		    .keep_kv = ss->kv };
 		ss->v[i] = service_new(l, h, &o, on_service, ss);
 	}
 	return ss;

@@ -1799,6 +1799,80 @@ test_kv_keeper_dead(void **state)
 	close(fd);
 }
 
+/* Keepers due together renew in one request, a round: lease 6 is gone
+ * (a line without TTL), lease 5 renewed, and lease 7 gets no line at all,
+ * so it tries again alone until its TTL is nearly over. */
+static const char ROUND_ANSWER[] =
+    "{\"result\":{\"header\":{\"revision\":\"6\"},\"ID\":\"5\","
+    "\"TTL\":\"30\"}}\n"
+    "{\"result\":{\"header\":{\"revision\":\"6\"},\"ID\":\"6\"}}\n";
+
+static char round_body[4096];	/* the fake's last body at a loss */
+
+static void
+on_lost_n(void *arg, int64_t lease, const char *reason)
+{
+	struct kenv *k = arg;
+	struct kres *r = &k->res[lease - 5];
+
+	assert_true(lease >= 5 && lease <= 7);
+	r->calls++;
+	r->lease_id = lease;
+	r->ttl = loop_now_ms();	/* when */
+	r->count = k->e.f.nreq;	/* requests until then */
+	snprintf(r->error, sizeof(r->error), "%s", reason);
+	if (lease == 6)
+		snprintf(round_body, sizeof(round_body), "%s",
+		    k->e.f.last_body);
+	kenv_done(k);
+}
+
+static void
+test_kv_keeper_round(void **state)
+{
+	struct script s[] = {
+		{ "/v3/lease/keepalive", "200 OK", ROUND_ANSWER,
+		    LEN(ROUND_ANSWER), true, 0, 0, false },
+	};
+	struct kenv k;
+	char *eps[1], want[256];
+	int64_t t0;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	env_start(&k.e);
+	fake_start(&k.e.f, k.e.l, s, 1);
+	eps[0] = k.e.f.url;
+	k.e.kv = etcd_kv_new(k.e.h, eps, 1);
+	t0 = loop_now_ms();
+	for (int64_t lease = 5; lease <= 7; lease++)
+		etcd_kv_lease_keep(k.e.kv, lease, 3, on_lost_n, &k);
+	k.pending = 2;
+	env_run(&k.e, 5000);
+	/* One request for all three, a TTL/3 after the start. */
+	assert_int_equal(k.res[1].count, 1);
+	assert_string_equal(round_body, "{\"ID\":\"7\"}\n{\"ID\":\"6\"}\n"
+	    "{\"ID\":\"5\"}\n");
+	assert_int_equal(k.res[1].calls, 1);
+	snprintf(want, sizeof(want), "POST %s/v3/lease/keepalive: lease 6 "
+	    "not found (expired or revoked)", k.e.f.url);
+	assert_string_equal(k.res[1].error, want);
+	assert_true(k.res[1].ttl - t0 >= 900 && k.res[1].ttl - t0 < 1500);
+	/* Lease 7 alone: again at 2 s and 2.8 s, then lost before its 3 s. */
+	assert_int_equal(k.res[2].calls, 1);
+	assert_int_equal(k.e.f.nreq, 3);
+	assert_string_equal(k.e.f.last_body, "{\"ID\":\"7\"}\n");
+	assert_true(k.res[2].ttl - t0 >= 2600 && k.res[2].ttl - t0 < 3000);
+	snprintf(want, sizeof(want), "the last attempt: POST "
+	    "%s/v3/lease/keepalive: no answer for lease 7", k.e.f.url);
+	if (strncmp(k.res[2].error, "lease 7: no keepalive got through "
+	    "for ", 38) != 0 || strstr(k.res[2].error, want) == NULL)
+		fail_msg("unexpected reason: %s", k.res[2].error);
+	/* Lease 5 was renewed for 30 s and is kept still. */
+	assert_int_equal(k.res[0].calls, 0);
+	kenv_end(&k);
+}
+
 /* End to end, against Debian's etcd on loopback. The group setup starts
  * one member in a fresh directory and the group teardown stops it and
  * removes the directory, whatever the tests did. */
@@ -2039,6 +2113,8 @@ struct tenv {
 	int lost;
 	char lost_reason[600];
 	char *big;		/* 1 MiB of bytes */
+	int64_t leases[3];	/* test_e2e_keeper_round */
+	long streams;		/* etcd's LeaseKeepAlive streams so far */
 };
 
 static int
@@ -2506,6 +2582,110 @@ test_e2e_keeper(void **state)
 	RUN(t, steps, 20000);
 }
 
+/* Three keepers of one client, two of them started 0.3 s after the
+ * first: they fall into step and renew in one request per period, so
+ * etcd counts a third of the keepalive streams one each would open, and
+ * every lease lives on. */
+
+static void
+on_streams(void *arg, const struct etcd_http_result *r)
+{
+	static const char name[] = "\ngrpc_server_started_total{grpc_method="
+	    "\"LeaseKeepAlive\"";
+	struct tenv *t = arg;
+	const char *p = r->body != NULL ? strstr(r->body, name) : NULL;
+	long before = t->streams;
+
+	p = p != NULL ? strstr(p, "} ") : NULL;
+	t->streams = p != NULL ? strtol(p + 2, NULL, 10) : -1;
+	if (before > 0)
+		t->streams -= before;
+	step_next(t);
+}
+
+static void
+kr_streams(struct tenv *t)
+{
+	char url[96];
+
+	if (t->res.calls > 0)
+		ok(t);	/* the last put */
+	snprintf(url, sizeof(url), "%s/metrics", etcd.url);
+	etcd_http_get(t->e.h, url, 2000, on_streams, t);
+}
+
+static void
+kr_grant(struct tenv *t)
+{
+	if (t->res.calls > 0)
+		ok(t);	/* the last put */
+	etcd_kv_lease_grant(t->e.kv, 2, on_kv_step, t);
+}
+
+static void
+kr_put(struct tenv *t)
+{
+	char key[8];
+
+	ok(t);
+	for (int i = 0; i < 3; i++)
+		if (t->leases[i] == 0) {
+			t->leases[i] = t->res.lease_id;
+			snprintf(key, sizeof(key), "r/%d", i);
+			etcd_kv_put(t->e.kv, key, 3, "up", 2, t->leases[i],
+			    on_kv_step, t);
+			return;
+		}
+	fail_msg("more than three leases");
+}
+
+static void
+kr_first(struct tenv *t)
+{
+	assert_true(t->streams >= 0);
+	t->streams = t->streams > 0 ? t->streams : 1;
+	etcd_kv_lease_keep(t->e.kv, t->leases[0], 2, k_lost, t);
+	step_after(t, 300);
+}
+
+static void
+kr_others(struct tenv *t)
+{
+	etcd_kv_lease_keep(t->e.kv, t->leases[1], 2, k_lost, t);
+	etcd_kv_lease_keep(t->e.kv, t->leases[2], 2, k_lost, t);
+	step_after(t, 4000);
+}
+
+static void
+kr_get(struct tenv *t)
+{
+	/* Keepers one each: 6 + 2 x 5 streams in these 4.3 s. */
+	if (t->streams < 4 || t->streams > 9)
+		fail_msg("%ld keepalive streams in 4.3 s", t->streams);
+	etcd_kv_get(t->e.kv, "r/", 2, true, 0, on_kv_step, t);
+}
+
+static void
+kr_end(struct tenv *t)
+{
+	ok(t);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->res.n_kvs, 3);	/* alive after 2 TTLs */
+	step_next(t);
+}
+
+static void
+test_e2e_keeper_round(void **state)
+{
+	static const step_fn steps[] = {
+		kr_grant, kr_put, kr_grant, kr_put, kr_grant, kr_put,
+		kr_streams, kr_first, kr_others, kr_streams, kr_get, kr_end,
+	};
+	struct tenv *t = e2e_begin(state);
+
+	RUN(t, steps, 20000);
+}
+
 /* A watch on a prefix sees PUT and DELETE events in order; cancelling it
  * closes the stream (etcd's own watcher gauge drops to 0). */
 
@@ -2835,6 +3015,7 @@ main(void)
 		cmocka_unit_test(test_kv_reject_cancel),
 		cmocka_unit_test(test_kv_watch_stream),
 		cmocka_unit_test(test_kv_keeper_dead),
+		cmocka_unit_test(test_kv_keeper_round),
 	};
 	const struct CMUnitTest e2e[] = {
 		cmocka_unit_test_setup_teardown(test_e2e_binary, e2e_setup,
@@ -2845,6 +3026,8 @@ main(void)
 		    e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_e2e_keeper, e2e_setup,
 		    e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_e2e_keeper_round,
+		    e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_e2e_watch, e2e_setup,
 		    e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_e2e_compacted, e2e_setup,
