@@ -22,9 +22,13 @@ struct watch {
 struct timer {
 	uint64_t id;
 	int64_t due;
+	int64_t late;		/* due plus its slack: wait no longer */
 	loop_timer_cb cb;
 	void *arg;
 };
+
+/* loop_timer_slack(): a twentieth of the delay, at most this. */
+#define TIMER_SLACK_MAX_MS 250
 
 struct loop {
 	struct watch *w;
@@ -96,17 +100,37 @@ loop_unwatch(struct loop *l, int fd)
 	}
 }
 
-uint64_t
-loop_timer(struct loop *l, int64_t ms, loop_timer_cb cb, void *arg)
+static uint64_t
+add_timer(struct loop *l, int64_t ms, int64_t slack, loop_timer_cb cb,
+    void *arg)
 {
+	int64_t due;
+
 	if (l->nt == l->capt) {
 		l->capt = l->capt ? l->capt * 2 : 8;
 		l->t = xreallocarray(l->t, l->capt, sizeof(*l->t));
 	}
 	if (ms < 0)
 		ms = 0;
-	l->t[l->nt++] = (struct timer){ l->next_id, loop_now_ms() + ms, cb, arg };
+	due = loop_now_ms() + ms;
+	l->t[l->nt++] = (struct timer){ l->next_id, due, due + slack, cb,
+	    arg };
 	return l->next_id++;
+}
+
+uint64_t
+loop_timer(struct loop *l, int64_t ms, loop_timer_cb cb, void *arg)
+{
+	return add_timer(l, ms, 0, cb, arg);
+}
+
+uint64_t
+loop_timer_slack(struct loop *l, int64_t ms, loop_timer_cb cb, void *arg)
+{
+	int64_t slack = ms > 0 ? ms / 20 : 0;
+
+	return add_timer(l, ms, slack < TIMER_SLACK_MAX_MS ? slack :
+	    TIMER_SLACK_MAX_MS, cb, arg);
 }
 
 void
@@ -128,22 +152,26 @@ loop_stop(struct loop *l, int code)
 }
 
 /* Fires every timer that is due, earliest first; returns the wait in ms
- * until the next one, or -1 when none is pending. */
+ * until the next one must fire (its due time plus its slack), or -1 when
+ * none is pending. */
 static int
 run_timers(struct loop *l)
 {
 	for (;;) {
 		int64_t now = loop_now_ms();
+		int64_t late = INT64_MAX;
 		size_t best = l->nt;
 
 		for (size_t i = 0; i < l->nt; i++) {
 			if (best == l->nt || l->t[i].due < l->t[best].due)
 				best = i;
+			if (l->t[i].late < late)
+				late = l->t[i].late;
 		}
 		if (best == l->nt)
 			return -1;
 		if (l->t[best].due > now) {
-			int64_t wait = l->t[best].due - now;
+			int64_t wait = late - now;
 			return wait > 60000 ? 60000 : (int)wait;
 		}
 		struct timer t = l->t[best];

@@ -27,6 +27,11 @@ void loop_unwatch(struct loop *l, int fd);
 /* Arms a one-shot timer ms milliseconds from now. Returns an id > 0 for
  * loop_cancel(); a fired timer's id is dead. */
 uint64_t loop_timer(struct loop *l, int64_t ms, loop_timer_cb cb, void *arg);
+/* The same for a timer that may fire up to ms/20 (at most 250 ms) late,
+ * never early: timers due close together (the health checks of services
+ * started together) then share one wakeup. */
+uint64_t loop_timer_slack(struct loop *l, int64_t ms, loop_timer_cb cb,
+    void *arg);
 /* Cancels a pending timer; a dead or zero id is ignored. */
 void loop_cancel(struct loop *l, uint64_t id);
 

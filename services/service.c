@@ -445,7 +445,7 @@ static void
 schedule_health(struct service *s)
 {
 	loop_cancel(s->loop, s->health_timer);
-	s->health_timer = loop_timer(s->loop,
+	s->health_timer = loop_timer_slack(s->loop,
 	    (int64_t)s->cfg->health_interval * 1000, on_health_timer, s);
 }
 

@@ -90,6 +90,39 @@ test_timers(void **state)
 	loop_free(l);
 }
 
+static void
+on_when(struct loop *l, void *arg)
+{
+	(void)l;
+	*(int64_t *)arg = loop_now_ms();
+}
+
+/* Timers with slack due 40 ms apart fire in one wakeup (the first's
+ * slack ends at 1050 ms), neither early; a timer without slack fires on
+ * time. */
+static void
+test_slack(void **state)
+{
+	struct loop *l = loop_new();
+	int64_t t0, a = 0, b = 0, c = 0;
+	int code = 0;
+
+	(void)state;
+	t0 = loop_now_ms();
+	loop_timer_slack(l, 1000, on_when, &a);	/* may wait until 1050 */
+	loop_timer_slack(l, 1040, on_when, &b);
+	loop_timer(l, 1100, on_when, &c);
+	loop_timer(l, 1600, on_stop, &code);
+	assert_int_equal(loop_run(l), 0);
+	/* Not early; the upper bounds only stop a loaded machine's delays
+	 * from failing the test. */
+	assert_true(c - t0 >= 1100);
+	assert_true(a - t0 >= 1040 && a - t0 < 1500);
+	assert_true(b - t0 >= 1040 && b - t0 < 1500);
+	assert_true(b - a <= 5);	/* the same wakeup */
+	loop_free(l);
+}
+
 /* A readable descriptor reaches its callback. */
 static void
 test_fd(void **state)
@@ -161,6 +194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_timers, setup),
+		cmocka_unit_test_setup(test_slack, setup),
 		cmocka_unit_test_setup(test_fd, setup),
 		cmocka_unit_test_setup(test_poll_nomem, setup),
 		cmocka_unit_test_setup(test_poll_fatal, setup),
