@@ -742,7 +742,7 @@ service_new(struct loop *l, struct etcd_http *h, const struct service_opts *o,
 	for (size_t i = 0; i < o->n_endpoints; i++)
 		s->endpoints[i] = xstrdup(o->endpoints[i]);
 	s->kv = etcd_kv_new(h, s->endpoints, s->n_endpoints);
-	s->keep_kv = o->keep_kv;
+	s->keep_kv = o->keep_kv != NULL ? o->keep_kv : s->kv;
 	s->rw = o->watch;
 	s->cb = cb;
 	s->arg = arg;

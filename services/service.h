@@ -54,7 +54,7 @@ struct service_opts {
 	struct etcd_kv *keep_kv;	/* keeps the service's lease: the
 					   agent's services share it, so their
 					   keepalives go in one request
-					   (borrowed) */
+					   (borrowed; NULL: the service's own) */
 };
 
 struct service *service_new(struct loop *l, struct etcd_http *h,
