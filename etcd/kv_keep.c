@@ -143,15 +143,14 @@ round_line(struct op *r, const char *line, size_t len, char *why,
     size_t whylen)
 {
 	struct etcd_kv_result res;
-	char err[400];
+	char err[400] = "an answer without a lease ID";
 	struct op *o;
 	int code = 0;
 
 	memset(&res, 0, sizeof(res));
 	if (etcd_kv_parse(r->ans, line, len, &res, err, sizeof(err)) < 0 ||
 	    res.lease_id == 0) {
-		snprintf(why, whylen, "POST %s: %s", r->url, res.lease_id == 0 &&
-		    res.error == NULL ? "an answer without a lease ID" : err);
+		snprintf(why, whylen, "POST %s: %s", r->url, err);
 		etcd_kv_result_free(&res);
 		return;
 	}
@@ -190,7 +189,7 @@ ekv_round_answer(struct op *r, const struct etcd_http_result *hr)
 	if (hr->status != 200) {
 		code = ekv_describe(r, hr);
 		snprintf(why, sizeof(why), "%s", r->msg);
-	} else {
+	} else if (hr->body != NULL) {
 		const char *p = hr->body, *end = hr->body + hr->len;
 
 		while (p < end && !kv->doomed && why[0] == '\0') {
