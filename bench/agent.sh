@@ -130,6 +130,14 @@ first_crash_ready() {
 		fail "crash: cluster not healthy before run $k ($WHY)"
 }
 
+# agents_alive WHEN: fails unless the three agents still run.
+agents_alive() {
+	local i
+	for i in 1 2 3; do
+		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited $1"
+	done
+}
+
 # form_agent_cluster WHAT: a 3-member zooinit-dns cluster in $RD, healthy.
 form_agent_cluster() {
 	local t0 rc=0
@@ -146,7 +154,7 @@ form_agent_cluster() {
 }
 
 agent_phase() {
-	local i who lead k
+	local who lead k
 	local -a killed=()
 	progress "agent: a 3-member zooinit-dns cluster (default flags)"
 	form_agent_cluster agent
@@ -164,9 +172,7 @@ agent_phase() {
 		crash_row crash1 "$k" "$who" "$lead" || continue
 		crash_row crash2 "$k" "$who" "second"
 	done
-	for i in 1 2 3; do
-		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited during the crashes"
-	done
+	agents_alive "during the crashes"
 	emit "crash-first path=zooinit-dns $(stats crash1 zooinit-dns 3)"
 	emit "crash-second path=zooinit-dns $(stats crash2 zooinit-dns 3)"
 	# A killed leader costs an election on top (etcd's election timeout,
@@ -199,9 +205,7 @@ leader_phase() {
 		crash_row crash1t "$k" "$who" leader || true
 		k=$((k + 1))
 	done
-	for i in 1 2 3; do
-		kill -0 "${LPID[i]}" 2>/dev/null || fail "agent h$i exited during the leader crashes"
-	done
+	agents_alive "during the leader crashes"
 	emit "crash-leader-tuned path=zooinit-dns $(stats crash1t zooinit-dns 3)"
 	kill_hosts
 	rm -rf "$RD"

@@ -236,6 +236,21 @@ on_drop(void *arg)
 	o->req = 0;
 }
 
+bool
+ekv_lease_gone(struct etcd_kv_result *r, const char *url, char *msg,
+    size_t msglen)
+{
+	if (r->ttl != 0)
+		return false;
+	/* etcd answers a keepalive of an unknown lease with 200 and no
+	 * TTL. */
+	snprintf(msg, msglen, "POST %s: lease %" PRId64 " not found (expired "
+	    "or revoked)", url, r->lease_id);
+	r->error = msg;
+	r->grpc_code = 5;
+	return true;
+}
+
 /* Whether an answer means "try another member": the request did not get
  * through (transport error) or this member cannot serve (503: no leader,
  * learner, shutting down). */
@@ -306,13 +321,9 @@ on_answer(void *arg, const struct etcd_http_result *hr)
 		code = r.grpc_code;
 		snprintf(o->msg, sizeof(o->msg), "POST %s: %s", o->url, err);
 		r.error = o->msg;
-	} else if (o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE && r.ttl == 0) {
-		/* etcd answers a keepalive of an unknown lease with 200 and
-		 * no TTL. */
-		snprintf(o->msg, sizeof(o->msg), "POST %s: lease %" PRId64
-		    " not found (expired or revoked)", o->url, r.lease_id);
-		r.error = o->msg;
-		code = 5;
+	} else if (o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE &&
+	    ekv_lease_gone(&r, o->url, o->msg, sizeof(o->msg))) {
+		code = r.grpc_code;
 	}
 	r.http_status = hr->status;
 	if (r.error != NULL)

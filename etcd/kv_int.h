@@ -103,6 +103,11 @@ bool ekv_cb_end(struct op *o);
 /* Whether an answer means "try another member": a transport error or
  * HTTP 503 (no leader, learner, shutting down). */
 bool ekv_failover_worthy(const struct etcd_http_result *r);
+/* A parsed keepalive answer r without TTL (etcd's answer for a lease it
+ * does not know) becomes an error: "POST URL: lease N not found ..." in
+ * msg, gRPC code 5 (NOT_FOUND). Returns whether it did. */
+bool ekv_lease_gone(struct etcd_kv_result *r, const char *url, char *msg,
+    size_t msglen);
 /* Writes "POST URL: " and a description of a failed answer to o->msg;
  * returns the gRPC code found, or 0. */
 int ekv_describe(struct op *o, const struct etcd_http_result *r);

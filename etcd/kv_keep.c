@@ -145,7 +145,6 @@ round_line(struct op *r, const char *line, size_t len, char *why,
 	struct etcd_kv_result res;
 	char err[400] = "an answer without a lease ID";
 	struct op *o;
-	int code = 0;
 
 	memset(&res, 0, sizeof(res));
 	if (etcd_kv_parse(r->ans, line, len, &res, err, sizeof(err)) < 0 ||
@@ -157,16 +156,7 @@ round_line(struct op *r, const char *line, size_t len, char *why,
 	o = member(r->kv, r->id, res.lease_id);
 	if (o != NULL) {
 		o->round = 0;
-		if (res.ttl == 0) {
-			/* etcd answers a keepalive of an unknown lease with
-			 * no TTL. */
-			snprintf(o->msg, sizeof(o->msg), "POST %s: lease %"
-			    PRId64 " not found (expired or revoked)", r->url,
-			    res.lease_id);
-			res.error = o->msg;
-			code = 5;
-		}
-		res.grpc_code = code;
+		ekv_lease_gone(&res, r->url, o->msg, sizeof(o->msg));
 		res.http_status = 200;
 		keep_answer(o, &res, 200);
 	}
@@ -246,7 +236,6 @@ etcd_kv_lease_keep(struct etcd_kv *kv, int64_t lease_id, int64_t ttl,
 
 	o->lost = lost;
 	o->lease = lease_id;
-	o->ans = ETCD_KV_ANS_LEASE_KEEPALIVE;
 	if (lease_id <= 0)
 		return ekv_op_reject(o, "lease %" PRId64 ": not a lease ID",
 		    lease_id);
