@@ -17,6 +17,7 @@ struct watch {
 	int events;
 	loop_fd_cb cb;
 	void *arg;
+	int64_t held_until;	/* loop_hold(): left out of poll until then */
 };
 
 struct timer {
@@ -78,7 +79,8 @@ loop_watch(struct loop *l, int fd, int events, loop_fd_cb cb, void *arg)
 	}
 	for (size_t i = 0; i < l->nw; i++) {
 		if (l->w[i].fd == fd) {
-			l->w[i] = (struct watch){ fd, events, cb, arg };
+			l->w[i] = (struct watch){ fd, events, cb, arg,
+			    l->w[i].held_until };
 			return;
 		}
 	}
@@ -86,7 +88,15 @@ loop_watch(struct loop *l, int fd, int events, loop_fd_cb cb, void *arg)
 		l->capw = l->capw ? l->capw * 2 : 8;
 		l->w = xreallocarray(l->w, l->capw, sizeof(*l->w));
 	}
-	l->w[l->nw++] = (struct watch){ fd, events, cb, arg };
+	l->w[l->nw++] = (struct watch){ fd, events, cb, arg, 0 };
+}
+
+void
+loop_hold(struct loop *l, int fd, int64_t ms)
+{
+	for (size_t i = 0; i < l->nw; i++)
+		if (l->w[i].fd == fd)
+			l->w[i].held_until = loop_now_ms() + (ms > 0 ? ms : 0);
 }
 
 void
@@ -199,6 +209,26 @@ nomem_pause(struct loop *l)
 	(void)poll(NULL, 0, NOMEM_PAUSE_MS);
 }
 
+/* Ends the holds that are over; returns timeout shortened to the end of
+ * the first that is not. */
+static int
+hold_wait(struct loop *l, int timeout)
+{
+	int64_t now = loop_now_ms();
+
+	for (size_t i = 0; i < l->nw; i++) {
+		int64_t left = l->w[i].held_until - now;
+
+		if (l->w[i].held_until == 0)
+			continue;
+		if (left <= 0)
+			l->w[i].held_until = 0;
+		else if (timeout < 0 || left < timeout)
+			timeout = (int)left;
+	}
+	return timeout;
+}
+
 int
 loop_run(struct loop *l)
 {
@@ -221,8 +251,10 @@ loop_run(struct loop *l)
 			pfd = xreallocarray(pfd, cap, sizeof(*pfd));
 		}
 		size_t n = l->nw;
+		timeout = hold_wait(l, timeout);
 		for (size_t i = 0; i < n; i++) {
-			pfd[i].fd = l->w[i].fd;
+			/* poll() skips a negative fd: a held one. */
+			pfd[i].fd = l->w[i].held_until == 0 ? l->w[i].fd : -1;
 			pfd[i].events = (short)(((l->w[i].events & LOOP_READ) ? POLLIN : 0) |
 			    ((l->w[i].events & LOOP_WRITE) ? POLLOUT : 0));
 			pfd[i].revents = 0;

@@ -23,6 +23,10 @@ void loop_free(struct loop *l);
  * of the same fd. events 0 removes the watch. The loop never closes fd. */
 void loop_watch(struct loop *l, int fd, int events, loop_fd_cb cb, void *arg);
 void loop_unwatch(struct loop *l, int fd);
+/* Leaves a watched fd out of poll(2) for ms milliseconds (a new watch of
+ * the same fd keeps the hold): an answer that arrives in pieces meanwhile
+ * then wakes the loop once, when the hold ends. */
+void loop_hold(struct loop *l, int fd, int64_t ms);
 
 /* Arms a one-shot timer ms milliseconds from now. Returns an id > 0 for
  * loop_cancel(); a fired timer's id is dead. */

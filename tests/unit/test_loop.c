@@ -143,6 +143,63 @@ test_fd(void **state)
 	loop_free(l);
 }
 
+struct pieces {
+	int fd[2];
+	int64_t t0, at;		/* when the reader ran */
+	int calls, written;
+	char got[2];
+};
+
+static void
+on_piece(struct loop *l, void *arg)
+{
+	struct pieces *p = arg;
+
+	(void)l;
+	assert_int_equal(write(p->fd[1], &"ab"[p->written++], 1), 1);
+}
+
+static void
+on_pieces(struct loop *l, int fd, int events, void *arg)
+{
+	struct pieces *p = arg;
+
+	(void)l;
+	assert_true(events & LOOP_READ);
+	p->calls++;
+	p->at = loop_now_ms();
+	assert_int_equal(read(fd, p->got, 2), 2);
+}
+
+/* A held descriptor is left out of poll until its hold ends, also while
+ * the loop wakes for other work (here the timers that write the pieces);
+ * a new watch of it keeps the hold; then two pieces written 40 ms apart
+ * reach the callback in one call. */
+static void
+test_hold(void **state)
+{
+	struct loop *l = loop_new();
+	struct pieces p = { .calls = 0 };
+	int code = 0;
+
+	(void)state;
+	assert_int_equal(pipe(p.fd), 0);
+	p.t0 = loop_now_ms();
+	loop_watch(l, p.fd[0], LOOP_READ, on_pieces, &p);
+	loop_hold(l, p.fd[0], 300);
+	loop_watch(l, p.fd[0], LOOP_READ, on_pieces, &p);
+	loop_timer(l, 20, on_piece, &p);
+	loop_timer(l, 60, on_piece, &p);
+	loop_timer(l, 600, on_stop, &code);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(p.calls, 1);
+	assert_true(p.at - p.t0 >= 300);
+	assert_memory_equal(p.got, "ab", 2);
+	close(p.fd[0]);
+	close(p.fd[1]);
+	loop_free(l);
+}
+
 /* poll() without kernel memory: the loop waits and tries again, and its
  * descriptors and timers work once poll() does. */
 static void
@@ -196,6 +253,7 @@ main(void)
 		cmocka_unit_test_setup(test_timers, setup),
 		cmocka_unit_test_setup(test_slack, setup),
 		cmocka_unit_test_setup(test_fd, setup),
+		cmocka_unit_test_setup(test_hold, setup),
 		cmocka_unit_test_setup(test_poll_nomem, setup),
 		cmocka_unit_test_setup(test_poll_fatal, setup),
 	};
