@@ -22,6 +22,8 @@
 /* A stream with a complete line still undelivered takes in at most this
  * much beyond its line cap before curl is paused (one curl read). */
 #define STREAM_SLACK ((size_t)CURL_MAX_WRITE_SIZE)
+/* How long a lazy request's socket goes unpolled once it is sent. */
+#define LAZY_HOLD_MS 20
 
 struct req {
 	struct etcd_http *h;
@@ -43,6 +45,7 @@ struct req {
 	bool paused;		/* curl holds data back until lines drain */
 	bool too_long;		/* a line over max_line ended it */
 	bool dead;		/* dropped while its line callback ran */
+	bool lazy;		/* etcd_http_lazy(): its answer may wait */
 	etcd_http_line_cb line;
 	size_t max_line;
 	size_t off, lines, part;
@@ -286,13 +289,31 @@ on_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
+/* A lazy request, sent whole, now waits for its answer: the socket is
+ * left unpolled for LAZY_HOLD_MS, once, so that an answer etcd writes in
+ * pieces (a keepalive round's lines, each flushed) wakes the agent once. */
+static void
+hold_answer(struct etcd_http *h, CURL *easy, curl_socket_t s)
+{
+	struct req *r = NULL;
+	long sent = 0;
+
+	if (easy == NULL ||
+	    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) != CURLE_OK ||
+	    r == NULL || !r->lazy ||
+	    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK ||
+	    sent <= 0)
+		return;
+	r->lazy = false;
+	loop_hold(h->loop, s, LAZY_HOLD_MS);
+}
+
 static int
 on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct etcd_http *h = userp;
 	int events = 0;
 
-	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		loop_unwatch(h->loop, s);
 		fd_untrack(h, s);
@@ -316,6 +337,8 @@ on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 	}
 	loop_watch(h->loop, s, events, on_fd, h);
 	fd_track(h, s);
+	if (events == LOOP_READ)
+		hold_answer(h, easy, s);
 	return 0;
 }
 
@@ -819,38 +842,6 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	return c;
 }
 
-static uint64_t start(struct etcd_http *h, const char *method,
-    const char *url, const char *post_json, long timeout_ms, etcd_http_cb cb,
-    etcd_http_drop_cb drop, void *arg);
-static struct req *req_new(struct etcd_http *h, etcd_http_cb cb,
-    etcd_http_drop_cb drop, void *arg);
-static uint64_t launch(struct req *r, const char *method, const char *url,
-    const char *post_json, long timeout_ms);
-
-uint64_t
-etcd_http_request_ex(struct etcd_http *h, const char *url,
-    const char *post_json, long timeout_ms, etcd_http_cb cb,
-    etcd_http_drop_cb drop, void *arg)
-{
-	return start(h, NULL, url, post_json, timeout_ms, cb, drop, arg);
-}
-
-uint64_t
-etcd_http_put(struct etcd_http *h, const char *url, long timeout_ms,
-    etcd_http_cb cb, void *arg)
-{
-	return start(h, "PUT", url, NULL, timeout_ms, cb, NULL, arg);
-}
-
-static uint64_t
-start(struct etcd_http *h, const char *method, const char *url,
-    const char *post_json, long timeout_ms, etcd_http_cb cb,
-    etcd_http_drop_cb drop, void *arg)
-{
-	return launch(req_new(h, cb, drop, arg), method, url, post_json,
-	    timeout_ms);
-}
-
 static struct req *
 req_new(struct etcd_http *h, etcd_http_cb cb, etcd_http_drop_cb drop,
     void *arg)
@@ -899,6 +890,30 @@ launch(struct req *r, const char *method, const char *url,
 	if (h->kick == 0)
 		h->kick = loop_timer(h->loop, 0, on_kick, h);
 	return r->id;
+}
+
+static uint64_t
+start(struct etcd_http *h, const char *method, const char *url,
+    const char *post_json, long timeout_ms, etcd_http_cb cb,
+    etcd_http_drop_cb drop, void *arg)
+{
+	return launch(req_new(h, cb, drop, arg), method, url, post_json,
+	    timeout_ms);
+}
+
+uint64_t
+etcd_http_request_ex(struct etcd_http *h, const char *url,
+    const char *post_json, long timeout_ms, etcd_http_cb cb,
+    etcd_http_drop_cb drop, void *arg)
+{
+	return start(h, NULL, url, post_json, timeout_ms, cb, drop, arg);
+}
+
+uint64_t
+etcd_http_put(struct etcd_http *h, const char *url, long timeout_ms,
+    etcd_http_cb cb, void *arg)
+{
+	return start(h, "PUT", url, NULL, timeout_ms, cb, NULL, arg);
 }
 
 uint64_t
@@ -951,6 +966,15 @@ struct loop *
 etcd_http_loop(struct etcd_http *h)
 {
 	return h->loop;
+}
+
+void
+etcd_http_lazy(struct etcd_http *h, uint64_t id)
+{
+	struct req *r = list_find(&h->active, id);
+
+	if (r != NULL)
+		r->lazy = true;
 }
 
 void

@@ -359,6 +359,10 @@ ekv_op_send(struct op *o)
 	}
 	o->req = etcd_http_request_ex(kv->h, o->url, o->body, timeout,
 	    on_answer, on_drop, o);
+	/* A renewal's answer is awaited by no one (a round's comes one
+	 * lease's line at a time). */
+	if (o->kind == OP_ROUND || o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE)
+		etcd_http_lazy(kv->h, o->req);
 }
 
 uint64_t

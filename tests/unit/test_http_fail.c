@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@ struct got {
 	int calls;
 	enum etcd_http_fail fail;
 	long status;
+	char body[16];
+	int64_t at;		/* when the callback ran */
 };
 
 static void
@@ -34,6 +37,9 @@ on_res(void *arg, const struct etcd_http_result *r)
 	g->calls++;
 	g->fail = r->fail;
 	g->status = r->status;
+	g->at = loop_now_ms();
+	snprintf(g->body, sizeof(g->body), "%.*s", (int)r->len,
+	    r->body != NULL ? r->body : "");
 	loop_stop(g->l, 0);
 }
 
@@ -88,11 +94,85 @@ test_fail_kinds(void **state)
 	close(held);
 }
 
+/* A server on the test's own loop that answers each request in two
+ * pieces 5 ms apart, the headers and then the body, as etcd's gateway
+ * flushes a keepalive round's lines. */
+struct piecewise {
+	int conn;
+};
+
+static void
+on_body(struct loop *l, void *arg)
+{
+	struct piecewise *pw = arg;
+
+	(void)l;
+	assert_int_equal(write(pw->conn, "ok", 2), 2);
+}
+
+static void
+on_request(struct loop *l, int fd, int events, void *arg)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+	char buf[1024];
+
+	(void)events;
+	if (read(fd, buf, sizeof(buf)) <= 0) {
+		loop_unwatch(l, fd);
+		return;
+	}
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	loop_timer(l, 5, on_body, arg);
+}
+
+static void
+on_accept(struct loop *l, int fd, int events, void *arg)
+{
+	struct piecewise *pw = arg;
+
+	(void)events;
+	pw->conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(pw->conn >= 0);
+	loop_watch(l, pw->conn, LOOP_READ, on_request, pw);
+}
+
+/* A lazy request's socket is first polled 20 ms after the request went
+ * out: its answer, sent in two pieces, reaches the callback whole and not
+ * sooner. */
+static void
+test_lazy(void **state)
+{
+	struct got g = { .l = loop_new() };
+	struct etcd_http *h = etcd_http_new(g.l);
+	struct piecewise pw = { .conn = -1 };
+	int lfd, port = port_of(&lfd, true);
+	char *url = xasprintf("http://127.0.0.1:%d/health", port);
+	int64_t t0;
+	uint64_t id;
+
+	(void)state;
+	loop_watch(g.l, lfd, LOOP_READ, on_accept, &pw);
+	t0 = loop_now_ms();
+	id = etcd_http_get(h, url, 2000, on_res, &g);
+	etcd_http_lazy(h, id);
+	assert_int_equal(loop_run(g.l), 0);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.status, 200);
+	assert_string_equal(g.body, "ok");
+	assert_true(g.at - t0 >= 20);
+	free(url);
+	etcd_http_free(h);
+	loop_free(g.l);
+	close(pw.conn);
+	close(lfd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fail_kinds),
+		cmocka_unit_test(test_lazy),
 	};
 
 	int rc;
