@@ -41,7 +41,8 @@ care_healthy(struct boot *b, const struct etcd_check_result *r)
 	if (b->upkeep != NULL && r->leader_id != 0 &&
 	    r->leader_id == r->member_id)
 		upkeep_round(b->upkeep);
-	maint_round(b->maint);
+	/* The check asked this member's status already. */
+	maint_round_status(b->maint, &r->status);
 	if (loop_now_ms() - b->trimmed_ms >= TRIM_MS) {
 		b->trimmed_ms = loop_now_ms();
 		xmalloc_trim();

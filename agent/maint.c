@@ -554,6 +554,28 @@ on_disarmed(struct maint *m, const struct etcd_http_result *r)
 	disarm_next(m);
 }
 
+/* This round's status of this member: the revision for the retention;
+ * the rest only on the leader. */
+static void
+take_status(struct maint *m)
+{
+	maint_ring_add(&m->ring, loop_now_ms(), m->self.revision);
+	if (m->self.leader == 0 || m->self.leader != m->self.member_id) {
+		/* The next leader's agent starts its own clocks. */
+		m->last_defrag_ms = loop_now_ms();
+		round_end(m);
+		return;
+	}
+	/* A status lists every alarm of the cluster among its errors: with
+	 * none there, the alarm list would be empty. */
+	if (m->self.errors == 0) {
+		on_alarms(m);
+		return;
+	}
+	post(m, ST_ALARMS, m->self_url, "/v3/maintenance/alarm",
+	    "{\"action\":\"GET\"}", REQ_TIMEOUT_MS);
+}
+
 static void
 on_status(struct maint *m, const struct etcd_http_result *r)
 {
@@ -565,15 +587,7 @@ on_status(struct maint *m, const struct etcd_http_result *r)
 		round_end(m);
 		return;
 	}
-	maint_ring_add(&m->ring, loop_now_ms(), m->self.revision);
-	if (m->self.leader == 0 || m->self.leader != m->self.member_id) {
-		/* The next leader's agent starts its own clocks. */
-		m->last_defrag_ms = loop_now_ms();
-		round_end(m);
-		return;
-	}
-	post(m, ST_ALARMS, m->self_url, "/v3/maintenance/alarm",
-	    "{\"action\":\"GET\"}", REQ_TIMEOUT_MS);
+	take_status(m);
 }
 
 static void
@@ -640,6 +654,19 @@ maint_round(struct maint *m)
 		return;
 	post(m, ST_STATUS, m->self_url, "/v3/maintenance/status", "{}",
 	    REQ_TIMEOUT_MS);
+}
+
+void
+maint_round_status(struct maint *m, const struct etcd_status *st)
+{
+	if (m == NULL || m->step != ST_IDLE)
+		return;
+	if (st->revision < 1) {
+		maint_round(m);
+		return;
+	}
+	m->self = *st;
+	take_status(m);
 }
 
 void

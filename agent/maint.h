@@ -7,6 +7,7 @@
 #include "config/cfg.h"
 
 struct etcd_http;
+struct etcd_status;
 
 /* The database's upkeep, done by the agent whose etcd is the leader (so
  * one agent acts at a time), one step at a time, one request in flight:
@@ -31,8 +32,12 @@ struct maint;
 struct maint *maint_new(struct etcd_http *h, const char *self_client_url,
     const struct cfg *c, struct maint_stats *stats);
 /* One round: a no-op while a round is in flight. Cheap when there is
- * nothing to do (one status request, and one alarm list on the leader). */
+ * nothing to do (one status request; on the leader, an alarm list only
+ * when the status lists errors). maint_round_status() starts from a
+ * status of this member just received (a health check's); one without a
+ * revision is asked again. */
 void maint_round(struct maint *m);
+void maint_round_status(struct maint *m, const struct etcd_status *st);
 void maint_free(struct maint *m);
 
 /* Pure helpers, for the unit tests. */

@@ -244,7 +244,7 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 {
 	const char *what = "status";
 	struct etcd_status st;
-	json_t *root;
+	json_t *root, *errs;
 	const char *ver;
 	uint64_t db;
 
@@ -282,6 +282,8 @@ etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	}
 	memcpy(st.version, ver, strlen(ver) + 1);
 	st.db_size = (int64_t)db;
+	errs = json_object_get(root, "errors");
+	st.errors = json_is_array(errs) ? json_array_size(errs) : errs != NULL;
 	json_decref(root);
 	*out = st;
 	return 0;
@@ -498,6 +500,7 @@ check_status(struct check *c, const struct etcd_http_result *r)
 			    sizeof(c->res.leader_name), "%" PRIx64, m->id);
 	}
 	c->res.healthy = true;
+	c->res.status = st;
 	c->res.error[0] = '\0';
 	check_finish(c);
 }

@@ -55,6 +55,9 @@ struct etcd_status {
 	int64_t db_size_in_use;		/* bytes in use; 0 if not sent */
 	int64_t db_size_quota;		/* 3.6+: --quota-backend-bytes; 0 if
 					   not sent */
+	size_t errors;			/* entries of "errors": every alarm
+					   of the cluster (3.4-3.7), "no
+					   leader"; 0 when none */
 };
 
 /* Parses the answer to POST /v3/maintenance/status. */
@@ -85,6 +88,8 @@ struct etcd_check_result {
 	char leader_name[64];	/* "" if none or unknown; the hex id if the
 				 * leader has no name yet */
 	uint64_t cluster_id, member_id, leader_id;
+	struct etcd_status status;	/* the member's status answer; zero
+					 * unless healthy */
 	char error[256];	/* why not healthy; "" when healthy */
 };
 

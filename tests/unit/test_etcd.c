@@ -366,11 +366,25 @@ test_status(void **state)
 	assert_true(st.db_size == 20480);
 	assert_true(st.raft_index == 5);
 	assert_false(st.learner);
+	assert_int_equal(st.errors, 0);
 
 	assert_int_equal(etcd_parse_status(STATUS_NOLEADER,
 	    LEN(STATUS_NOLEADER), &st, err, sizeof(err)), 0);
 	assert_true(st.leader == 0);
 	assert_true(st.raft_term == 2);
+	assert_int_equal(st.errors, 1);
+
+	/* etcd 3.4.23 with a NOSPACE alarm raised: the status lists it. */
+	static const char alarmed[] = "{\"header\":{\"cluster_id\":"
+	    "\"324952591200643719\",\"member_id\":\"3319814642761637952\","
+	    "\"revision\":\"1\",\"raft_term\":\"2\"},\"version\":"
+	    "\"3.4.23\",\"dbSize\":\"20480\",\"leader\":"
+	    "\"3319814642761637952\",\"raftIndex\":\"5\",\"raftTerm\":\"2\","
+	    "\"raftAppliedIndex\":\"5\",\"errors\":[\"memberID:"
+	    "3319814642761637952 alarm:NOSPACE \"],\"dbSizeInUse\":\"16384\"}";
+	assert_int_equal(etcd_parse_status(alarmed, strlen(alarmed), &st, err,
+	    sizeof(err)), 0);
+	assert_int_equal(st.errors, 1);
 
 	/* A learner (etcd 3.6.16), with 3.6's extra fields. */
 	static const char learner[] = "{\"header\":{\"cluster_id\":"
