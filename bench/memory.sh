@@ -7,9 +7,10 @@
 # agent makes from a CA) and each S in MEM_SERVICES, one agent in host h1
 # bootstraps a one-member cluster and runs S services of backend custom,
 # size 1, whose OnStart hook execs `sleep`. Once every service has
-# started and the agent has idled MEM_IDLE_S seconds: its Anonymous
-# (smaps_rollup), its heap (the [heap] mapping's Anonymous) and its TCP
-# connections.
+# started and the agent has idled 5 + MEM_IDLE_S seconds: its Anonymous
+# (smaps_rollup), its heap (the [heap] mapping's Anonymous), its TCP
+# connections, and its voluntary wakeups per second over the last
+# MEM_IDLE_S seconds.
 
 # mem_conf S SCHEME: the config file of one case; prints its path.
 mem_conf() {
@@ -41,7 +42,7 @@ mem_started() {
 
 # mem_case S SCHEME: one measurement; emits its results line.
 mem_case() {
-	local s=$1 scheme=$2 conf pid deadline anon heap conns
+	local s=$1 scheme=$2 conf pid deadline anon heap conns v0 v1
 	kill_hosts 1 1
 	rm -rf "$RD" && mkdir -p "$RD"
 	printf '%s\n' '#!/bin/sh' \
@@ -65,11 +66,15 @@ mem_case() {
 		[ "$SECONDS" -lt "$deadline" ] || fail "memory: $s services ($scheme) not started after $RUN_TIMEOUT s"
 		sleep 0.2
 	done
+	# Its wakeups are counted over MEM_IDLE_S after 5 s of settling.
+	sleep 5
+	read -r v0 _ <<<"$(proc_vol "$pid")"
 	sleep "$MEM_IDLE_S"
+	read -r v1 _ <<<"$(proc_vol "$pid")"
 	read -r _ _ anon <<<"$(proc_mem "$pid")"
 	heap=$(awk '/\[heap\]/ { f = 1 } f && /^Anonymous:/ { print $2; exit }' "/proc/$pid/smaps" 2>/dev/null)
 	conns=$(ip netns exec "$(host_ns 1)" ss -tnpH 2>/dev/null | grep -c "pid=$pid,")
-	emit "memory scheme=$scheme services=$s anon_kb=${anon:-NA} heap_kb=${heap:-NA} tcp_connections=$conns"
+	emit "memory scheme=$scheme services=$s anon_kb=${anon:-NA} heap_kb=${heap:-NA} tcp_connections=$conns voluntary_per_s=$(awk -v a="$v0" -v b="$v1" -v t="$MEM_IDLE_S" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%.2f", (b - a) / t }')"
 	kill_hosts 1 1
 }
 

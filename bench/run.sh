@@ -649,15 +649,16 @@ cell() {
 }
 # field KEY LINE-PREFIX: the value of KEY= in results.txt's line.
 field() { grep -m1 "^$2 " "$OUT/results.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-# mem_cell SCHEME S: "Anonymous (heap)" of one memory case.
+# mem_cell SCHEME S: "Anonymous (heap), wakeups/s" of one memory case.
 mem_cell() {
 	local l
 	l=$(grep -m1 "^memory scheme=$1 services=$2 " "$OUT/results.txt") || {
 		printf 'none'
 		return
 	}
-	printf '%s (%s)' "$(sed -n 's/.* anon_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
-		"$(sed -n 's/.* heap_kb=\([^ ]*\).*/\1/p' <<<"$l")"
+	printf '%s (%s), %s' "$(sed -n 's/.* anon_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
+		"$(sed -n 's/.* heap_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
+		"$(sed -n 's/.* voluntary_per_s=\([^ ]*\).*/\1/p' <<<"$l")"
 }
 # path_table KIND TITLE: one row per path, one column per N.
 path_table() {
@@ -705,7 +706,7 @@ table() {
 	fi
 	if [ -n "$MEM_SERVICES" ]; then
 		echo
-		echo "| idle agent, one member, custom services | http: Anonymous kB (heap kB) | https: Anonymous kB (heap kB) |"
+		echo "| idle agent, one member, custom services | http: Anonymous kB (heap kB), voluntary wakeups/s | https: the same |"
 		echo "| --- | --- | --- |"
 		for s in $MEM_SERVICES; do
 			echo "| $s | $(mem_cell http "$s") | $(mem_cell https "$s") |"
