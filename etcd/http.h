@@ -132,9 +132,9 @@ uint64_t etcd_http_put(struct etcd_http *h, const char *url,
  * does, at once). Unknown, finished or zero ids are ignored. For a
  * stream the connection is closed and no further line is delivered. */
 void etcd_http_cancel(struct etcd_http *h, uint64_t id);
-/* Nothing waits on request id's answer (a renewal, a periodic check):
- * once the request is sent its socket goes unpolled for 20 ms, so an
- * answer that comes in pieces wakes the agent once, not once a piece. */
+/* Nothing waits on request id's answer (a lease renewal): once the
+ * request is sent its socket goes unpolled for 20 ms, so an answer that
+ * comes in pieces wakes the agent once, not once a piece. */
 void etcd_http_lazy(struct etcd_http *h, uint64_t id);
 
 /* Streaming answers (etcd's /v3/watch: newline-separated JSON objects

@@ -209,8 +209,8 @@ nomem_pause(struct loop *l)
 	(void)poll(NULL, 0, NOMEM_PAUSE_MS);
 }
 
-/* Ends the holds that are over; returns timeout shortened to the end of
- * the first that is not. */
+/* Ends the holds that are over; returns timeout, shortened to the
+ * earliest end of those that are not. */
 static int
 hold_wait(struct loop *l, int timeout)
 {
