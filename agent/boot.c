@@ -259,11 +259,16 @@ on_health_timer(struct loop *l, void *arg)
 	    HEALTH_TIMEOUT_MS, on_check, b);
 }
 
+/* The check every health_interval may come up to a twentieth late, to
+ * share a wakeup with the services' lease renewals; the quick checks of
+ * a starting etcd come on time. */
 static void
 schedule_health(struct boot *b, int ms)
 {
 	loop_cancel(b->x->loop, b->health_timer);
-	b->health_timer = loop_timer(b->x->loop, ms, on_health_timer, b);
+	b->health_timer = ms == b->c->health_interval * 1000 ?
+	    loop_timer_slack(b->x->loop, ms, on_health_timer, b) :
+	    loop_timer(b->x->loop, ms, on_health_timer, b);
 }
 
 static void
