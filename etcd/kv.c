@@ -96,23 +96,6 @@ kv_destroy(struct etcd_kv *kv)
 }
 
 void
-ekv_hold(struct etcd_kv *kv)
-{
-	kv->depth++;
-}
-
-bool
-ekv_release(struct etcd_kv *kv)
-{
-	kv->depth--;
-	if (!kv->doomed)
-		return false;
-	if (kv->depth == 0)
-		kv_destroy(kv);
-	return true;
-}
-
-void
 ekv_cb_begin(struct op *o)
 {
 	o->in_cb = true;
@@ -359,9 +342,9 @@ ekv_op_send(struct op *o)
 	}
 	o->req = etcd_http_request_ex(kv->h, o->url, o->body, timeout,
 	    on_answer, on_drop, o);
-	/* A renewal's answer is awaited by no one (a round's comes one
-	 * lease's line at a time). */
-	if (o->kind == OP_ROUND || o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE)
+	/* A renewal's answer (a round's too) is awaited by no one, and a
+	 * round's comes one lease's line at a time. */
+	if (o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE)
 		etcd_http_lazy(kv->h, o->req);
 }
 

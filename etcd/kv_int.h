@@ -92,10 +92,6 @@ bool ekv_op_next_endpoint(struct op *o);
 /* Ends o for good and enters its last callback: the caller then calls
  * the caller's callback and ekv_cb_end(). */
 void ekv_op_retire(struct op *o);
-/* Keep kv from being freed (by a callback calling etcd_kv_free) while
- * several callbacks run; ekv_release() returns true when kv is gone. */
-void ekv_hold(struct etcd_kv *kv);
-bool ekv_release(struct etcd_kv *kv);
 /* Bracket every callback into the caller; ekv_cb_end() returns true when
  * o (or kv) must not be touched any more. */
 void ekv_cb_begin(struct op *o);

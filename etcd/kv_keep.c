@@ -174,7 +174,8 @@ ekv_round_answer(struct op *r, const struct etcd_http_result *hr)
 	int code = 0;
 	struct op *o;
 
-	ekv_hold(kv);
+	/* Retired, r is in its callback until ekv_cb_end(): kv stays even
+	 * if a keeper's lost callback frees it. */
 	ekv_op_retire(r);
 	if (hr->status != 200) {
 		code = ekv_describe(r, hr);
@@ -205,7 +206,6 @@ ekv_round_answer(struct op *r, const struct etcd_http_result *hr)
 		keep_answer(o, &res, hr->status);
 	}
 	ekv_cb_end(r);
-	ekv_release(kv);
 }
 
 static void
