@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # bench/memory.sh — the agent's own memory as it runs more services
-# (sourced by bench/run.sh, which defines the network, poll_member, emit
-# and progress; proc_mem comes from bench/agent.sh). See bench/README.md.
+# (sourced by bench/run.sh, which defines the network, poll_member, emit,
+# progress and now_ns; proc_mem, proc_vol and per_s come from
+# bench/agent.sh). See bench/README.md.
 #
 # memory_phase: for each scheme (http, and https with certificates the
 # agent makes from a CA) and each S in MEM_SERVICES, one agent in host h1
@@ -42,7 +43,7 @@ mem_started() {
 
 # mem_case S SCHEME: one measurement; emits its results line.
 mem_case() {
-	local s=$1 scheme=$2 conf pid deadline anon heap conns v0 v1
+	local s=$1 scheme=$2 conf pid deadline anon heap conns v0 v1 t0 t1
 	kill_hosts 1 1
 	rm -rf "$RD" && mkdir -p "$RD"
 	printf '%s\n' '#!/bin/sh' \
@@ -69,12 +70,14 @@ mem_case() {
 	# Its wakeups are counted over MEM_IDLE_S after 5 s of settling.
 	sleep 5
 	read -r v0 _ <<<"$(proc_vol "$pid")"
+	t0=$(now_ns)
 	sleep "$MEM_IDLE_S"
 	read -r v1 _ <<<"$(proc_vol "$pid")"
+	t1=$(now_ns)
 	read -r _ _ anon <<<"$(proc_mem "$pid")"
 	heap=$(awk '/\[heap\]/ { f = 1 } f && /^Anonymous:/ { print $2; exit }' "/proc/$pid/smaps" 2>/dev/null)
 	conns=$(ip netns exec "$(host_ns 1)" ss -tnpH 2>/dev/null | grep -c "pid=$pid,")
-	emit "memory scheme=$scheme services=$s anon_kb=${anon:-NA} heap_kb=${heap:-NA} tcp_connections=$conns voluntary_per_s=$(awk -v a="$v0" -v b="$v1" -v t="$MEM_IDLE_S" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%.2f", (b - a) / t }')"
+	emit "memory scheme=$scheme services=$s anon_kb=${anon:-NA} heap_kb=${heap:-NA} tcp_connections=$conns voluntary_per_s=$(per_s $((v1 - v0)) $(((t1 - t0) / 1000000)))"
 	kill_hosts 1 1
 }
 

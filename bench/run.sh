@@ -651,14 +651,13 @@ cell() {
 field() { grep -m1 "^$2 " "$OUT/results.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # mem_cell SCHEME S: "Anonymous (heap), wakeups/s" of one memory case.
 mem_cell() {
-	local l
-	l=$(grep -m1 "^memory scheme=$1 services=$2 " "$OUT/results.txt") || {
+	local l="memory scheme=$1 services=$2"
+	if ! grep -q "^$l " "$OUT/results.txt"; then
 		printf 'none'
 		return
-	}
-	printf '%s (%s), %s' "$(sed -n 's/.* anon_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
-		"$(sed -n 's/.* heap_kb=\([^ ]*\).*/\1/p' <<<"$l")" \
-		"$(sed -n 's/.* voluntary_per_s=\([^ ]*\).*/\1/p' <<<"$l")"
+	fi
+	printf '%s (%s), %s' "$(field anon_kb "$l")" "$(field heap_kb "$l")" \
+		"$(field voluntary_per_s "$l")"
 }
 # path_table KIND TITLE: one row per path, one column per N.
 path_table() {
