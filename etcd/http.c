@@ -692,9 +692,14 @@ etcd_http_new(struct loop *l)
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	/* Connections kept, streams included: a burst of requests (every
-	 * service's lease at once) leaves at most this many behind, each
-	 * with its own OpenSSL context (about 50 KB) over https. */
+	/* At most this many connections to one member, and kept: a burst
+	 * (every service's request at start) waits its turn rather than
+	 * opening a connection each (over https a handshake and about 50
+	 * KB). curl times a waiting request out only once it has one; at
+	 * most three requests to one member are long (the registry's watch,
+	 * a snapshot, a token's watch), so a connection turns over. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)HTTP_MAX_CONNS);
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_CONNS);
 	/* "Expect:" keeps curl from waiting for 100-continue on big POSTs. */
 	s = curl_slist_append(NULL, "Content-Type: application/json");
@@ -892,28 +897,20 @@ launch(struct req *r, const char *method, const char *url,
 	return r->id;
 }
 
-static uint64_t
-start(struct etcd_http *h, const char *method, const char *url,
-    const char *post_json, long timeout_ms, etcd_http_cb cb,
-    etcd_http_drop_cb drop, void *arg)
-{
-	return launch(req_new(h, cb, drop, arg), method, url, post_json,
-	    timeout_ms);
-}
-
 uint64_t
 etcd_http_request_ex(struct etcd_http *h, const char *url,
     const char *post_json, long timeout_ms, etcd_http_cb cb,
     etcd_http_drop_cb drop, void *arg)
 {
-	return start(h, NULL, url, post_json, timeout_ms, cb, drop, arg);
+	return launch(req_new(h, cb, drop, arg), NULL, url, post_json,
+	    timeout_ms);
 }
 
 uint64_t
 etcd_http_put(struct etcd_http *h, const char *url, long timeout_ms,
     etcd_http_cb cb, void *arg)
 {
-	return start(h, "PUT", url, NULL, timeout_ms, cb, NULL, arg);
+	return launch(req_new(h, cb, NULL, arg), "PUT", url, NULL, timeout_ms);
 }
 
 uint64_t

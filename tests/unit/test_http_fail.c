@@ -167,12 +167,90 @@ test_lazy(void **state)
 	close(lfd);
 }
 
+/* A server on the test's own loop that answers every request at once
+ * and keeps the connections it accepted. */
+#define BURST 12
+
+struct burst {
+	struct loop *l;
+	int fds[BURST];
+	int conns;
+	int done, ok;
+};
+
+static void
+on_burst_request(struct loop *l, int fd, int events, void *arg)
+{
+	static const char ans[] =
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	char buf[1024];
+
+	(void)events;
+	(void)arg;
+	if (read(fd, buf, sizeof(buf)) <= 0) {
+		loop_unwatch(l, fd);
+		return;
+	}
+	assert_int_equal(write(fd, ans, strlen(ans)), (ssize_t)strlen(ans));
+}
+
+static void
+on_burst_accept(struct loop *l, int fd, int events, void *arg)
+{
+	struct burst *b = arg;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)events;
+	assert_true(c >= 0);
+	assert_true(b->conns < BURST);
+	b->fds[b->conns++] = c;
+	loop_watch(l, c, LOOP_READ, on_burst_request, b);
+}
+
+static void
+on_burst_res(void *arg, const struct etcd_http_result *r)
+{
+	struct burst *b = arg;
+
+	b->ok += r->status == 200;
+	if (++b->done == BURST)
+		loop_stop(b->l, 0);
+}
+
+/* Twelve requests to one server at once (every service's lease at an
+ * agent's start) share at most four connections, the rest waiting their
+ * turn, and every one is answered. */
+static void
+test_burst(void **state)
+{
+	struct burst b = { .l = loop_new() };
+	struct etcd_http *h = etcd_http_new(b.l);
+	int lfd, port = port_of(&lfd, true);
+	char *url = xasprintf("http://127.0.0.1:%d/health", port);
+
+	(void)state;
+	loop_watch(b.l, lfd, LOOP_READ, on_burst_accept, &b);
+	for (int i = 0; i < BURST; i++)
+		assert_true(etcd_http_get(h, url, 5000, on_burst_res, &b) > 0);
+	assert_int_equal(loop_run(b.l), 0);
+	assert_int_equal(b.ok, BURST);
+	assert_true(b.conns >= 1);
+	assert_true(b.conns <= 4);
+	free(url);
+	etcd_http_free(h);
+	loop_free(b.l);
+	for (int i = 0; i < b.conns; i++)
+		close(b.fds[i]);
+	close(lfd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fail_kinds),
 		cmocka_unit_test(test_lazy),
+		cmocka_unit_test(test_burst),
 	};
 
 	int rc;
