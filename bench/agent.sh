@@ -46,7 +46,9 @@ is_leader() { # I: member I is the leader (per its own status)
 	printf '%s\n' "$j" | jq -e '.header.member_id == .leader' >/dev/null 2>&1
 }
 med3() { printf '%s\n' "$@" | sort -g | sed -n 2p; } # the middle of three
-per_s() { awk -v c="$1" -v ms="$2" 'BEGIN { printf "%.2f", c / (ms / 1e3) }'; } # COUNT MS
+# per_s FROM TO MS: a counter's rate per second between two readings MS ms
+# apart; NA when either reading is missing (the process was gone).
+per_s() { awk -v a="$1" -v b="$2" -v ms="$3" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%.2f", (b - a) / (ms / 1e3) }'; }
 
 # idle_agents: counts the three agents' wakeups over IDLE_S s; emits their
 # memory and the medians.
@@ -69,9 +71,9 @@ idle_agents() {
 		read -ra m <<<"$(proc_mem "${LPID[i]}")"
 		rss[i]=${m[0]} pss[i]=${m[1]} anon[i]=${m[2]}
 		d=$(((b - a) / 1000000))
-		ws[i]=$(per_s $((c1[i] - c0[i])) "$d")
-		vs[i]=$(per_s $((${v1[i]%% *} - ${v0[i]%% *})) "$d")
-		rs[i]=$(per_s $((r1[i] - r0[i])) "$d")
+		ws[i]=$(per_s "${c0[i]}" "${c1[i]}" "$d")
+		vs[i]=$(per_s "${v0[i]%% *}" "${v1[i]%% *}" "$d")
+		rs[i]=$(per_s "${r0[i]}" "${r1[i]}" "$d")
 		emit "# agent h$i pid ${LPID[i]}: VmRSS ${rss[i]} kB, Pss ${pss[i]} kB, Anonymous ${anon[i]} kB; $((c1[i] - c0[i])) context switches ($(awk -v a="${v0[i]}" -v b="${v1[i]}" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d voluntary, %d not", y[1] - x[1], y[2] - x[2] }')), $((r1[i] - r0[i])) schedstat runs in $(secs "$a" "$b") s"
 	done
 	emit "agent rss_kb=$(med3 "${rss[@]:1}") pss_kb=$(med3 "${pss[@]:1}") anon_kb=$(med3 "${anon[@]:1}") wakeups_per_s=$(med3 "${ws[@]:1}") voluntary_per_s=$(med3 "${vs[@]:1}") schedstat_runs_per_s=$(med3 "${rs[@]:1}")"

@@ -77,7 +77,7 @@ mem_case() {
 	read -r _ _ anon <<<"$(proc_mem "$pid")"
 	heap=$(awk '/\[heap\]/ { f = 1 } f && /^Anonymous:/ { print $2; exit }' "/proc/$pid/smaps" 2>/dev/null)
 	conns=$(ip netns exec "$(host_ns 1)" ss -tnpH 2>/dev/null | grep -c "pid=$pid,")
-	emit "memory scheme=$scheme services=$s anon_kb=${anon:-NA} heap_kb=${heap:-NA} tcp_connections=$conns voluntary_per_s=$(per_s $((v1 - v0)) $(((t1 - t0) / 1000000)))"
+	emit "memory scheme=$scheme services=$s anon_kb=${anon:-NA} heap_kb=${heap:-NA} tcp_connections=$conns voluntary_per_s=$(per_s "$v0" "$v1" $(((t1 - t0) / 1000000)))"
 	kill_hosts 1 1
 }
 
