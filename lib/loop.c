@@ -18,11 +18,13 @@ struct watch {
 	loop_fd_cb cb;
 	void *arg;
 	int64_t held_until;	/* loop_hold(): left out of poll until then */
+	uint64_t held_at;	/* ... or until the wake after this one */
 };
 
 struct timer {
 	uint64_t id;
 	int64_t due;
+	int64_t early;		/* due less its slack: fire from then on */
 	int64_t late;		/* due plus its slack: wait no longer */
 	loop_timer_cb cb;
 	void *arg;
@@ -40,6 +42,7 @@ struct loop {
 	bool stopped;
 	int code;
 	int64_t nomem_since;	/* poll()'s first ENOMEM in a row, or 0 */
+	uint64_t wakes;		/* poll() returns so far */
 };
 
 int64_t
@@ -80,7 +83,7 @@ loop_watch(struct loop *l, int fd, int events, loop_fd_cb cb, void *arg)
 	for (size_t i = 0; i < l->nw; i++) {
 		if (l->w[i].fd == fd) {
 			l->w[i] = (struct watch){ fd, events, cb, arg,
-			    l->w[i].held_until };
+			    l->w[i].held_until, l->w[i].held_at };
 			return;
 		}
 	}
@@ -88,15 +91,18 @@ loop_watch(struct loop *l, int fd, int events, loop_fd_cb cb, void *arg)
 		l->capw = l->capw ? l->capw * 2 : 8;
 		l->w = xreallocarray(l->w, l->capw, sizeof(*l->w));
 	}
-	l->w[l->nw++] = (struct watch){ fd, events, cb, arg, 0 };
+	l->w[l->nw++] = (struct watch){ fd, events, cb, arg, 0, 0 };
 }
 
 void
 loop_hold(struct loop *l, int fd, int64_t ms)
 {
-	for (size_t i = 0; i < l->nw; i++)
-		if (l->w[i].fd == fd)
-			l->w[i].held_until = loop_now_ms() + (ms > 0 ? ms : 0);
+	for (size_t i = 0; i < l->nw; i++) {
+		if (l->w[i].fd == fd) {
+			l->w[i].held_until = ms > 0 ? loop_now_ms() + ms : 0;
+			l->w[i].held_at = l->wakes;
+		}
+	}
 }
 
 void
@@ -123,8 +129,8 @@ add_timer(struct loop *l, int64_t ms, int64_t slack, loop_timer_cb cb,
 	if (ms < 0)
 		ms = 0;
 	due = loop_now_ms() + ms;
-	l->t[l->nt++] = (struct timer){ l->next_id, due, due + slack, cb,
-	    arg };
+	l->t[l->nt++] = (struct timer){ l->next_id, due, due - slack,
+	    due + slack, cb, arg };
 	return l->next_id++;
 }
 
@@ -161,9 +167,9 @@ loop_stop(struct loop *l, int code)
 	l->code = code;
 }
 
-/* Fires every timer that is due, earliest first; returns the wait in ms
- * until the next one must fire (its due time plus its slack), or -1 when
- * none is pending. */
+/* Fires every timer that is due (or within its slack of it), earliest
+ * first; returns the wait in ms until the next one must fire (its due
+ * time plus its slack), or -1 when none is pending. */
 static int
 run_timers(struct loop *l)
 {
@@ -173,15 +179,17 @@ run_timers(struct loop *l)
 		size_t best = l->nt;
 
 		for (size_t i = 0; i < l->nt; i++) {
-			if (best == l->nt || l->t[i].due < l->t[best].due)
+			if (l->t[i].early <= now &&
+			    (best == l->nt || l->t[i].due < l->t[best].due))
 				best = i;
 			if (l->t[i].late < late)
 				late = l->t[i].late;
 		}
-		if (best == l->nt)
-			return -1;
-		if (l->t[best].due > now) {
+		if (best == l->nt) {
 			int64_t wait = late - now;
+
+			if (l->nt == 0)
+				return -1;
 			return wait > 60000 ? 60000 : (int)wait;
 		}
 		struct timer t = l->t[best];
@@ -229,14 +237,94 @@ hold_wait(struct loop *l, int timeout)
 	return timeout;
 }
 
+/* Ends the holds made before the wake that poll() just returned from;
+ * returns whether it ended any. */
+static bool
+hold_wake(struct loop *l)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < l->nw; i++) {
+		if (l->w[i].held_until != 0 && l->w[i].held_at < l->wakes) {
+			l->w[i].held_until = 0;
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* One poll(2) of the descriptors not held, and their callbacks. Returns
+ * 1 after a wake, 0 when poll() was interrupted or found no memory (try
+ * again), -1 on any other error (l->code is set). */
+static int
+poll_once(struct loop *l, struct pollfd **pfd, size_t *cap, int timeout)
+{
+	size_t n = l->nw;
+
+	if (*cap < n) {
+		*cap = n;
+		*pfd = xreallocarray(*pfd, *cap, sizeof(**pfd));
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pollfd *p = &(*pfd)[i];
+
+		/* poll() skips a negative fd: a held one. */
+		p->fd = l->w[i].held_until == 0 ? l->w[i].fd : -1;
+		p->events = (short)(((l->w[i].events & LOOP_READ) ? POLLIN : 0) |
+		    ((l->w[i].events & LOOP_WRITE) ? POLLOUT : 0));
+		p->revents = 0;
+	}
+	int r = poll(*pfd, n, timeout);
+	if (r < 0) {
+		if (errno == EINTR)
+			return 0;
+		if (errno == ENOMEM) {
+			nomem_pause(l);
+			return 0;
+		}
+		log_error("poll: %s", strerror(errno));
+		l->code = -1;
+		return -1;
+	}
+	l->wakes++;
+	if (l->nomem_since != 0) {
+		log_info("poll works again after %" PRId64 " ms "
+		    "without kernel memory", loop_now_ms() - l->nomem_since);
+		l->nomem_since = 0;
+	}
+	for (size_t i = 0; i < n && r > 0 && !l->stopped; i++) {
+		const struct pollfd *p = &(*pfd)[i];
+
+		if (p->revents == 0)
+			continue;
+		r--;
+		/* A callback may have removed or replaced this fd; look it
+		 * up again rather than trusting index i. */
+		for (size_t j = 0; j < l->nw; j++) {
+			if (l->w[j].fd != p->fd)
+				continue;
+			int ev = 0;
+			if (p->revents & (POLLIN | POLLHUP | POLLERR))
+				ev |= LOOP_READ;
+			if (p->revents & (POLLOUT | POLLERR))
+				ev |= LOOP_WRITE;
+			struct watch w = l->w[j];
+			w.cb(l, w.fd, ev & (w.events | LOOP_READ), w.arg);
+			break;
+		}
+	}
+	return 1;
+}
+
 int
 loop_run(struct loop *l)
 {
 	struct pollfd *pfd = NULL;
 	size_t cap = 0;
+	int r = 1;
 
 	/* A callback may have called loop_stop() before the loop ran. */
-	while (!l->stopped) {
+	while (!l->stopped && r >= 0) {
 		int timeout = run_timers(l);
 
 		if (l->stopped)
@@ -246,56 +334,12 @@ loop_run(struct loop *l)
 			l->code = -1;
 			break;
 		}
-		if (cap < l->nw) {
-			cap = l->nw;
-			pfd = xreallocarray(pfd, cap, sizeof(*pfd));
-		}
-		size_t n = l->nw;
-		timeout = hold_wait(l, timeout);
-		for (size_t i = 0; i < n; i++) {
-			/* poll() skips a negative fd: a held one. */
-			pfd[i].fd = l->w[i].held_until == 0 ? l->w[i].fd : -1;
-			pfd[i].events = (short)(((l->w[i].events & LOOP_READ) ? POLLIN : 0) |
-			    ((l->w[i].events & LOOP_WRITE) ? POLLOUT : 0));
-			pfd[i].revents = 0;
-		}
-		int r = poll(pfd, n, timeout);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOMEM) {
-				nomem_pause(l);
-				continue;
-			}
-			log_error("poll: %s", strerror(errno));
-			l->code = -1;
-			break;
-		}
-		if (l->nomem_since != 0) {
-			log_info("poll works again after %" PRId64 " ms "
-			    "without kernel memory",
-			    loop_now_ms() - l->nomem_since);
-			l->nomem_since = 0;
-		}
-		for (size_t i = 0; i < n && r > 0 && !l->stopped; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			r--;
-			/* A callback may have removed or replaced this fd; look
-			 * it up again rather than trusting index i. */
-			for (size_t j = 0; j < l->nw; j++) {
-				if (l->w[j].fd != pfd[i].fd)
-					continue;
-				int ev = 0;
-				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-					ev |= LOOP_READ;
-				if (pfd[i].revents & (POLLOUT | POLLERR))
-					ev |= LOOP_WRITE;
-				struct watch w = l->w[j];
-				w.cb(l, w.fd, ev & (w.events | LOOP_READ), w.arg);
-				break;
-			}
-		}
+		r = poll_once(l, &pfd, &cap, hold_wait(l, timeout));
+		/* The wake ends the holds made before it: what came for them
+		 * meanwhile is read now, before the timers run, without
+		 * waiting (a renewal's answer read as its next one goes out). */
+		if (r > 0 && !l->stopped && hold_wake(l))
+			r = poll_once(l, &pfd, &cap, 0);
 	}
 	free(pfd);
 	return l->code;
