@@ -22,9 +22,6 @@
 /* A stream with a complete line still undelivered takes in at most this
  * much beyond its line cap before curl is paused (one curl read). */
 #define STREAM_SLACK ((size_t)CURL_MAX_WRITE_SIZE)
-/* How long a lazy request's socket goes unpolled once it is sent. */
-#define LAZY_HOLD_MS 20
-
 struct req {
 	struct etcd_http *h;
 	uint64_t id;
@@ -45,7 +42,7 @@ struct req {
 	bool paused;		/* curl holds data back until lines drain */
 	bool too_long;		/* a line over max_line ended it */
 	bool dead;		/* dropped while its line callback ran */
-	bool lazy;		/* etcd_http_lazy(): its answer may wait */
+	int64_t lazy_ms;	/* etcd_http_lazy(): its answer may wait */
 	etcd_http_line_cb line;
 	size_t max_line;
 	size_t off, lines, part;
@@ -289,9 +286,9 @@ on_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-/* A lazy request, sent whole, now waits for its answer: the socket is
- * left unpolled for LAZY_HOLD_MS, once, so that an answer etcd writes in
- * pieces (a keepalive round's lines, each flushed) wakes the agent once. */
+/* A lazy request, sent whole, now waits for its answer: its socket is
+ * held, once. curl removes the socket from the loop when the request
+ * ends, and with it the hold. */
 static void
 hold_answer(struct etcd_http *h, CURL *easy, curl_socket_t s)
 {
@@ -300,12 +297,12 @@ hold_answer(struct etcd_http *h, CURL *easy, curl_socket_t s)
 
 	if (easy == NULL ||
 	    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) != CURLE_OK ||
-	    r == NULL || !r->lazy ||
+	    r == NULL || r->lazy_ms <= 0 ||
 	    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK ||
 	    sent <= 0)
 		return;
-	r->lazy = false;
-	loop_hold(h->loop, s, LAZY_HOLD_MS);
+	loop_hold(h->loop, s, r->lazy_ms);
+	r->lazy_ms = 0;
 }
 
 static int
@@ -966,12 +963,12 @@ etcd_http_loop(struct etcd_http *h)
 }
 
 void
-etcd_http_lazy(struct etcd_http *h, uint64_t id)
+etcd_http_lazy(struct etcd_http *h, uint64_t id, int64_t max_ms)
 {
 	struct req *r = list_find(&h->active, id);
 
 	if (r != NULL)
-		r->lazy = true;
+		r->lazy_ms = max_ms;
 }
 
 void

@@ -132,10 +132,13 @@ uint64_t etcd_http_put(struct etcd_http *h, const char *url,
  * does, at once). Unknown, finished or zero ids are ignored. For a
  * stream the connection is closed and no further line is delivered. */
 void etcd_http_cancel(struct etcd_http *h, uint64_t id);
-/* Nothing waits on request id's answer (a lease renewal): once the
- * request is sent its socket goes unpolled for 20 ms, so an answer that
- * comes in pieces wakes the agent once, not once a piece. */
-void etcd_http_lazy(struct etcd_http *h, uint64_t id);
+/* Request id's answer may wait (a lease renewal's, a routine check's):
+ * once the request is sent, its socket goes unpolled until the loop
+ * wakes for other work, and at most max_ms (loop_hold), so that the
+ * answer shares a wakeup with other work, however many pieces it comes
+ * in. Keep max_ms well below the request's timeout: curl, handed the
+ * socket after that, reports the timeout without reading it. */
+void etcd_http_lazy(struct etcd_http *h, uint64_t id, int64_t max_ms);
 
 /* Streaming answers (etcd's /v3/watch: newline-separated JSON objects
  * that never end). line is borrowed and valid during the call only; it is

@@ -342,10 +342,12 @@ ekv_op_send(struct op *o)
 	}
 	o->req = etcd_http_request_ex(kv->h, o->url, o->body, timeout,
 	    on_answer, on_drop, o);
-	/* A renewal's answer (a round's too) is awaited by no one, and a
-	 * round's comes one lease's line at a time. */
-	if (o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE)
-		etcd_http_lazy(kv->h, o->req);
+	/* A round's answer is awaited by no one, and comes one lease's line
+	 * at a time: it is read when the agent wakes anyway (as the next
+	 * round goes out, which is set already), or well before its
+	 * timeout, which curl checks before it reads. */
+	if (o->kind == OP_ROUND)
+		etcd_http_lazy(kv->h, o->req, timeout * 3 / 4);
 }
 
 uint64_t

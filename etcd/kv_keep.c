@@ -55,11 +55,18 @@ keep_answer(struct op *o, const struct etcd_kv_result *r, long status)
 		 * answers. */
 		int64_t ttl = r->ttl < 9000000000 ? r->ttl : 9000000000;
 
-		o->ttl_ms = ttl * 1000;
+		/* The next round was set when this one went out; a TTL
+		 * etcd changed moves it. */
+		if (ttl * 1000 != o->ttl_ms) {
+			o->ttl_ms = ttl * 1000;
+			loop_cancel(o->kv->loop, o->timer);
+			keep_schedule(o, o->sent + o->ttl_ms / 3 - now);
+		}
 		o->deadline = o->sent + o->ttl_ms;
-		keep_schedule(o, o->ttl_ms / 3);
 		return;
 	}
+	loop_cancel(o->kv->loop, o->timer);
+	o->timer = 0;
 	if (status != 0 && r->grpc_code == 5) {
 		/* o->msg says it already: the lease is gone. */
 		ekv_keep_lost(o);
@@ -113,9 +120,11 @@ round_start(struct op *first)
 		if (o != first && !joins(o, now))
 			continue;
 		loop_cancel(kv->loop, o->timer);
-		o->timer = 0;
 		o->round = r->id;
 		o->sent = now;
+		/* The next round is set now, not when this one's answer
+		 * comes: the answer can wait for it (etcd_http_lazy). */
+		keep_schedule(o, o->ttl_ms / 3);
 		if (o->deadline < r->deadline)
 			r->deadline = o->deadline;
 		sb_puts(&body, o->body);
