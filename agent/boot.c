@@ -256,17 +256,19 @@ on_health_timer(struct loop *l, void *arg)
 		return;
 	}
 	b->check_id = etcd_check(b->x->http, plan_me(&b->plan)->client_url,
-	    HEALTH_TIMEOUT_MS, on_check, b);
+	    HEALTH_TIMEOUT_MS, b->check_lazy, on_check, b);
 }
 
-/* The check every health_interval may come up to a twentieth late, to
- * share a wakeup with the services' lease renewals; the quick checks of
- * a starting etcd come on time. */
+/* The check every health_interval may come up to a twentieth early or
+ * late, and read its answers up to 20 ms late, to share wakeups with the
+ * services' lease renewals; the quick checks of a starting etcd come on
+ * time. */
 static void
 schedule_health(struct boot *b, int ms)
 {
 	loop_cancel(b->x->loop, b->health_timer);
-	b->health_timer = ms == b->c->health_interval * 1000 ?
+	b->check_lazy = ms == b->c->health_interval * 1000;
+	b->health_timer = b->check_lazy ?
 	    loop_timer_slack(b->x->loop, ms, on_health_timer, b) :
 	    loop_timer(b->x->loop, ms, on_health_timer, b);
 }

@@ -137,6 +137,7 @@ struct boot {
 	char **refused_argv;	/* the flags etcd refused at once, planned
 				   again: never given to it a second time */
 	uint64_t health_timer;
+	bool check_lazy;	/* the timer's is a routine check */
 	uint64_t check_id;
 	uint64_t proxy_req;	/* a /health check in flight */
 	struct etcd_check_result check;	/* EV_HEALTHY, EV_UNHEALTHY */

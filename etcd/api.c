@@ -335,31 +335,43 @@ etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
 
 /* Cluster check. Every pending check is on one list so that
  * etcd_check_cancel() can find it by id; the process has one loop and
- * one thread touching it. A check always has exactly one request in
- * flight while it is on the list, and that request owns it: the drop
- * callback frees it when the request is cancelled or the client freed. */
+ * one thread touching it. GET /health goes first; once it says healthy,
+ * the member list and the status are asked at once (a lazy check reads
+ * both answers in one wakeup). The requests in flight own the check:
+ * the drop callback of the last one frees it when they are cancelled or
+ * the client freed. */
 
-enum stage { ST_HEALTH, ST_MEMBERS, ST_STATUS };
+enum part { P_HEALTH, P_MEMBERS, P_STATUS, P_N };
+
+static const char *const part_path[P_N] = {
+	[P_HEALTH] = "/health",
+	[P_MEMBERS] = "/v3/cluster/member/list",
+	[P_STATUS] = "/v3/maintenance/status",
+};
+
+/* A lazy check's answers are read at the loop's next wakeup, or after
+ * this long. */
+#define CHECK_LAZY_MS 20
 
 struct check {
 	struct check *prev, *next;
 	struct etcd_http *h;
 	uint64_t id;
-	uint64_t req;		/* the request in flight */
-	enum stage stage;
+	uint64_t req[P_N];	/* in flight, or 0 */
+	int inflight;
+	bool lazy;
 	char *base;		/* client URL without trailing '/' */
-	char *url;		/* of the request in flight, for messages */
 	int64_t deadline;	/* loop_now_ms() time; 0 = none */
 	etcd_check_cb cb;
 	void *arg;
 	struct etcd_members members;
+	struct etcd_status status;
+	char err[P_N][256];	/* why each part failed; "" if it did not */
 	struct etcd_check_result res;
 };
 
 static struct check *checks;
 static uint64_t next_check_id = 1;
-
-static void check_answer(void *arg, const struct etcd_http_result *r);
 
 static void
 check_unlink(struct check *c)
@@ -378,7 +390,6 @@ check_free(struct check *c)
 {
 	etcd_members_free(&c->members);
 	free(c->base);
-	free(c->url);
 	free(c);
 }
 
@@ -387,110 +398,77 @@ check_drop(void *arg)
 {
 	struct check *c = arg;
 
+	if (--c->inflight > 0)
+		return;
 	check_unlink(c);
 	check_free(c);
-}
-
-/* Ends the check: the callback runs with c already off the list, so that
- * it may cancel or start checks, or free the client, freely. */
-static void
-check_finish(struct check *c)
-{
-	check_unlink(c);
-	c->cb(c->arg, &c->res);
-	check_free(c);
-}
-
-static void check_fail(struct check *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-check_fail(struct check *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->res.healthy = false;
-	va_start(ap, fmt);
-	vsnprintf(c->res.error, sizeof(c->res.error), fmt, ap);
-	va_end(ap);
-	check_finish(c);
 }
 
 static const char *
-stage_method(enum stage s)
+part_method(enum part p)
 {
-	return s == ST_HEALTH ? "GET" : "POST";
+	return p == P_HEALTH ? "GET" : "POST";
 }
 
+static void part_fail(struct check *c, enum part p, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Part p failed: says why, after "METHOD URL: ". */
 static void
-check_start(struct check *c, enum stage s)
+part_fail(struct check *c, enum part p, const char *fmt, ...)
 {
-	static const char *const path[] = {
-		[ST_HEALTH] = "/health",
-		[ST_MEMBERS] = "/v3/cluster/member/list",
-		[ST_STATUS] = "/v3/maintenance/status",
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(c->err[p], sizeof(c->err[p]), "%s %s%s: %s", part_method(p),
+	    c->base, part_path[p], why);
+}
+
+static void on_health(void *arg, const struct etcd_http_result *r);
+static void on_members(void *arg, const struct etcd_http_result *r);
+static void on_status(void *arg, const struct etcd_http_result *r);
+
+static void
+part_start(struct check *c, enum part p)
+{
+	static const etcd_http_cb answer[P_N] = {
+		[P_HEALTH] = on_health,
+		[P_MEMBERS] = on_members,
+		[P_STATUS] = on_status,
 	};
+	char *url;
 	long left = 0;
 
-	c->stage = s;
-	free(c->url);
-	c->url = xasprintf("%s%s", c->base, path[s]);
 	if (c->deadline != 0) {
 		int64_t now = loop_now_ms();
 
 		if (now >= c->deadline) {
-			check_fail(c, "%s %s: not started, the check ran out "
-			    "of time", stage_method(s), c->url);
+			part_fail(c, p, "not started, the check ran out of "
+			    "time");
 			return;
 		}
 		left = (long)(c->deadline - now);
 	}
-	c->req = etcd_http_request_ex(c->h, c->url,
-	    s == ST_HEALTH ? NULL : "{}", left, check_answer, check_drop, c);
+	url = xasprintf("%s%s", c->base, part_path[p]);
+	c->req[p] = etcd_http_request_ex(c->h, url,
+	    p == P_HEALTH ? NULL : "{}", left, answer[p], check_drop, c);
+	c->inflight++;
+	if (c->lazy)
+		etcd_http_lazy(c->h, c->req[p], CHECK_LAZY_MS);
+	free(url);
 }
 
+/* The leader's name from the member list, or its ID in hex. */
 static void
-check_members(struct check *c, const struct etcd_http_result *r)
+name_leader(struct check *c)
 {
-	char err[200];
-
-	if (etcd_parse_members(r->body, r->len, &c->members, err,
-	    sizeof(err)) < 0) {
-		check_fail(c, "POST %s: %s", c->url, err);
-		return;
-	}
-	c->res.cluster_id = c->members.cluster_id;
-	c->res.member_id = c->members.member_id;
-	c->res.members = c->members.n;
-	for (size_t i = 0; i < c->members.n; i++) {
-		if (c->members.v[i].learner)
-			c->res.learners++;
-		else
-			c->res.voters++;
-	}
-	check_start(c, ST_STATUS);
-}
-
-static void
-check_status(struct check *c, const struct etcd_http_result *r)
-{
-	struct etcd_status st;
-	char err[200];
-
-	if (etcd_parse_status(r->body, r->len, &st, err, sizeof(err)) < 0) {
-		check_fail(c, "POST %s: %s", c->url, err);
-		return;
-	}
-	c->res.leader_id = st.leader;
-	if (st.leader == 0) {
-		check_fail(c, "POST %s: member %" PRIx64 " knows no leader",
-		    c->url, st.member_id);
-		return;
-	}
 	for (size_t i = 0; i < c->members.n; i++) {
 		const struct etcd_member *m = &c->members.v[i];
 
-		if (m->id != st.leader)
+		if (m->id != c->status.leader)
 			continue;
 		if (m->name[0] != '\0')
 			snprintf(c->res.leader_name,
@@ -499,60 +477,136 @@ check_status(struct check *c, const struct etcd_http_result *r)
 			snprintf(c->res.leader_name,
 			    sizeof(c->res.leader_name), "%" PRIx64, m->id);
 	}
-	c->res.healthy = true;
-	c->res.status = st;
-	c->res.error[0] = '\0';
-	check_finish(c);
 }
 
+/* Ends the check once no part is in flight: the first part that failed
+ * says why, in the order they would be asked one after another. The
+ * callback runs with c already off the list, so that it may cancel or
+ * start checks, or free the client, freely. */
 static void
-check_answer(void *arg, const struct etcd_http_result *r)
+check_done(struct check *c)
 {
-	struct check *c = arg;
-	const char *method = stage_method(c->stage);
-	char detail[200];
-	bool healthy;
-
-	c->req = 0;
-	if (r->error != NULL) {
-		check_fail(c, "%s %s: %s", method, c->url, r->error);
+	if (c->inflight > 0)
 		return;
+	c->res.healthy = false;
+	for (int p = 0; p < P_N; p++) {
+		if (c->err[p][0] != '\0') {
+			snprintf(c->res.error, sizeof(c->res.error), "%s",
+			    c->err[p]);
+			break;
+		}
 	}
-	if (c->stage == ST_HEALTH) {
-		/* 3.4 answers 503 {"health":"false"} when unhealthy. */
-		if (etcd_parse_health(r->body, r->len, &healthy, detail,
-		    sizeof(detail)) < 0) {
-			if (r->status != 200)
-				ej_http_detail(r->status, r->body, r->len,
-				    detail, sizeof(detail));
-			check_fail(c, "%s %s: %s", method, c->url, detail);
-		} else if (!healthy)
-			check_fail(c, "%s %s: etcd reports unhealthy "
-			    "(HTTP %ld)", method, c->url, r->status);
-		else
-			check_start(c, ST_MEMBERS);
-		return;
+	if (c->res.error[0] == '\0') {
+		c->res.leader_id = c->status.leader;
+		name_leader(c);
+		c->res.healthy = true;
+		c->res.status = c->status;
+	}
+	check_unlink(c);
+	c->cb(c->arg, &c->res);
+	check_free(c);
+}
+
+/* Took r, the answer to part p: false (and the reason noted) if it was
+ * no answer or not 200. */
+static bool
+part_answered(struct check *c, enum part p, const struct etcd_http_result *r)
+{
+	char detail[200];
+
+	c->req[p] = 0;
+	c->inflight--;
+	if (r->error != NULL) {
+		part_fail(c, p, "%s", r->error);
+		return false;
 	}
 	if (r->status != 200) {
 		ej_http_detail(r->status, r->body, r->len, detail,
 		    sizeof(detail));
-		check_fail(c, "%s %s: %s", method, c->url, detail);
-		return;
+		part_fail(c, p, "%s", detail);
+		return false;
 	}
-	if (c->stage == ST_MEMBERS)
-		check_members(c, r);
-	else
-		check_status(c, r);
+	return true;
+}
+
+static void
+on_health(void *arg, const struct etcd_http_result *r)
+{
+	struct check *c = arg;
+	char detail[200];
+	bool healthy;
+
+	c->req[P_HEALTH] = 0;
+	c->inflight--;
+	if (r->error != NULL)
+		part_fail(c, P_HEALTH, "%s", r->error);
+	/* 3.4 answers 503 {"health":"false"} when unhealthy. */
+	else if (etcd_parse_health(r->body, r->len, &healthy, detail,
+	    sizeof(detail)) < 0) {
+		if (r->status != 200)
+			ej_http_detail(r->status, r->body, r->len, detail,
+			    sizeof(detail));
+		part_fail(c, P_HEALTH, "%s", detail);
+	} else if (!healthy)
+		part_fail(c, P_HEALTH, "etcd reports unhealthy (HTTP %ld)",
+		    r->status);
+	else {
+		part_start(c, P_MEMBERS);
+		part_start(c, P_STATUS);
+	}
+	check_done(c);
+}
+
+static void
+on_members(void *arg, const struct etcd_http_result *r)
+{
+	struct check *c = arg;
+	char err[200];
+
+	if (part_answered(c, P_MEMBERS, r) &&
+	    etcd_parse_members(r->body, r->len, &c->members, err,
+	    sizeof(err)) < 0)
+		part_fail(c, P_MEMBERS, "%s", err);
+	else if (c->err[P_MEMBERS][0] == '\0') {
+		c->res.cluster_id = c->members.cluster_id;
+		c->res.member_id = c->members.member_id;
+		c->res.members = c->members.n;
+		for (size_t i = 0; i < c->members.n; i++) {
+			if (c->members.v[i].learner)
+				c->res.learners++;
+			else
+				c->res.voters++;
+		}
+	}
+	check_done(c);
+}
+
+static void
+on_status(void *arg, const struct etcd_http_result *r)
+{
+	struct check *c = arg;
+	char err[200];
+
+	if (part_answered(c, P_STATUS, r)) {
+		if (etcd_parse_status(r->body, r->len, &c->status, err,
+		    sizeof(err)) < 0)
+			part_fail(c, P_STATUS, "%s", err);
+		else if (c->status.leader == 0)
+			part_fail(c, P_STATUS, "member %" PRIx64 " knows no "
+			    "leader", c->status.member_id);
+	}
+	check_done(c);
 }
 
 uint64_t
 etcd_check(struct etcd_http *h, const char *client_url, long timeout_ms,
-    etcd_check_cb cb, void *arg)
+    bool lazy, etcd_check_cb cb, void *arg)
 {
 	struct check *c = xcalloc(1, sizeof(*c));
 
 	c->h = h;
 	c->id = next_check_id++;
+	c->lazy = lazy;
 	c->base = etcd_http_base(client_url);
 	c->deadline = timeout_ms > 0 ? loop_now_ms() + timeout_ms : 0;
 	c->cb = cb;
@@ -561,8 +615,8 @@ etcd_check(struct etcd_http *h, const char *client_url, long timeout_ms,
 	if (checks != NULL)
 		checks->prev = c;
 	checks = c;
-	/* The first stage cannot run out of time, so this never calls cb. */
-	check_start(c, ST_HEALTH);
+	/* The first part cannot run out of time, so this never calls cb. */
+	part_start(c, P_HEALTH);
 	return c->id;
 }
 
@@ -571,8 +625,12 @@ etcd_check_cancel(struct etcd_http *h, uint64_t id)
 {
 	for (struct check *c = checks; c != NULL && id != 0; c = c->next) {
 		if (c->h == h && c->id == id) {
-			/* The drop callback unlinks and frees c. */
-			etcd_http_cancel(h, c->req);
+			uint64_t req[P_N];
+
+			/* The last drop callback unlinks and frees c. */
+			memcpy(req, c->req, sizeof(req));
+			for (int p = 0; p < P_N; p++)
+				etcd_http_cancel(h, req[p]);
 			return;
 		}
 	}

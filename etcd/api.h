@@ -77,7 +77,8 @@ int etcd_parse_health(const char *body, size_t len, bool *healthy, char *err,
     size_t errlen);
 
 /* Cluster check: GET /health, then (if healthy) member/list and
- * maintenance/status, all through the member at one client URL. */
+ * maintenance/status together, all through the member at one client
+ * URL. */
 
 struct etcd_http;
 
@@ -98,12 +99,13 @@ typedef void (*etcd_check_cb)(void *arg, const struct etcd_check_result *r);
 
 /* Starts a check of the member at client_url (e.g. "http://10.0.0.1:2379";
  * copied) that ends within about timeout_ms in total (<= 0: no limit but
- * the 10 s connect limit of each request). cb runs exactly once,
- * later, from the loop, unless cancelled or h freed first (no callback
- * then, and nothing leaks). Returns an id > 0 for etcd_check_cancel().
- * For the loop's thread only. */
+ * the 10 s connect limit of each request). A lazy check (a routine one)
+ * reads its answers up to 20 ms late, so that they share a wakeup. cb
+ * runs exactly once, later, from the loop, unless cancelled or h freed
+ * first (no callback then, and nothing leaks). Returns an id > 0 for
+ * etcd_check_cancel(). For the loop's thread only. */
 uint64_t etcd_check(struct etcd_http *h, const char *client_url,
-    long timeout_ms, etcd_check_cb cb, void *arg);
+    long timeout_ms, bool lazy, etcd_check_cb cb, void *arg);
 
 /* Cancels a pending check: no callback afterwards. Unknown, finished or
  * zero ids are ignored. */

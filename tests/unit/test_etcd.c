@@ -818,7 +818,7 @@ test_check_healthy(void **state)
 	env_start(&e, CLUSTER, 3);
 	/* A trailing slash on the client URL is tolerated. */
 	snprintf(url, sizeof(url), "%s/", e.url);
-	assert_true(etcd_check(e.h, url, 3000, on_check, &e) > 0);
+	assert_true(etcd_check(e.h, url, 3000, false, on_check, &e) > 0);
 	e.pending = 1;
 	assert_int_equal(e.calls, 0);	/* never from inside etcd_check() */
 	env_run(&e);
@@ -832,13 +832,55 @@ test_check_healthy(void **state)
 	assert_true(e.res.leader_id == UINT64_C(3319814642761637952));
 	assert_true(e.res.cluster_id == UINT64_C(324952591200643719));
 	assert_true(e.res.member_id == UINT64_C(3319814642761637952));
-	/* The last request was the status POST, with a JSON body. */
+	/* The last request was the member list's or the status's (asked
+	 * together), a POST with a JSON body. */
 	assert_int_equal(e.f.nreq, 3);
-	assert_non_null(strstr(e.f.last_req,
-	    "POST /v3/maintenance/status HTTP/1.1\r\n"));
+	assert_true(strncmp(e.f.last_req, "POST /v3/maintenance/status "
+	    "HTTP/1.1\r\n", 38) == 0 || strncmp(e.f.last_req,
+	    "POST /v3/cluster/member/list HTTP/1.1\r\n", 39) == 0);
 	assert_non_null(strcasestr(e.f.last_req,
 	    "\r\nContent-Type: application/json\r\n"));
 	assert_non_null(strstr(e.f.last_req, "\r\n\r\n{}"));
+	env_end(&e);
+
+	/* A lazy check finds the same. */
+	env_start(&e, CLUSTER, 3);
+	etcd_check(e.h, e.url, 3000, true, on_check, &e);
+	e.pending = 1;
+	env_run(&e);
+	assert_int_equal(e.calls, 1);
+	assert_true(e.res.healthy);
+	assert_int_equal(e.res.members, 3);
+	assert_string_equal(e.res.leader_name, "t1");
+	assert_int_equal(e.f.nreq, 3);
+	env_end(&e);
+}
+
+/* Once /health says healthy, the member list and the status are asked
+ * together: the status request goes out while the member list hangs, and
+ * the check reports the member list, the first part that failed. */
+static void
+test_check_together(void **state)
+{
+	static const struct route routes[] = {
+		{ "/health", 200, "{\"health\":\"true\"}", 17, false, false },
+		{ "/v3/cluster/member/list", 200, "", 0, true, false },
+		{ "/v3/maintenance/status", 200, STATUS, LEN(STATUS), false,
+		    false },
+	};
+	struct env e;
+
+	(void)state;
+	env_start(&e, routes, 3);
+	etcd_check(e.h, e.url, 400, false, on_check, &e);
+	e.pending = 1;
+	env_run(&e);
+	assert_int_equal(e.calls, 1);
+	assert_false(e.res.healthy);
+	assert_int_equal(e.f.nreq, 3);
+	if (strstr(e.res.error, "/v3/cluster/member/list: ") == NULL ||
+	    strstr(e.res.error, "timed out") == NULL)
+		fail_msg("unexpected error: %s", e.res.error);
 	env_end(&e);
 }
 
@@ -856,7 +898,7 @@ test_check_leader_unnamed(void **state)
 
 	(void)state;
 	env_start(&e, routes, 3);
-	etcd_check(e.h, e.url, 3000, on_check, &e);
+	etcd_check(e.h, e.url, 3000, false, on_check, &e);
 	e.pending = 1;
 	env_run(&e);
 	assert_true(e.res.healthy);
@@ -871,7 +913,7 @@ check_fails(const struct route *routes, size_t n, const char *needle,
 	struct env e;
 
 	env_start(&e, routes, n);
-	etcd_check(e.h, e.url, 3000, on_check, &e);
+	etcd_check(e.h, e.url, 3000, false, on_check, &e);
 	e.pending = 1;
 	env_run(&e);
 	assert_int_equal(e.calls, 1);
@@ -935,7 +977,7 @@ test_check_refused(void **state)
 	env_start(&e, CLUSTER, 3);
 	/* Bound but not listening: connecting is refused. */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port(&fd));
-	etcd_check(e.h, url, 3000, on_check, &e);
+	etcd_check(e.h, url, 3000, false, on_check, &e);
 	e.pending = 1;
 	env_run(&e);
 	close(fd);
@@ -958,7 +1000,7 @@ test_check_timeout(void **state)
 	(void)state;
 	env_start(&e, routes, 1);
 	t0 = loop_now_ms();
-	etcd_check(e.h, e.url, 200, on_check, &e);
+	etcd_check(e.h, e.url, 200, false, on_check, &e);
 	e.pending = 1;
 	env_run(&e);
 	assert_true(loop_now_ms() - t0 < 2000);
@@ -995,20 +1037,20 @@ test_check_cancel(void **state)
 	(void)state;
 	env_start(&e, routes, 4);
 	/* Cancelled at once. */
-	id = etcd_check(e.h, e.url, 3000, on_never, &e);
+	id = etcd_check(e.h, e.url, 3000, false, on_never, &e);
 	etcd_check_cancel(e.h, id);
 	etcd_check_cancel(e.h, id);	/* dead ids are ignored */
 	etcd_check_cancel(e.h, 0);
 	/* Cancelled, mid-request, by another check's callback. */
 	snprintf(slow, sizeof(slow), "%s/slow", e.url);
-	e.victim = etcd_check(e.h, slow, 3000, on_never, &e);
-	etcd_check(e.h, e.url, 3000, cancel_victim, &e);
+	e.victim = etcd_check(e.h, slow, 3000, false, on_never, &e);
+	etcd_check(e.h, e.url, 3000, false, cancel_victim, &e);
 	e.pending = 1;
 	env_run(&e);
 	assert_int_equal(e.calls, 1);
 	assert_true(e.res.healthy);
 	/* Left pending when the client goes away: no callback, no leak. */
-	etcd_check(e.h, slow, 3000, on_never, &e);
+	etcd_check(e.h, slow, 3000, false, on_never, &e);
 	env_end(&e);
 }
 
@@ -1189,7 +1231,7 @@ test_http_free_in_callback(void **state)
 	for (int i = 0; i < 4; i++)
 		etcd_http_request_ex(e.h, url, NULL, 3000, free_from_cb,
 		    drop_count, &fr);
-	etcd_check(e.h, e.url, 3000, on_never, &e);
+	etcd_check(e.h, e.url, 3000, false, on_never, &e);
 	e.pending = 1;
 	env_run(&e);
 	assert_int_equal(fr.calls, 1);
@@ -1269,6 +1311,7 @@ main(void)
 		cmocka_unit_test(test_status_bad),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_check_healthy),
+		cmocka_unit_test(test_check_together),
 		cmocka_unit_test(test_check_leader_unnamed),
 		cmocka_unit_test(test_check_unhealthy),
 		cmocka_unit_test(test_check_refused),
