@@ -808,6 +808,18 @@ static const struct route CLUSTER[] = {
 	{ "/v3/maintenance/status", 200, STATUS, LEN(STATUS), false, false },
 };
 
+/* One check of the fake member serving routes; it has called back once. */
+static void
+run_check(struct env *e, const struct route *routes, size_t n,
+    long timeout_ms, bool lazy)
+{
+	env_start(e, routes, n);
+	etcd_check(e->h, e->url, timeout_ms, lazy, on_check, e);
+	e->pending = 1;
+	env_run(e);
+	assert_int_equal(e->calls, 1);
+}
+
 static void
 test_check_healthy(void **state)
 {
@@ -844,11 +856,7 @@ test_check_healthy(void **state)
 	env_end(&e);
 
 	/* A lazy check finds the same. */
-	env_start(&e, CLUSTER, 3);
-	etcd_check(e.h, e.url, 3000, true, on_check, &e);
-	e.pending = 1;
-	env_run(&e);
-	assert_int_equal(e.calls, 1);
+	run_check(&e, CLUSTER, 3, 3000, true);
 	assert_true(e.res.healthy);
 	assert_int_equal(e.res.members, 3);
 	assert_string_equal(e.res.leader_name, "t1");
@@ -871,11 +879,7 @@ test_check_together(void **state)
 	struct env e;
 
 	(void)state;
-	env_start(&e, routes, 3);
-	etcd_check(e.h, e.url, 400, false, on_check, &e);
-	e.pending = 1;
-	env_run(&e);
-	assert_int_equal(e.calls, 1);
+	run_check(&e, routes, 3, 400, false);
 	assert_false(e.res.healthy);
 	assert_int_equal(e.f.nreq, 3);
 	if (strstr(e.res.error, "/v3/cluster/member/list: ") == NULL ||
@@ -897,10 +901,7 @@ test_check_leader_unnamed(void **state)
 	struct env e;
 
 	(void)state;
-	env_start(&e, routes, 3);
-	etcd_check(e.h, e.url, 3000, false, on_check, &e);
-	e.pending = 1;
-	env_run(&e);
+	run_check(&e, routes, 3, 3000, false);
 	assert_true(e.res.healthy);
 	assert_string_equal(e.res.leader_name, "81813365b280339c");
 	env_end(&e);
@@ -912,11 +913,7 @@ check_fails(const struct route *routes, size_t n, const char *needle,
 {
 	struct env e;
 
-	env_start(&e, routes, n);
-	etcd_check(e.h, e.url, 3000, false, on_check, &e);
-	e.pending = 1;
-	env_run(&e);
-	assert_int_equal(e.calls, 1);
+	run_check(&e, routes, n, 3000, false);
 	assert_false(e.res.healthy);
 	if (strstr(e.res.error, needle) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", e.res.error, needle);
