@@ -59,14 +59,11 @@ keep_answer(struct op *o, const struct etcd_kv_result *r, long status)
 		 * etcd changed moves it. */
 		if (ttl * 1000 != o->ttl_ms) {
 			o->ttl_ms = ttl * 1000;
-			loop_cancel(o->kv->loop, o->timer);
 			keep_schedule(o, o->sent + o->ttl_ms / 3 - now);
 		}
 		o->deadline = o->sent + o->ttl_ms;
 		return;
 	}
-	loop_cancel(o->kv->loop, o->timer);
-	o->timer = 0;
 	if (status != 0 && r->grpc_code == 5) {
 		/* o->msg says it already: the lease is gone. */
 		ekv_keep_lost(o);
@@ -119,7 +116,6 @@ round_start(struct op *first)
 	for (struct op *o = kv->ops; o != NULL; o = o->next) {
 		if (o != first && !joins(o, now))
 			continue;
-		loop_cancel(kv->loop, o->timer);
 		o->round = r->id;
 		o->sent = now;
 		/* The next round is set now, not when this one's answer
@@ -227,9 +223,11 @@ on_keep_timer(struct loop *l, void *arg)
 	round_start(o);
 }
 
+/* Sets o's next round ms from now, in place of any set before. */
 static void
 keep_schedule(struct op *o, int64_t ms)
 {
+	loop_cancel(o->kv->loop, o->timer);
 	if (ms < 1)
 		ms = 1;
 	o->due = loop_now_ms() + ms;
