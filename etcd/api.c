@@ -507,19 +507,28 @@ check_done(struct check *c)
 	check_free(c);
 }
 
-/* Took r, the answer to part p: false (and the reason noted) if it was
- * no answer or not 200. */
+/* Took r, the result of part p: false (and the reason noted) if nothing
+ * answered. */
 static bool
-part_answered(struct check *c, enum part p, const struct etcd_http_result *r)
+part_got(struct check *c, enum part p, const struct etcd_http_result *r)
 {
-	char detail[200];
-
 	c->req[p] = 0;
 	c->inflight--;
 	if (r->error != NULL) {
 		part_fail(c, p, "%s", r->error);
 		return false;
 	}
+	return true;
+}
+
+/* The same, and false (the reason noted) too for an answer not 200. */
+static bool
+part_answered(struct check *c, enum part p, const struct etcd_http_result *r)
+{
+	char detail[200];
+
+	if (!part_got(c, p, r))
+		return false;
 	if (r->status != 200) {
 		ej_http_detail(r->status, r->body, r->len, detail,
 		    sizeof(detail));
@@ -536,25 +545,38 @@ on_health(void *arg, const struct etcd_http_result *r)
 	char detail[200];
 	bool healthy;
 
-	c->req[P_HEALTH] = 0;
-	c->inflight--;
-	if (r->error != NULL)
-		part_fail(c, P_HEALTH, "%s", r->error);
-	/* 3.4 answers 503 {"health":"false"} when unhealthy. */
-	else if (etcd_parse_health(r->body, r->len, &healthy, detail,
-	    sizeof(detail)) < 0) {
-		if (r->status != 200)
-			ej_http_detail(r->status, r->body, r->len, detail,
-			    sizeof(detail));
-		part_fail(c, P_HEALTH, "%s", detail);
-	} else if (!healthy)
-		part_fail(c, P_HEALTH, "etcd reports unhealthy (HTTP %ld)",
-		    r->status);
-	else {
-		part_start(c, P_MEMBERS);
-		part_start(c, P_STATUS);
+	if (part_got(c, P_HEALTH, r)) {
+		/* 3.4 answers 503 {"health":"false"} when unhealthy. */
+		if (etcd_parse_health(r->body, r->len, &healthy, detail,
+		    sizeof(detail)) < 0) {
+			if (r->status != 200)
+				ej_http_detail(r->status, r->body, r->len,
+				    detail, sizeof(detail));
+			part_fail(c, P_HEALTH, "%s", detail);
+		} else if (!healthy)
+			part_fail(c, P_HEALTH, "etcd reports unhealthy (HTTP "
+			    "%ld)", r->status);
+		else {
+			part_start(c, P_MEMBERS);
+			part_start(c, P_STATUS);
+		}
 	}
 	check_done(c);
+}
+
+/* The result's IDs and counts from the member list. */
+static void
+count_members(struct check *c)
+{
+	c->res.cluster_id = c->members.cluster_id;
+	c->res.member_id = c->members.member_id;
+	c->res.members = c->members.n;
+	for (size_t i = 0; i < c->members.n; i++) {
+		if (c->members.v[i].learner)
+			c->res.learners++;
+		else
+			c->res.voters++;
+	}
 }
 
 static void
@@ -563,20 +585,12 @@ on_members(void *arg, const struct etcd_http_result *r)
 	struct check *c = arg;
 	char err[200];
 
-	if (part_answered(c, P_MEMBERS, r) &&
-	    etcd_parse_members(r->body, r->len, &c->members, err,
-	    sizeof(err)) < 0)
-		part_fail(c, P_MEMBERS, "%s", err);
-	else if (c->err[P_MEMBERS][0] == '\0') {
-		c->res.cluster_id = c->members.cluster_id;
-		c->res.member_id = c->members.member_id;
-		c->res.members = c->members.n;
-		for (size_t i = 0; i < c->members.n; i++) {
-			if (c->members.v[i].learner)
-				c->res.learners++;
-			else
-				c->res.voters++;
-		}
+	if (part_answered(c, P_MEMBERS, r)) {
+		if (etcd_parse_members(r->body, r->len, &c->members, err,
+		    sizeof(err)) < 0)
+			part_fail(c, P_MEMBERS, "%s", err);
+		else
+			count_members(c);
 	}
 	check_done(c);
 }
