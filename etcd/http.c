@@ -43,6 +43,7 @@ struct req {
 	bool too_long;		/* a line over max_line ended it */
 	bool dead;		/* dropped while its line callback ran */
 	int64_t lazy_ms;	/* etcd_http_lazy(): its answer may wait */
+	long timeout_ms;	/* curl's for the whole request; 0: none */
 	etcd_http_line_cb line;
 	size_t max_line;
 	size_t off, lines, part;
@@ -287,8 +288,7 @@ on_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 /* A lazy request, sent whole, now waits for its answer: its socket is
- * held, once. curl removes the socket from the loop when the request
- * ends, and with it the hold. */
+ * held, once (curl removes the socket, and the hold, when it ends). */
 static void
 hold_answer(struct etcd_http *h, CURL *easy, curl_socket_t s)
 {
@@ -772,6 +772,7 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	CURLcode c = CURLE_OK;
 	long connect_ms = timeout_ms > 0 ? timeout_ms : CONNECT_DEFAULT_MS;
 
+	r->timeout_ms = timeout_ms;
 #define SET(opt, val) do {					\
 	if (c == CURLE_OK)					\
 		c = curl_easy_setopt(e, opt, val);		\
@@ -967,8 +968,13 @@ etcd_http_lazy(struct etcd_http *h, uint64_t id, int64_t max_ms)
 {
 	struct req *r = list_find(&h->active, id);
 
-	if (r != NULL)
-		r->lazy_ms = max_ms;
+	if (r == NULL)
+		return;
+	/* curl, handed the socket after the request's timeout, reports the
+	 * timeout without reading what waits in it. */
+	if (r->timeout_ms > 0 && max_ms > r->timeout_ms * 3 / 4)
+		max_ms = r->timeout_ms * 3 / 4;
+	r->lazy_ms = max_ms;
 }
 
 void

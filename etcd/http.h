@@ -134,10 +134,9 @@ uint64_t etcd_http_put(struct etcd_http *h, const char *url,
 void etcd_http_cancel(struct etcd_http *h, uint64_t id);
 /* Request id's answer may wait (a lease renewal's, a routine check's):
  * once the request is sent, its socket goes unpolled until the loop
- * wakes for other work, and at most max_ms (loop_hold), so that the
- * answer shares a wakeup with other work, however many pieces it comes
- * in. Keep max_ms well below the request's timeout: curl, handed the
- * socket after that, reports the timeout without reading it. */
+ * wakes for other work, and at most max_ms and three quarters of the
+ * request's timeout (loop_hold), so that the answer shares a wakeup
+ * with other work, however many pieces it comes in. */
 void etcd_http_lazy(struct etcd_http *h, uint64_t id, int64_t max_ms);
 
 /* Streaming answers (etcd's /v3/watch: newline-separated JSON objects

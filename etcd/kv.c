@@ -343,11 +343,11 @@ ekv_op_send(struct op *o)
 	o->req = etcd_http_request_ex(kv->h, o->url, o->body, timeout,
 	    on_answer, on_drop, o);
 	/* A round's answer is awaited by no one, and comes one lease's line
-	 * at a time: it is read when the agent wakes anyway (as the next
-	 * round goes out, which is set already), or well before its
-	 * timeout, which curl checks before it reads. */
+	 * at a time: it is read when the agent wakes anyway, at the latest
+	 * as the next round goes out (set already) or well before its
+	 * timeout. */
 	if (o->kind == OP_ROUND)
-		etcd_http_lazy(kv->h, o->req, timeout * 3 / 4);
+		etcd_http_lazy(kv->h, o->req, timeout);
 }
 
 uint64_t
