@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/proc.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 
 extern char **environ;
@@ -263,4 +264,77 @@ proc_spawn_as(char *const argv[], char *const envp[], int out_fd, int err_fd,
 		return -1;
 	}
 	return pid;
+}
+
+/* The child's side of proc_isolate(): out is its own copy. */
+static void
+isolated(proc_isolate_fn fn, void *arg, char *out, size_t outlen, int fd)
+{
+	size_t len, off = 0;
+	ssize_t n;
+	int rc;
+
+	out[0] = '\0';
+	rc = fn(arg, out, outlen);
+	len = strnlen(out, outlen - 1);
+	while (off < len) {
+		n = write(fd, out + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	/* _exit: neither the agent's atexit handlers nor its stdio
+	 * buffers are the child's to run or flush. */
+	_exit(rc == 0 ? 0 : 1);
+}
+
+int
+proc_isolate(proc_isolate_fn fn, void *arg, char *out, size_t outlen)
+{
+	char why[64], buf[256];
+	size_t got = 0;
+	ssize_t n;
+	int p[2], st;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return str_seterr(out, outlen, "cannot make a pipe: %s",
+		    strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return str_seterr(out, outlen, "cannot fork: %s",
+		    strerror(errno));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		isolated(fn, arg, out, outlen, p[1]);
+	}
+	close(p[1]);
+	/* Read to the end, keeping what fits. */
+	for (;;) {
+		n = read(p[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n && got + 1 < outlen; i++)
+			out[got++] = buf[i];
+	}
+	out[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return str_seterr(out, outlen, "cannot wait for the "
+			    "child process: %s", strerror(errno));
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && got > 0)
+		return -1;
+	return str_seterr(out, outlen, "the child process %s",
+	    proc_status_str(st, why, sizeof(why)));
 }

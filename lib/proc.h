@@ -49,6 +49,20 @@ pid_t proc_spawn_io(char *const argv[], char *const envp[], int out_fd,
 pid_t proc_spawn_as(char *const argv[], char *const envp[], int out_fd,
     int err_fd, uid_t uid, gid_t gid);
 
+/* Work for proc_isolate(): returns 0 or -1 and leaves a string in out
+ * (its result or its error). */
+typedef int (*proc_isolate_fn)(void *arg, char *out, size_t outlen);
+
+/* Runs fn(arg, out, outlen) in a forked child and waits for it; what fn
+ * left in out comes back in the caller's out. What the child allocates
+ * dies with it: for work whose libraries keep caches a long-lived agent
+ * would otherwise carry for good (OpenSSL's, after making certificates).
+ * Blocks the caller, loop and all, until the child exits: for work of
+ * milliseconds. The child is reaped here; proc_reap() never sees it.
+ * Returns fn's return, or -1 with out saying why the child did not
+ * finish. outlen must be at least 1. */
+int proc_isolate(proc_isolate_fn fn, void *arg, char *out, size_t outlen);
+
 /* Told of one exited child by proc_reap(); status is its wait status. */
 typedef void (*proc_reap_cb)(void *arg, pid_t pid, int status);
 

@@ -193,10 +193,71 @@ test_spawn_as_user(void **state)
 	}
 }
 
+static int isolated_global;
+
+static int
+isolated_ok(void *arg, char *out, size_t outlen)
+{
+	isolated_global = *(int *)arg;
+	snprintf(out, outlen, "%d", isolated_global * 2);
+	return 0;
+}
+
+static int
+isolated_fail(void *arg, char *out, size_t outlen)
+{
+	(void)arg;
+	snprintf(out, outlen, "%s", "the CA's key is readable by others");
+	return -1;
+}
+
+static int
+isolated_crash(void *arg, char *out, size_t outlen)
+{
+	(void)arg;
+	snprintf(out, outlen, "%s", "never sent");
+	raise(SIGKILL);
+	return 0;
+}
+
+/* proc_isolate(): the work's result or error comes back, what it changed
+ * stays in the child, a child that dies says how, and none is left to
+ * reap. */
+static void
+test_isolate(void **state)
+{
+	char out[64], small[4];
+	int v = 21;
+
+	(void)state;
+	assert_int_equal(proc_isolate(isolated_ok, &v, out, sizeof(out)), 0);
+	assert_string_equal(out, "42");
+	assert_int_equal(isolated_global, 0);
+
+	assert_int_equal(proc_isolate(isolated_fail, NULL, out, sizeof(out)),
+	    -1);
+	assert_string_equal(out, "the CA's key is readable by others");
+	/* Cut to what fits. */
+	assert_int_equal(proc_isolate(isolated_fail, NULL, small,
+	    sizeof(small)), -1);
+	assert_string_equal(small, "the");
+
+	assert_int_equal(proc_isolate(isolated_crash, NULL, out, sizeof(out)),
+	    -1);
+	assert_non_null(strstr(out, "killed by signal 9"));
+
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* First: in a child forked after test_spawn_as_user made a
+		 * thread, valgrind counts what glibc keeps of it as lost. */
+		cmocka_unit_test(test_isolate),
 		cmocka_unit_test(test_spawn_child_state),
 		cmocka_unit_test(test_spawn_errors),
 		cmocka_unit_test(test_spawn_as_user),
