@@ -1,5 +1,6 @@
 #include "lib/fmacros.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/proc.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "pki/pki.h"
@@ -141,21 +143,62 @@ certs_make(struct certs *cs, const struct pki_ca *ca, bool renew, char *err,
 	return left - left / 3;
 }
 
+/* What the child of certs_run() is to do. */
+struct run {
+	struct certs *cs;
+	bool renew;
+};
+
+/* In the child: loads the CA and makes the files; out is the seconds
+ * until the renewal, or the error. */
+static int
+run_child(void *arg, char *out, size_t outlen)
+{
+	struct run *run = arg;
+	struct pki_ca *ca;
+	long next = -1;
+
+	ca = pki_ca_load(run->cs->ca_file, run->cs->ca_key_file, time(NULL),
+	    out, outlen);
+	if (ca != NULL)
+		next = certs_make(run->cs, ca, run->renew, out, outlen);
+	if (next < 0)
+		return -1;
+	snprintf(out, outlen, "%ld", next);
+	return 0;
+}
+
+/* Makes the certificates in a child process: OpenSSL keeps what it
+ * fetched to parse the CA and make keys (about 100 kB) for the life of
+ * the process that did it, and the agent lives long. Returns the seconds
+ * until the renewal, or -1 with err set. */
+static long
+certs_run(struct certs *cs, bool renew, char *err, size_t errlen)
+{
+	struct run run = { .cs = cs, .renew = renew };
+	char *end;
+	long next;
+
+	if (proc_isolate(run_child, &run, err, errlen) < 0)
+		return -1;
+	next = strtol(err, &end, 10);
+	if (end == err || *end != '\0' || next < 0)
+		return str_seterr(err, errlen, "making the certificates "
+		    "gave no renewal time");
+	err[0] = '\0';
+	return next;
+}
+
 static void
 on_renew(struct loop *l, void *arg)
 {
 	struct certs *cs = arg;
 	char err[512] = "";
-	struct pki_ca *ca;
-	long next = -1;
+	long next;
 
 	(void)l;
 	cs->timer = 0;
-	ca = pki_ca_load(cs->ca_file, cs->ca_key_file, time(NULL), err,
-	    sizeof(err));
-	if (ca != NULL)
-		next = certs_make(cs, ca, true, err, sizeof(err));
-	pki_ca_free(ca);
+	next = certs_run(cs, true, err, sizeof(err));
 	if (next < 0) {
 		log_error("TLS: cannot renew this member's certificates: %s; "
 		    "trying again in %d s", err, RETRY_MS / 1000);
@@ -184,18 +227,19 @@ certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
 		    "; ca_file is not used to make any" : "");
 		return 0;
 	}
-	ca = pki_ca_load(c->ca_file, c->ca_key_file, time(NULL), err, errlen);
-	if (ca == NULL)
-		return -1;
 	if (plan_only) {
+		/* A command that ends: the CA is checked in this process. */
+		ca = pki_ca_load(c->ca_file, c->ca_key_file, time(NULL), err,
+		    errlen);
+		if (ca == NULL)
+			return -1;
 		pki_ca_free(ca);
 		return 0;
 	}
 	cs = xcalloc(1, sizeof(*cs));
 	cs->loop = l;
 	certs_fill(cs, p, c);
-	next = certs_make(cs, ca, false, err, errlen);
-	pki_ca_free(ca);
+	next = certs_run(cs, false, err, errlen);
 	if (next < 0) {
 		certs_free(cs);
 		return -1;

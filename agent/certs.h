@@ -25,6 +25,8 @@ struct certs;
  * readable by group or others, a key that is not the CA's, an expired
  * CA: -1 with one sentence in err), then, unless plan_only, makes the
  * files, points h at the client certificate and starts renewing them;
+ * unless plan_only, the CA is read and the files made in a child process
+ * (proc_isolate()), as is every renewal, so OpenSSL's caches stay there;
  * *cp (freed first when set) is the renewal, to free with certs_free().
  * p and c are borrowed for the call. Returns 0 or -1. */
 int certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
