@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
@@ -16,68 +15,13 @@
 #include "lib/loop.h"
 #include "lib/xmalloc.h"
 #include "etcd/http.h"
+#include "etcd/http_int.h"
 
 #define CONNECT_DEFAULT_MS 10000L
 #define TOO_BIG_MSG "response larger than 4 MiB"
 /* A stream with a complete line still undelivered takes in at most this
  * much beyond its line cap before curl is paused (one curl read). */
 #define STREAM_SLACK ((size_t)CURL_MAX_WRITE_SIZE)
-struct req {
-	struct etcd_http *h;
-	uint64_t id;
-	CURL *easy;
-	etcd_http_cb cb;
-	etcd_http_drop_cb drop;
-	void *arg;
-	char *buf;		/* body so far, NUL-terminated when non-NULL */
-	size_t len, cap;
-	bool too_big;
-	CURLcode code;		/* valid once on the done list */
-	/* Streams (etcd_http_stream()): buf[off..len) is what the line
-	 * callback has not seen yet, holding `lines` complete lines and an
-	 * unterminated tail of `part` bytes. */
-	bool stream;
-	bool checked;		/* status looked at, on the first write */
-	bool split;		/* 2xx: the body is cut into lines */
-	bool paused;		/* curl holds data back until lines drain */
-	bool too_long;		/* a line over max_line ended it */
-	bool dead;		/* dropped while its line callback ran */
-	int64_t lazy_ms;	/* etcd_http_lazy(): its answer may wait */
-	long timeout_ms;	/* curl's for the whole request; 0: none */
-	etcd_http_line_cb line;
-	size_t max_line;
-	size_t off, lines, part;
-	struct req *prev, *next;
-	char errbuf[CURL_ERROR_SIZE];
-	char msg[CURL_ERROR_SIZE + 64];	/* errbuf and errno, as reported */
-};
-
-struct reqlist {
-	struct req *head, *tail;
-};
-
-struct etcd_http {
-	struct loop *loop;
-	CURLM *multi;
-	struct curl_slist *json_hdrs;
-	struct curl_slist *stream_hdrs;
-	uint64_t next_id;
-	uint64_t timer;		/* curl's timeout, 0 when none */
-	uint64_t kick;		/* dispatch of requests that never started */
-	struct reqlist active;	/* inside curl */
-	struct reqlist done;	/* out of curl, callback not yet run */
-	int *fds;		/* sockets we watch for curl, so that
-				 * etcd_http_free() leaves no watch behind */
-	size_t nfds, capfds;
-	bool dispatching;
-	bool doomed;		/* etcd_http_free() ran during dispatch */
-	char *tls_ca;		/* etcd_http_set_tls(); NULL when unset */
-	char *tls_cert;
-	char *tls_key;
-	bool certinfo;		/* etcd_http_set_certinfo() */
-	struct req *delivering;	/* whose line callback is running */
-};
-
 static void on_fd(struct loop *l, int fd, int events, void *arg);
 static void on_timeout(struct loop *l, void *arg);
 static void on_kick(struct loop *l, void *arg);
@@ -394,42 +338,6 @@ destroy(struct etcd_http *h)
 	free(h);
 }
 
-int64_t
-etcd_http_cert_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%b %d %H:%M:%S %Y GMT", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-void
-etcd_http_set_certinfo(struct etcd_http *h, bool on)
-{
-	h->certinfo = on;
-}
-
-/* The server's certificate (the first of the chain) from curl. */
-static void
-cert_times(struct req *r, struct etcd_http_result *res)
-{
-	struct curl_certinfo *ci = NULL;
-
-	if (!r->h->certinfo || curl_easy_getinfo(r->easy, CURLINFO_CERTINFO,
-	    &ci) != CURLE_OK || ci == NULL || ci->num_of_certs < 1)
-		return;
-	for (struct curl_slist *l = ci->certinfo[0]; l != NULL; l = l->next) {
-		if (strncmp(l->data, "Start date:", 11) == 0)
-			res->cert_not_before = etcd_http_cert_time(l->data + 11);
-		else if (strncmp(l->data, "Expire date:", 12) == 0)
-			res->cert_not_after = etcd_http_cert_time(l->data + 12);
-	}
-}
-
 static enum etcd_http_fail
 fail_kind(CURL *easy, CURLcode c, long os)
 {
@@ -489,7 +397,7 @@ deliver(struct req *r)
 		res.fail = ETCD_HTTP_FAIL_OTHER;
 	if (res.error == NULL) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
-		cert_times(r, &res);
+		http_cert_times(r, &res);
 		/* A split stream's lines went to the line callback. */
 		if (r->buf != NULL && !r->split) {
 			res.body = r->buf;
@@ -741,18 +649,6 @@ abort_all(struct etcd_http *h)
 }
 
 void
-etcd_http_set_tls(struct etcd_http *h, const char *ca_file,
-    const char *cert_file, const char *key_file)
-{
-	free(h->tls_ca);
-	free(h->tls_cert);
-	free(h->tls_key);
-	h->tls_ca = ca_file != NULL ? xstrdup(ca_file) : NULL;
-	h->tls_cert = cert_file != NULL ? xstrdup(cert_file) : NULL;
-	h->tls_key = key_file != NULL ? xstrdup(key_file) : NULL;
-}
-
-void
 etcd_http_free(struct etcd_http *h)
 {
 	if (h == NULL || h->doomed)
@@ -773,10 +669,7 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	long connect_ms = timeout_ms > 0 ? timeout_ms : CONNECT_DEFAULT_MS;
 
 	r->timeout_ms = timeout_ms;
-#define SET(opt, val) do {					\
-	if (c == CURLE_OK)					\
-		c = curl_easy_setopt(e, opt, val);		\
-} while (0)
+#define SET(opt, val) HTTP_SET(c, e, opt, val)
 	SET(CURLOPT_ERRORBUFFER, r->errbuf);
 	SET(CURLOPT_PRIVATE, (void *)r);
 	SET(CURLOPT_URL, url);
@@ -802,32 +695,12 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	if (timeout_ms > 0)
 		SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-	/* curl's defaults, said out loud: a member that cannot prove it is
-	 * the address we asked for is not spoken to. */
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	/* HTTP/1.1 over TLS as over plain http: etcd's grpc-proxy (3.4)
 	 * hands every HTTP/2 connection to gRPC, so /health asked over h2
 	 * ends in a protocol error. */
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	/* That CA alone: the directory of CAs libcurl was built with
-	 * (Debian's: /etc/ssl/certs, every public CA) would vouch for a
-	 * member too. Without it curl also keeps one parsed copy of the CA
-	 * for all connections rather than one per connection. */
-	if (r->h->tls_ca != NULL) {
-		SET(CURLOPT_CAINFO, r->h->tls_ca);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
-	if (r->h->tls_cert != NULL)
-		SET(CURLOPT_SSLCERT, r->h->tls_cert);
-	if (r->h->tls_key != NULL)
-		SET(CURLOPT_SSLKEY, r->h->tls_key);
-	/* curl fills in the certificate during the handshake only: a
-	 * reused connection would leave it empty. */
-	if (r->h->certinfo && strncmp(url, "https:", 6) == 0) {
-		SET(CURLOPT_CERTINFO, 1L);
-		SET(CURLOPT_FRESH_CONNECT, 1L);
-	}
+	if (c == CURLE_OK)
+		c = http_tls_setup(r, url);
 	/* A stream may be silent for hours: TCP keepalive finds a peer
 	 * that vanished without a reset within about a minute. */
 	if (r->stream) {
