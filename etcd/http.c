@@ -22,6 +22,7 @@
 /* A stream with a complete line still undelivered takes in at most this
  * much beyond its line cap before curl is paused (one curl read). */
 #define STREAM_SLACK ((size_t)CURL_MAX_WRITE_SIZE)
+#define STREAM_READ 4096	/* a stream's download buffer */
 static void on_fd(struct loop *l, int fd, int events, void *arg);
 static void on_timeout(struct loop *l, void *arg);
 static void on_kick(struct loop *l, void *arg);
@@ -684,6 +685,10 @@ req_setup(struct req *r, const char *url, const char *post_json,
 	 * runs (64 KB by default; a stream for its whole life), and the
 	 * bodies zooinit sends are small. */
 	SET(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+	/* Likewise its download buffer (16 KB by default): a stream (a
+	 * watch idle for hours) reads in smaller pieces instead. */
+	if (r->stream)
+		SET(CURLOPT_BUFFERSIZE, (long)STREAM_READ);
 	/* A connection idle this long is closed rather than reused: what a
 	 * burst opened does not stay (curl's default is 118 s). */
 	SET(CURLOPT_MAXAGE_CONN, 30L);
