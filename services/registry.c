@@ -483,8 +483,14 @@ reg_parse(const char *service, const struct etcd_kv_pair *kvs, size_t n,
 	    parse_rest(&rp, kvs, n, v) < 0 ||
 	    check_ids(&rp, v) < 0 ? -1 : 0;
 	free(prefix);
-	if (rc < 0)
+	if (rc < 0) {
 		reg_view_free(v);
+	} else if (v->n_nodes > 0 && v->n_nodes < v->cap) {
+		/* A service keeps its view: no room it will not use. */
+		v->nodes = xreallocarray(v->nodes, v->n_nodes,
+		    sizeof(*v->nodes));
+		v->cap = v->n_nodes;
+	}
 	return rc;
 }
 
