@@ -169,7 +169,7 @@ run_child(void *arg, char *out, size_t outlen)
 }
 
 /* Makes the certificates in a child process: OpenSSL keeps what it
- * fetched to parse the CA and make keys (about 100 kB) for the life of
+ * fetched to parse the CA and make keys (about 70 kB) for the life of
  * the process that did it, and the agent lives long. Returns the seconds
  * until the renewal, or -1 with err set. */
 static long

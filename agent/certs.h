@@ -25,9 +25,10 @@ struct certs;
  * readable by group or others, a key that is not the CA's, an expired
  * CA: -1 with one sentence in err), then, unless plan_only, makes the
  * files, points h at the client certificate and starts renewing them;
- * unless plan_only, the CA is read and the files made in a child process
- * (proc_isolate()), as is every renewal, so OpenSSL's caches stay there;
  * *cp (freed first when set) is the renewal, to free with certs_free().
+ * The CA is read and the files made in a child process (proc_isolate()),
+ * at the start as at every renewal, so that what OpenSSL keeps after it
+ * stays there; plan_only checks the CA in this process.
  * p and c are borrowed for the call. Returns 0 or -1. */
 int certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
     const struct plan *p, const struct cfg *c, bool plan_only, char *err,
