@@ -23,6 +23,7 @@
  * much beyond its line cap before curl is paused (one curl read). */
 #define STREAM_SLACK ((size_t)CURL_MAX_WRITE_SIZE)
 #define STREAM_READ 4096	/* a stream's download buffer */
+
 static void on_fd(struct loop *l, int fd, int events, void *arg);
 static void on_timeout(struct loop *l, void *arg);
 static void on_kick(struct loop *l, void *arg);
