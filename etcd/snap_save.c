@@ -75,17 +75,9 @@ finish(struct etcd_snap_save *s, enum etcd_snap_code code)
 static int
 write_all(struct etcd_snap_save *s, const unsigned char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return str_seterr(s->err, sizeof(s->err), "cannot write "
-			    "%s: %s", s->tmp, strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
+	if (file_write_all(s->fd, p, n) < 0)
+		return str_seterr(s->err, sizeof(s->err), "cannot write %s: %s",
+		    s->tmp, strerror(errno));
 	return 0;
 }
 

@@ -13,6 +13,27 @@
 #include "lib/file.h"
 #include "lib/xmalloc.h"
 
+int
+file_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Replaces path with data as one step: a temp file in the same dir is
  * written, synced and renamed over path, then the dir is synced. */
 int
@@ -20,7 +41,7 @@ file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
     size_t errlen)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	size_t len = strlen(data), off = 0;
+	size_t len = strlen(data);
 	int fd, rc = -1;
 
 	/* A temp file left by a crash may have another mode: start afresh.
@@ -34,17 +55,9 @@ file_write_atomic(const char *path, const char *data, mode_t mode, char *err,
 		    strerror(errno));
 		goto out;
 	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
 	/* umask may have narrowed the mode open() got. */
-	if (off < len || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (file_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 ||
+	    fsync(fd) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		close(fd);

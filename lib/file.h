@@ -12,6 +12,10 @@
 int file_write_atomic(const char *path, const char *data, mode_t mode,
     char *err, size_t errlen);
 
+/* Writes all n bytes of p to fd, going on after EINTR and short writes.
+ * Returns 0, or -1 with errno set (EIO when write() wrote nothing). */
+int file_write_all(int fd, const void *p, size_t n);
+
 /* Renames from to to, then fsyncs to's directory. Returns 0, or -1 with
  * err set (from then left where it was when the rename failed). */
 int file_rename_sync(const char *from, const char *to, char *err,

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/proc.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -270,21 +271,11 @@ proc_spawn_as(char *const argv[], char *const envp[], int out_fd, int err_fd,
 static void
 isolated(proc_isolate_fn fn, void *arg, char *out, size_t outlen, int fd)
 {
-	size_t len, off = 0;
-	ssize_t n;
 	int rc;
 
 	out[0] = '\0';
 	rc = fn(arg, out, outlen);
-	len = strnlen(out, outlen - 1);
-	while (off < len) {
-		n = write(fd, out + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	(void)file_write_all(fd, out, strnlen(out, outlen - 1));
 	/* _exit: neither the agent's atexit handlers nor its stdio
 	 * buffers are the child's to run or flush. */
 	_exit(rc == 0 ? 0 : 1);
