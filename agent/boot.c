@@ -391,10 +391,18 @@ act_planned(struct boot *b)
 {
 	char err[512];
 	char *path;
+	int rc = -1;
 
-	if (plan_check_tls(&b->plan, b->c, err, sizeof(err)) != PLAN_OK ||
-	    certs_setup(&b->certs, b->x->loop, b->x->http, &b->plan, b->c,
-	    b->plan_only, err, sizeof(err)) < 0) {
+	if (plan_check_tls(&b->plan, b->c, err, sizeof(err)) == PLAN_OK)
+		rc = certs_setup(&b->certs, b->x->loop, b->x->http, &b->plan,
+		    b->c, b->plan_only, err, sizeof(err));
+	if (rc == CERTS_UNRUN) {
+		log_error("TLS: cannot make this member's certificates: %s; "
+		    "start again later", err);
+		boot_finish(b, EXIT_TEMPORARY);
+		return;
+	}
+	if (rc < 0) {
 		log_error("%s", err);
 		boot_finish(b, EXIT_PERMANENT);
 		return;

@@ -171,15 +171,20 @@ run_child(void *arg, char *out, size_t outlen)
 /* Makes the certificates in a child process: OpenSSL keeps what it
  * fetched to parse the CA and make keys (about 70 kB) for the life of
  * the process that did it, and the agent lives long. Returns the seconds
- * until the renewal, or -1 with err set. */
+ * until the renewal, or with err set -1 (the CA refused, the files not
+ * made) or CERTS_UNRUN (no child could run). */
 static long
 certs_run(struct certs *cs, bool renew, char *err, size_t errlen)
 {
 	struct run run = { .cs = cs, .renew = renew };
 	char *end;
 	long next;
+	int rc;
 
-	if (proc_isolate(run_child, &run, err, errlen) < 0)
+	rc = proc_isolate(run_child, &run, err, errlen);
+	if (rc == PROC_ISOLATE_UNRUN)
+		return CERTS_UNRUN;
+	if (rc < 0)
 		return -1;
 	next = strtol(err, &end, 10);
 	if (end == err || *end != '\0' || next < 0)
@@ -242,7 +247,7 @@ certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
 	next = certs_run(cs, false, err, errlen);
 	if (next < 0) {
 		certs_free(cs);
-		return -1;
+		return (int)next;
 	}
 	etcd_http_set_tls(h, p->tls.trusted_ca_file, p->tls.client_cert_file,
 	    p->tls.client_key_file);

@@ -29,7 +29,10 @@ struct certs;
  * The CA is read and the files made in a child process (proc_isolate()),
  * at the start as at every renewal, so that what OpenSSL keeps after it
  * stays there; plan_only checks the CA in this process.
- * p and c are borrowed for the call. Returns 0 or -1. */
+ * p and c are borrowed for the call. Returns 0, -1 (the CA refused,
+ * the files not made: a fault to fix) or CERTS_UNRUN (no child process
+ * could make them: to retry). */
+#define CERTS_UNRUN (-2)
 int certs_setup(struct certs **cp, struct loop *l, struct etcd_http *h,
     const struct plan *p, const struct cfg *c, bool plan_only, char *err,
     size_t errlen);

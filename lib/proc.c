@@ -290,15 +290,17 @@ proc_isolate(proc_isolate_fn fn, void *arg, char *out, size_t outlen)
 	int p[2], st;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return str_seterr(out, outlen, "cannot make a pipe: %s",
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		str_seterr(out, outlen, "cannot make a pipe: %s",
 		    strerror(errno));
+		return PROC_ISOLATE_UNRUN;
+	}
 	pid = fork();
 	if (pid < 0) {
+		str_seterr(out, outlen, "cannot fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
-		return str_seterr(out, outlen, "cannot fork: %s",
-		    strerror(errno));
+		return PROC_ISOLATE_UNRUN;
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -318,14 +320,17 @@ proc_isolate(proc_isolate_fn fn, void *arg, char *out, size_t outlen)
 	out[got] = '\0';
 	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR)
-			return str_seterr(out, outlen, "cannot wait for the "
-			    "child process: %s", strerror(errno));
+		if (errno != EINTR) {
+			str_seterr(out, outlen, "cannot wait for the child "
+			    "process: %s", strerror(errno));
+			return PROC_ISOLATE_UNRUN;
+		}
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && got > 0)
 		return -1;
-	return str_seterr(out, outlen, "the child process %s",
+	str_seterr(out, outlen, "the child process %s",
 	    proc_status_str(st, why, sizeof(why)));
+	return PROC_ISOLATE_UNRUN;
 }

@@ -59,8 +59,10 @@ typedef int (*proc_isolate_fn)(void *arg, char *out, size_t outlen);
  * would otherwise carry for good (OpenSSL's, after making certificates).
  * Blocks the caller, loop and all, until the child exits: for work of
  * milliseconds. The child is reaped here; proc_reap() never sees it.
- * Returns fn's return, or -1 with out saying why the child did not
- * finish. outlen must be at least 1. */
+ * Returns fn's return (0 or -1), or PROC_ISOLATE_UNRUN with out saying
+ * why the child did not finish (no pipe or fork, killed): a condition to
+ * retry, where fn's -1 is its own verdict. outlen must be at least 1. */
+#define PROC_ISOLATE_UNRUN (-2)
 int proc_isolate(proc_isolate_fn fn, void *arg, char *out, size_t outlen);
 
 /* Told of one exited child by proc_reap(); status is its wait status. */

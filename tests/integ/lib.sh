@@ -43,6 +43,7 @@
 #   cluster_id I, cluster_healthy [N]
 #   wait_for DESC SECS CMD...   bounded poll
 #   say, ok, fail, skip, assert_eq, assert_contains, assert_not_contains
+#   pids_cgroup MAX      a cgroup limiting processes (ZI_CGROUP)
 #   zi_teardown, zi_sweep PREFIX   (cleanup; run by the EXIT trap)
 
 set -u
@@ -60,6 +61,7 @@ declare -a AGENT_PID=()
 # Words put between `ip netns exec NS` and the agent binary by run_agent,
 # e.g. AGENT_PREFIX=(unshare -pf --mount-proc). Reset it after use.
 declare -a AGENT_PREFIX=()
+ZI_CGROUP="" # set by pids_cgroup, removed by zi_teardown
 
 # ---------------------------------------------------------------- output
 
@@ -684,6 +686,27 @@ zi_teardown() {
 	done
 	DNSMASQ_PID=""
 	zi_sweep "$P"
+	[ -z "$ZI_CGROUP" ] || rmdir "$ZI_CGROUP" 2>/dev/null
+}
+
+# pids_cgroup MAX: makes the cgroup $P of the pids controller (cgroup v1's
+# pids hierarchy, or cgroup2's root when it delegates pids) with at most
+# MAX processes and threads in it, sets ZI_CGROUP to its directory (the
+# teardown removes it); returns 1 when this machine has no such
+# controller. A process joins it by writing its pid to
+# $ZI_CGROUP/cgroup.procs.
+pids_cgroup() {
+	local d
+	if [ -f /sys/fs/cgroup/pids/cgroup.procs ]; then
+		d=/sys/fs/cgroup/pids/$P
+	elif grep -qw pids /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+		d=/sys/fs/cgroup/$P
+	else
+		return 1
+	fi
+	mkdir "$d" 2>/dev/null || return 1
+	ZI_CGROUP=$d
+	echo "$1" >"$d/pids.max"
 }
 
 _zi_exit() {

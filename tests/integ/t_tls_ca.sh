@@ -4,7 +4,8 @@
 # Checked:
 #   - a CA key that is not the CA's, an expired CA and a CA key readable
 #     by others each stop the agent with one sentence and exit 100 before
-#     etcd starts;
+#     etcd starts; an agent that cannot fork the process that makes its
+#     certificates (a pids cgroup of one) exits 111;
 #   - three agents form a cluster that etcdctl verifies against the CA
 #     with a client certificate zooinit made; each member serves a
 #     certificate naming its IP; keys are 0600 in a 0700 directory;
@@ -80,6 +81,26 @@ check_refused "expired CA" "$T/old.pem" "$T/old.key" \
 	"the CA in ca_file $T/old.pem expired on"
 check_refused "CA key mode 0644" "$CA/ca.crt" "$T/open.key" \
 	"ca_key_file $T/open.key may be read by group or others (mode 0644)"
+
+# fork() fails under a pids cgroup of one process: the agent (that one
+# process) cannot start the child that makes its certificates.
+say "no process can be forked to make the certificates"
+if pids_cgroup 1; then
+	# ip netns exec mounts its own /sys: the agent's shell joins the
+	# cgroup through a descriptor opened here.
+	exec {cg}>"$ZI_CGROUP/cgroup.procs"
+	AGENT_PREFIX=(bash -c "echo \$\$ >&$cg && exec \"\$@\" $cg>&-" bash)
+	run_agent 1 --size 3 --ca-file "$CA/ca.crt" --ca-key-file "$CA/ca.key"
+	AGENT_PREFIX=()
+	exec {cg}>&-
+	agent_wait 1 30 || fail "no fork: the agent did not exit"
+	assert_eq "$AGENT_RC" 111 "no fork: exit 111 (retry later)"
+	assert_contains "$WORK/h1/agent.log" \
+		"TLS: cannot make this member's certificates: cannot fork: Resource temporarily unavailable; start again later"
+	[ -z "$(etcd_pids 1)" ] || fail "no fork: etcd was started"
+else
+	say "skipped: this machine has no pids cgroup controller"
+fi
 rm -rf "$WORK/h1/data.zooinit"
 
 # ---------------------------------------------------------------- the cluster

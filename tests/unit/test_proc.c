@@ -243,7 +243,7 @@ test_isolate(void **state)
 	assert_string_equal(small, "the");
 
 	assert_int_equal(proc_isolate(isolated_crash, NULL, out, sizeof(out)),
-	    -1);
+	    PROC_ISOLATE_UNRUN);
 	assert_non_null(strstr(out, "killed by signal 9"));
 
 	errno = 0;
