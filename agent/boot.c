@@ -29,8 +29,6 @@
 #include "services/hooks.h"
 #include "services/services.h"
 
-#define STARTING_CHECK_MS 1000	/* health checks while not yet healthy */
-#define FIRST_CHECK_MS 100	/* the first check after etcd started */
 #define WAITING_LOG_MS 10000	/* how often to say we still wait */
 
 /* ---- etcd's data dir and start ---------------------------------------- */
@@ -191,119 +189,6 @@ etcd_runs(const struct boot *b)
 {
 	return b->sup != NULL && sup_state(b->sup) != SUP_IDLE &&
 	    sup_state(b->sup) != SUP_DONE;
-}
-
-/* ---- health ------------------------------------------------------------ */
-
-static void schedule_health(struct boot *b, int ms);
-
-static void
-on_check(void *arg, const struct etcd_check_result *r)
-{
-	struct boot *b = arg;
-
-	b->check_id = 0;
-	b->check = *r;
-	boot_post(b, r->healthy ? EV_HEALTHY : EV_UNHEALTHY);
-}
-
-static void
-on_proxy_health(void *arg, const struct etcd_http_result *r)
-{
-	struct boot *b = arg;
-	struct etcd_check_result res;
-	bool healthy = false;
-	char err[128] = "";
-
-	b->proxy_req = 0;
-	if (!b->running_proxy && !b->plan.learner) {
-		/* Promoted while this check ran: the full check says more. */
-		schedule_health(b, STARTING_CHECK_MS);
-		return;
-	}
-	memset(&res, 0, sizeof(res));
-	if (r->status != 200 ||
-	    etcd_parse_health(r->body, r->len, &healthy, err, sizeof(err)) < 0)
-		snprintf(res.error, sizeof(res.error), "GET %s/health: %s",
-		    plan_me(&b->plan)->client_url, r->error ? r->error :
-		    err[0] ? err : "not healthy");
-	else if (!healthy)
-		snprintf(res.error, sizeof(res.error), "the proxy reports no "
-		    "healthy endpoint");
-	res.healthy = healthy;
-	on_check(b, &res);
-}
-
-static void
-on_health_timer(struct loop *l, void *arg)
-{
-	struct boot *b = arg;
-
-	(void)l;
-	b->health_timer = 0;
-	if (sup_state(b->sup) != SUP_RUNNING)
-		return;
-	if (b->plan.learner)
-		grow_try_promote(b);
-	if (b->running_proxy || b->plan.learner) {
-		/* etcd 3.4's grpc-proxy answers /health but not the JSON
-		 * gateway that the full check uses; a learner refuses the
-		 * member list. */
-		char *url = xasprintf("%s/health", plan_me(&b->plan)->client_url);
-		b->proxy_req = etcd_http_get(b->x->http, url, HEALTH_TIMEOUT_MS,
-		    on_proxy_health, b);
-		free(url);
-		return;
-	}
-	b->check_id = etcd_check(b->x->http, plan_me(&b->plan)->client_url,
-	    HEALTH_TIMEOUT_MS, b->check_lazy, on_check, b);
-}
-
-/* The check every health_interval may come up to a twentieth early or
- * late, and read its answers up to 20 ms late, to share wakeups with the
- * services' lease renewals; the quick checks of a starting etcd come on
- * time. */
-static void
-schedule_health(struct boot *b, int ms)
-{
-	loop_cancel(b->x->loop, b->health_timer);
-	b->check_lazy = ms == b->c->health_interval * 1000;
-	b->health_timer = b->check_lazy ?
-	    loop_timer_slack(b->x->loop, ms, on_health_timer, b) :
-	    loop_timer(b->x->loop, ms, on_health_timer, b);
-}
-
-static void
-stop_health(struct boot *b)
-{
-	loop_cancel(b->x->loop, b->health_timer);
-	b->health_timer = 0;
-	if (b->check_id != 0)
-		etcd_check_cancel(b->x->http, b->check_id);
-	b->check_id = 0;
-	if (b->proxy_req != 0)
-		etcd_http_cancel(b->x->http, b->proxy_req);
-	b->proxy_req = 0;
-}
-
-/* The next check: health_interval once etcd is a healthy voter; before
- * that (and while a learner waits for its promotion, which each check
- * asks for) soon, and sooner the younger etcd is: half its age, from
- * FIRST_CHECK_MS up to STARTING_CHECK_MS, so a restarted etcd is seen
- * healthy within a tenth of a second or so, and one that takes long is
- * asked once a second. */
-static void
-check_again(struct boot *b, bool healthy)
-{
-	int ms = b->c->health_interval * 1000;
-	int64_t soon = sup_ran_ms(b->sup) / 2;
-
-	if (soon < FIRST_CHECK_MS)
-		soon = FIRST_CHECK_MS;
-	if (soon > STARTING_CHECK_MS)
-		soon = STARTING_CHECK_MS;
-	schedule_health(b, (healthy && !b->plan.learner) || ms < soon ? ms :
-	    (int)soon);
 }
 
 /* ---- the seed and the services ---------------------------------------- */
@@ -485,7 +370,7 @@ static void
 act_etcd_up(struct boot *b)
 {
 	b->last_wait_log = loop_now_ms();
-	schedule_health(b, FIRST_CHECK_MS);
+	boot_health_first(b);
 }
 
 /* etcd cannot bind an address that is no longer this host's ("bind:
@@ -524,7 +409,7 @@ act_etcd_exited(struct boot *b)
 {
 	char how[96], why[192];
 
-	stop_health(b);
+	boot_health_stop(b);
 	if (etcd_refused_flags(&b->exit)) {
 		log_error("%s (%s) refused the command line zooinit gave it: "
 		    "it exited with status 2 (a usage error) at once, after "
@@ -575,7 +460,7 @@ act_healthy(struct boot *b)
 	care_healthy(b, r);
 	if (b->running_proxy && b->join == NULL)
 		grow_extra_check(b);
-	check_again(b, true);
+	boot_health_next(b, true);
 }
 
 /* A DNS client whose proxy reaches no member may be pointing at members
@@ -602,7 +487,7 @@ act_waiting(struct boot *b)
 	rejoin_on_unhealthy(b);
 	follow_unhealthy(b);
 	care_unhealthy(b);
-	check_again(b, false);
+	boot_health_next(b, false);
 }
 
 static void
@@ -614,7 +499,7 @@ act_lost_health(struct boot *b)
 	b->last_wait_log = loop_now_ms();
 	rejoin_on_unhealthy(b);
 	care_unhealthy(b);
-	check_again(b, false);
+	boot_health_next(b, false);
 }
 
 /* While stopping, the checks go on (etcd serves the services' stop) but
@@ -622,7 +507,7 @@ act_lost_health(struct boot *b)
 static void
 act_check_again(struct boot *b)
 {
-	check_again(b, b->check.healthy);
+	boot_health_next(b, b->check.healthy);
 }
 
 /* An extra host joined the cluster while its grpc-proxy ran: the proxy
@@ -631,7 +516,7 @@ static void
 act_switch(struct boot *b)
 {
 	log_info("stopping the grpc-proxy to start etcd as a member");
-	stop_health(b);
+	boot_health_stop(b);
 	sup_stop(b->sup);
 }
 
@@ -640,7 +525,7 @@ act_replan(struct boot *b)
 {
 	log_warn("planning again: %s", b->replan_why ? b->replan_why :
 	    "asked to");
-	stop_health(b);
+	boot_health_stop(b);
 	if (etcd_runs(b))
 		sup_stop(b->sup);	/* EV_ETCD_DONE follows */
 	else
@@ -652,7 +537,7 @@ act_replan(struct boot *b)
 static void
 act_removed(struct boot *b)
 {
-	stop_health(b);
+	boot_health_stop(b);
 	if (etcd_runs(b))
 		sup_stop(b->sup);	/* EV_ETCD_DONE follows */
 	else
@@ -708,7 +593,7 @@ act_stop(struct boot *b)
 		b->seed_timer = 0;
 		/* Each stop ends the machine once nothing else runs. */
 		if (b->sup != NULL) {
-			stop_health(b);
+			boot_health_stop(b);
 			sup_stop(b->sup);
 		}
 		if (!seed_stopped(b->seed))
@@ -977,7 +862,7 @@ boot_free(struct boot *b)
 	b->svcs = NULL;
 	hook_cancel_all();
 	actx_reap(b->x);
-	stop_health(b);
+	boot_health_stop(b);
 	resolve_free(b);
 	join_free(b->join);
 	order_free(b->order);

@@ -7,7 +7,8 @@
  * place), follow.c (a DNS client following the zone), rejoin.c (a removed
  * member), readdress.c (a moved member), restore_run.c (restoring a
  * snapshot), care.c (the leader's agent's jobs), settle.c (the join
- * probe's answer) and boot_metrics.c (the metrics page). Nothing else includes this header. */
+ * probe's answer), boot_health.c (the health checks) and boot_metrics.c
+ * (the metrics page). Nothing else includes this header. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -160,6 +161,16 @@ struct boot {
 void boot_post(struct boot *b, enum boot_event ev);
 /* Ends the machine with code (posts EV_FINISH). */
 void boot_finish(struct boot *b, int code);
+
+/* agent/boot_health.c: the checks of etcd's health, each posting
+ * EV_HEALTHY or EV_UNHEALTHY with b->check. boot_health_first() checks
+ * soon after etcd started; boot_health_next() schedules the next check
+ * after one that said healthy or not (health_interval once a healthy
+ * voter, sooner before); boot_health_stop() cancels the timer and any
+ * check in flight. */
+void boot_health_first(struct boot *b);
+void boot_health_next(struct boot *b, bool healthy);
+void boot_health_stop(struct boot *b);
 
 /* agent/resolve.c: asks the journal, else the sources in order; ends in
  * EV_PLANNED or a failure. */
