@@ -125,6 +125,6 @@ install: $(BIN)
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/agent/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/agent/main.d $(UNIT_BIN:=.d)
 
 include fuzz/Makefile.inc
