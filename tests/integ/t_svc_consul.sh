@@ -4,7 +4,7 @@
 # stand-in script records the argv zooinit gives it and stays up: h1..h3
 # run it as servers (-server -bootstrap-expect 3, -retry-join the other
 # two), h4 (zooinit cluster, beyond size) as a client agent. The flags are
-# checked against Consul's documentation in tests/unit/test_backend.c.
+# checked against Consul's documentation in tests/unit/test_backend_render.c.
 # Then OnHealthCheck fails on h2: after health_failures checks in a row
 # zooinit restarts the service process, which comes back with the same
 # arguments.
