@@ -1,7 +1,7 @@
 #!/bin/bash
 # Checks the layout rules of docs/layout.md on the tree: layers include only
-# downward, no file outside tests/ and fuzz/ over MAX_LINES lines, no
-# function over MAX_FUNC lines. Prints one line per breach and
+# downward, no source file or script over MAX_LINES lines (the tests, fuzzers
+# and benchmark too), no function over MAX_FUNC lines. Prints one line per breach and
 # "layout: N problems" last; exits 1 when there is any.
 set -u
 cd "$(dirname "$0")/.."
@@ -48,6 +48,14 @@ for f in lib/*.[ch] resolver/*.[ch] etcd/*.[ch] pki/*.[ch] config/*.[ch] \
 	[ "$n" -le "$MAX_LINES" ] || problem "$f has $n lines (at most $MAX_LINES)"
 done
 
+# The tests, fuzzers and scripts have no layers, but the same length.
+for f in tests/unit/*.[ch] fuzz/*.[ch] tests/*.sh tests/integ/*.sh \
+	bench/*.sh docker/*.sh .ci/run; do
+	[ -f "$f" ] || continue
+	n=$(wc -l <"$f")
+	[ "$n" -le "$MAX_LINES" ] || problem "$f has $n lines (at most $MAX_LINES)"
+done
+
 # No include cycle between modules. A module is NAME.c with its NAME.h (and
 # a private NAME_int.h / NAME_impl.h); a header without a .c of its own
 # only passes on what it includes. tsort names every loop it finds.
@@ -78,7 +86,8 @@ fi
 
 # Function bodies: from a line that starts a definition at column 0 to the
 # closing brace at column 0 (the style of this tree).
-for f in lib/*.c resolver/*.c etcd/*.c pki/*.c config/*.c services/*.c agent/*.c; do
+for f in lib/*.c resolver/*.c etcd/*.c pki/*.c config/*.c services/*.c agent/*.c \
+	tests/unit/*.[ch] fuzz/*.[ch]; do
 	awk -v max="$MAX_FUNC" -v file="$f" '
 		/^[a-z_][a-z0-9_]*\(/ { name = $0; sub(/\(.*/, "", name); start = NR }
 		/^\{/ { if (start) open = NR }

@@ -395,14 +395,21 @@ test_parse_hostile(void **state)
 		{ ETCD_KV_ANS_LEASE_KEEPALIVE, "{\"result\":{\"header\":{}}}"
 		    "\n{\"result\":{\"header\":{}}}", "invalid JSON" },
 	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		parse_bad(t[i].k, t[i].body, t[i].needle);
+}
+
+/* Cut answers, a NUL, no error buffer, too many responses, a long key. */
+static void
+test_parse_cut_and_big(void **state)
+{
 	struct etcd_kv_result r;
 	char *body, *key;
 	size_t o, cap;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		parse_bad(t[i].k, t[i].body, t[i].needle);
-
 	/* Every proper prefix of real answers is rejected cleanly. */
 	for (size_t len = 0; len < LEN(TXN_FAILED); len++) {
 		assert_int_equal(etcd_kv_parse(ETCD_KV_ANS_TXN, TXN_FAILED,
@@ -597,6 +604,7 @@ main(void)
 		cmocka_unit_test(test_parse_txn),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_hostile),
+		cmocka_unit_test(test_parse_cut_and_big),
 		cmocka_unit_test(test_parse_watch),
 	};
 

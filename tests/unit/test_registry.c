@@ -540,8 +540,6 @@ test_parse_sealed(void **state)
 	};
 	unsigned ids[REG_MAX_NODES], size = 77;
 	char ips[REG_MAX_NODES][REG_IP_MAX];
-	char big[REG_MAX_NODES * 40 + 64];
-	size_t k;
 
 	(void)state;
 	assert_int_equal(reg_parse_sealed(SEALED3, strlen(SEALED3), ids, ips,
@@ -578,8 +576,18 @@ test_parse_sealed(void **state)
 	/* A NUL byte in the text itself. */
 	assert_int_equal(reg_parse_sealed("{\"size\":1\0}", 11, ids, ips,
 	    REG_MAX_NODES, &size, err, sizeof(err)), -1);
+}
 
-	/* 255 members fit; 256 do not. */
+/* 255 members fit in a sealed set; 256 do not. */
+static void
+test_parse_sealed_limit(void **state)
+{
+	unsigned ids[REG_MAX_NODES], size = 77;
+	char ips[REG_MAX_NODES][REG_IP_MAX];
+	char big[REG_MAX_NODES * 40 + 64];
+	size_t k;
+
+	(void)state;
 	for (unsigned n = 255; n <= 256; n++) {
 		k = (size_t)snprintf(big, sizeof(big), "{\"size\":%u,"
 		    "\"members\":[", n);
@@ -876,6 +884,7 @@ main(void)
 		cmocka_unit_test(test_registration_order),
 		cmocka_unit_test(test_empty_and_ignored),
 		cmocka_unit_test(test_parse_sealed),
+		cmocka_unit_test(test_parse_sealed_limit),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_parse_hostile_sets),
 		cmocka_unit_test(test_partial_sets),
