@@ -38,6 +38,7 @@
 #include "lib/xmalloc.h"
 #include "etcd/http.h"
 #include "etcd/kv.h"
+#include "tests/unit/loopback_fix.h"
 
 extern char **environ;
 
@@ -293,9 +294,7 @@ fconn_read(struct loop *l, int fd, int events, void *arg)
 {
 	struct fconn *c = arg;
 	ssize_t n;
-	char *end;
-	const char *cl;
-	size_t want = 0, hl;
+	size_t hl, want;
 
 	(void)l;
 	(void)fd;
@@ -313,16 +312,8 @@ fconn_read(struct loop *l, int fd, int events, void *arg)
 	}
 	c->inlen += (size_t)n;
 	c->in[c->inlen] = '\0';
-	end = strstr(c->in, "\r\n\r\n");
-	if (end == NULL)
-		return;
-	cl = strcasestr(c->in, "\r\nContent-Length:");
-	if (cl != NULL && cl < end)
-		want = strtoul(cl + 17, NULL, 10);
-	hl = (size_t)(end + 4 - c->in);
-	if (c->inlen < hl + want)
-		return;
-	fconn_answer(c, c->in + hl, want);
+	if (http_request_whole(c->in, c->inlen, &hl, &want))
+		fconn_answer(c, c->in + hl, want);
 }
 
 static inline void
@@ -344,23 +335,6 @@ fake_accept(struct loop *l, int fd, int events, void *arg)
 	loop_watch(l, s, LOOP_READ, fconn_read, c);
 }
 
-/* Binds a socket to a free loopback port and returns the port. Kept bound
- * without listening, it is a port where connecting is refused. */
-static inline int
-bound_port(int *keep_fd)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	*keep_fd = fd;
-	return ntohs(sa.sin_port);
-}
-
 static inline void
 fake_start(struct fake *f, struct loop *l, const struct script *s,
     size_t ns)
@@ -369,7 +343,7 @@ fake_start(struct fake *f, struct loop *l, const struct script *s,
 	f->l = l;
 	f->s = s;
 	f->ns = ns;
-	f->port = bound_port(&f->lfd);
+	f->port = loopback_port(&f->lfd);
 	assert_int_equal(listen(f->lfd, 16), 0);
 	fcntl(f->lfd, F_SETFL, O_NONBLOCK);
 	loop_watch(l, f->lfd, LOOP_READ, fake_accept, f);

@@ -26,6 +26,7 @@
 #include "etcd/api.h"
 #include "etcd/http.h"
 #include "tests/unit/etcd_fix.h"
+#include "tests/unit/loopback_fix.h"
 
 /* Status of an unstarted-voter leader, for the hex-name case. */
 static const char STATUS_LEADER_UNNAMED[] =
@@ -148,9 +149,7 @@ conn_read(struct loop *l, int fd, int events, void *arg)
 {
 	struct conn *c = arg;
 	ssize_t n;
-	char *end;
-	const char *cl;
-	size_t want = 0;
+	size_t hl, want;
 
 	(void)l;
 	(void)fd;
@@ -168,15 +167,8 @@ conn_read(struct loop *l, int fd, int events, void *arg)
 	}
 	c->inlen += (size_t)n;
 	c->in[c->inlen] = '\0';
-	end = strstr(c->in, "\r\n\r\n");
-	if (end == NULL)
-		return;
-	cl = strcasestr(c->in, "\r\nContent-Length:");
-	if (cl != NULL && cl < end)
-		want = strtoul(cl + 17, NULL, 10);
-	if (c->inlen < (size_t)(end + 4 - c->in) + want)
-		return;
-	conn_answer(c);
+	if (http_request_whole(c->in, c->inlen, &hl, &want))
+		conn_answer(c);
 }
 
 static void
@@ -198,23 +190,6 @@ fake_accept(struct loop *l, int fd, int events, void *arg)
 	loop_watch(l, s, LOOP_READ, conn_read, c);
 }
 
-/* Returns a port on loopback where nothing listens (barring a race with
- * another process, which loopback tests accept). */
-static int
-free_port(int *keep_fd)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	*keep_fd = fd;
-	return ntohs(sa.sin_port);
-}
-
 static void
 fake_start(struct fake *f, struct loop *l, const struct route *routes,
     size_t nroutes)
@@ -223,7 +198,7 @@ fake_start(struct fake *f, struct loop *l, const struct route *routes,
 	f->l = l;
 	f->routes = routes;
 	f->nroutes = nroutes;
-	f->port = free_port(&f->lfd);
+	f->port = loopback_port(&f->lfd);
 	assert_int_equal(listen(f->lfd, 16), 0);
 	fcntl(f->lfd, F_SETFL, O_NONBLOCK);
 	loop_watch(l, f->lfd, LOOP_READ, fake_accept, f);
@@ -516,7 +491,7 @@ test_check_refused(void **state)
 	(void)state;
 	env_start(&e, CLUSTER, 3);
 	/* Bound but not listening: connecting is refused. */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port(&fd));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", loopback_port(&fd));
 	etcd_check(e.h, url, 3000, false, on_check, &e);
 	e.pending = 1;
 	env_run(&e);

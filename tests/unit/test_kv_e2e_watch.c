@@ -292,7 +292,7 @@ f_setup(struct tenv *t)
 	char *eps[2];
 
 	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d",
-	    bound_port(&dead_fd));
+	    loopback_port(&dead_fd));
 	eps[0] = dead;
 	eps[1] = etcd.url;
 	etcd_kv_free(t->e.kv);

@@ -355,9 +355,10 @@ test_kv_failover(void **state)
 	env_start(&k.e);
 	fake_start(&k.e.f, k.e.l, s, 1);
 	fake_start(&k.e.g, k.e.l, learner, 1);
-	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d/", bound_port(&fd));
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d/",
+	    loopback_port(&fd));
 	snprintf(dead2, sizeof(dead2), "http://127.0.0.1:%d",
-	    bound_port(&fd2));
+	    loopback_port(&fd2));
 	/* Refused, then a learner (503), then the good one. */
 	eps[0] = dead;
 	eps[1] = k.e.g.url;
@@ -673,7 +674,8 @@ test_kv_keeper_dead(void **state)
 	(void)state;
 	memset(&k, 0, sizeof(k));
 	env_start(&k.e);
-	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", bound_port(&fd));
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d",
+	    loopback_port(&fd));
 	eps[0] = dead;
 	k.e.kv = etcd_kv_new(k.e.h, eps, 1);
 	t0 = loop_now_ms();
