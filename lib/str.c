@@ -167,6 +167,37 @@ strv_dup(char *const *v)
 	return c;
 }
 
+/* Whether entry ("NAME=..." or "NAME") names a variable that v sets. */
+static bool
+strv_sets(char *const *v, const char *entry)
+{
+	size_t len = strcspn(entry, "=");
+
+	for (size_t i = 0; v[i] != NULL; i++)
+		if (strncmp(v[i], entry, len) == 0 && v[i][len] == '=')
+			return true;
+	return false;
+}
+
+char **
+strv_overlay(char *const *base, char *const *over)
+{
+	size_t n = 0, nover = strv_len(over);
+	char **env = xcalloc(strv_len(base) + nover + 1, sizeof(*env));
+
+	for (size_t i = 0; base != NULL && base[i] != NULL; i++) {
+		const char *e = base[i];
+
+		if (e[0] != '=' && strchr(e, '=') != NULL &&
+		    (over == NULL || !strv_sets(over, e)))
+			env[n++] = (char *)e;
+	}
+	for (size_t i = 0; i < nover; i++)
+		env[n++] = over[i];
+	env[n] = NULL;
+	return env;
+}
+
 void
 strv_free(char **v)
 {

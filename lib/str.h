@@ -53,6 +53,10 @@ void strv_free(char **v);
 /* True when a and b hold the same strings in the same order (NULL is an
  * empty vector). */
 bool strv_eq(char *const *a, char *const *b);
+/* An environment: base's NAME=VALUE entries but those whose NAME over
+ * sets (and those with no name or no '='), then over's entries. Returns
+ * a new vector of borrowed strings: free it with free() only. */
+char **strv_overlay(char *const *base, char *const *over);
 
 /* Copies s into out (size outlen) with every byte outside printable ASCII
  * and every quote or backslash shown as \xNN, truncated with "..." if

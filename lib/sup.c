@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -24,7 +25,8 @@ struct sup {
 	struct loop *loop;
 	struct sup_opts o;
 	char **argv;
-	char **envp;		/* NULL: the agent's environment */
+	char **envp;		/* set over the agent's environment at
+				   each start; NULL: none */
 	uid_t uid;		/* (uid_t)-1: the agent's */
 	gid_t gid;
 	sup_notify_cb cb;
@@ -48,7 +50,12 @@ static void on_timer(struct loop *l, void *arg);
 static int
 spawn(struct sup *s)
 {
-	s->pid = proc_spawn_as(s->argv, s->envp, -1, -1, s->uid, s->gid);
+	/* The agent's environment is read at each start rather than kept
+	 * in a copy per child: only the entries set over it are kept. */
+	char **env = s->envp != NULL ? strv_overlay(environ, s->envp) : NULL;
+
+	s->pid = proc_spawn_as(s->argv, env, -1, -1, s->uid, s->gid);
+	free(env);
 	if (s->pid < 0) {
 		s->spawn_errno = errno;
 		log_error("cannot start %s (%s): %s", s->o.label, s->argv[0],

@@ -62,7 +62,8 @@ void sup_free(struct sup *s);
  * the same argv again does not. */
 void sup_set_argv(struct sup *s, const char *label, char *const *argv);
 
-/* The environment of every later start (copied; NULL: the agent's). */
+/* NAME=VALUE entries set over the agent's environment at every later
+ * start (copied; NULL: the agent's environment as it is). */
 void sup_set_env(struct sup *s, char *const *envp);
 
 /* Runs every later start as uid/gid ((uid_t)-1: as the agent). */

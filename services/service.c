@@ -85,10 +85,11 @@ server_ips(const struct service *s, const char **ips)
 	return n;
 }
 
-/* The hook environment for ev; NULL with a logged error if a value from
- * etcd does not pass hook_env()'s checks. */
+/* The hook environment for ev over base (NULL: the ZOOINIT_ variables
+ * alone); NULL with a logged error if a value from etcd does not pass
+ * hook_env()'s checks. */
 static char **
-make_env(struct service *s, enum hook_event ev)
+make_env(struct service *s, enum hook_event ev, char *const *base)
 {
 	const char *ips[REG_MAX_NODES];
 	char id[16] = "", err[256], *copy[BE_TLS_N] = { 0 };
@@ -120,7 +121,7 @@ make_env(struct service *s, enum hook_event ev)
 		.etcd_cert_file = e.tls[BE_TLS_CERT],
 		.etcd_key_file = e.tls[BE_TLS_KEY],
 	};
-	envp = hook_env(&he, environ, err, sizeof(err));
+	envp = hook_env(&he, base, err, sizeof(err));
 	for (int i = 0; i < BE_TLS_N; i++)
 		free(copy[i]);
 	if (envp == NULL)
@@ -150,7 +151,7 @@ service_run_hook(struct service *s, enum hook_event ev, hook_done_cb cb)
 
 	if (s->cfg->hooks[ev] == NULL)
 		return 0;
-	envp = make_env(s, ev);
+	envp = make_env(s, ev, environ);
 	if (envp == NULL) {
 		/* hook_run reports a hook that cannot start through cb:
 		 * do the same for an environment that cannot be made. */
@@ -492,7 +493,9 @@ start_process(struct service *s)
 		service_next(s);
 		return;
 	}
-	envp = make_env(s, HOOK_START);
+	/* Its supervisor sets them over the agent's environment at each
+	 * start: no copy of that per service. */
+	envp = make_env(s, HOOK_START, NULL);
 	if (envp == NULL) {
 		strv_free(argv);
 		service_fail(s, "cannot make OnStart's environment");

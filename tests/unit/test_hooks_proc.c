@@ -305,6 +305,59 @@ test_sup_stable_run_resets(void **state)
 	f->sup = NULL;
 }
 
+/* As on_sup_rec; at the first exit the agent's own environment changes,
+ * which the next start must see. */
+static void
+on_sup_env(void *arg, struct sup *s, enum sup_state from, enum sup_state to,
+    const struct sup_exit *ex)
+{
+	struct fx *f = arg;
+
+	if (to == SUP_BACKOFF && f->sup_exits == 0)
+		assert_int_equal(setenv("ZI_TEST_BASE", "later", 1), 0);
+	on_sup_rec(arg, s, from, to, ex);
+}
+
+/* A service's process gets the agent's environment as it is at each
+ * start, with the entries given to sup_set_env() set over it: the same
+ * name from the agent's environment is replaced, not repeated. */
+static void
+test_sup_env_over_agent(void **state)
+{
+	struct fx *f = *state;
+	struct sup_opts o = {
+		.label = "child", .stop_timeout_ms = 1000,
+		.backoff_min_ms = 60000, .backoff_max_ms = 60000,
+		.stable_ms = 60000,
+	};
+	char *out = file_in(f, "env.out");
+	char *argv[] = { script(f, "env.sh",
+	    "printf '%s %s %s\\n' \"$ZI_TEST_BASE\" \"$ZI_TEST_OVER\" "
+	    "\"$(env | grep -c '^ZI_TEST_OVER=')\" >>\"$1\"\nexit 3\n", 0755,
+	    false), out, NULL };
+	char *over[] = { "ZI_TEST_OVER=service", NULL };
+	char *got;
+
+	assert_int_equal(setenv("ZI_TEST_BASE", "agent", 1), 0);
+	assert_int_equal(setenv("ZI_TEST_OVER", "agent", 1), 0);
+	capture_start(f);
+	f->sup_stop_after = 2;
+	f->sup = sup_new(f->loop, &o, argv, on_sup_env, f);
+	sup_set_env(f->sup, over);
+	over[0] = "ZI_TEST_OVER=changed";	/* sup_set_env copies */
+	assert_int_equal(sup_start(f->sup), 0);
+	run_until(f, sup_done, 5000);
+	assert_int_equal(f->sup_exits, 2);
+	got = slurp(out);
+	assert_non_null(got);
+	assert_string_equal(got, "agent service 1\nlater service 1\n");
+	free(got);
+	sup_free(f->sup);
+	f->sup = NULL;
+	unsetenv("ZI_TEST_BASE");
+	unsetenv("ZI_TEST_OVER");
+}
+
 /* A descendant that left the group keeps the pipe open: the result still
  * comes, after the drain period, with the output read so far. */
 static void
@@ -514,6 +567,7 @@ main(void)
 		T(test_sup_sweeps_group),
 		T(test_sup_first_restart_at_once),
 		T(test_sup_stable_run_resets),
+		T(test_sup_env_over_agent),
 		T(test_escaped_holder_drained),
 		T(test_spawn_errors),
 		T(test_cancel),

@@ -202,6 +202,40 @@ test_strv_empty(void **state)
 	strv_free(NULL);
 }
 
+/* An environment with entries set over it: a set name replaces the base's
+ * entry wherever it stood (a longer or shorter name with the same start
+ * does not), entries with no name or no '=' go, the order is kept, and
+ * the strings are the callers' own. */
+static void
+test_strv_overlay(void **state)
+{
+	char *base[] = { "PATH=/bin", "ZOOINIT_CLUSTER_EVENT=old",
+	    "ZOOINIT_CLUSTER=keep", "=nameless", "NOVALUE", "HOME=/root",
+	    "ZOOINIT_CLUSTER_EVENT_X=keep", NULL };
+	char *over[] = { "ZOOINIT_CLUSTER_EVENT=OnStart", "ADDED=1", NULL };
+	char *want[] = { "PATH=/bin", "ZOOINIT_CLUSTER=keep", "HOME=/root",
+	    "ZOOINIT_CLUSTER_EVENT_X=keep", "ZOOINIT_CLUSTER_EVENT=OnStart",
+	    "ADDED=1", NULL };
+	char **env;
+
+	(void)state;
+	env = strv_overlay(base, over);
+	assert_true(strv_eq(env, want));
+	assert_ptr_equal(env[0], base[0]);
+	assert_ptr_equal(env[4], over[0]);
+	free(env);
+	env = strv_overlay(base, NULL);
+	assert_int_equal(strv_len(env), 5);
+	assert_string_equal(env[1], "ZOOINIT_CLUSTER_EVENT=old");
+	free(env);
+	env = strv_overlay(NULL, over);
+	assert_true(strv_eq(env, over));
+	free(env);
+	env = strv_overlay(NULL, NULL);
+	assert_null(env[0]);
+	free(env);
+}
+
 /* ---- str_quote ------------------------------------------------------ */
 
 static void
@@ -592,6 +626,7 @@ main(void)
 		cmocka_unit_test(test_sbuf_capped_large),
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_strv_empty),
+		cmocka_unit_test(test_strv_overlay),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_quote_truncation),
 		cmocka_unit_test(test_utf8),
