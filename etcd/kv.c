@@ -64,6 +64,14 @@ ekv_op_quiet(struct op *o)
 	o->timer = 0;
 }
 
+char *
+ekv_msg(struct op *o)
+{
+	if (o->msg == NULL)
+		o->msg = xcalloc(1, OP_MSG_MAX);
+	return o->msg;
+}
+
 static void
 op_free(struct op *o)
 {
@@ -71,6 +79,7 @@ op_free(struct op *o)
 	free(o->body);
 	free(o->url);
 	free(o->early);
+	free(o->msg);
 	free(o);
 }
 
@@ -160,13 +169,13 @@ call_fail(struct op *o, long status, int grpc_code)
 	struct etcd_kv_result r;
 
 	memset(&r, 0, sizeof(r));
-	r.error = o->msg;
+	r.error = ekv_msg(o);
 	r.http_status = status;
 	r.grpc_code = grpc_code;
 	call_finish(o, &r);
 }
 
-/* Reports o->msg through whatever callback o has. */
+/* Reports ekv_msg(o) through whatever callback o has. */
 static void
 op_fail(struct op *o, long status, int grpc_code)
 {
@@ -192,7 +201,7 @@ on_early(struct loop *l, void *arg)
 
 	(void)l;
 	o->timer = 0;
-	snprintf(o->msg, sizeof(o->msg), "%s", o->early);
+	snprintf(ekv_msg(o), OP_MSG_MAX, "%s", o->early);
 	op_fail(o, 0, 0);
 }
 
@@ -265,12 +274,12 @@ ekv_describe(struct op *o, const struct etcd_http_result *r)
 		snprintf(tail, sizeof(tail), " (all %zu endpoints failed)",
 		    o->kv->n);
 	if (r->error != NULL) {
-		snprintf(o->msg, sizeof(o->msg), "POST %s: %s%s", o->url,
+		snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s%s", o->url,
 		    r->error, tail);
 		return 0;
 	}
 	c = ej_http_detail(r->status, r->body, r->len, detail, sizeof(detail));
-	snprintf(o->msg, sizeof(o->msg), "POST %s: %s%s", o->url, detail, tail);
+	snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s%s", o->url, detail, tail);
 	return c;
 }
 
@@ -298,14 +307,14 @@ on_answer(void *arg, const struct etcd_http_result *hr)
 	}
 	if (hr->status != 200) {
 		code = ekv_describe(o, hr);
-		r.error = o->msg;
+		r.error = ekv_msg(o);
 	} else if (etcd_kv_parse(o->ans, hr->body, hr->len, &r, err,
 	    sizeof(err)) < 0) {
 		code = r.grpc_code;
-		snprintf(o->msg, sizeof(o->msg), "POST %s: %s", o->url, err);
-		r.error = o->msg;
+		snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s", o->url, err);
+		r.error = ekv_msg(o);
 	} else if (o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE &&
-	    ekv_lease_gone(&r, o->url, o->msg, sizeof(o->msg))) {
+	    ekv_lease_gone(&r, o->url, ekv_msg(o), OP_MSG_MAX)) {
 		code = r.grpc_code;
 	}
 	r.http_status = hr->status;

@@ -61,8 +61,10 @@ struct op {
 	int64_t lease, ttl_ms;
 	int64_t sent, deadline, due;	/* loop_now_ms() times */
 	uint64_t round;		/* the round carrying its keepalive, or 0 */
-	char msg[600];		/* the error being reported */
+	char *msg;		/* the error being reported (ekv_msg()) */
 };
+
+#define OP_MSG_MAX 600		/* bytes of an op's error message */
 
 struct etcd_kv {
 	struct etcd_http *h;
@@ -78,6 +80,9 @@ struct etcd_kv {
 
 /* kv.c: the life of an op. */
 
+/* o's error message buffer, OP_MSG_MAX bytes, made empty on first use:
+ * most ops never fail, and an agent holds one per lease it keeps. */
+char *ekv_msg(struct op *o);
 /* Returns a new op of kv, on its list, aimed at the current endpoint. */
 struct op *ekv_op_new(struct etcd_kv *kv, enum op_kind kind, void *arg);
 /* Sends o's request to its current endpoint. */

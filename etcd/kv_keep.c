@@ -39,12 +39,12 @@ ekv_keep_lost(struct op *o)
 {
 	ekv_op_retire(o);
 	if (o->lost != NULL)
-		o->lost(o->arg, o->lease, o->msg);
+		o->lost(o->arg, o->lease, ekv_msg(o));
 	ekv_cb_end(o);
 }
 
 /* A keepalive's answer for o, parsed (r->error set on failure, and then
- * o->msg holds it). */
+ * ekv_msg(o) holds it). */
 static void
 keep_answer(struct op *o, const struct etcd_kv_result *r, long status)
 {
@@ -65,7 +65,7 @@ keep_answer(struct op *o, const struct etcd_kv_result *r, long status)
 		return;
 	}
 	if (status != 0 && r->grpc_code == 5) {
-		/* o->msg says it already: the lease is gone. */
+		/* ekv_msg(o) says it already: the lease is gone. */
 		ekv_keep_lost(o);
 		return;
 	}
@@ -74,15 +74,16 @@ keep_answer(struct op *o, const struct etcd_kv_result *r, long status)
 	if (o->deadline - now > KEEP_LAST_MS) {
 		int64_t wait = o->deadline - now - KEEP_LAST_MS;
 
-		log_warn("lease %" PRId64 ": %s; retrying", o->lease, o->msg);
+		log_warn("lease %" PRId64 ": %s; retrying", o->lease,
+		    ekv_msg(o));
 		keep_schedule(o, wait < KEEP_RETRY_MS ? wait : KEEP_RETRY_MS);
 		return;
 	}
 	{
-		char why[sizeof(o->msg)];
+		char why[OP_MSG_MAX];
 
-		snprintf(why, sizeof(why), "%s", o->msg);
-		snprintf(o->msg, sizeof(o->msg), "lease %" PRId64 ": no "
+		snprintf(why, sizeof(why), "%s", ekv_msg(o));
+		snprintf(ekv_msg(o), OP_MSG_MAX, "lease %" PRId64 ": no "
 		    "keepalive got through for %" PRId64 " ms of its %" PRId64
 		    " s TTL, so it is taken as expired; the last attempt: "
 		    "%.400s", o->lease, now - (o->deadline - o->ttl_ms),
@@ -161,7 +162,7 @@ round_line(struct op *r, const char *line, size_t len, char *why,
 	o = member(r->kv, r->id, res.lease_id);
 	if (o != NULL) {
 		o->round = 0;
-		ekv_lease_gone(&res, r->url, o->msg, sizeof(o->msg));
+		ekv_lease_gone(&res, r->url, ekv_msg(o), OP_MSG_MAX);
 		res.http_status = 200;
 		keep_answer(o, &res, 200);
 	}
@@ -175,7 +176,7 @@ ekv_round_answer(struct op *r, const struct etcd_http_result *hr)
 {
 	struct etcd_kv *kv = r->kv;
 	struct etcd_kv_result res;
-	char why[sizeof(r->msg)] = "";
+	char why[OP_MSG_MAX] = "";
 	int code = 0;
 	struct op *o;
 
@@ -184,7 +185,7 @@ ekv_round_answer(struct op *r, const struct etcd_http_result *hr)
 	ekv_op_retire(r);
 	if (hr->status != 200) {
 		code = ekv_describe(r, hr);
-		snprintf(why, sizeof(why), "%s", r->msg);
+		snprintf(why, sizeof(why), "%s", ekv_msg(r));
 	} else if (hr->body != NULL) {
 		const char *p = hr->body, *end = hr->body + hr->len;
 
@@ -200,12 +201,12 @@ ekv_round_answer(struct op *r, const struct etcd_http_result *hr)
 	while (!kv->doomed && (o = member(kv, r->id, 0)) != NULL) {
 		o->round = 0;
 		if (why[0] == '\0')
-			snprintf(o->msg, sizeof(o->msg), "POST %s: no answer "
+			snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: no answer "
 			    "for lease %" PRId64, r->url, o->lease);
 		else
-			snprintf(o->msg, sizeof(o->msg), "%s", why);
+			snprintf(ekv_msg(o), OP_MSG_MAX, "%s", why);
 		memset(&res, 0, sizeof(res));
-		res.error = o->msg;
+		res.error = ekv_msg(o);
 		res.grpc_code = code;
 		res.http_status = hr->status;
 		keep_answer(o, &res, hr->status);

@@ -34,7 +34,7 @@ ekv_watch_end(struct op *o, int64_t compact)
 	u.kind = ETCD_KV_WATCH_END;
 	u.next_revision = o->next_rev;
 	u.compact_revision = compact;
-	u.error = o->msg;
+	u.error = ekv_msg(o);
 	ekv_op_retire(o);
 	if (o->wcb != NULL)
 		o->wcb(o->arg, &u);
@@ -67,7 +67,7 @@ ekv_watch_line(void *arg, const char *line, size_t len)
 			ekv_op_send(o);
 			return;
 		}
-		snprintf(o->msg, sizeof(o->msg), "POST %s: %s: %s", o->url,
+		snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s: %s", o->url,
 		    o->what, err);
 		ekv_watch_end(o, 0);
 		return;
@@ -77,13 +77,13 @@ ekv_watch_line(void *arg, const char *line, size_t len)
 	u.revision = m.revision;
 	if (m.canceled) {
 		if (m.compact_revision > 0)
-			snprintf(o->msg, sizeof(o->msg), "POST %s: %s from "
+			snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s from "
 			    "revision %" PRId64 ": history before revision %"
 			    PRId64 " was compacted away; get the keys again "
 			    "and watch from that answer's revision + 1",
 			    o->url, o->what, o->next_rev, m.compact_revision);
 		else
-			snprintf(o->msg, sizeof(o->msg), "POST %s: etcd "
+			snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: etcd "
 			    "cancelled the %s: %s", o->url, o->what,
 			    m.cancel_reason[0] != '\0' ? str_quote_n(m.cancel_reason,
 			    strlen(m.cancel_reason), q, sizeof(q)) :
@@ -112,7 +112,7 @@ ekv_watch_line(void *arg, const char *line, size_t len)
 		int64_t last = m.events[m.n_events - 1].kv.mod_revision;
 
 		if (m.events[0].kv.mod_revision < o->next_rev) {
-			snprintf(o->msg, sizeof(o->msg), "POST %s: %s: events "
+			snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s: events "
 			    "of revision %" PRId64 " came after revision %"
 			    PRId64 " was expected", o->url, o->what,
 			    m.events[0].kv.mod_revision, o->next_rev);
@@ -150,7 +150,7 @@ ekv_watch_done(void *arg, const struct etcd_http_result *r)
 		return;
 	}
 	if (r->error == NULL && r->status >= 200 && r->status <= 299)
-		snprintf(o->msg, sizeof(o->msg), "POST %s: etcd closed the "
+		snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: etcd closed the "
 		    "stream of the %s", o->url, o->what);
 	else
 		ekv_describe(o, r);
