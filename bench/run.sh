@@ -20,7 +20,7 @@
 # one member's etcd until that member answers health again, for a first
 # crash and for a second crash in a row, and on a cluster whose etcds run
 # with shorter raft timings, a kill -9 of the leader's (bench/agent.sh);
-# then one idle agent's memory as it runs 0 to 10 services, over http
+# then one idle agent's memory as it runs 0 to 16 services, over http
 # and https (bench/memory.sh); then the scale case: SCALE_V voters +
 # EXTRAS extras (grpc-proxies) on the token path, until every one serves
 # reads (bench/scale.sh).
@@ -43,7 +43,7 @@
 #                       split at ",--"), whose leader is killed
 #                       BENCH_RECOVER_RUNS times; empty skips it
 #                       ["--heartbeat-interval=25,--election-timeout=250"]
-#   BENCH_MEM_SERVICES  service counts of the memory case ["0 1 5 10"];
+#   BENCH_MEM_SERVICES  service counts of the memory case ["0 1 5 10 16"];
 #                       empty skips it
 #   BENCH_MEM_IDLE      seconds the memory case's agent idles before it is
 #                       measured [15]
@@ -105,7 +105,7 @@ SCALE_TIMEOUT=${BENCH_SCALE_TIMEOUT:-180}
 SCALE_POLL=${BENCH_SCALE_POLL:-0.2}
 SCALE_MB=${BENCH_SCALE_MB:-32}
 LEADER_ARGS=${BENCH_LEADER_ARGS---heartbeat-interval=25,--election-timeout=250}
-MEM_SERVICES=${BENCH_MEM_SERVICES-0 1 5 10}
+MEM_SERVICES=${BENCH_MEM_SERVICES-0 1 5 10 16}
 MEM_SERVICES=${MEM_SERVICES//,/ }
 MEM_IDLE_S=${BENCH_MEM_IDLE:-15}
 
