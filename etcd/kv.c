@@ -229,16 +229,15 @@ on_drop(void *arg)
 }
 
 bool
-ekv_lease_gone(struct etcd_kv_result *r, const char *url, char *msg,
-    size_t msglen)
+ekv_lease_gone(struct etcd_kv_result *r, const char *url, struct op *o)
 {
 	if (r->ttl != 0)
 		return false;
 	/* etcd answers a keepalive of an unknown lease with 200 and no
 	 * TTL. */
-	snprintf(msg, msglen, "POST %s: lease %" PRId64 " not found (expired "
-	    "or revoked)", url, r->lease_id);
-	r->error = msg;
+	snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: lease %" PRId64 " not "
+	    "found (expired or revoked)", url, r->lease_id);
+	r->error = ekv_msg(o);
 	r->grpc_code = 5;
 	return true;
 }
@@ -314,7 +313,7 @@ on_answer(void *arg, const struct etcd_http_result *hr)
 		snprintf(ekv_msg(o), OP_MSG_MAX, "POST %s: %s", o->url, err);
 		r.error = ekv_msg(o);
 	} else if (o->ans == ETCD_KV_ANS_LEASE_KEEPALIVE &&
-	    ekv_lease_gone(&r, o->url, ekv_msg(o), OP_MSG_MAX)) {
+	    ekv_lease_gone(&r, o->url, o)) {
 		code = r.grpc_code;
 	}
 	r.http_status = hr->status;

@@ -106,10 +106,9 @@ bool ekv_cb_end(struct op *o);
 bool ekv_failover_worthy(const struct etcd_http_result *r);
 /* A parsed keepalive answer r without TTL (etcd's answer for a lease it
  * does not know) becomes an error: "POST URL: lease N not found ..." in
- * msg, gRPC code 5 (NOT_FOUND). Returns whether it did. */
-bool ekv_lease_gone(struct etcd_kv_result *r, const char *url, char *msg,
-    size_t msglen);
-/* Writes "POST URL: " and a description of a failed answer to o->msg;
+ * ekv_msg(o), gRPC code 5 (NOT_FOUND). Returns whether it did. */
+bool ekv_lease_gone(struct etcd_kv_result *r, const char *url, struct op *o);
+/* Writes "POST URL: " and a description of a failed answer to ekv_msg(o);
  * returns the gRPC code found, or 0. */
 int ekv_describe(struct op *o, const struct etcd_http_result *r);
 /* Starts a one-shot call of body (taken) to path; cb gets the answer
@@ -122,7 +121,7 @@ uint64_t ekv_call_reject(struct etcd_kv *kv, etcd_kv_cb cb, void *arg,
 
 /* kv_watch.c: the watches. */
 
-/* Ends a watch with o->msg (compact: the compaction revision, or 0). */
+/* Ends a watch with ekv_msg(o) (compact: the compaction revision, or 0). */
 void ekv_watch_end(struct op *o, int64_t compact);
 /* etcd_http_stream() callbacks of a watch; arg is the op. */
 void ekv_watch_line(void *arg, const char *line, size_t len);
@@ -130,7 +129,7 @@ void ekv_watch_done(void *arg, const struct etcd_http_result *r);
 
 /* kv_keep.c: the lease keepers. */
 
-/* Ends a keeper with o->msg: the lease is lost. */
+/* Ends a keeper with ekv_msg(o): the lease is lost. */
 void ekv_keep_lost(struct op *o);
 /* A round's answer, once failover is done with it. */
 void ekv_round_answer(struct op *r, const struct etcd_http_result *hr);

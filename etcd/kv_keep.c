@@ -162,7 +162,7 @@ round_line(struct op *r, const char *line, size_t len, char *why,
 	o = member(r->kv, r->id, res.lease_id);
 	if (o != NULL) {
 		o->round = 0;
-		ekv_lease_gone(&res, r->url, ekv_msg(o), OP_MSG_MAX);
+		ekv_lease_gone(&res, r->url, o);
 		res.http_status = 200;
 		keep_answer(o, &res, 200);
 	}
