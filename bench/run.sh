@@ -136,8 +136,8 @@ for n in $SIZES; do
 	[ "$n" -gt "$MAXN" ] && MAXN=$n
 done
 for s in $MEM_SERVICES; do
-	if ! isnum "$s" || [ "$s" -gt 64 ]; then
-		echo "bench: BENCH_MEM_SERVICES: '$s' is not a count from 0 to 64" >&2
+	if ! isnum "$s" || [ "$s" -gt 16 ]; then
+		echo "bench: BENCH_MEM_SERVICES: '$s' is not a count from 0 to 16 (the most services a config holds)" >&2
 		exit 2
 	fi
 done
