@@ -15,6 +15,7 @@
 #include "services/hooks.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 
 /* ---- environment ----------------------------------------------------- */
@@ -184,27 +185,13 @@ join(enum vkind k, const char *what, const char *const *v, size_t n,
 	return s;
 }
 
-static bool
-ours(const char *entry)
-{
-	size_t len = strcspn(entry, "=");
-
-	for (size_t i = 0; i < N_ENV; i++) {
-		if (strlen(env_names[i]) == len &&
-		    strncmp(entry, env_names[i], len) == 0)
-			return true;
-	}
-	return false;
-}
-
 char **
 hook_env(const struct hook_env *vars, char *const *base_environ, char *err,
     size_t errlen)
 {
 	const char *val[N_ENV];
-	char *ips = NULL, *eps = NULL, quorum[16] = "";
-	size_t nbase = 0, n = 0;
-	char **env;
+	char *ips = NULL, *eps = NULL, quorum[16] = "", *own[N_ENV + 1];
+	char **env, **merged;
 
 	if ((unsigned)vars->event >= HOOK_NEVENTS) {
 		snprintf(err, errlen, "hook environment: unknown event %d",
@@ -251,21 +238,16 @@ hook_env(const struct hook_env *vars, char *const *base_environ, char *err,
 	val[11] = vars->etcd_cert_file;
 	val[12] = vars->etcd_key_file;
 
-	for (; base_environ != NULL && base_environ[nbase] != NULL; nbase++)
-		;
-	env = xcalloc(nbase + N_ENV + 1, sizeof(*env));
-	for (size_t i = 0; i < nbase; i++) {
-		const char *e = base_environ[i];
-
-		/* A name is needed, and ours are replaced below. */
-		if (e[0] == '=' || strchr(e, '=') == NULL || ours(e))
-			continue;
-		env[n++] = xstrdup(e);
-	}
+	/* Ours go over the base's: any of the same name is replaced. */
 	for (size_t i = 0; i < N_ENV; i++)
-		env[n++] = xasprintf("%s=%s", env_names[i],
+		own[i] = xasprintf("%s=%s", env_names[i],
 		    val[i] != NULL ? val[i] : "");
-	env[n] = NULL;
+	own[N_ENV] = NULL;
+	merged = strv_overlay(base_environ, own);
+	env = strv_dup(merged);
+	free(merged);
+	for (size_t i = 0; i < N_ENV; i++)
+		free(own[i]);
 	free(ips);
 	free(eps);
 	return env;
@@ -274,11 +256,7 @@ hook_env(const struct hook_env *vars, char *const *base_environ, char *err,
 void
 hook_env_free(char **envp)
 {
-	if (envp == NULL)
-		return;
-	for (char **p = envp; *p != NULL; p++)
-		free(*p);
-	free(envp);
+	strv_free(envp);
 }
 
 /* ---- running --------------------------------------------------------- */
